@@ -1,0 +1,255 @@
+//! Command-line interface: parses arguments and runs one step of the flow.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Env};
+use crate::error::{Error, Exit, Result};
+use crate::project::Project;
+use crate::render::{self, Engine, RenderedStack};
+use crate::stacks::{self, Layer};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlinfra",
+    version,
+    about = "Typed, reviewable CloudFormation for machine-learning platforms on AWS",
+    long_about = "mlinfra renders CloudFormation stacks (data lake, IAM, training pipelines, \
+SageMaker endpoints) from typed per-environment configs in environments/*.toml.",
+    after_help = "Examples:\n  mlinfra list\n  mlinfra validate --env prod\n  mlinfra render --env prod --stack serving\n  mlinfra render --all --out build/\n  mlinfra --example render --env dev --out build/"
+)]
+pub struct Cli {
+    /// Project directory holding environments/ (and optionally templates/).
+    #[arg(long, global = true, env = "MLINFRA_PROJECT", default_value = ".", conflicts_with = "example")]
+    pub project: PathBuf,
+    /// Use the built-in dog-breed example project instead of a directory.
+    #[arg(long, global = true)]
+    pub example: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the deployable environments and the stacks each renders to.
+    #[command(after_help = "Examples:\n  mlinfra list\n  mlinfra list --format json")]
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Load and validate environments; exit 0, or 1 with every error located.
+    #[command(after_help = "Examples:\n  mlinfra validate --env prod\n  mlinfra validate --all")]
+    Validate(Selection),
+    /// Render CloudFormation templates: to stdout, or as files under --out.
+    #[command(after_help = "Examples:\n  mlinfra render --env prod                 # JSON object: stack name → template\n  mlinfra render --env prod --stack iam     # one template, pipe it to jq\n  mlinfra render --all --out build/         # build/<env>/<stack>.json")]
+    Render {
+        #[command(flatten)]
+        selection: Selection,
+        /// Write `{out}/{env}/{stack}.json` instead of printing.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only this stack.
+        #[arg(long, value_enum)]
+        stack: Option<LayerArg>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Selection {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Every deployable environment.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayerArg {
+    Data,
+    Iam,
+    Training,
+    Serving,
+}
+
+impl From<LayerArg> for Layer {
+    fn from(arg: LayerArg) -> Self {
+        match arg {
+            LayerArg::Data => Layer::Data,
+            LayerArg::Iam => Layer::Iam,
+            LayerArg::Training => Layer::Training,
+            LayerArg::Serving => Layer::Serving,
+        }
+    }
+}
+
+pub fn run() -> Result<Exit> {
+    let cli = Cli::parse();
+    let project = if cli.example { Project::Example } else { Project::Dir(cli.project.clone()) };
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::List { format } => list(&project, format, &mut out),
+        Command::Validate(selection) => validate(&project, &selection, &mut out),
+        Command::Render { selection, out: dir, stack } => {
+            render_command(&project, &selection, dir.as_deref(), stack.map(Layer::from), &mut out)
+        }
+    }
+}
+
+fn write_out(out: &mut impl Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .map_err(|source| Error::Write { path: PathBuf::from("<stdout>"), source })
+}
+
+/// The environments a command works on, all validated before anything else happens.
+pub fn selected_envs(project: &Project, selection: &Selection) -> Result<Vec<Env>> {
+    let names = match (&selection.env, selection.all) {
+        (Some(name), _) => vec![name.clone()],
+        (None, true) => config::deployable_environments(project)?,
+        (None, false) => return Err(Error::Usage("choose --env NAME or --all".into())),
+    };
+    let mut envs = Vec::new();
+    let mut errors = Vec::new();
+    for name in names {
+        match config::load_env(project, &name) {
+            Ok(env) => envs.push(env),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    if errors.is_empty() { Ok(envs) } else { Err(config::ConfigErrors(errors).into()) }
+}
+
+fn list(project: &Project, format: Format, out: &mut impl Write) -> Result<Exit> {
+    let names = config::deployable_environments(project)?;
+    let mut envs = Vec::new();
+    for name in &names {
+        envs.push(config::load_env(project, name)?);
+    }
+    let text = match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = envs
+                .iter()
+                .map(|env| {
+                    serde_json::json!({
+                        "env": env.name,
+                        "account_id": env.account_id,
+                        "region": env.region,
+                        "stacks": stacks::stacks(env),
+                    })
+                })
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&rows).expect("JSON values serialise"))
+        }
+        Format::Human => {
+            let mut text = format!("{:<12} {:<13} {:<15} STACKS (in deploy order)\n", "ENVIRONMENT", "ACCOUNT", "REGION");
+            for env in &envs {
+                let names: Vec<String> = stacks::stacks(env).into_iter().map(|s| s.name).collect();
+                text.push_str(&format!("{:<12} {:<13} {:<15} {}\n", env.name, env.account_id, env.region, names.join(", ")));
+            }
+            text
+        }
+    };
+    write_out(out, &text)?;
+    Ok(Exit::Clean)
+}
+
+/// One line per environment: what it will create, for a quick sanity read.
+pub fn summary(env: &Env) -> String {
+    let endpoints: Vec<String> = env
+        .endpoints
+        .iter()
+        .map(|e| match &e.autoscaling {
+            Some(a) => format!("{} ({}, autoscaling {}–{})", e.name, e.instance_type, a.min, a.max),
+            None => format!("{} ({} × {})", e.name, e.initial_instance_count, e.instance_type),
+        })
+        .collect();
+    let jobs: Vec<String> = env
+        .training
+        .iter()
+        .map(|j| format!("{} ({}{})", j.name, j.instance_type, if j.spot.is_some() { ", spot" } else { "" }))
+        .collect();
+    format!(
+        "{}: valid — account {} in {}; {} zones; training: {}; endpoints: {}; termination protection {}",
+        env.name,
+        env.account_id,
+        env.region,
+        env.data_lake.zones.len(),
+        if jobs.is_empty() { "none".into() } else { jobs.join(", ") },
+        if endpoints.is_empty() { "none".into() } else { endpoints.join(", ") },
+        if env.termination_protection { "on" } else { "off" },
+    )
+}
+
+fn validate(project: &Project, selection: &Selection, out: &mut impl Write) -> Result<Exit> {
+    let envs = selected_envs(project, selection)?;
+    // Rendering is part of validity: a template override could be broken.
+    let engine = Engine::new(project)?;
+    for env in &envs {
+        render::render_env(&engine, env)?;
+        write_out(out, &format!("{}\n", summary(env)))?;
+    }
+    Ok(Exit::Clean)
+}
+
+fn render_command(
+    project: &Project,
+    selection: &Selection,
+    dir: Option<&Path>,
+    only: Option<Layer>,
+    out: &mut impl Write,
+) -> Result<Exit> {
+    let envs = selected_envs(project, selection)?;
+    let engine = Engine::new(project)?;
+    let mut rendered: Vec<(String, Vec<RenderedStack>)> = Vec::new();
+    for env in &envs {
+        let stacks = render::render_env(&engine, env)?
+            .into_iter()
+            .filter(|s| only.is_none_or(|layer| s.spec.layer == layer))
+            .collect();
+        rendered.push((env.name.clone(), stacks));
+    }
+    match dir {
+        Some(dir) => {
+            let mut written = 0;
+            for (env, stacks) in &rendered {
+                for stack in stacks {
+                    let path = render::engine::output_path(dir, env, &stack.spec.name);
+                    write_file(&path, &stack.template.text)?;
+                    written += 1;
+                }
+            }
+            eprintln!("wrote {written} templates under {}", dir.display());
+        }
+        None => {
+            let all: Vec<&RenderedStack> = rendered.iter().flat_map(|(_, s)| s).collect();
+            if let [single] = all.as_slice() {
+                write_out(out, &single.template.text)?;
+            } else {
+                let map: serde_json::Map<String, serde_json::Value> = all
+                    .iter()
+                    .map(|s| (s.spec.name.clone(), s.template.value.clone()))
+                    .collect();
+                let mut text = serde_json::to_string_pretty(&map).expect("JSON values serialise");
+                text.push('\n');
+                write_out(out, &text)?;
+            }
+        }
+    }
+    Ok(Exit::Clean)
+}
+
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write { path: parent.to_path_buf(), source })?;
+    }
+    std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
+}

@@ -1,0 +1,75 @@
+//! Configuration errors: always a file, line, column and key path, so a user
+//! can jump straight to the mistake.
+
+use std::fmt;
+
+use super::locate::{KeyPath, Location, line_column};
+use crate::project::SourceFile;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// `None` only when there is no file to point at (the environment does not exist).
+    pub location: Option<Location>,
+    pub key: KeyPath,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn at(file: &SourceFile, offset: usize, key: KeyPath, message: String) -> Self {
+        let (line, column) = line_column(file.text.as_bytes(), offset);
+        Self::located(Location { file: file.display_path.clone(), line, column }, key, message)
+    }
+
+    pub fn located(location: Location, key: KeyPath, message: String) -> Self {
+        Self { location: Some(location), key, message }
+    }
+
+    pub fn without_position(message: String) -> Self {
+        Self { location: None, key: KeyPath::root(), message }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(at) => write!(
+                f,
+                "{}:{}:{}: {}: {}",
+                at.file.display(),
+                at.line,
+                at.column,
+                self.key,
+                self.message
+            ),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every problem found in one environment, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    pub fn one(error: ConfigError) -> Self {
+        Self(vec![error])
+    }
+
+    pub fn first(&self) -> &ConfigError {
+        &self.0[0]
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}

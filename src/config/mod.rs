@@ -1,0 +1,40 @@
+//! Environment configuration: load (files, `extends`), validate, and the typed `Env`.
+
+pub mod env;
+pub mod error;
+pub mod load;
+pub mod locate;
+pub mod raw;
+pub mod rules;
+pub mod validate;
+
+pub use env::Env;
+pub use error::{ConfigError, ConfigErrors};
+
+use crate::project::Project;
+
+/// Loads and validates one environment.
+pub fn load_env(project: &Project, name: &str) -> Result<Env, ConfigErrors> {
+    let loaded = load::load(project, name)?;
+    if loaded.raw.is_abstract == Some(true) {
+        return Err(ConfigErrors::one(ConfigError::without_position(format!(
+            "environment `{name}` is abstract (a base for `extends`), not deployable on its own"
+        ))));
+    }
+    validate::validate(&loaded)
+}
+
+/// The deployable environments of a project (abstract bases left out), sorted.
+pub fn deployable_environments(project: &Project) -> Result<Vec<String>, ConfigErrors> {
+    let names = project
+        .environment_names()
+        .map_err(|e| ConfigErrors::one(ConfigError::without_position(e.to_string())))?;
+    let mut deployable = Vec::new();
+    for name in names {
+        let loaded = load::load(project, &name)?;
+        if loaded.raw.is_abstract != Some(true) {
+            deployable.push(name);
+        }
+    }
+    Ok(deployable)
+}

@@ -1,0 +1,114 @@
+//! The environment file exactly as written: every key optional so that a file
+//! may be a partial layer merged over its `extends` parent. Required keys are
+//! enforced by `validate`, which knows where each value came from.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Name of another environment file (without `.toml`) merged underneath this one.
+    pub extends: Option<String>,
+    /// A layer meant only to be extended: never listed, validated or rendered alone.
+    #[serde(rename = "abstract")]
+    pub is_abstract: Option<bool>,
+    #[serde(default)]
+    pub env: RawEnv,
+    #[serde(default)]
+    pub data_lake: RawDataLake,
+    #[serde(default)]
+    pub training: BTreeMap<String, RawTraining>,
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, RawEndpoint>,
+    #[serde(default)]
+    pub invokers: Vec<RawInvoker>,
+    /// `check` finding id (optionally `ID@LogicalId`) → the written reason it is accepted.
+    #[serde(default)]
+    pub accepted_findings: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnv {
+    pub project: Option<String>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub termination_protection: Option<bool>,
+    /// Bucket for templates larger than CloudFormation's inline limit.
+    pub artifacts_bucket: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataLake {
+    pub zones: Option<Vec<String>>,
+    #[serde(default)]
+    pub glacier_after_days: BTreeMap<String, u32>,
+    pub noncurrent_versions_expire_days: Option<u32>,
+    pub abort_incomplete_upload_days: Option<u32>,
+    pub access_logs_expire_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraining {
+    pub image: Option<String>,
+    pub instance_type: Option<String>,
+    pub instance_count: Option<u32>,
+    pub volume_gb: Option<u32>,
+    pub max_runtime: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    #[serde(default)]
+    pub hyperparameters: BTreeMap<String, String>,
+    pub spot: Option<RawSpot>,
+    /// The job needs a GPU (the default); a CPU instance type is then an error.
+    pub gpu: Option<bool>,
+    pub network_isolation: Option<bool>,
+    /// Required when `network_isolation = false`: why the job needs the network.
+    pub network_isolation_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpot {
+    pub enabled: Option<bool>,
+    pub max_wait: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub image: Option<String>,
+    pub model_data: Option<String>,
+    pub instance_type: Option<String>,
+    pub instance_count: Option<u32>,
+    pub network_isolation: Option<bool>,
+    /// Required when `network_isolation = false`: why the model needs the network.
+    pub network_isolation_reason: Option<String>,
+    pub autoscaling: Option<RawAutoscaling>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaling {
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub target_invocations_per_instance: Option<f64>,
+    pub target_cpu_utilization: Option<f64>,
+    pub scale_in_cooldown: Option<String>,
+    pub scale_out_cooldown: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInvoker {
+    pub name: Option<String>,
+    pub service: Option<String>,
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+}

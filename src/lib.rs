@@ -1,0 +1,13 @@
+//! mlinfra: typed environment configs → reviewed CloudFormation stacks for ML
+//! platforms on AWS. Each module is one step of the flow:
+//! `config` (load, validate) → `stacks` → `render` → `check` / `plan` → `apply`,
+//! with `report` formatting results and `cli` wiring commands to steps.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod project;
+pub mod render;
+pub mod stacks;
+
+pub use error::{Error, Exit, Result};

@@ -1,0 +1,161 @@
+//! Where an environment's files come from: a project directory on disk, or the
+//! example project built into the binary (so rendering works out of the box).
+
+use std::path::{Path, PathBuf};
+
+/// The largest environment file accepted; real ones are a few kilobytes.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+const EXAMPLE_ENVIRONMENTS: &[(&str, &str)] = &[
+    ("base", include_str!("../environments/base.toml")),
+    ("dev", include_str!("../environments/dev.toml")),
+    ("staging", include_str!("../environments/staging.toml")),
+    ("prod", include_str!("../environments/prod.toml")),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Project {
+    /// A directory holding `environments/*.toml` and optionally `templates/`.
+    Dir(PathBuf),
+    /// The dog-breed example shipped inside the binary.
+    Example,
+}
+
+/// One environment file's text and the path shown to the user in errors.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub display_path: PathBuf,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{path}: environment `{name}` not found (known: {known})")]
+    NotFound { path: PathBuf, name: String, known: String },
+    #[error("{path}: cannot read: {source}")]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("{path}: file is {size} bytes; environment files are limited to {limit} bytes")]
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    #[error("{path}:{line}:{column}: file is not valid UTF-8 (byte offset {offset})")]
+    NotUtf8 { path: PathBuf, line: usize, column: usize, offset: usize },
+}
+
+impl Project {
+    pub fn label(&self) -> String {
+        match self {
+            Project::Dir(dir) => dir.display().to_string(),
+            Project::Example => "built-in example project".to_string(),
+        }
+    }
+
+    fn env_path(&self, name: &str) -> PathBuf {
+        let relative = Path::new("environments").join(format!("{name}.toml"));
+        match self {
+            Project::Dir(dir) if dir != Path::new(".") => dir.join(relative),
+            _ => relative,
+        }
+    }
+
+    /// Names of all environment files, sorted.
+    pub fn environment_names(&self) -> Result<Vec<String>, SourceError> {
+        match self {
+            Project::Example => {
+                let mut names: Vec<String> = EXAMPLE_ENVIRONMENTS
+                    .iter()
+                    .map(|(n, _)| n.to_string())
+                    .collect();
+                names.sort();
+                Ok(names)
+            }
+            Project::Dir(dir) => {
+                let folder = dir.join("environments");
+                let entries = std::fs::read_dir(&folder).map_err(|source| {
+                    SourceError::Unreadable { path: folder.clone(), source }
+                })?;
+                let mut names = Vec::new();
+                for entry in entries {
+                    let entry = entry.map_err(|source| SourceError::Unreadable {
+                        path: folder.clone(),
+                        source,
+                    })?;
+                    let path = entry.path();
+                    if path.extension().is_some_and(|e| e == "toml")
+                        && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+                    {
+                        names.push(stem.to_string());
+                    }
+                }
+                names.sort();
+                Ok(names)
+            }
+        }
+    }
+
+    /// Reads `environments/{name}.toml`, refusing oversized or non-UTF-8 files.
+    pub fn read_environment(&self, name: &str) -> Result<SourceFile, SourceError> {
+        let display_path = self.env_path(name);
+        let known = || self.environment_names().map(|n| n.join(", ")).unwrap_or_default();
+        let text = match self {
+            Project::Example => EXAMPLE_ENVIRONMENTS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| SourceError::NotFound {
+                    path: display_path.clone(),
+                    name: name.to_string(),
+                    known: known(),
+                })?,
+            Project::Dir(_) => {
+                let size = match std::fs::metadata(&display_path) {
+                    Ok(meta) => meta.len(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(SourceError::NotFound {
+                            path: display_path,
+                            name: name.to_string(),
+                            known: known(),
+                        });
+                    }
+                    Err(source) => {
+                        return Err(SourceError::Unreadable { path: display_path, source });
+                    }
+                };
+                if size > MAX_CONFIG_BYTES {
+                    return Err(SourceError::TooLarge {
+                        path: display_path,
+                        size,
+                        limit: MAX_CONFIG_BYTES,
+                    });
+                }
+                let bytes = std::fs::read(&display_path).map_err(|source| {
+                    SourceError::Unreadable { path: display_path.clone(), source }
+                })?;
+                decode_utf8(&display_path, bytes)?
+            }
+        };
+        Ok(SourceFile { display_path, text })
+    }
+
+    /// A project's own `templates/{name}` when present, overriding the built-in one.
+    pub fn template_override(&self, file_name: &str) -> Result<Option<SourceFile>, SourceError> {
+        let Project::Dir(dir) = self else {
+            return Ok(None);
+        };
+        let path = dir.join("templates").join(file_name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(SourceFile {
+                text: decode_utf8(&path, bytes)?,
+                display_path: path,
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(SourceError::Unreadable { path, source }),
+        }
+    }
+}
+
+fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, SourceError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let (line, column) = crate::config::locate::line_column(e.as_bytes(), offset);
+        SourceError::NotUtf8 { path: path.to_path_buf(), line, column, offset }
+    })
+}

@@ -1,0 +1,119 @@
+//! The template engine: built-in templates (or a project's overrides) rendered
+//! with tera, every value JSON-encoded, and the output parsed back and written
+//! in canonical form (sorted keys, 2-space indent, trailing newline).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::project::{Project, SourceError};
+use crate::stacks::Layer;
+
+const BUILT_IN: [(Layer, &str); 4] = [
+    (Layer::Data, include_str!("../../templates/data.json.tera")),
+    (Layer::Iam, include_str!("../../templates/iam.json.tera")),
+    (Layer::Training, include_str!("../../templates/training.json.tera")),
+    (Layer::Serving, include_str!("../../templates/serving.json.tera")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("template {template}: {message}")]
+    Tera { template: String, message: String },
+    #[error("template {template} rendered invalid JSON at line {line}, column {column} of its output: {message}\n  {line}: {excerpt}")]
+    InvalidJson { template: String, line: usize, column: usize, message: String, excerpt: String },
+    #[error("template {template} must render a JSON object with a Resources section")]
+    NotATemplate { template: String },
+}
+
+/// The loaded templates of one project, ready to render any number of environments.
+pub struct Engine {
+    tera: tera::Tera,
+    names: Vec<(Layer, String)>,
+}
+
+impl Engine {
+    pub fn new(project: &Project) -> Result<Self, TemplateError> {
+        let mut tera = tera::Tera::new();
+        // Output is JSON, not HTML: escaping is done by the `json` filter, explicitly.
+        tera.autoescape_on(Vec::<&str>::new());
+        tera.register_filter("json", tera_contrib::json::json_encode);
+        let mut names = Vec::new();
+        for (layer, built_in) in BUILT_IN {
+            let file = layer.template_file();
+            let (name, text) = match project.template_override(&file)? {
+                Some(custom) => (custom.display_path.display().to_string(), custom.text),
+                None => (format!("templates/{file} (built-in)"), built_in.to_string()),
+            };
+            tera.add_raw_template(&name, &text)
+                .map_err(|e| TemplateError::Tera { template: name.clone(), message: e.to_string() })?;
+            names.push((layer, name));
+        }
+        Ok(Self { tera, names })
+    }
+
+    fn name(&self, layer: Layer) -> &str {
+        &self.names.iter().find(|(l, _)| *l == layer).expect("every layer has a template").1
+    }
+
+    pub fn render(&self, layer: Layer, model: &impl Serialize) -> Result<Canonical, TemplateError> {
+        let name = self.name(layer);
+        let context = tera::Context::from_serialize(model)
+            .map_err(|e| TemplateError::Tera { template: name.to_string(), message: e.to_string() })?;
+        let text = self
+            .tera
+            .render(name, &context)
+            .map_err(|e| TemplateError::Tera { template: name.to_string(), message: e.to_string() })?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            let excerpt = text.lines().nth(e.line().saturating_sub(1)).unwrap_or("").trim().to_string();
+            TemplateError::InvalidJson {
+                template: name.to_string(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+                excerpt,
+            }
+        })?;
+        if !value.get("Resources").is_some_and(|r| r.is_object()) {
+            return Err(TemplateError::NotATemplate { template: name.to_string() });
+        }
+        Ok(Canonical::new(value))
+    }
+}
+
+/// A template in canonical form, with the hash plan uses to spot "no change".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canonical {
+    pub value: serde_json::Value,
+    pub text: String,
+}
+
+impl Canonical {
+    pub fn new(value: serde_json::Value) -> Self {
+        let mut text = serde_json::to_string_pretty(&value).expect("a JSON value always serialises");
+        text.push('\n');
+        Self { value, text }
+    }
+
+    /// Parses any JSON template body (for example one read back from CloudFormation).
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text).map(Self::new)
+    }
+
+    pub fn hash(&self) -> String {
+        let digest = Sha256::digest(self.text.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn size(&self) -> usize {
+        self.text.len()
+    }
+}
+
+/// Where a rendered template is written: `{out}/{env}/{stack}.json`.
+pub fn output_path(out: &std::path::Path, env: &str, stack: &str) -> PathBuf {
+    out.join(env).join(format!("{stack}.json"))
+}
