@@ -56,8 +56,14 @@ impl fmt::Display for KeyPath {
                         f.write_str(".")?;
                     }
                     let bare = !key.is_empty()
-                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                    if bare { f.write_str(key)? } else { write!(f, "{key:?}")? }
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    if bare {
+                        f.write_str(key)?
+                    } else {
+                        write!(f, "{key:?}")?
+                    }
                 }
                 Segment::Index(index) => write!(f, "[{index}]")?,
             }
@@ -78,8 +84,14 @@ pub struct Location {
 pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -99,7 +111,11 @@ impl<'a> Locator<'a> {
 
     fn at(file: &SourceFile, offset: usize) -> Location {
         let (line, column) = line_column(file.text.as_bytes(), offset);
-        Location { file: file.display_path.clone(), line, column }
+        Location {
+            file: file.display_path.clone(),
+            line,
+            column,
+        }
     }
 
     /// Where `path` was set; for a key no file sets, where its nearest parent
@@ -116,14 +132,25 @@ impl<'a> Locator<'a> {
             }
         }
         let first = self.layers[0].0;
-        Location { file: first.display_path.clone(), line: 1, column: 1 }
+        Location {
+            file: first.display_path.clone(),
+            line: 1,
+            column: 1,
+        }
     }
 
     /// The deepest key path in the top file whose key or value contains `offset`.
     pub fn path_at(file: &SourceFile, offset: usize) -> KeyPath {
         let mut path = KeyPath::root();
-        if let Ok(table) = DeTable::parse(&file.text) {
-            descend_table(table.get_ref(), offset, &mut path);
+        // Recoverable parsing still yields the keys around a syntax error.
+        let (table, _) = DeTable::parse_recoverable(&file.text);
+        if !descend_table(table.get_ref(), offset, &mut path) {
+            // Past every value (an unclosed string runs on): the key written last before it.
+            if let Some((_, nearest)) =
+                nearest_key_before(table.get_ref(), offset, &KeyPath::root())
+            {
+                path = nearest;
+            }
         }
         path
     }
@@ -133,7 +160,9 @@ fn find(table: &Spanned<DeTable<'_>>, path: &[Segment]) -> Option<Range<usize>> 
     let Some((first, rest)) = path.split_first() else {
         return Some(table.span());
     };
-    let Segment::Key(name) = first else { return None };
+    let Segment::Key(name) = first else {
+        return None;
+    };
     let (key, value) = table.get_ref().iter().find(|(k, _)| k.get_ref() == name)?;
     if rest.is_empty() {
         return Some(key.span());
@@ -146,43 +175,84 @@ fn find_value(value: &Spanned<DeValue<'_>>, path: &[Segment]) -> Option<Range<us
         return Some(value.span());
     };
     match (first, value.get_ref()) {
-        (Segment::Index(i), DeValue::Array(items)) => find_value(items.iter().nth(*i)?, rest),
+        (Segment::Index(i), DeValue::Array(items)) => find_value(items.get(*i)?, rest),
         (Segment::Key(name), DeValue::Table(table)) => {
             let (key, inner) = table.iter().find(|(k, _)| k.get_ref() == name)?;
-            if rest.is_empty() { Some(key.span()) } else { find_value(inner, rest) }
+            if rest.is_empty() {
+                Some(key.span())
+            } else {
+                find_value(inner, rest)
+            }
         }
         _ => None,
     }
 }
 
-fn descend_table(table: &DeTable<'_>, offset: usize, path: &mut KeyPath) {
+// Header tables (`[training.job]`) have spans that cover only the header, so
+// the search looks inside every table rather than trusting container spans.
+fn descend_table(table: &DeTable<'_>, offset: usize, path: &mut KeyPath) -> bool {
     for (key, value) in table.iter() {
-        let (k, v) = (key.span(), value.span());
-        if k.contains(&offset) {
-            *path = path.key(key.get_ref());
-            return;
+        let inner = path.key(key.get_ref());
+        if key.span().contains(&offset) {
+            *path = inner;
+            return true;
         }
-        if v.contains(&offset) {
-            *path = path.key(key.get_ref());
-            descend_value(value.get_ref(), offset, path);
-            return;
+        let mut deeper = inner.clone();
+        if descend_value(value.get_ref(), offset, &mut deeper) {
+            *path = deeper;
+            return true;
+        }
+        if value.span().contains(&offset) {
+            *path = inner;
+            return true;
         }
     }
+    false
 }
 
-fn descend_value(value: &DeValue<'_>, offset: usize, path: &mut KeyPath) {
+fn nearest_key_before(
+    table: &DeTable<'_>,
+    offset: usize,
+    path: &KeyPath,
+) -> Option<(usize, KeyPath)> {
+    let mut best: Option<(usize, KeyPath)> = None;
+    for (key, value) in table.iter() {
+        let here = path.key(key.get_ref());
+        let start = key.span().start;
+        let mut candidate = (start <= offset).then(|| (start, here.clone()));
+        if let DeValue::Table(inner) = value.get_ref()
+            && let Some(deeper) = nearest_key_before(inner, offset, &here)
+            && candidate.as_ref().is_none_or(|c| deeper.0 >= c.0)
+        {
+            candidate = Some(deeper);
+        }
+        if let Some(c) = candidate
+            && best.as_ref().is_none_or(|b| c.0 >= b.0)
+        {
+            best = Some(c);
+        }
+    }
+    best
+}
+
+fn descend_value(value: &DeValue<'_>, offset: usize, path: &mut KeyPath) -> bool {
     match value {
         DeValue::Table(table) => descend_table(table, offset, path),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
+                let mut deeper = path.index(i);
+                if descend_value(item.get_ref(), offset, &mut deeper) {
+                    *path = deeper;
+                    return true;
+                }
                 if item.span().contains(&offset) {
                     *path = path.index(i);
-                    descend_value(item.get_ref(), offset, path);
-                    return;
+                    return true;
                 }
             }
+            false
         }
-        _ => {}
+        _ => false,
     }
 }
 
@@ -191,14 +261,24 @@ mod tests {
     use super::*;
 
     fn file(text: &str) -> SourceFile {
-        SourceFile { display_path: "env.toml".into(), text: text.to_string() }
+        SourceFile {
+            display_path: "env.toml".into(),
+            text: text.to_string(),
+        }
     }
 
     #[test]
     fn key_paths_print_like_toml() {
-        let path = KeyPath::root().key("invokers").index(0).key("endpoints").index(1);
+        let path = KeyPath::root()
+            .key("invokers")
+            .index(0)
+            .key("endpoints")
+            .index(1);
         assert_eq!(path.to_string(), "invokers[0].endpoints[1]");
-        assert_eq!(KeyPath::root().key("tags").key("cost center").to_string(), "tags.\"cost center\"");
+        assert_eq!(
+            KeyPath::root().key("tags").key("cost center").to_string(),
+            "tags.\"cost center\""
+        );
     }
 
     #[test]

@@ -13,8 +13,14 @@ use crate::stacks::Layer;
 const BUILT_IN: [(Layer, &str); 4] = [
     (Layer::Data, include_str!("../../templates/data.json.tera")),
     (Layer::Iam, include_str!("../../templates/iam.json.tera")),
-    (Layer::Training, include_str!("../../templates/training.json.tera")),
-    (Layer::Serving, include_str!("../../templates/serving.json.tera")),
+    (
+        Layer::Training,
+        include_str!("../../templates/training.json.tera"),
+    ),
+    (
+        Layer::Serving,
+        include_str!("../../templates/serving.json.tera"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +29,33 @@ pub enum TemplateError {
     Source(#[from] SourceError),
     #[error("template {template}: {message}")]
     Tera { template: String, message: String },
-    #[error("template {template} rendered invalid JSON at line {line}, column {column} of its output: {message}\n  {line}: {excerpt}")]
-    InvalidJson { template: String, line: usize, column: usize, message: String, excerpt: String },
+    #[error(
+        "template {template} rendered invalid JSON at line {line}, column {column} of its output: {message}\n  {line}: {excerpt}"
+    )]
+    InvalidJson {
+        template: String,
+        line: usize,
+        column: usize,
+        message: String,
+        excerpt: String,
+    },
     #[error("template {template} must render a JSON object with a Resources section")]
     NotATemplate { template: String },
+}
+
+/// JSON-encodes a value; an undefined one (a misspelt field) is an error
+/// rather than a silent `null` in the template.
+fn json_filter(
+    value: &tera::Value,
+    kwargs: tera::Kwargs,
+    state: &tera::State,
+) -> tera::TeraResult<String> {
+    if value.is_undefined() {
+        return Err(tera::Error::message(
+            "`json` was given an undefined value: is a field name misspelt?",
+        ));
+    }
+    tera_contrib::json::json_encode(value, kwargs, state)
 }
 
 /// The loaded templates of one project, ready to render any number of environments.
@@ -40,7 +69,7 @@ impl Engine {
         let mut tera = tera::Tera::new();
         // Output is JSON, not HTML: escaping is done by the `json` filter, explicitly.
         tera.autoescape_on(Vec::<&str>::new());
-        tera.register_filter("json", tera_contrib::json::json_encode);
+        tera.register_filter("json", json_filter);
         let mut names = Vec::new();
         for (layer, built_in) in BUILT_IN {
             let file = layer.template_file();
@@ -49,26 +78,44 @@ impl Engine {
                 None => (format!("templates/{file} (built-in)"), built_in.to_string()),
             };
             tera.add_raw_template(&name, &text)
-                .map_err(|e| TemplateError::Tera { template: name.clone(), message: e.to_string() })?;
+                .map_err(|e| TemplateError::Tera {
+                    template: name.clone(),
+                    message: e.to_string(),
+                })?;
             names.push((layer, name));
         }
         Ok(Self { tera, names })
     }
 
     fn name(&self, layer: Layer) -> &str {
-        &self.names.iter().find(|(l, _)| *l == layer).expect("every layer has a template").1
+        &self
+            .names
+            .iter()
+            .find(|(l, _)| *l == layer)
+            .expect("every layer has a template")
+            .1
     }
 
     pub fn render(&self, layer: Layer, model: &impl Serialize) -> Result<Canonical, TemplateError> {
         let name = self.name(layer);
-        let context = tera::Context::from_serialize(model)
-            .map_err(|e| TemplateError::Tera { template: name.to_string(), message: e.to_string() })?;
+        let context = tera::Context::from_serialize(model).map_err(|e| TemplateError::Tera {
+            template: name.to_string(),
+            message: e.to_string(),
+        })?;
         let text = self
             .tera
             .render(name, &context)
-            .map_err(|e| TemplateError::Tera { template: name.to_string(), message: e.to_string() })?;
+            .map_err(|e| TemplateError::Tera {
+                template: name.to_string(),
+                message: e.to_string(),
+            })?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            let excerpt = text.lines().nth(e.line().saturating_sub(1)).unwrap_or("").trim().to_string();
+            let excerpt = text
+                .lines()
+                .nth(e.line().saturating_sub(1))
+                .unwrap_or("")
+                .trim()
+                .to_string();
             TemplateError::InvalidJson {
                 template: name.to_string(),
                 line: e.line(),
@@ -78,7 +125,9 @@ impl Engine {
             }
         })?;
         if !value.get("Resources").is_some_and(|r| r.is_object()) {
-            return Err(TemplateError::NotATemplate { template: name.to_string() });
+            return Err(TemplateError::NotATemplate {
+                template: name.to_string(),
+            });
         }
         Ok(Canonical::new(value))
     }
@@ -91,9 +140,24 @@ pub struct Canonical {
     pub text: String,
 }
 
+/// Sorts every object's keys, whatever map type serde_json was built with
+/// (a dependency turns on its insertion-ordered maps).
+pub fn sort_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
 impl Canonical {
-    pub fn new(value: serde_json::Value) -> Self {
-        let mut text = serde_json::to_string_pretty(&value).expect("a JSON value always serialises");
+    pub fn new(mut value: serde_json::Value) -> Self {
+        sort_keys(&mut value);
+        let mut text =
+            serde_json::to_string_pretty(&value).expect("a JSON value always serialises");
         text.push('\n');
         Self { value, text }
     }

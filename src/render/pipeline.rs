@@ -70,12 +70,12 @@ pub fn definition(env: &Env, job: &TrainingJob) -> String {
             { "Key": "mlinfra:training-job", "Value": job.name },
         ],
     });
-    let document = json!({
+    let mut document = json!({
         "Version": "2020-12-01",
         "Metadata": {},
         "Parameters": [],
         "Steps": [{ "Name": "Train", "Type": "Training", "Arguments": arguments }],
     });
-    // serde_json's default map is ordered, so the string is stable run to run.
+    super::engine::sort_keys(&mut document);
     serde_json::to_string(&document).expect("a JSON value always serialises")
 }

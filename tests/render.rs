@@ -1,0 +1,460 @@
+//! Rendering: snapshots of every template of every example environment, the
+//! malformed-config corpus, canonical output, template overrides, and the
+//! linters (cfn-lint, checkov) over everything rendered.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mlinfra::config::{self, ConfigErrors};
+use mlinfra::project::Project;
+use mlinfra::render::{self, Engine};
+
+fn example() -> Project {
+    Project::Dir(common::repo_root())
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(common::repo_root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
+#[test]
+fn every_template_of_every_example_environment_matches_its_snapshot() {
+    let project = example();
+    let engine = Engine::new(&project).unwrap();
+    let names = config::deployable_environments(&project).unwrap();
+    assert_eq!(names, ["dev", "prod", "staging"]);
+    for name in names {
+        let env = config::load_env(&project, &name).unwrap();
+        for stack in render::render_env(&engine, &env).unwrap() {
+            snapshot_settings().bind(|| {
+                insta::assert_snapshot!(
+                    format!("{}__{}", name, stack.spec.layer),
+                    stack.template.text
+                );
+            });
+        }
+    }
+}
+
+#[test]
+fn the_built_in_example_matches_the_repository_example() {
+    let engine = Engine::new(&Project::Example).unwrap();
+    let repo_engine = Engine::new(&example()).unwrap();
+    for name in ["dev", "staging", "prod"] {
+        let built_in = config::load_env(&Project::Example, name).unwrap();
+        let on_disk = config::load_env(&example(), name).unwrap();
+        assert_eq!(built_in, on_disk, "{name}");
+        let a = render::render_env(&engine, &built_in).unwrap();
+        let b = render::render_env(&repo_engine, &on_disk).unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.template.text, y.template.text, "{}", x.spec.name);
+        }
+    }
+}
+
+#[test]
+fn output_is_canonical_and_deterministic() {
+    let project = example();
+    let engine = Engine::new(&project).unwrap();
+    let env = config::load_env(&project, "prod").unwrap();
+    let first = render::render_env(&engine, &env).unwrap();
+    let second = render::render_env(&Engine::new(&project).unwrap(), &env).unwrap();
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(a.template.text, b.template.text);
+        assert_eq!(a.template.hash(), b.template.hash());
+        assert!(a.template.text.ends_with("}\n"));
+        assert!(
+            a.template.text.lines().nth(1).unwrap().starts_with("  \""),
+            "2-space indent"
+        );
+        let reparsed = render::Canonical::parse(&a.template.text).unwrap();
+        assert_eq!(
+            reparsed.text, a.template.text,
+            "canonical form is a fixed point"
+        );
+    }
+}
+
+#[test]
+fn stacks_deploy_data_then_iam_then_training_and_serving_together() {
+    let env = config::load_env(&example(), "prod").unwrap();
+    let specs = mlinfra::stacks::stacks(&env);
+    let waves: Vec<Vec<String>> = mlinfra::stacks::waves(&specs)
+        .into_iter()
+        .map(|w| w.into_iter().map(|s| s.name).collect())
+        .collect();
+    assert_eq!(
+        waves,
+        vec![
+            vec!["dogbreed-prod-data".to_string()],
+            vec!["dogbreed-prod-iam".to_string()],
+            vec![
+                "dogbreed-prod-training".to_string(),
+                "dogbreed-prod-serving".to_string()
+            ],
+        ]
+    );
+}
+
+#[test]
+fn stateful_resources_are_retained_and_endpoints_keep_their_capacity() {
+    let env = config::load_env(&example(), "prod").unwrap();
+    let stacks = render::render_env(&Engine::new(&example()).unwrap(), &env).unwrap();
+    let data = &stacks[0].template.value["Resources"];
+    let mut stateful = 0;
+    for (id, resource) in data.as_object().unwrap() {
+        let kind = resource["Type"].as_str().unwrap();
+        if kind == "AWS::S3::Bucket" || kind == "AWS::KMS::Key" {
+            stateful += 1;
+            assert_eq!(resource["DeletionPolicy"], "Retain", "{id}");
+            assert_eq!(resource["UpdateReplacePolicy"], "Retain", "{id}");
+        }
+    }
+    assert_eq!(stateful, 5, "key + log bucket + three zones");
+    let serving = &stacks[3].template.value["Resources"];
+    assert_eq!(
+        serving["DogbreedEndpoint"]["Properties"]["RetainAllVariantProperties"],
+        true
+    );
+    assert!(
+        serving["DogbreedEndpointConfig"]["Properties"]
+            .get("EndpointConfigName")
+            .is_none()
+    );
+    assert!(
+        serving["DogbreedModel"]["Properties"]
+            .get("ModelName")
+            .is_none()
+    );
+    let target = &serving["DogbreedScalableTarget"]["Properties"];
+    assert_eq!(
+        (
+            target["MinCapacity"].as_u64(),
+            target["MaxCapacity"].as_u64()
+        ),
+        (Some(1), Some(3))
+    );
+}
+
+/// The expectation written in a malformed fixture: where the first error must point.
+struct Expectation {
+    file: PathBuf,
+    line: usize,
+    key: String,
+    fragment: String,
+}
+
+fn expectation(dir: &Path, name: &str) -> Expectation {
+    let path = dir.join("environments").join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    if let Some(header) = text.lines().find_map(|l| l.strip_prefix("# error-in: ")) {
+        let (place, rest) = header.split_once(' ').unwrap();
+        let (file, line) = place.split_once(':').unwrap();
+        let (key, fragment) = rest.split_once(" -- ").unwrap();
+        return Expectation {
+            file: dir.join("environments").join(file),
+            line: line.parse().unwrap(),
+            key: key.to_string(),
+            fragment: fragment.to_string(),
+        };
+    }
+    let (index, marker) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.split_once("# error: ").map(|(_, m)| (i, m)))
+        .unwrap_or_else(|| panic!("{name}.toml has no `# error:` marker"));
+    let (key, fragment) = marker.split_once(" -- ").unwrap();
+    Expectation {
+        file: path,
+        line: index + 1,
+        key: key.to_string(),
+        fragment: fragment.trim().to_string(),
+    }
+}
+
+#[test]
+fn every_malformed_config_is_rejected_at_the_exact_line_and_key() {
+    let dir = common::repo_root().join("tests/fixtures/invalid");
+    let project = Project::Dir(dir.clone());
+    let names: Vec<String> = project
+        .environment_names()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n != "base")
+        .collect();
+    assert!(names.len() >= 25, "only {} malformed fixtures", names.len());
+    for name in &names {
+        let want = expectation(&dir, name);
+        let errors: ConfigErrors = match config::load_env(&project, name) {
+            Ok(_) => panic!("{name}: expected an error, the config validated"),
+            Err(e) => e,
+        };
+        let first = errors.first();
+        let at = first
+            .location
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: error without location: {first}"));
+        assert_eq!(at.file, want.file, "{name}: {errors}");
+        assert_eq!(at.line, want.line, "{name}: {errors}");
+        assert_eq!(first.key.to_string(), want.key, "{name}: {errors}");
+        assert!(
+            first.message.contains(&want.fragment),
+            "{name}: {:?} does not contain {:?}",
+            first.message,
+            want.fragment
+        );
+        // The rendered message carries the position a user's editor jumps to.
+        assert!(first.to_string().starts_with(&format!(
+            "{}:{}:{}: ",
+            at.file.display(),
+            at.line,
+            at.column
+        )));
+    }
+}
+
+#[test]
+fn every_error_of_a_config_is_reported_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = dir.path().join("environments");
+    std::fs::create_dir_all(&envs).unwrap();
+    std::fs::write(
+        envs.join("broken.toml"),
+        "[env]\nproject = \"p\"\naccount_id = \"1\"\nregion = \"mars-1\"\n\n[data_lake]\nzones = [\"raw\"]\n",
+    )
+    .unwrap();
+    let errors = config::load_env(&Project::Dir(dir.path().to_path_buf()), "broken").unwrap_err();
+    let lines: Vec<(usize, String)> = errors
+        .0
+        .iter()
+        .map(|e| (e.location.as_ref().unwrap().line, e.key.to_string()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (3, "env.account_id".to_string()),
+            (4, "env.region".to_string())
+        ]
+    );
+}
+
+fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn dev_only() -> String {
+    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
+    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap();
+    format!("{base}\n#---\n{dev}")
+}
+
+#[test]
+fn a_project_template_overrides_the_built_in_one() {
+    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
+    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap();
+    let custom = r#"{ "AWSTemplateFormatVersion": "2010-09-09", "Resources": { "Marker": { "Type": "AWS::CloudFormation::WaitConditionHandle", "Properties": {} } }, "Description": {{ ("custom " ~ env.name) | json }} }"#;
+    let dir = project_with(&[
+        ("environments/base.toml", &base),
+        ("environments/dev.toml", &dev),
+        ("templates/serving.json.tera", custom),
+    ]);
+    let project = Project::Dir(dir.path().to_path_buf());
+    let env = config::load_env(&project, "dev").unwrap();
+    let stacks = render::render_env(&Engine::new(&project).unwrap(), &env).unwrap();
+    assert_eq!(stacks[3].template.value["Description"], "custom dev");
+    assert!(
+        stacks[0].template.value["Resources"]["DataKey"].is_object(),
+        "other layers stay built-in"
+    );
+    let _ = dev_only;
+}
+
+#[test]
+fn a_broken_template_names_the_template_and_the_line() {
+    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
+    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap();
+    // Unquoted interpolation: renders text that is not JSON.
+    let bad_json = "{\n  \"Resources\": {},\n  \"Description\": {{ env.name }}\n}\n";
+    let dir = project_with(&[
+        ("environments/base.toml", &base),
+        ("environments/dev.toml", &dev),
+        ("templates/iam.json.tera", bad_json),
+    ]);
+    let project = Project::Dir(dir.path().to_path_buf());
+    let env = config::load_env(&project, "dev").unwrap();
+    let error = match render::render_env(&Engine::new(&project).unwrap(), &env) {
+        Ok(_) => panic!("a template rendering invalid JSON was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains("iam.json.tera"), "{error}");
+    assert!(error.contains("line 3"), "{error}");
+
+    let bad_syntax = "{\n  \"Resources\": {% for x in %}\n}\n";
+    std::fs::write(dir.path().join("templates/iam.json.tera"), bad_syntax).unwrap();
+    let error = Engine::new(&project)
+        .err()
+        .expect("syntax error")
+        .to_string();
+    assert!(error.contains("iam.json.tera"), "{error}");
+    assert!(error.contains(":2:"), "names line 2: {error}");
+
+    let undefined = "{ \"Resources\": {}, \"Description\": {{ env.nmae | json }} }";
+    std::fs::write(dir.path().join("templates/iam.json.tera"), undefined).unwrap();
+    let error = match render::render_env(&Engine::new(&project).unwrap(), &env) {
+        Ok(_) => panic!("a misspelt field rendered without error"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        error.contains("iam.json.tera") && error.contains("nmae"),
+        "{error}"
+    );
+}
+
+#[test]
+fn values_with_quotes_and_backslashes_are_json_encoded() {
+    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
+    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap()
+        + "\n[endpoints.dogbreed]\ninstance_count = 1\n";
+    let tricky = base.replace(
+        "team = \"ml-platform\"",
+        "team = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"",
+    );
+    let dir = project_with(&[
+        ("environments/base.toml", &tricky),
+        ("environments/dev.toml", &dev),
+    ]);
+    let project = Project::Dir(dir.path().to_path_buf());
+    let env = config::load_env(&project, "dev").unwrap();
+    let stacks = render::render_env(&Engine::new(&Project::Example).unwrap(), &env).unwrap();
+    let tags = stacks[0].template.value["Resources"]["DataKey"]["Properties"]["Tags"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let team = tags.iter().find(|t| t["Key"] == "team").unwrap();
+    assert_eq!(team["Value"], "ml \"platform\" \\ {{ x }} ${AWS::Region}");
+}
+
+#[test]
+fn user_text_inside_the_pipeline_definition_stays_literal_under_fn_sub() {
+    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
+    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml"))
+        .unwrap()
+        .replace("epochs = \"2\"", "epochs = \"${Epochs}\"");
+    let dir = project_with(&[
+        ("environments/base.toml", &base),
+        ("environments/dev.toml", &dev),
+    ]);
+    let project = Project::Dir(dir.path().to_path_buf());
+    let env = config::load_env(&project, "dev").unwrap();
+    let stacks = render::render_env(&Engine::new(&Project::Example).unwrap(), &env).unwrap();
+    let sub = &stacks[2].template.value["Resources"]["DogbreedPipeline"]["Properties"]["PipelineDefinition"]
+        ["PipelineDefinitionBody"]["Fn::Sub"];
+    let body = sub[0].as_str().unwrap();
+    assert!(body.contains("\"epochs\":\"${!Epochs}\""), "{body}");
+    assert!(body.contains("\"KmsKeyId\":\"${KeyArn}\""), "{body}");
+    let definition: serde_json::Value = serde_json::from_str(body).unwrap();
+    let args = &definition["Steps"][0]["Arguments"];
+    assert_eq!(args["EnableManagedSpotTraining"], true);
+    assert_eq!(args["StoppingCondition"]["MaxWaitTimeInSeconds"], 7200);
+    assert_eq!(args["StoppingCondition"]["MaxRuntimeInSeconds"], 3600);
+    assert_eq!(args["ResourceConfig"]["InstanceType"], "ml.g4dn.xlarge");
+}
+
+/// Renders every environment (examples and the given extra projects) to files.
+fn render_all_to(out: &Path) -> usize {
+    let mut count = 0;
+    let project = example();
+    let engine = Engine::new(&project).unwrap();
+    for name in config::deployable_environments(&project).unwrap() {
+        let env = config::load_env(&project, &name).unwrap();
+        for stack in render::render_env(&engine, &env).unwrap() {
+            let path = render::engine::output_path(out, &name, &stack.spec.name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &stack.template.text).unwrap();
+            count += 1;
+        }
+    }
+    count
+}
+
+#[test]
+fn cfn_lint_finds_nothing_in_any_rendered_template() {
+    let out = tempfile::tempdir().unwrap();
+    let count = render_all_to(out.path());
+    assert_eq!(count, 12);
+    let output = Command::new(common::venv_tool("cfn-lint"))
+        .arg("--")
+        .arg(out.path().join("*/*.json"))
+        .output()
+        .expect("cfn-lint runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && report.trim().is_empty(),
+        "cfn-lint findings:\n{report}"
+    );
+}
+
+#[test]
+fn checkov_fails_no_check_on_any_rendered_template() {
+    let out = tempfile::tempdir().unwrap();
+    render_all_to(out.path());
+    let output = Command::new(common::venv_tool("checkov"))
+        .args([
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--skip-download",
+            "--output",
+            "json",
+            "-d",
+        ])
+        .arg(out.path())
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .output()
+        .expect("checkov runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov output is not JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let summary = &report["summary"];
+    assert_eq!(summary["failed"], 0, "checkov failures:\n{stdout}");
+    assert!(
+        summary["passed"].as_u64().unwrap() > 100,
+        "checkov checked too little: {summary}"
+    );
+    // Every skipped check carries its written reason in the template.
+    let skipped = report["results"]["skipped_checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        skipped.len(),
+        3,
+        "the access-log bucket's CKV_AWS_18 in each environment"
+    );
+    for skipped in skipped {
+        let reason = skipped["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or("");
+        assert!(reason.len() > 20, "skip without a reason: {skipped}");
+    }
+}
