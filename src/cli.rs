@@ -62,6 +62,28 @@ pub enum Command {
         #[arg(long, value_enum)]
         stack: Option<LayerArg>,
     },
+    /// Print the JSON Schema of environment files, for editor completion and validation.
+    #[command(
+        after_help = "Examples:\n  mlinfra schema > mlinfra.schema.json\n  # then in an environment file (taplo / Even Better TOML):\n  #:schema ./mlinfra.schema.json"
+    )]
+    Schema,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  mlinfra completions bash > /etc/bash_completion.d/mlinfra\n  mlinfra completions zsh > \"${fpath[1]}/_mlinfra\"\n  mlinfra completions fish > ~/.config/fish/completions/mlinfra.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Create a new project: environments/base.toml, dev.toml and prod.toml.
+    #[command(after_help = "Examples:\n  mlinfra init churn-model\n  mlinfra init . --name churn")]
+    Init {
+        /// Directory of the new project (created if missing).
+        dir: PathBuf,
+        /// Project name used in every resource name (default: the directory's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +144,18 @@ pub fn run() -> Result<Exit> {
             stack.map(Layer::from),
             &mut out,
         ),
+        Command::Schema => {
+            let schema = schemars::schema_for!(crate::config::raw::RawConfig);
+            let text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+            write_out(&mut out, &format!("{text}\n"))?;
+            Ok(Exit::Clean)
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "mlinfra", &mut out);
+            Ok(Exit::Clean)
+        }
+        Command::Init { dir, name } => init(&dir, name, &mut out),
     }
 }
 
@@ -308,6 +342,31 @@ fn render_command(
             }
         }
     }
+    Ok(Exit::Clean)
+}
+
+fn init(dir: &Path, name: Option<String>, out: &mut impl Write) -> Result<Exit> {
+    let name = match name {
+        Some(name) => name,
+        None => std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::Usage("cannot derive a project name from the directory; pass --name".into())
+            })?,
+    };
+    let written = crate::scaffold::init(dir, &name)?;
+    let mut text = String::new();
+    for path in written {
+        text.push_str(&format!("created {}\n", path.display()));
+    }
+    text.push_str(&format!(
+        "next: set the account ids, then `mlinfra --project {} validate --all`\n",
+        dir.display()
+    ));
+    write_out(out, &text)?;
     Ok(Exit::Clean)
 }
 

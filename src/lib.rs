@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod project;
 pub mod render;
+pub mod scaffold;
 pub mod stacks;
 
 pub use error::{Error, Exit, Result};

@@ -139,3 +139,92 @@ fn every_command_has_help_with_examples() {
         assert!(stdout(&output).contains("Examples:"), "{command:?}");
     }
 }
+
+/// Validates TOML files against the schema with the `jsonschema` package of the
+/// project's Python environment (a validator this project did not write).
+fn schema_errors(schema: &std::path::Path, files: &[std::path::PathBuf]) -> String {
+    let script = r#"
+import json, sys, tomllib, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(schema)
+for path in sys.argv[2:]:
+    with open(path, "rb") as f:
+        document = tomllib.load(f)
+    for error in validator.iter_errors(document):
+        print(f"{path}: {'.'.join(map(str, error.absolute_path))}: {error.message}")
+"#;
+    let output = Command::new(common::venv_tool("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(schema)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn the_schema_accepts_every_example_file_and_rejects_a_broken_one() {
+    let output = mlinfra(&["schema"]);
+    assert_eq!(output.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.json");
+    std::fs::write(&schema, &output.stdout).unwrap();
+    let examples: Vec<std::path::PathBuf> = ["base", "dev", "staging", "prod"]
+        .iter()
+        .map(|n| common::repo_root().join(format!("environments/{n}.toml")))
+        .collect();
+    assert_eq!(schema_errors(&schema, &examples), "");
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[env]\nproject = 7\n\n[training.x]\ninstance = \"ml.g4dn.xlarge\"\n",
+    )
+    .unwrap();
+    let errors = schema_errors(&schema, &[broken]);
+    assert!(errors.contains("env.project: 7 is not of type"), "{errors}");
+    assert!(errors.contains("'instance' was unexpected"), "{errors}");
+}
+
+#[test]
+fn completions_are_generated_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = mlinfra(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        assert!(
+            script.contains("mlinfra") && script.contains("validate"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn init_scaffolds_a_project_that_validates_and_renders_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("churn");
+    let project_arg = project.to_str().unwrap();
+    let output = mlinfra(&["init", project_arg]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("environments/base.toml"));
+    let validate = mlinfra(&["--project", project_arg, "validate", "--all"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
+    assert!(stdout(&validate).starts_with("dev: valid"));
+    let out = dir.path().join("build");
+    let render = mlinfra(&[
+        "--project",
+        project_arg,
+        "render",
+        "--all",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
+    let data = std::fs::read_to_string(out.join("prod/churn-prod-data.json")).unwrap();
+    assert!(data.contains("churn-prod-raw-222222222222-us-east-1"));
+    let again = mlinfra(&["init", project_arg]);
+    assert_eq!(again.status.code(), Some(1), "never overwrites");
+    assert!(stderr(&again).contains("already exists"));
+}

@@ -4,10 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "mlinfra environment",
+    description = "One file of environments/*.toml; see docs/configuration.md"
+)]
 pub struct RawConfig {
     /// Name of another environment file (without `.toml`) merged underneath this one.
     pub extends: Option<String>,
@@ -29,7 +34,7 @@ pub struct RawConfig {
     pub accepted_findings: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEnv {
     pub project: Option<String>,
@@ -42,7 +47,7 @@ pub struct RawEnv {
     pub artifacts_bucket: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDataLake {
     pub zones: Option<Vec<String>>,
@@ -53,7 +58,7 @@ pub struct RawDataLake {
     pub access_logs_expire_days: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTraining {
     pub image: Option<String>,
@@ -73,14 +78,14 @@ pub struct RawTraining {
     pub network_isolation_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSpot {
     pub enabled: Option<bool>,
     pub max_wait: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
     pub image: Option<String>,
@@ -93,7 +98,7 @@ pub struct RawEndpoint {
     pub autoscaling: Option<RawAutoscaling>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAutoscaling {
     pub min: Option<u32>,
@@ -104,7 +109,7 @@ pub struct RawAutoscaling {
     pub scale_out_cooldown: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInvoker {
     pub name: Option<String>,
