@@ -62,6 +62,9 @@ pub enum Command {
         #[arg(long, value_enum)]
         stack: Option<LayerArg>,
     },
+    /// Estimate what an environment costs: endpoints per month, training per run.
+    #[command(after_help = "Examples:\n  mlinfra cost --env prod\n  mlinfra cost --all")]
+    Cost(Selection),
     /// Print the JSON Schema of environment files, for editor completion and validation.
     #[command(
         after_help = "Examples:\n  mlinfra schema > mlinfra.schema.json\n  # then in an environment file (taplo / Even Better TOML):\n  #:schema ./mlinfra.schema.json"
@@ -144,6 +147,14 @@ pub fn run() -> Result<Exit> {
             stack.map(Layer::from),
             &mut out,
         ),
+        Command::Cost(selection) => {
+            for env in selected_envs(&project, &selection)? {
+                let estimate = crate::cost::estimate(&env, &crate::cost::PriceTable::for_env(&env));
+                let text = crate::cost::render_human(&estimate, None);
+                write_out(&mut out, &format!("{}\n{text}", env.name))?;
+            }
+            Ok(Exit::Clean)
+        }
         Command::Schema => {
             let schema = schemars::schema_for!(crate::config::raw::RawConfig);
             let text = serde_json::to_string_pretty(&schema).expect("a schema serialises");

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod project;
 pub mod render;

@@ -228,3 +228,12 @@ fn init_scaffolds_a_project_that_validates_and_renders_at_once() {
     assert_eq!(again.status.code(), Some(1), "never overwrites");
     assert!(stderr(&again).contains("already exists"));
 }
+
+#[test]
+fn cost_estimates_endpoints_per_month_and_training_per_run() {
+    let output = mlinfra(&["cost", "--env", "prod"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    settings().bind(|| insta::assert_snapshot!("cli__cost_prod", stdout(&output)));
+    // ml.m5.xlarge at 0.23 USD/h, 730 h a month, autoscaling 1–3.
+    assert!(stdout(&output).contains("$167.90 to $503.70 per month"));
+}

@@ -22,6 +22,8 @@ pub struct Env {
     pub endpoints: Vec<Endpoint>,
     pub invokers: Vec<Invoker>,
     pub accepted_findings: BTreeMap<String, String>,
+    /// Price overrides, USD per hour by instance type.
+    pub prices: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -32,6 +32,9 @@ pub struct RawConfig {
     /// `check` finding id (optionally `ID@LogicalId`) → the written reason it is accepted.
     #[serde(default)]
     pub accepted_findings: BTreeMap<String, String>,
+    /// On-demand USD per hour by instance type, over the shipped price table.
+    #[serde(default)]
+    pub prices: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -277,6 +277,22 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         }
     }
 
+    for (instance_type, price) in &raw.prices {
+        let path = root.key("prices").key(instance_type);
+        if !rules::is_training_instance(instance_type) && !rules::is_serving_instance(instance_type)
+        {
+            c.fail(
+                &path,
+                format!("{instance_type:?} is not a SageMaker instance type"),
+            );
+        } else if !price.is_finite() || *price <= 0.0 {
+            c.fail(
+                &path,
+                format!("expected a price in USD per hour above 0, got {price}"),
+            );
+        }
+    }
+
     // Role names derived from the prefix: checked once, where the prefix comes from.
     for role in [
         format!("{prefix}-sagemaker-execution"),
@@ -317,6 +333,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         endpoints,
         invokers,
         accepted_findings: raw.accepted_findings.clone(),
+        prices: raw.prices.clone(),
     })
 }
 

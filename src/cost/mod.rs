@@ -1,0 +1,257 @@
+//! Cost estimate of an environment from a dated price table: monthly cost of
+//! each endpoint at its minimum and maximum capacity, and the cost of one
+//! training run on demand and at the spot worst case.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Env;
+
+const SHIPPED_TABLE: &str = include_str!("../../data/sagemaker-prices.csv");
+/// Managed spot discount quoted with the shipped table (ml.p2.xlarge at 0.37
+/// USD/h against 1.26 on demand: about 70% off).
+pub const TYPICAL_SPOT_DISCOUNT: f64 = 0.7;
+/// Hours in an average month (365 × 24 / 12).
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+/// On-demand prices with where they come from, so an estimate can say its date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceTable {
+    /// Per instance type: USD per hour and the source (year of the table, or "config").
+    pub prices: BTreeMap<String, Price>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Price {
+    pub usd_per_hour: f64,
+    pub source: String,
+}
+
+impl PriceTable {
+    /// The shipped table (us-east-1, dated per row), with the environment's overrides on top.
+    pub fn for_env(env: &Env) -> Self {
+        let mut prices = BTreeMap::new();
+        for line in SHIPPED_TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .skip(1)
+        {
+            let fields: Vec<&str> = line.split(',').collect();
+            if let [instance_type, usd, _use, year] = fields.as_slice()
+                && let Ok(usd_per_hour) = usd.parse::<f64>()
+            {
+                // The first row of a type wins: the table lists training prices first.
+                prices.entry(instance_type.to_string()).or_insert(Price {
+                    usd_per_hour,
+                    source: format!("price table {year}, us-east-1"),
+                });
+            }
+        }
+        for (instance_type, usd) in &env.prices {
+            prices.insert(
+                instance_type.clone(),
+                Price {
+                    usd_per_hour: *usd,
+                    source: "environment config".into(),
+                },
+            );
+        }
+        Self { prices }
+    }
+
+    pub fn hourly(&self, instance_type: &str) -> Option<f64> {
+        self.prices.get(instance_type).map(|p| p.usd_per_hour)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointCost {
+    pub endpoint: String,
+    pub instance_type: String,
+    pub min_instances: u32,
+    pub max_instances: u32,
+    /// `None` when the instance type has no price.
+    pub monthly_at_min: Option<f64>,
+    pub monthly_at_max: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingCost {
+    pub job: String,
+    pub instance_type: String,
+    pub instance_count: u32,
+    /// A run that uses all of `max_runtime` on demand.
+    pub on_demand_run: Option<f64>,
+    /// Managed spot, typical: the shipped table's quoted spot discount applied.
+    pub spot_typical_run: Option<f64>,
+    /// Managed spot, worst case: spot bills training time only, at most
+    /// `max_runtime`, and never above the on-demand rate; the run may take up to
+    /// `max_wait` to finish.
+    pub spot_worst_case_run: Option<f64>,
+    pub spot_max_wait_hours: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostEstimate {
+    pub endpoints: Vec<EndpointCost>,
+    pub training: Vec<TrainingCost>,
+    /// Instance types without a price: add them under `[prices]` in the config.
+    pub unpriced: Vec<String>,
+}
+
+impl CostEstimate {
+    /// Sum of endpoint costs at minimum capacity; `None` when any is unpriced.
+    pub fn monthly_at_min(&self) -> Option<f64> {
+        self.endpoints.iter().map(|e| e.monthly_at_min).sum()
+    }
+
+    pub fn monthly_at_max(&self) -> Option<f64> {
+        self.endpoints.iter().map(|e| e.monthly_at_max).sum()
+    }
+}
+
+fn hours(seconds: u64) -> f64 {
+    seconds as f64 / 3600.0
+}
+
+pub fn estimate(env: &Env, table: &PriceTable) -> CostEstimate {
+    let mut unpriced = Vec::new();
+    let mut price = |instance_type: &str| {
+        let found = table.hourly(instance_type);
+        if found.is_none() && !unpriced.iter().any(|u| u == instance_type) {
+            unpriced.push(instance_type.to_string());
+        }
+        found
+    };
+    let endpoints = env
+        .endpoints
+        .iter()
+        .map(|e| {
+            let (min, max) = e
+                .autoscaling
+                .as_ref()
+                .map_or((e.initial_instance_count, e.initial_instance_count), |a| {
+                    (a.min, a.max)
+                });
+            let hourly = price(&e.instance_type);
+            EndpointCost {
+                endpoint: e.name.clone(),
+                instance_type: e.instance_type.clone(),
+                min_instances: min,
+                max_instances: max,
+                monthly_at_min: hourly.map(|p| p * HOURS_PER_MONTH * f64::from(min)),
+                monthly_at_max: hourly.map(|p| p * HOURS_PER_MONTH * f64::from(max)),
+            }
+        })
+        .collect();
+    let training = env
+        .training
+        .iter()
+        .map(|j| {
+            let hourly = price(&j.instance_type).map(|p| p * f64::from(j.instance_count));
+            let on_demand_run = hourly.map(|p| p * hours(j.max_runtime_seconds));
+            let spot = j.spot.as_ref();
+            TrainingCost {
+                job: j.name.clone(),
+                instance_type: j.instance_type.clone(),
+                instance_count: j.instance_count,
+                on_demand_run,
+                spot_typical_run: spot
+                    .and(on_demand_run.map(|c| c * (1.0 - TYPICAL_SPOT_DISCOUNT))),
+                spot_worst_case_run: spot.and(on_demand_run),
+                spot_max_wait_hours: spot.map(|s| hours(s.max_wait_seconds)),
+            }
+        })
+        .collect();
+    CostEstimate {
+        endpoints,
+        training,
+        unpriced,
+    }
+}
+
+/// `$1,234.56`, or `unpriced`.
+pub fn usd(amount: Option<f64>) -> String {
+    match amount {
+        None => "unpriced".into(),
+        Some(a) => {
+            let cents = (a * 100.0).round() as u64;
+            let dollars = cents / 100;
+            let mut grouped = String::new();
+            for (i, c) in dollars.to_string().chars().rev().enumerate() {
+                if i > 0 && i % 3 == 0 {
+                    grouped.push(',');
+                }
+                grouped.push(c);
+            }
+            format!(
+                "${}.{:02}",
+                grouped.chars().rev().collect::<String>(),
+                cents % 100
+            )
+        }
+    }
+}
+
+/// Human table of an estimate (and, given the deployed estimate, the monthly delta).
+pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> String {
+    let mut text = String::from("Cost estimate (on-demand list prices):\n");
+    for e in &estimate.endpoints {
+        text.push_str(&format!(
+            "  endpoint {:<16} {} × {}–{}: {} to {} per month\n",
+            e.endpoint,
+            e.instance_type,
+            e.min_instances,
+            e.max_instances,
+            usd(e.monthly_at_min),
+            usd(e.monthly_at_max)
+        ));
+    }
+    for t in &estimate.training {
+        let spot = match t.spot_max_wait_hours {
+            Some(wait) => format!(
+                "; spot typically {}, at most {} (done within {wait:.1} h)",
+                usd(t.spot_typical_run),
+                usd(t.spot_worst_case_run)
+            ),
+            None => String::new(),
+        };
+        text.push_str(&format!(
+            "  training {:<16} {} × {}: {} per run on demand{spot}\n",
+            t.job,
+            t.instance_count,
+            t.instance_type,
+            usd(t.on_demand_run)
+        ));
+    }
+    if let Some(before) = before
+        && let (Some(now), Some(was)) = (estimate.monthly_at_min(), before.monthly_at_min())
+    {
+        let delta = now - was;
+        let sign = if delta < 0.0 { "-" } else { "+" };
+        text.push_str(&format!(
+            "  endpoints at minimum capacity: {sign}{} per month\n",
+            usd(Some(delta.abs()))
+        ));
+    }
+    if !estimate.unpriced.is_empty() {
+        text.push_str(&format!(
+            "  no price for {}: add it under [prices] (USD per hour)\n",
+            estimate.unpriced.join(", ")
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usd;
+
+    #[test]
+    fn dollars_are_grouped_and_rounded() {
+        assert_eq!(usd(Some(1234.567)), "$1,234.57");
+        assert_eq!(usd(Some(0.5)), "$0.50");
+        assert_eq!(usd(None), "unpriced");
+    }
+}
