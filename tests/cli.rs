@@ -21,19 +21,11 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(common::repo_root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings
-}
-
 #[test]
 fn list_shows_environments_and_stacks_in_deploy_order() {
     let output = mlinfra(&["list"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    settings().bind(|| insta::assert_snapshot!("cli__list", stdout(&output)));
+    common::snapshot_settings().bind(|| insta::assert_snapshot!("cli__list", stdout(&output)));
     let json: serde_json::Value =
         serde_json::from_slice(&mlinfra(&["list", "--format", "json"]).stdout).unwrap();
     assert_eq!(json[0]["stacks"][3]["deps"][1], "dogbreed-dev-iam");
@@ -43,7 +35,8 @@ fn list_shows_environments_and_stacks_in_deploy_order() {
 fn validate_summarises_each_environment() {
     let output = mlinfra(&["validate", "--all"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    settings().bind(|| insta::assert_snapshot!("cli__validate_all", stdout(&output)));
+    common::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("cli__validate_all", stdout(&output)));
 }
 
 #[test]
@@ -57,7 +50,8 @@ fn validate_reports_a_bad_config_with_its_position_and_exit_1() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
-    settings().bind(|| insta::assert_snapshot!("cli__validate_error", stderr(&output)));
+    common::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("cli__validate_error", stderr(&output)));
 }
 
 #[test]
@@ -233,7 +227,7 @@ fn init_scaffolds_a_project_that_validates_and_renders_at_once() {
 fn cost_estimates_endpoints_per_month_and_training_per_run() {
     let output = mlinfra(&["cost", "--env", "prod"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    settings().bind(|| insta::assert_snapshot!("cli__cost_prod", stdout(&output)));
+    common::snapshot_settings().bind(|| insta::assert_snapshot!("cli__cost_prod", stdout(&output)));
     // ml.m5.xlarge at 0.23 USD/h, 730 h a month, autoscaling 1–3.
     assert!(stdout(&output).contains("$167.90 to $503.70 per month"));
 }

@@ -15,14 +15,6 @@ fn example() -> Project {
     Project::Dir(common::repo_root())
 }
 
-fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(common::repo_root().join("snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings
-}
-
 #[test]
 fn every_template_of_every_example_environment_matches_its_snapshot() {
     let project = example();
@@ -32,7 +24,7 @@ fn every_template_of_every_example_environment_matches_its_snapshot() {
     for name in names {
         let env = config::load_env(&project, &name).unwrap();
         for stack in render::render_env(&engine, &env).unwrap() {
-            snapshot_settings().bind(|| {
+            common::snapshot_settings().bind(|| {
                 insta::assert_snapshot!(
                     format!("{}__{}", name, stack.spec.layer),
                     stack.template.text
@@ -254,16 +246,15 @@ fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-fn dev_only() -> String {
-    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
-    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap();
-    format!("{base}\n#---\n{dev}")
+/// The text of an example environment file.
+fn example_file(name: &str) -> String {
+    std::fs::read_to_string(common::repo_root().join(format!("environments/{name}.toml"))).unwrap()
 }
 
 #[test]
 fn a_project_template_overrides_the_built_in_one() {
-    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
-    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap();
+    let base = example_file("base");
+    let dev = example_file("dev");
     let custom = r#"{ "AWSTemplateFormatVersion": "2010-09-09", "Resources": { "Marker": { "Type": "AWS::CloudFormation::WaitConditionHandle", "Properties": {} } }, "Description": {{ ("custom " ~ env.name) | json }} }"#;
     let dir = project_with(&[
         ("environments/base.toml", &base),
@@ -278,13 +269,12 @@ fn a_project_template_overrides_the_built_in_one() {
         stacks[0].template.value["Resources"]["DataKey"].is_object(),
         "other layers stay built-in"
     );
-    let _ = dev_only;
 }
 
 #[test]
 fn a_broken_template_names_the_template_and_the_line() {
-    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
-    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap();
+    let base = example_file("base");
+    let dev = example_file("dev");
     // Unquoted interpolation: renders text that is not JSON.
     let bad_json = "{\n  \"Resources\": {},\n  \"Description\": {{ env.name }}\n}\n";
     let dir = project_with(&[
@@ -324,9 +314,8 @@ fn a_broken_template_names_the_template_and_the_line() {
 
 #[test]
 fn values_with_quotes_and_backslashes_are_json_encoded() {
-    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml")).unwrap();
-    let dev = std::fs::read_to_string(common::repo_root().join("environments/dev.toml")).unwrap()
-        + "\n[endpoints.dogbreed]\ninstance_count = 1\n";
+    let base = example_file("base");
+    let dev = example_file("dev") + "\n[endpoints.dogbreed]\ninstance_count = 1\n";
     let tricky = base.replace(
         "team = \"ml-platform\"",
         "team = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"",

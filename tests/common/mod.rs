@@ -27,3 +27,12 @@ pub fn venv_tool(name: &str) -> PathBuf {
 pub fn mlinfra_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mlinfra"))
 }
+
+/// insta settings: snapshots live in the top-level `snapshots/` folder.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo_root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
