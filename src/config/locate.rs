@@ -146,7 +146,7 @@ fn find_value(value: &Spanned<DeValue<'_>>, path: &[Segment]) -> Option<Range<us
         return Some(value.span());
     };
     match (first, value.get_ref()) {
-        (Segment::Index(i), DeValue::Array(items)) => find_value(items.iter().nth(*i)?, rest),
+        (Segment::Index(i), DeValue::Array(items)) => find_value(items.get(*i)?, rest),
         (Segment::Key(name), DeValue::Table(table)) => {
             let (key, inner) = table.iter().find(|(k, _)| k.get_ref() == name)?;
             if rest.is_empty() { Some(key.span()) } else { find_value(inner, rest) }

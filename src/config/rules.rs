@@ -131,6 +131,16 @@ pub fn identifier_problem(name: &str) -> Option<String> {
     None
 }
 
+/// Instance types with local NVMe storage, on which SageMaker rejects a volume
+/// KMS key (the storage is hardware-encrypted instead).
+pub fn has_instance_storage(instance_type: &str) -> bool {
+    let family = instance_family(instance_type);
+    family.ends_with('d')
+        || family.ends_with("dn")
+        || family.ends_with("de")
+        || matches!(family, "g5" | "g6" | "g6e" | "g7" | "g7e" | "p5" | "p5e" | "p5en" | "p6" | "trn1" | "trn1n" | "trn2")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,14 +182,4 @@ mod tests {
         assert!(iam_role_name_problem(&"r".repeat(65)).is_some());
         assert_eq!(iam_role_name_problem("a+b=c,d.e@f_g-h"), None);
     }
-}
-
-/// Instance types with local NVMe storage, on which SageMaker rejects a volume
-/// KMS key (the storage is hardware-encrypted instead).
-pub fn has_instance_storage(instance_type: &str) -> bool {
-    let family = instance_family(instance_type);
-    family.ends_with('d')
-        || family.ends_with("dn")
-        || family.ends_with("de")
-        || matches!(family, "g5" | "g6" | "g6e" | "g7" | "g7e" | "p5" | "p5e" | "p5en" | "p6" | "trn1" | "trn1n" | "trn2")
 }

@@ -452,7 +452,7 @@ fn validate_autoscaling(c: &mut Checker, path: &KeyPath, raw: &RawAutoscaling) -
             return None;
         }
     };
-    if !(target > 0.0) || !target.is_finite() {
+    if target.is_nan() || target <= 0.0 || target.is_infinite() {
         c.fail(&path.key(target_key), format!("target must be greater than 0, got {target}"));
     } else if metric == ScalingMetric::CpuUtilization && target > 100.0 {
         c.fail(&path.key(target_key), format!("CPU utilisation is a percentage; got {target}"));
