@@ -131,8 +131,8 @@ impl Report {
         } else {
             let _ = writeln!(
                 text,
-                "{} findings, {} accepted, {} at or above {} (the run {})",
-                open.len(),
+                "{} open, {} accepted, {} at or above {} (the run {})",
+                plural(open.len(), "finding"),
                 accepted.len(),
                 self.failing(),
                 self.fail_on,
@@ -149,15 +149,12 @@ impl Report {
     fn row(&self, text: &mut String, r: &Reviewed) {
         let f = &r.finding;
         let mark = if self.fails(r) { "✗" } else { " " };
-        let _ = writeln!(
-            text,
-            "{mark} {:<8} {:<7} {} {} {}",
-            f.severity.as_str(),
-            f.rule.code(),
-            f.env,
-            f.stack.as_deref().unwrap_or("(config)"),
-            f.logical_id.as_deref().unwrap_or("(stack)"),
-        );
+        let place = match (&f.stack, &f.logical_id) {
+            (Some(stack), Some(id)) => format!("{stack}/{id}"),
+            (Some(stack), None) => format!("{stack} (whole stack)"),
+            (None, _) => format!("{} (configuration)", f.env),
+        };
+        let _ = writeln!(text, "{mark} {:<8} {:<7} {place}", f.severity.as_str(), f.rule.code());
         let _ = writeln!(text, "      {}", f.message);
         match &r.accepted {
             Some(a) => {
@@ -168,4 +165,8 @@ impl Report {
             }
         }
     }
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
