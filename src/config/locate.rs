@@ -122,9 +122,9 @@ impl<'a> Locator<'a> {
     /// The deepest key path in the top file whose key or value contains `offset`.
     pub fn path_at(file: &SourceFile, offset: usize) -> KeyPath {
         let mut path = KeyPath::root();
-        if let Ok(table) = DeTable::parse(&file.text) {
-            descend_table(table.get_ref(), offset, &mut path);
-        }
+        // Recovering: the offset is usually that of a syntax error, so a strict parse would fail.
+        let (table, _) = DeTable::parse_recoverable(&file.text);
+        descend_table(table.get_ref(), offset, &mut path);
         path
     }
 }
@@ -155,6 +155,18 @@ fn find_value(value: &Spanned<DeValue<'_>>, path: &[Segment]) -> Option<Range<us
     }
 }
 
+/// Whether `offset` falls inside an entry of a table or array. The span of a
+/// `[table]` (or `[[array]]`) section covers only its header, not its keys.
+fn within(value: &Spanned<DeValue<'_>>, offset: usize) -> bool {
+    match value.get_ref() {
+        DeValue::Table(table) => table
+            .iter()
+            .any(|(k, v)| k.span().contains(&offset) || v.span().contains(&offset) || within(v, offset)),
+        DeValue::Array(items) => items.iter().any(|i| i.span().contains(&offset) || within(i, offset)),
+        _ => false,
+    }
+}
+
 fn descend_table(table: &DeTable<'_>, offset: usize, path: &mut KeyPath) {
     for (key, value) in table.iter() {
         let (k, v) = (key.span(), value.span());
@@ -162,7 +174,7 @@ fn descend_table(table: &DeTable<'_>, offset: usize, path: &mut KeyPath) {
             *path = path.key(key.get_ref());
             return;
         }
-        if v.contains(&offset) {
+        if v.contains(&offset) || within(value, offset) {
             *path = path.key(key.get_ref());
             descend_value(value.get_ref(), offset, path);
             return;
@@ -175,7 +187,7 @@ fn descend_value(value: &DeValue<'_>, offset: usize, path: &mut KeyPath) {
         DeValue::Table(table) => descend_table(table, offset, path),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                if item.span().contains(&offset) {
+                if item.span().contains(&offset) || within(item, offset) {
                     *path = path.index(i);
                     descend_value(item.get_ref(), offset, path);
                     return;
@@ -211,6 +223,17 @@ mod tests {
         assert_eq!((region.line, region.column), (3, 1));
         let project = locator.locate(&KeyPath::root().key("env").key("project"));
         assert_eq!((project.line, project.file), (2, PathBuf::from("env.toml")));
+    }
+
+    #[test]
+    fn paths_reach_keys_under_table_headers() {
+        let text = "[env]\nproject = 5\n[[invokers]]\nname = \"a\"\n[[invokers]]\nname = 7\n";
+        let at = |needle: &str| Locator::path_at(&file(text), text.find(needle).unwrap()).to_string();
+        assert_eq!(at("5"), "env.project");
+        assert_eq!(at("7"), "invokers[1].name");
+        // Still found when the document has an error elsewhere.
+        let broken = "[env]\nproject = 5\nregion = \n";
+        assert_eq!(Locator::path_at(&file(broken), broken.find('5').unwrap()).to_string(), "env.project");
     }
 
     #[test]
