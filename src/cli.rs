@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::check::{self, ReportFormat, Severity};
 use crate::config::{self, Env};
 use crate::error::{Error, Exit, Result};
 use crate::project::Project;
@@ -87,6 +88,21 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Check rendered templates offline: least privilege, data protection,
+    /// serving and training sanity, CloudFormation limits. Exit 0 clean, 2 when
+    /// an unaccepted finding is at or above --fail-on, 1 on error.
+    #[command(
+        after_help = "Examples:\n  mlinfra check --all\n  mlinfra check --env prod --fail-on medium\n  mlinfra check --all --format json\n\nAccept a finding in the environment's config, with a reason:\n  [accepted_findings]\n  \"NET002@TrainPipeline\" = \"the job installs packages from the internet at start-up\""
+    )]
+    Check {
+        #[command(flatten)]
+        selection: Selection,
+        /// Fail (exit 2) on unaccepted findings of this severity or worse.
+        #[arg(long, value_enum, default_value_t = Severity::High)]
+        fail_on: Severity,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +183,20 @@ pub fn run() -> Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Init { dir, name } => init(&dir, name, &mut out),
+        Command::Check {
+            selection,
+            fail_on,
+            format,
+        } => {
+            let envs = selected_envs(&project, &selection)?;
+            let report = check::check_envs(&project, &envs, fail_on)?;
+            let format = match format {
+                Format::Human => ReportFormat::Human,
+                Format::Json => ReportFormat::Json,
+            };
+            write_out(&mut out, &report.render(format))?;
+            Ok(report.exit())
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! `config` (load, validate) → `stacks` → `render` → `check` / `plan` → `apply`,
 //! with `report` formatting results and `cli` wiring commands to steps.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod cost;

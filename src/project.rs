@@ -1,6 +1,7 @@
 //! Where an environment's files come from: a project directory on disk, or the
 //! example project built into the binary (so rendering works out of the box).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The largest environment file accepted; real ones are a few kilobytes.
@@ -47,6 +48,12 @@ pub enum SourceError {
         size: u64,
         limit: u64,
     },
+    #[error(
+        "{path}: not a regular file (a directory, device, pipe or socket); environment files are plain files"
+    )]
+    NotAFile { path: PathBuf },
+    #[error("{path}: symbolic link to a file that does not exist")]
+    DanglingLink { path: PathBuf },
     #[error("{path}:{line}:{column}: file is not valid UTF-8 (byte offset {offset})")]
     NotUtf8 {
         path: PathBuf,
@@ -128,9 +135,13 @@ impl Project {
                     known: known(),
                 })?,
             Project::Dir(_) => {
-                let size = match std::fs::metadata(&display_path) {
-                    Ok(meta) => meta.len(),
+                let meta = match std::fs::metadata(&display_path) {
+                    Ok(meta) => meta,
+                    // `metadata` follows links: a link whose target is gone is not a missing environment.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        if std::fs::symlink_metadata(&display_path).is_ok() {
+                            return Err(SourceError::DanglingLink { path: display_path });
+                        }
                         return Err(SourceError::NotFound {
                             path: display_path,
                             name: name.to_string(),
@@ -144,18 +155,29 @@ impl Project {
                         });
                     }
                 };
-                if size > MAX_CONFIG_BYTES {
-                    return Err(SourceError::TooLarge {
-                        path: display_path,
-                        size,
-                        limit: MAX_CONFIG_BYTES,
-                    });
+                // A pipe would block forever and a device (/dev/zero) never ends.
+                if !meta.is_file() {
+                    return Err(SourceError::NotAFile { path: display_path });
                 }
-                let bytes =
-                    std::fs::read(&display_path).map_err(|source| SourceError::Unreadable {
+                let too_large = |size| SourceError::TooLarge {
+                    path: display_path.clone(),
+                    size,
+                    limit: MAX_CONFIG_BYTES,
+                };
+                if meta.len() > MAX_CONFIG_BYTES {
+                    return Err(too_large(meta.len()));
+                }
+                // Bounded read: the file may grow between the size check and the read.
+                let mut bytes = Vec::new();
+                std::fs::File::open(&display_path)
+                    .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+                    .map_err(|source| SourceError::Unreadable {
                         path: display_path.clone(),
                         source,
                     })?;
+                if bytes.len() as u64 > MAX_CONFIG_BYTES {
+                    return Err(too_large(bytes.len() as u64));
+                }
                 decode_utf8(&display_path, bytes)?
             }
         };

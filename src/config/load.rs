@@ -123,12 +123,14 @@ fn parse_layer(file: &SourceFile) -> Result<RawConfig, ConfigErrors> {
 fn toml_error(file: &SourceFile, error: &toml::de::Error) -> ConfigErrors {
     let offset = error.span().map_or(0, |s| s.start);
     let key = Locator::path_at(file, offset);
-    ConfigErrors::one(ConfigError::at(
-        file,
-        offset,
-        key,
-        error.message().trim().to_string(),
-    ))
+    let mut message = error.message().trim().to_string();
+    // toml says only "duplicate key"; the span holds the key's text.
+    if message == "duplicate key"
+        && let Some(name) = error.span().and_then(|s| file.text.get(s))
+    {
+        message = format!("duplicate key `{name}`");
+    }
+    ConfigErrors::one(ConfigError::at(file, offset, key, message))
 }
 
 /// Where `extends` is written in `file` (its value), for errors about the chain.

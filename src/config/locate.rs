@@ -297,4 +297,19 @@ mod tests {
     fn line_column_counts_characters() {
         assert_eq!(line_column("a\nbé=x".as_bytes(), 6), (2, 4));
     }
+
+    #[test]
+    fn paths_reach_keys_under_table_headers() {
+        let text = "[env]\nproject = 5\n[[invokers]]\nname = \"a\"\n[[invokers]]\nname = 7\n";
+        let at =
+            |needle: &str| Locator::path_at(&file(text), text.find(needle).unwrap()).to_string();
+        assert_eq!(at("5"), "env.project");
+        assert_eq!(at("7"), "invokers[1].name");
+        // Still found when the document has an error elsewhere.
+        let broken = "[env]\nproject = 5\nregion = \n";
+        assert_eq!(
+            Locator::path_at(&file(broken), broken.find('5').unwrap()).to_string(),
+            "env.project"
+        );
+    }
 }
