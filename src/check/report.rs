@@ -154,7 +154,12 @@ impl Report {
             (Some(stack), None) => format!("{stack} (whole stack)"),
             (None, _) => format!("{} (configuration)", f.env),
         };
-        let _ = writeln!(text, "{mark} {:<8} {:<7} {place}", f.severity.as_str(), f.rule.code());
+        let _ = writeln!(
+            text,
+            "{mark} {:<8} {:<7} {place}",
+            f.severity.as_str(),
+            f.rule.code()
+        );
         let _ = writeln!(text, "      {}", f.message);
         match &r.accepted {
             Some(a) => {
@@ -168,5 +173,9 @@ impl Report {
 }
 
 fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

@@ -42,7 +42,10 @@ impl Sandbox {
     }
 
     fn env_file(&self, name: &str) -> PathBuf {
-        self.dir.path().join("environments").join(format!("{name}.toml"))
+        self.dir
+            .path()
+            .join("environments")
+            .join(format!("{name}.toml"))
     }
 
     fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> &Self {
@@ -53,7 +56,10 @@ impl Sandbox {
     /// Every path under the project with its size: what "untouched" compares.
     fn tree(&self) -> Vec<(PathBuf, u64)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
-            let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
             entries.sort();
             for path in entries {
                 let meta = std::fs::symlink_metadata(&path).unwrap();
@@ -78,16 +84,33 @@ impl Sandbox {
             None => vec!["--all"],
         };
         let mut first_stderr = None;
-        for command in [vec!["check"], vec!["render", "--out", build.to_str().unwrap()]] {
-            let args: Vec<&str> = command.iter().copied().chain(selection.iter().copied()).collect();
+        for command in [
+            vec!["check"],
+            vec!["render", "--out", build.to_str().unwrap()],
+        ] {
+            let args: Vec<&str> = command
+                .iter()
+                .copied()
+                .chain(selection.iter().copied())
+                .collect();
             let (code, stdout, stderr) = self.run(&args);
-            assert_eq!(code, Some(1), "{args:?}: exit {code:?}\nstdout: {stdout}\nstderr: {stderr}");
-            assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in:\n{stderr}");
+            assert_eq!(
+                code,
+                Some(1),
+                "{args:?}: exit {code:?}\nstdout: {stdout}\nstderr: {stderr}"
+            );
+            assert!(
+                stderr.contains(expected),
+                "{args:?}: expected {expected:?} in:\n{stderr}"
+            );
             assert!(stderr.starts_with("error: "), "{stderr}");
             assert!(stdout.is_empty(), "{args:?} printed on stdout: {stdout}");
             first_stderr.get_or_insert(stderr);
         }
-        assert!(!build.exists(), "render wrote output for an invalid configuration");
+        assert!(
+            !build.exists(),
+            "render wrote output for an invalid configuration"
+        );
         assert_eq!(self.tree(), before, "the project changed");
         match self.aws.accept() {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -102,7 +125,10 @@ impl Sandbox {
             .arg("--project")
             .arg(self.dir.path())
             .args(args)
-            .env("AWS_ENDPOINT_URL", format!("http://{}", self.aws.local_addr().unwrap()))
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://{}", self.aws.local_addr().unwrap()),
+            )
             .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
             .env("AWS_SECRET_ACCESS_KEY", "secret")
             .env("AWS_REGION", "us-east-1")
@@ -157,14 +183,20 @@ fn a_symbolic_link_loop_is_unreadable() {
 fn a_dangling_link_says_so_rather_than_not_found() {
     let sandbox = Sandbox::new();
     std::os::unix::fs::symlink("/nonexistent/prod.toml", sandbox.env_file("prod")).unwrap();
-    let stderr = sandbox.fails_cleanly(Some("prod"), "prod.toml: symbolic link to a file that does not exist");
+    let stderr = sandbox.fails_cleanly(
+        Some("prod"),
+        "prod.toml: symbolic link to a file that does not exist",
+    );
     assert!(!stderr.contains("not found"), "{stderr}");
 }
 
 #[test]
 fn a_named_pipe_is_refused_instead_of_blocking() {
     let sandbox = Sandbox::new();
-    let status = Command::new("mkfifo").arg(sandbox.env_file("prod")).status().expect("mkfifo runs");
+    let status = Command::new("mkfifo")
+        .arg(sandbox.env_file("prod"))
+        .status()
+        .expect("mkfifo runs");
     assert!(status.success());
     sandbox.fails_cleanly(Some("prod"), "prod.toml: not a regular file");
 }
@@ -180,9 +212,15 @@ fn an_endless_device_is_refused_instead_of_read() {
 fn an_empty_file_lists_the_missing_keys_at_line_1() {
     let sandbox = Sandbox::new();
     sandbox.write("prod", "");
-    let stderr = sandbox.fails_cleanly(Some("prod"), "prod.toml:1:1: env.project: required key is missing");
+    let stderr = sandbox.fails_cleanly(
+        Some("prod"),
+        "prod.toml:1:1: env.project: required key is missing",
+    );
     for key in ["env.account_id", "env.region", "data_lake.zones"] {
-        assert!(stderr.contains(&format!("prod.toml:1:1: {key}: required key is missing")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("prod.toml:1:1: {key}: required key is missing")),
+            "{stderr}"
+        );
     }
 }
 
@@ -191,12 +229,17 @@ fn a_10_mb_file_is_refused_before_it_is_read() {
     let sandbox = Sandbox::new();
     let mut text = VALID.to_string();
     while text.len() < 10 * 1024 * 1024 {
-        text.push_str("# padding padding padding padding padding padding padding padding padding\n");
+        text.push_str(
+            "# padding padding padding padding padding padding padding padding padding\n",
+        );
     }
     sandbox.write("prod", &text);
     sandbox.fails_cleanly(
         Some("prod"),
-        &format!("prod.toml: file is {} bytes; environment files are limited to 1048576 bytes", text.len()),
+        &format!(
+            "prod.toml: file is {} bytes; environment files are limited to 1048576 bytes",
+            text.len()
+        ),
     );
 }
 
@@ -204,17 +247,36 @@ fn a_10_mb_file_is_refused_before_it_is_read() {
 fn invalid_utf8_is_located() {
     let sandbox = Sandbox::new();
     sandbox.write("prod", b"[env]\nproject = \"a\xff\xfeb\"\n");
-    sandbox.fails_cleanly(Some("prod"), "prod.toml:2:13: file is not valid UTF-8 (byte offset 18)");
+    sandbox.fails_cleanly(
+        Some("prod"),
+        "prod.toml:2:13: file is not valid UTF-8 (byte offset 18)",
+    );
 }
 
 #[test]
 fn deeply_nested_values_hit_the_parser_limit_not_the_stack() {
     let depth = 100_000;
     for (what, text, expected) in [
-        ("arrays", format!("x = {}{}\n", "[".repeat(depth), "]".repeat(depth)), "cannot recurse further"),
-        ("inline tables", format!("x = {}1{}\n", "{a = ".repeat(depth), "}".repeat(depth)), "cannot recurse further"),
-        ("table headers", format!("[{}]\n", vec!["a"; depth].join(".")), "recursion limit"),
-        ("dotted keys", format!("{} = 1\n", vec!["a"; depth].join(".")), "recursion limit"),
+        (
+            "arrays",
+            format!("x = {}{}\n", "[".repeat(depth), "]".repeat(depth)),
+            "cannot recurse further",
+        ),
+        (
+            "inline tables",
+            format!("x = {}1{}\n", "{a = ".repeat(depth), "}".repeat(depth)),
+            "cannot recurse further",
+        ),
+        (
+            "table headers",
+            format!("[{}]\n", vec!["a"; depth].join(".")),
+            "recursion limit",
+        ),
+        (
+            "dotted keys",
+            format!("{} = 1\n", vec!["a"; depth].join(".")),
+            "recursion limit",
+        ),
     ] {
         let sandbox = Sandbox::new();
         sandbox.write("prod", &text);
@@ -226,17 +288,32 @@ fn deeply_nested_values_hit_the_parser_limit_not_the_stack() {
 #[test]
 fn duplicate_keys_are_named_and_located() {
     let sandbox = Sandbox::new();
-    sandbox.write("prod", format!("{VALID}\n[data_lake]\nzones = [\"curated\"]\n"));
-    sandbox.fails_cleanly(Some("prod"), "prod.toml:10:2: data_lake: duplicate key `data_lake`");
+    sandbox.write(
+        "prod",
+        format!("{VALID}\n[data_lake]\nzones = [\"curated\"]\n"),
+    );
+    sandbox.fails_cleanly(
+        Some("prod"),
+        "prod.toml:10:2: data_lake: duplicate key `data_lake`",
+    );
     sandbox.write("prod", "[env]\nproject = \"a\"\nproject = \"b\"\n");
-    sandbox.fails_cleanly(Some("prod"), "prod.toml:3:1: (top level): duplicate key `project`");
+    sandbox.fails_cleanly(
+        Some("prod"),
+        "prod.toml:3:1: (top level): duplicate key `project`",
+    );
 }
 
 #[test]
 fn circular_extends_is_located_at_the_extends_that_closes_the_loop() {
     let sandbox = Sandbox::new();
-    sandbox.write("a", "extends = \"b\"\n").write("b", "extends = \"c\"\n").write("c", "extends = \"a\"\n");
-    sandbox.fails_cleanly(Some("a"), "c.toml:1:11: extends: circular `extends`: a → b → c → a");
+    sandbox
+        .write("a", "extends = \"b\"\n")
+        .write("b", "extends = \"c\"\n")
+        .write("c", "extends = \"a\"\n");
+    sandbox.fails_cleanly(
+        Some("a"),
+        "c.toml:1:11: extends: circular `extends`: a → b → c → a",
+    );
     sandbox.fails_cleanly(None, "circular `extends`");
     sandbox.write("a", "extends = \"a\"\n");
     sandbox.fails_cleanly(Some("a"), "a.toml:1:11: extends: circular `extends`: a → a");
@@ -245,7 +322,9 @@ fn circular_extends_is_located_at_the_extends_that_closes_the_loop() {
 #[test]
 fn a_fault_in_a_parent_file_is_reported_in_that_file() {
     let sandbox = Sandbox::new();
-    sandbox.write("base", b"[env]\nregion = \"us-\xc3\"\n").write("prod", "extends = \"base\"\n");
+    sandbox
+        .write("base", b"[env]\nregion = \"us-\xc3\"\n")
+        .write("prod", "extends = \"base\"\n");
     sandbox.fails_cleanly(Some("prod"), "prod.toml:1:11: extends: ");
     let stderr = sandbox.fails_cleanly(Some("prod"), "base.toml:2:");
     assert!(stderr.contains("not valid UTF-8"), "{stderr}");

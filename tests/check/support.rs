@@ -17,7 +17,8 @@ pub fn fixtures(kind: &str) -> PathBuf {
 }
 
 pub fn rendered(project: &Project, name: &str) -> (Env, Vec<RenderedStack>) {
-    let env = config::load_env(project, name).unwrap_or_else(|e| panic!("{name} must validate:\n{e}"));
+    let env =
+        config::load_env(project, name).unwrap_or_else(|e| panic!("{name} must validate:\n{e}"));
     let engine = Engine::new(project).expect("built-in templates load");
     let stacks = render::render_env(&engine, &env).expect("templates render");
     (env, stacks)
@@ -30,7 +31,10 @@ pub fn example(name: &str) -> (Env, Vec<RenderedStack>) {
 /// The findings of example environment `env` after `edit` changed its `layer` template.
 pub fn tampered(env: &str, layer: Layer, edit: impl FnOnce(&mut Value)) -> Vec<Finding> {
     let (env, mut stacks) = example(env);
-    let stack = stacks.iter_mut().find(|s| s.spec.layer == layer).expect("every layer renders");
+    let stack = stacks
+        .iter_mut()
+        .find(|s| s.spec.layer == layer)
+        .expect("every layer renders");
     let mut value = stack.template.value.clone();
     edit(&mut value);
     stack.template = Canonical::new(value);
@@ -39,7 +43,11 @@ pub fn tampered(env: &str, layer: Layer, edit: impl FnOnce(&mut Value)) -> Vec<F
 
 /// `RULE@LogicalId` (or `RULE@-` for whole-stack findings), for messages and comparisons.
 pub fn label(finding: &Finding) -> String {
-    format!("{}@{}", finding.rule, finding.logical_id.as_deref().unwrap_or("-"))
+    format!(
+        "{}@{}",
+        finding.rule,
+        finding.logical_id.as_deref().unwrap_or("-")
+    )
 }
 
 pub fn labels(findings: &[Finding]) -> Vec<String> {
@@ -49,10 +57,15 @@ pub fn labels(findings: &[Finding]) -> Vec<String> {
 /// Panics (listing what was found) unless `rule` was reported at `at`.
 pub fn assert_reports(findings: &[Finding], rule: RuleId, at: Option<&str>) {
     assert!(
-        findings.iter().any(|f| f.rule == rule && f.logical_id.as_deref() == at),
+        findings
+            .iter()
+            .any(|f| f.rule == rule && f.logical_id.as_deref() == at),
         "expected {rule}@{} among: {:#?}",
         at.unwrap_or("-"),
-        findings.iter().map(|f| format!("{} {}", label(f), f.message)).collect::<Vec<_>>()
+        findings
+            .iter()
+            .map(|f| format!("{} {}", label(f), f.message))
+            .collect::<Vec<_>>()
     );
 }
 
@@ -69,10 +82,17 @@ pub fn props<'a>(template: &'a mut Value, id: &str) -> &'a mut Value {
 
 /// The statement with `sid` in any inline policy of role `role`.
 pub fn statement<'a>(template: &'a mut Value, role: &str, sid: &str) -> &'a mut Value {
-    let policies = props(template, role)["Policies"].as_array_mut().expect("role has policies");
+    let policies = props(template, role)["Policies"]
+        .as_array_mut()
+        .expect("role has policies");
     policies
         .iter_mut()
-        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array_mut().expect("statements").iter_mut())
+        .flat_map(|p| {
+            p["PolicyDocument"]["Statement"]
+                .as_array_mut()
+                .expect("statements")
+                .iter_mut()
+        })
         .find(|s| s["Sid"] == sid)
         .unwrap_or_else(|| panic!("{role} has no statement {sid}"))
 }
@@ -84,8 +104,10 @@ pub fn trust<'a>(template: &'a mut Value, role: &str) -> &'a mut Value {
 
 /// Edits the JSON inside a pipeline's `Fn::Sub` definition string.
 pub fn edit_definition(template: &mut Value, pipeline: &str, edit: impl FnOnce(&mut Value)) {
-    let body = &mut props(template, pipeline)["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Sub"][0];
-    let mut definition: Value = serde_json::from_str(body.as_str().expect("definition string")).expect("JSON");
+    let body = &mut props(template, pipeline)["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Sub"]
+        [0];
+    let mut definition: Value =
+        serde_json::from_str(body.as_str().expect("definition string")).expect("JSON");
     edit(&mut definition);
     *body = Value::String(definition.to_string());
 }
@@ -96,5 +118,9 @@ pub fn train_args(definition: &mut Value) -> &mut Value {
 }
 
 pub fn remove(value: &mut Value, key: &str) {
-    value.as_object_mut().expect("an object").remove(key).unwrap_or_else(|| panic!("no {key} to remove"));
+    value
+        .as_object_mut()
+        .expect("an object")
+        .remove(key)
+        .unwrap_or_else(|| panic!("no {key} to remove"));
 }
