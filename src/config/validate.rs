@@ -25,6 +25,9 @@ const DEFAULT_COOLDOWN_SECONDS: u64 = 300;
 struct Checker<'a> {
     locator: Locator<'a>,
     errors: Vec<ConfigError>,
+    /// Project, account and region are valid, so names derived from them are
+    /// worth checking; otherwise every derived name would repeat their error.
+    names_known: bool,
 }
 
 impl Checker<'_> {
@@ -143,13 +146,15 @@ pub fn parse_ecr_image(uri: &str) -> Option<ImageUri> {
 }
 
 pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
-    let mut c = Checker { locator: Locator::new(&loaded.files), errors: Vec::new() };
+    let mut c = Checker { locator: Locator::new(&loaded.files), errors: Vec::new(), names_known: false };
     let raw = &loaded.raw;
     let root = KeyPath::root();
     let env_path = root.key("env");
 
     let project = c.required(&raw.env.project, &env_path.key("project")).unwrap_or_default();
-    c.identifier(&project, &env_path.key("project"));
+    if raw.env.project.is_some() {
+        c.identifier(&project, &env_path.key("project"));
+    }
     if rules::identifier_problem(&loaded.name).is_some() {
         c.fail(&root, format!("environment file name {:?} must be a lowercase identifier", loaded.name));
     }
@@ -162,6 +167,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     if raw.env.region.is_some() && !rules::REGIONS.contains(&region.as_str()) {
         c.fail(&env_path.key("region"), format!("{region:?} is not a known AWS region (for example us-east-1, eu-west-1)"));
     }
+    c.names_known = c.errors.is_empty();
     for (key, value) in &raw.env.tags {
         let path = env_path.key("tags").key(key);
         let lower = key.to_ascii_lowercase();
@@ -203,7 +209,8 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
 
     // Role names derived from the prefix: checked once, where the prefix comes from.
     for role in [format!("{prefix}-sagemaker-execution"), format!("{prefix}-training-pipeline")] {
-        if let Some(problem) = rules::iam_role_name_problem(&role) {
+        if c.names_known
+            && let Some(problem) = rules::iam_role_name_problem(&role) {
             c.fail(&env_path.key("project"), format!("derived role name {role:?} {problem}"));
         }
     }
@@ -249,7 +256,8 @@ fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, prefix: &str, account:
         }
         c.identifier(name, &zone_path);
         let bucket = format!("{prefix}-{name}-{account}-{region}");
-        if let Some(problem) = rules::bucket_name_problem(&bucket) {
+        if c.names_known
+            && let Some(problem) = rules::bucket_name_problem(&bucket) {
             c.fail(&zone_path, format!("derived bucket name {bucket:?} {problem}"));
         }
         zones.push(Zone {
@@ -268,7 +276,8 @@ fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, prefix: &str, account:
         }
     }
     let log_bucket = format!("{prefix}-access-logs-{account}-{region}");
-    if let Some(problem) = rules::bucket_name_problem(&log_bucket) {
+    if c.names_known
+            && let Some(problem) = rules::bucket_name_problem(&log_bucket) {
         c.fail(&KeyPath::root().key("env").key("project"), format!("derived bucket name {log_bucket:?} {problem}"));
     }
     let positive = |c: &mut Checker, value: Option<u32>, key: &str, default: u32| {
@@ -293,7 +302,8 @@ fn validate_training(c: &mut Checker, env: &PartialEnv, name: &str, raw: &RawTra
     let before = c.errors.len();
     c.identifier(name, &path);
     let pipeline_name = format!("{}-{name}", env.prefix);
-    if let Some(problem) = rules::sagemaker_name_problem(&pipeline_name) {
+    if c.names_known
+            && let Some(problem) = rules::sagemaker_name_problem(&pipeline_name) {
         c.fail(&path, format!("derived pipeline name {pipeline_name:?} {problem}"));
     }
     let image = c.required(&raw.image, &path.key("image")).and_then(|i| c.image(&i, &path.key("image")));
@@ -386,7 +396,8 @@ fn validate_endpoint(c: &mut Checker, env: &PartialEnv, name: &str, raw: &RawEnd
     let before = c.errors.len();
     c.identifier(name, &path);
     let endpoint_name = format!("{}-{name}", env.prefix);
-    if let Some(problem) = rules::sagemaker_name_problem(&endpoint_name) {
+    if c.names_known
+            && let Some(problem) = rules::sagemaker_name_problem(&endpoint_name) {
         c.fail(&path, format!("derived endpoint name {endpoint_name:?} {problem}"));
     }
     let image = c.required(&raw.image, &path.key("image")).and_then(|i| c.image(&i, &path.key("image")));
@@ -491,7 +502,8 @@ fn validate_invokers(c: &mut Checker, env: &PartialEnv, raw: &[RawInvoker], endp
             }
         }
         let role_name = format!("{}-invoke-{name}", env.prefix);
-        if let Some(problem) = rules::iam_role_name_problem(&role_name) {
+        if c.names_known
+            && let Some(problem) = rules::iam_role_name_problem(&role_name) {
             c.fail(&path.key("name"), format!("derived role name {role_name:?} {problem}"));
         }
         let service = c.required(&invoker.service, &path.key("service")).unwrap_or_default();
