@@ -222,6 +222,8 @@ fn an_empty_file_lists_the_missing_keys_at_line_1() {
             "{stderr}"
         );
     }
+    // Only the missing keys: no echo of them through names derived from them.
+    assert_eq!(stderr.lines().count(), 4, "{stderr}");
 }
 
 #[test]
