@@ -624,8 +624,9 @@ fn structured_configurations_validate_render_and_check_or_fail_cleanly() {
     let (cases, valid) = run("structured", 256, project());
     assert!(cases >= 256);
     // The generator must reach the render and check stages, not only errors.
+    // About one case in six validates; one in twenty leaves chance no room to miss.
     assert!(
-        valid * 10 >= cases,
+        valid * 20 >= cases,
         "only {valid} of {cases} structured configurations validated"
     );
 }
