@@ -142,7 +142,18 @@ impl From<LayerArg> for Layer {
 }
 
 pub fn run() -> Result<Exit> {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which is the "changes/findings" code here.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return Ok(if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Clean
+            });
+        }
+    };
     let project = if cli.example {
         Project::Example
     } else {

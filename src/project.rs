@@ -135,50 +135,11 @@ impl Project {
                     known: known(),
                 })?,
             Project::Dir(_) => {
-                let meta = match std::fs::metadata(&display_path) {
-                    Ok(meta) => meta,
-                    // `metadata` follows links: a link whose target is gone is not a missing environment.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        if std::fs::symlink_metadata(&display_path).is_ok() {
-                            return Err(SourceError::DanglingLink { path: display_path });
-                        }
-                        return Err(SourceError::NotFound {
-                            path: display_path,
-                            name: name.to_string(),
-                            known: known(),
-                        });
-                    }
-                    Err(source) => {
-                        return Err(SourceError::Unreadable {
-                            path: display_path,
-                            source,
-                        });
-                    }
-                };
-                // A pipe would block forever and a device (/dev/zero) never ends.
-                if !meta.is_file() {
-                    return Err(SourceError::NotAFile { path: display_path });
-                }
-                let too_large = |size| SourceError::TooLarge {
+                read_text_file(&display_path)?.ok_or_else(|| SourceError::NotFound {
                     path: display_path.clone(),
-                    size,
-                    limit: MAX_CONFIG_BYTES,
-                };
-                if meta.len() > MAX_CONFIG_BYTES {
-                    return Err(too_large(meta.len()));
-                }
-                // Bounded read: the file may grow between the size check and the read.
-                let mut bytes = Vec::new();
-                std::fs::File::open(&display_path)
-                    .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
-                    .map_err(|source| SourceError::Unreadable {
-                        path: display_path.clone(),
-                        source,
-                    })?;
-                if bytes.len() as u64 > MAX_CONFIG_BYTES {
-                    return Err(too_large(bytes.len() as u64));
-                }
-                decode_utf8(&display_path, bytes)?
+                    name: name.to_string(),
+                    known: known(),
+                })?
             }
         };
         Ok(SourceFile { display_path, text })
@@ -190,15 +151,60 @@ impl Project {
             return Ok(None);
         };
         let path = dir.join("templates").join(file_name);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(SourceFile {
-                text: decode_utf8(&path, bytes)?,
-                display_path: path,
-            })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(SourceError::Unreadable { path, source }),
-        }
+        Ok(read_text_file(&path)?.map(|text| SourceFile {
+            display_path: path,
+            text,
+        }))
     }
+}
+
+/// Reads a project file as UTF-8 text, `None` when it does not exist. Refuses
+/// what is not a plain file (a pipe would block forever, a device never ends),
+/// dangling links, and anything over the size limit, read with a bound since a
+/// file may grow between the size check and the read.
+fn read_text_file(path: &Path) -> Result<Option<String>, SourceError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        // `metadata` follows links: a link whose target is gone is not a missing file.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Err(SourceError::DanglingLink {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok(None);
+        }
+        Err(source) => {
+            return Err(SourceError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if !meta.is_file() {
+        return Err(SourceError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let too_large = |size| SourceError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit: MAX_CONFIG_BYTES,
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|source| SourceError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    decode_utf8(path, bytes).map(Some)
 }
 
 fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, SourceError> {

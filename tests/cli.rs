@@ -231,3 +231,11 @@ fn cost_estimates_endpoints_per_month_and_training_per_run() {
     // ml.m5.xlarge at 0.23 USD/h, 730 h a month, autoscaling 1–3.
     assert!(stdout(&output).contains("$167.90 to $503.70 per month"));
 }
+
+#[test]
+fn a_usage_error_exits_1_not_the_changes_code() {
+    let output = mlinfra(&["render", "--bogus"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("--bogus"));
+    assert_eq!(mlinfra(&["--version"]).status.code(), Some(0));
+}

@@ -8,11 +8,24 @@ use super::policy::{self, Principal, Statement};
 use super::rule::RuleId;
 use super::template::{self, Resource, one_or_many};
 
-/// Actions that have no resource-level permissions, so `Resource: "*"` is the
-/// only possible grant; each with the condition key that must narrow it, if any.
-pub const WITHOUT_RESOURCE_LEVEL: &[(&str, Option<&str>)] = &[
-    ("ecr:GetAuthorizationToken", None),
-    ("cloudwatch:PutMetricData", Some("cloudwatch:namespace")),
+/// An action without resource-level permissions: `Resource: "*"` is the only
+/// possible grant, narrowed by `condition_key` where the action has one.
+#[derive(Debug, Clone, Copy)]
+pub struct Unscopeable {
+    pub action: &'static str,
+    pub condition_key: Option<&'static str>,
+}
+
+/// The actions that may be granted on `Resource: "*"`.
+pub const WITHOUT_RESOURCE_LEVEL: &[Unscopeable] = &[
+    Unscopeable {
+        action: "ecr:GetAuthorizationToken",
+        condition_key: None,
+    },
+    Unscopeable {
+        action: "cloudwatch:PutMetricData",
+        condition_key: Some("cloudwatch:namespace"),
+    },
 ];
 
 /// AWS managed policies too broad for any role this tool makes.
@@ -148,8 +161,9 @@ fn every_resource(c: &mut StackCheck, resource: &Resource, place: &str, s: &Stat
             .iter()
             .map(String::as_str)
             .filter(|action| {
-                !WITHOUT_RESOURCE_LEVEL.iter().any(|(name, key)| {
-                    action.eq_ignore_ascii_case(name) && key.is_none_or(|k| s.has_condition_key(k))
+                !WITHOUT_RESOURCE_LEVEL.iter().any(|u| {
+                    action.eq_ignore_ascii_case(u.action)
+                        && u.condition_key.is_none_or(|k| s.has_condition_key(k))
                 })
             })
             .collect()
@@ -268,13 +282,8 @@ fn resource_policy(c: &mut StackCheck, resource: &Resource, document: &Value, ke
     } else {
         "bucket policy"
     };
-    let own_root = format!("arn:aws:iam::{}:root", c.env.account_id);
     for s in policy::statements(document).iter().filter(|s| s.allow) {
-        let delegates_to_account = key_policy
-            && matches!(&s.principal, Some(Principal::Named(entries))
-                if !entries.is_empty() && entries.iter().all(|(kind, v)| kind == "AWS"
-                    && template::text(v).is_some_and(|t| t == own_root || t == c.env.account_id
-                        || t == "arn:${AWS::Partition}:iam::${AWS::AccountId}:root")));
+        let delegates_to_account = key_policy && only_own_account_root(s, &c.env.account_id);
         if !delegates_to_account {
             wildcard_actions(c, resource, place, s);
         }
@@ -290,4 +299,22 @@ fn resource_policy(c: &mut StackCheck, resource: &Resource, document: &Value, ke
             );
         }
     }
+}
+
+/// The statement's principals are all this account's root (`arn:aws:iam::ACCOUNT:root`,
+/// the bare account id, or the same written with pseudo parameters).
+fn only_own_account_root(s: &Statement, account_id: &str) -> bool {
+    let Some(Principal::Named(entries)) = &s.principal else {
+        return false;
+    };
+    let own_root = format!("arn:aws:iam::{account_id}:root");
+    let is_own_root = |text: &str| {
+        text == own_root
+            || text == account_id
+            || text == "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
+    };
+    !entries.is_empty()
+        && entries
+            .iter()
+            .all(|(kind, v)| kind == "AWS" && template::text(v).is_some_and(is_own_root))
 }

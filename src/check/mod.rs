@@ -16,6 +16,7 @@ mod workload;
 use serde::Serialize;
 
 pub use accept::{Accepted, Reviewed, review};
+pub use iam::WITHOUT_RESOURCE_LEVEL;
 pub use report::{Report, ReportFormat};
 pub use rule::{RuleId, Severity};
 

@@ -173,13 +173,33 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     )
 }
 
+/// Wildcard matching that remembers only the last `*`: O(pattern × text), so a
+/// pattern full of stars in an overridden template cannot stall the check.
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|skip| glob(rest, &text[skip..])),
-        Some((b'?', rest)) => !text.is_empty() && glob(rest, &text[1..]),
-        Some((c, rest)) => text.first() == Some(c) && glob(rest, &text[1..]),
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                // Let the last star swallow one more character and retry.
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 /// `s3:*` → `Some("s3")`: a wildcard over a whole service.
@@ -205,6 +225,12 @@ mod tests {
         assert!(action_matches("*", "iam:PassRole"));
         assert!(action_matches("iam:?assRole", "iam:PassRole"));
         assert!(!action_matches("iam:Get*", "iam:PassRole"));
+        assert!(action_matches("i*:*R*e", "iam:PassRole"));
+        assert!(!action_matches("iam:PassRole?", "iam:PassRole"));
+        assert!(action_matches("iam:PassRole*", "iam:PassRole"));
+        // Many stars stay fast.
+        let stars = format!("{}x", "*".repeat(10_000));
+        assert!(!action_matches(&stars, &"a".repeat(10_000)));
     }
 
     #[test]

@@ -17,9 +17,15 @@ use crate::project::Project;
 pub fn load_env(project: &Project, name: &str) -> Result<Env, ConfigErrors> {
     let loaded = load::load(project, name)?;
     if loaded.raw.is_abstract == Some(true) {
-        return Err(ConfigErrors::one(ConfigError::without_position(format!(
-            "environment `{name}` is abstract (a base for `extends`), not deployable on its own"
-        ))));
+        let key = locate::KeyPath::root().key("abstract");
+        let at = locate::Locator::new(&loaded.files).locate(&key);
+        return Err(ConfigErrors::one(ConfigError::located(
+            at,
+            key,
+            format!(
+                "environment `{name}` is abstract (a base for `extends`), not deployable on its own"
+            ),
+        )));
     }
     validate::validate(&loaded)
 }

