@@ -9,7 +9,7 @@ use crate::check::{self, ReportFormat, Severity};
 use crate::config::{self, Env};
 use crate::error::{Error, Exit, Result};
 use crate::project::Project;
-use crate::render::{self, Engine, RenderedStack};
+use crate::render::{self, Engine};
 use crate::stacks::{self, Layer};
 
 #[derive(Debug, Parser)]
@@ -359,39 +359,33 @@ fn render_command(
 ) -> Result<Exit> {
     let envs = selected_envs(project, selection)?;
     let engine = Engine::new(project)?;
-    let mut rendered: Vec<(String, Vec<RenderedStack>)> = Vec::new();
+    // Everything renders before anything is written: a broken environment
+    // leaves no half-written output. Only the text is kept, not the JSON tree.
+    let mut rendered: Vec<(String, String, String)> = Vec::new();
+    let mut trees = serde_json::Map::new();
     for env in &envs {
-        let stacks = render::render_env(&engine, env)?
-            .into_iter()
-            .filter(|s| only.is_none_or(|layer| s.spec.layer == layer))
-            .collect();
-        rendered.push((env.name.clone(), stacks));
+        for stack in render::render_env(&engine, env)? {
+            if only.is_some_and(|layer| stack.spec.layer != layer) {
+                continue;
+            }
+            if dir.is_none() {
+                trees.insert(stack.spec.name.clone(), stack.template.value);
+            }
+            rendered.push((env.name.clone(), stack.spec.name, stack.template.text));
+        }
     }
     match dir {
         Some(dir) => {
-            let mut written = 0;
-            for (env, stacks) in &rendered {
-                for stack in stacks {
-                    let path = render::engine::output_path(dir, env, &stack.spec.name);
-                    write_file(&path, &stack.template.text)?;
-                    written += 1;
-                }
+            for (env, stack, text) in &rendered {
+                write_file(&render::engine::output_path(dir, env, stack), text)?;
             }
-            eprintln!("wrote {written} templates under {}", dir.display());
+            eprintln!("wrote {} templates under {}", rendered.len(), dir.display());
         }
+        None if rendered.len() == 1 => write_out(out, &rendered[0].2)?,
         None => {
-            let all: Vec<&RenderedStack> = rendered.iter().flat_map(|(_, s)| s).collect();
-            if let [single] = all.as_slice() {
-                write_out(out, &single.template.text)?;
-            } else {
-                let map: serde_json::Map<String, serde_json::Value> = all
-                    .iter()
-                    .map(|s| (s.spec.name.clone(), s.template.value.clone()))
-                    .collect();
-                let mut text = serde_json::to_string_pretty(&map).expect("JSON values serialise");
-                text.push('\n');
-                write_out(out, &text)?;
-            }
+            let mut text = serde_json::to_string_pretty(&trees).expect("JSON values serialise");
+            text.push('\n');
+            write_out(out, &text)?;
         }
     }
     Ok(Exit::Clean)

@@ -25,6 +25,7 @@ pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
     let mut tables: Vec<toml::Table> = Vec::new();
     let mut chain: Vec<String> = Vec::new();
     let mut next = Some(name.to_string());
+    let mut top_is_abstract = None;
 
     while let Some(current) = next.take() {
         if chain.contains(&current) {
@@ -62,8 +63,7 @@ pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
                 None => ConfigErrors::one(ConfigError::without_position(e.to_string())),
             }
         })?;
-        let raw = parse_layer(&file)?;
-        let table: toml::Table = toml::from_str(&file.text).map_err(|e| toml_error(&file, &e))?;
+        let (table, raw) = parse_layer(&file)?;
         if let Some(parent) = &raw.extends {
             if !is_plain_name(parent) {
                 let (f, offset) = extends_position(Some(&file));
@@ -78,6 +78,9 @@ pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
             }
             next = Some(parent.clone());
         }
+        if files.is_empty() {
+            top_is_abstract = raw.is_abstract;
+        }
         files.push(file);
         tables.push(table);
     }
@@ -88,10 +91,7 @@ pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
     }
     // `abstract` marks one file, it is not inherited.
     merged.remove("abstract");
-    if let Some(flag) = toml::from_str::<RawConfig>(&files[0].text)
-        .ok()
-        .and_then(|r| r.is_abstract)
-    {
+    if let Some(flag) = top_is_abstract {
         merged.insert("abstract".into(), toml::Value::Boolean(flag));
     }
     let raw = RawConfig::deserialize(toml::Value::Table(merged)).map_err(|e| {
@@ -116,8 +116,18 @@ fn is_plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn parse_layer(file: &SourceFile) -> Result<RawConfig, ConfigErrors> {
-    toml::from_str::<RawConfig>(&file.text).map_err(|e| toml_error(file, &e))
+/// One file as a table (for merging) and typed (to catch unknown keys and wrong
+/// types per file). The table is parsed once; only when the typed view fails
+/// is the text parsed again, straight into `RawConfig`, for an exact position.
+fn parse_layer(file: &SourceFile) -> Result<(toml::Table, RawConfig), ConfigErrors> {
+    let table: toml::Table = toml::from_str(&file.text).map_err(|e| toml_error(file, &e))?;
+    match RawConfig::deserialize(toml::Value::Table(table.clone())) {
+        Ok(raw) => Ok((table, raw)),
+        Err(_) => match toml::from_str::<RawConfig>(&file.text) {
+            Err(e) => Err(toml_error(file, &e)),
+            Ok(raw) => Ok((table, raw)),
+        },
+    }
 }
 
 fn toml_error(file: &SourceFile, error: &toml::de::Error) -> ConfigErrors {

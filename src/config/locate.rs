@@ -2,6 +2,7 @@
 //! and column that set it, across the `extends` chain: the most derived file
 //! that mentions the key is the one whose value won the merge.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -95,17 +96,17 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The parsed layers of one environment, most derived first.
+type SpannedLayer<'a> = Option<Spanned<DeTable<'a>>>;
+
+/// The layers of one environment, most derived first. Each is parsed with
+/// spans only when an error needs locating: a valid config never pays for it.
 pub struct Locator<'a> {
-    layers: Vec<(&'a SourceFile, Option<Spanned<DeTable<'a>>>)>,
+    layers: Vec<(&'a SourceFile, OnceCell<SpannedLayer<'a>>)>,
 }
 
 impl<'a> Locator<'a> {
     pub fn new(files: &'a [SourceFile]) -> Self {
-        let layers = files
-            .iter()
-            .map(|file| (file, DeTable::parse(&file.text).ok()))
-            .collect();
+        let layers = files.iter().map(|file| (file, OnceCell::new())).collect();
         Self { layers }
     }
 
@@ -124,6 +125,7 @@ impl<'a> Locator<'a> {
         for depth in (0..=path.segments().len()).rev() {
             let prefix = &path.segments()[..depth];
             for (file, table) in &self.layers {
+                let table = table.get_or_init(|| DeTable::parse(&file.text).ok());
                 if let Some(table) = table
                     && let Some(span) = find(table, prefix)
                 {

@@ -37,9 +37,21 @@ pub fn deployable_environments(project: &Project) -> Result<Vec<String>, ConfigE
         .map_err(|e| ConfigErrors::one(ConfigError::without_position(e.to_string())))?;
     let mut deployable = Vec::new();
     for name in names {
-        let loaded = load::load(project, &name)?;
-        if loaded.raw.is_abstract != Some(true) {
-            deployable.push(name);
+        // Only the file's own `abstract` flag decides; loading the whole chain
+        // here would be repeated by every command that then loads it.
+        let file = project
+            .read_environment(&name)
+            .map_err(|e| ConfigErrors::one(ConfigError::without_position(e.to_string())))?;
+        match toml::from_str::<toml::Table>(&file.text) {
+            Ok(table) => {
+                if table.get("abstract").and_then(toml::Value::as_bool) != Some(true) {
+                    deployable.push(name);
+                }
+            }
+            // A broken file: loading it reports the error with its position.
+            Err(_) => {
+                load::load(project, &name)?;
+            }
         }
     }
     Ok(deployable)
