@@ -3,11 +3,15 @@
 //! `config` (load, validate) → `stacks` → `render` → `check` / `plan` → `apply`,
 //! with `report` formatting results and `cli` wiring commands to steps.
 
+pub mod apply;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod error;
+pub mod plan;
 pub mod project;
 pub mod render;
+pub mod report;
 pub mod stacks;
 
 pub use error::{Error, Exit, Result};
