@@ -26,13 +26,7 @@ SageMaker endpoints) from typed per-environment configs in environments/*.toml."
 )]
 pub struct Cli {
     /// Project directory holding environments/ (and optionally templates/).
-    #[arg(
-        long,
-        global = true,
-        env = "MLINFRA_PROJECT",
-        default_value = ".",
-        conflicts_with = "example"
-    )]
+    #[arg(long, global = true, env = "MLINFRA_PROJECT", default_value = ".", conflicts_with = "example")]
     pub project: PathBuf,
     /// Use the built-in dog-breed example project instead of a directory.
     #[arg(long, global = true)]
@@ -53,9 +47,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  mlinfra validate --env prod\n  mlinfra validate --all")]
     Validate(Selection),
     /// Render CloudFormation templates: to stdout, or as files under --out.
-    #[command(
-        after_help = "Examples:\n  mlinfra render --env prod                 # JSON object: stack name → template\n  mlinfra render --env prod --stack iam     # one template, pipe it to jq\n  mlinfra render --all --out build/         # build/<env>/<stack>.json"
-    )]
+    #[command(after_help = "Examples:\n  mlinfra render --env prod                 # JSON object: stack name → template\n  mlinfra render --env prod --stack iam     # one template, pipe it to jq\n  mlinfra render --all --out build/         # build/<env>/<stack>.json")]
     Render {
         #[command(flatten)]
         selection: Selection,
@@ -180,26 +172,14 @@ impl From<LayerArg> for Layer {
 
 pub fn run() -> Result<Exit> {
     let cli = Cli::parse();
-    let project = if cli.example {
-        Project::Example
-    } else {
-        Project::Dir(cli.project.clone())
-    };
+    let project = if cli.example { Project::Example } else { Project::Dir(cli.project.clone()) };
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::List { format } => list(&project, format, &mut out),
         Command::Validate(selection) => validate(&project, &selection, &mut out),
-        Command::Render {
-            selection,
-            out: dir,
-            stack,
-        } => render_command(
-            &project,
-            &selection,
-            dir.as_deref(),
-            stack.map(Layer::from),
-            &mut out,
-        ),
+        Command::Render { selection, out: dir, stack } => {
+            render_command(&project, &selection, dir.as_deref(), stack.map(Layer::from), &mut out)
+        }
         Command::Plan(args) => plan_command(&project, &args, &mut out),
         Command::Apply(args) => apply_command(&project, &args),
     }
@@ -267,10 +247,7 @@ fn apply_command(project: &Project, args: &ApplyArgs) -> Result<Exit> {
 
 fn write_out(out: &mut impl Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
-        .map_err(|source| Error::Write {
-            path: PathBuf::from("<stdout>"),
-            source,
-        })
+        .map_err(|source| Error::Write { path: PathBuf::from("<stdout>"), source })
 }
 
 /// The environments a command works on, all validated before anything else happens.
@@ -288,11 +265,7 @@ pub fn selected_envs(project: &Project, selection: &Selection) -> Result<Vec<Env
             Err(e) => errors.extend(e.0),
         }
     }
-    if errors.is_empty() {
-        Ok(envs)
-    } else {
-        Err(config::ConfigErrors(errors).into())
-    }
+    if errors.is_empty() { Ok(envs) } else { Err(config::ConfigErrors(errors).into()) }
 }
 
 fn list(project: &Project, format: Format, out: &mut impl Write) -> Result<Exit> {
@@ -314,25 +287,13 @@ fn list(project: &Project, format: Format, out: &mut impl Write) -> Result<Exit>
                     })
                 })
                 .collect();
-            format!(
-                "{}\n",
-                serde_json::to_string_pretty(&rows).expect("JSON values serialise")
-            )
+            format!("{}\n", serde_json::to_string_pretty(&rows).expect("JSON values serialise"))
         }
         Format::Human => {
-            let mut text = format!(
-                "{:<12} {:<13} {:<15} STACKS (in deploy order)\n",
-                "ENVIRONMENT", "ACCOUNT", "REGION"
-            );
+            let mut text = format!("{:<12} {:<13} {:<15} STACKS (in deploy order)\n", "ENVIRONMENT", "ACCOUNT", "REGION");
             for env in &envs {
                 let names: Vec<String> = stacks::stacks(env).into_iter().map(|s| s.name).collect();
-                text.push_str(&format!(
-                    "{:<12} {:<13} {:<15} {}\n",
-                    env.name,
-                    env.account_id,
-                    env.region,
-                    names.join(", ")
-                ));
+                text.push_str(&format!("{:<12} {:<13} {:<15} {}\n", env.name, env.account_id, env.region, names.join(", ")));
             }
             text
         }
@@ -347,27 +308,14 @@ pub fn summary(env: &Env) -> String {
         .endpoints
         .iter()
         .map(|e| match &e.autoscaling {
-            Some(a) => format!(
-                "{} ({}, autoscaling {}–{})",
-                e.name, e.instance_type, a.min, a.max
-            ),
-            None => format!(
-                "{} ({} × {})",
-                e.name, e.initial_instance_count, e.instance_type
-            ),
+            Some(a) => format!("{} ({}, autoscaling {}–{})", e.name, e.instance_type, a.min, a.max),
+            None => format!("{} ({} × {})", e.name, e.initial_instance_count, e.instance_type),
         })
         .collect();
     let jobs: Vec<String> = env
         .training
         .iter()
-        .map(|j| {
-            format!(
-                "{} ({}{})",
-                j.name,
-                j.instance_type,
-                if j.spot.is_some() { ", spot" } else { "" }
-            )
-        })
+        .map(|j| format!("{} ({}{})", j.name, j.instance_type, if j.spot.is_some() { ", spot" } else { "" }))
         .collect();
     format!(
         "{}: valid — account {} in {}; {} zones; training: {}; endpoints: {}; termination protection {}",
@@ -375,21 +323,9 @@ pub fn summary(env: &Env) -> String {
         env.account_id,
         env.region,
         env.data_lake.zones.len(),
-        if jobs.is_empty() {
-            "none".into()
-        } else {
-            jobs.join(", ")
-        },
-        if endpoints.is_empty() {
-            "none".into()
-        } else {
-            endpoints.join(", ")
-        },
-        if env.termination_protection {
-            "on"
-        } else {
-            "off"
-        },
+        if jobs.is_empty() { "none".into() } else { jobs.join(", ") },
+        if endpoints.is_empty() { "none".into() } else { endpoints.join(", ") },
+        if env.termination_protection { "on" } else { "off" },
     )
 }
 
@@ -453,13 +389,7 @@ fn render_command(
 
 pub fn write_file(path: &Path, text: &str) -> Result<()> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write { path: parent.to_path_buf(), source })?;
     }
-    std::fs::write(path, text).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, text).map_err(|source| Error::Write { path: path.to_path_buf(), source })
 }

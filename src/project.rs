@@ -31,29 +31,13 @@ pub struct SourceFile {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{path}: environment `{name}` not found (known: {known})")]
-    NotFound {
-        path: PathBuf,
-        name: String,
-        known: String,
-    },
+    NotFound { path: PathBuf, name: String, known: String },
     #[error("{path}: cannot read: {source}")]
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Unreadable { path: PathBuf, source: std::io::Error },
     #[error("{path}: file is {size} bytes; environment files are limited to {limit} bytes")]
-    TooLarge {
-        path: PathBuf,
-        size: u64,
-        limit: u64,
-    },
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
     #[error("{path}:{line}:{column}: file is not valid UTF-8 (byte offset {offset})")]
-    NotUtf8 {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        offset: usize,
-    },
+    NotUtf8 { path: PathBuf, line: usize, column: usize, offset: usize },
 }
 
 impl Project {
@@ -85,11 +69,9 @@ impl Project {
             }
             Project::Dir(dir) => {
                 let folder = dir.join("environments");
-                let entries =
-                    std::fs::read_dir(&folder).map_err(|source| SourceError::Unreadable {
-                        path: folder.clone(),
-                        source,
-                    })?;
+                let entries = std::fs::read_dir(&folder).map_err(|source| {
+                    SourceError::Unreadable { path: folder.clone(), source }
+                })?;
                 let mut names = Vec::new();
                 for entry in entries {
                     let entry = entry.map_err(|source| SourceError::Unreadable {
@@ -112,11 +94,7 @@ impl Project {
     /// Reads `environments/{name}.toml`, refusing oversized or non-UTF-8 files.
     pub fn read_environment(&self, name: &str) -> Result<SourceFile, SourceError> {
         let display_path = self.env_path(name);
-        let known = || {
-            self.environment_names()
-                .map(|n| n.join(", "))
-                .unwrap_or_default()
-        };
+        let known = || self.environment_names().map(|n| n.join(", ")).unwrap_or_default();
         let text = match self {
             Project::Example => EXAMPLE_ENVIRONMENTS
                 .iter()
@@ -138,10 +116,7 @@ impl Project {
                         });
                     }
                     Err(source) => {
-                        return Err(SourceError::Unreadable {
-                            path: display_path,
-                            source,
-                        });
+                        return Err(SourceError::Unreadable { path: display_path, source });
                     }
                 };
                 if size > MAX_CONFIG_BYTES {
@@ -151,11 +126,9 @@ impl Project {
                         limit: MAX_CONFIG_BYTES,
                     });
                 }
-                let bytes =
-                    std::fs::read(&display_path).map_err(|source| SourceError::Unreadable {
-                        path: display_path.clone(),
-                        source,
-                    })?;
+                let bytes = std::fs::read(&display_path).map_err(|source| {
+                    SourceError::Unreadable { path: display_path.clone(), source }
+                })?;
                 decode_utf8(&display_path, bytes)?
             }
         };
@@ -183,11 +156,6 @@ fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, SourceError> {
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let (line, column) = crate::config::locate::line_column(e.as_bytes(), offset);
-        SourceError::NotUtf8 {
-            path: path.to_path_buf(),
-            line,
-            column,
-            offset,
-        }
+        SourceError::NotUtf8 { path: path.to_path_buf(), line, column, offset }
     })
 }

@@ -66,11 +66,7 @@ impl StackSpec {
         Self {
             name: stack_name(env, layer),
             layer,
-            deps: layer
-                .depends_on()
-                .iter()
-                .map(|d| stack_name(env, *d))
-                .collect(),
+            deps: layer.depends_on().iter().map(|d| stack_name(env, *d)).collect(),
         }
     }
 }
@@ -82,10 +78,7 @@ pub fn stack_name(env: &Env, layer: Layer) -> String {
 /// Every stack of the environment in dependency order (data, iam, training, serving).
 /// Training and serving have no stacks between them and may deploy in parallel.
 pub fn stacks(env: &Env) -> Vec<StackSpec> {
-    Layer::ALL
-        .iter()
-        .map(|layer| StackSpec::new(env, *layer))
-        .collect()
+    Layer::ALL.iter().map(|layer| StackSpec::new(env, *layer)).collect()
 }
 
 /// Stacks grouped in waves: every stack of a wave depends only on earlier waves.
@@ -94,12 +87,9 @@ pub fn waves(specs: &[StackSpec]) -> Vec<Vec<StackSpec>> {
     let mut placed: Vec<&str> = Vec::new();
     let mut remaining: Vec<&StackSpec> = specs.iter().collect();
     while !remaining.is_empty() {
-        let (ready, blocked): (Vec<&StackSpec>, Vec<&StackSpec>) =
-            remaining.into_iter().partition(|s| {
-                s.deps
-                    .iter()
-                    .all(|d| placed.contains(&d.as_str()) || !specs.iter().any(|o| &o.name == d))
-            });
+        let (ready, blocked): (Vec<&StackSpec>, Vec<&StackSpec>) = remaining
+            .into_iter()
+            .partition(|s| s.deps.iter().all(|d| placed.contains(&d.as_str()) || !specs.iter().any(|o| &o.name == d)));
         assert!(!ready.is_empty(), "stack dependencies form a cycle");
         placed.extend(ready.iter().map(|s| s.name.as_str()));
         waves.push(ready.into_iter().cloned().collect());

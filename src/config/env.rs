@@ -159,19 +159,11 @@ impl Env {
     }
 
     pub fn execution_role_arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role/{}",
-            self.account_id,
-            self.execution_role_name()
-        )
+        format!("arn:aws:iam::{}:role/{}", self.account_id, self.execution_role_name())
     }
 
     pub fn pipeline_role_arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role/{}",
-            self.account_id,
-            self.pipeline_role_name()
-        )
+        format!("arn:aws:iam::{}:role/{}", self.account_id, self.pipeline_role_name())
     }
 
     pub fn zone(&self, name: &str) -> Option<&Zone> {

@@ -17,31 +17,15 @@ pub struct ConfigError {
 impl ConfigError {
     pub fn at(file: &SourceFile, offset: usize, key: KeyPath, message: String) -> Self {
         let (line, column) = line_column(file.text.as_bytes(), offset);
-        Self::located(
-            Location {
-                file: file.display_path.clone(),
-                line,
-                column,
-            },
-            key,
-            message,
-        )
+        Self::located(Location { file: file.display_path.clone(), line, column }, key, message)
     }
 
     pub fn located(location: Location, key: KeyPath, message: String) -> Self {
-        Self {
-            location: Some(location),
-            key,
-            message,
-        }
+        Self { location: Some(location), key, message }
     }
 
     pub fn without_position(message: String) -> Self {
-        Self {
-            location: None,
-            key: KeyPath::root(),
-            message,
-        }
+        Self { location: None, key: KeyPath::root(), message }
     }
 }
 

@@ -71,9 +71,7 @@ pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
                     f,
                     offset,
                     KeyPath::root().key("extends"),
-                    format!(
-                        "expected the name of a file in environments/ without `.toml`, got {parent:?}"
-                    ),
+                    format!("expected the name of a file in environments/ without `.toml`, got {parent:?}"),
                 )));
             }
             next = Some(parent.clone());
@@ -88,10 +86,7 @@ pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
     }
     // `abstract` marks one file, it is not inherited.
     merged.remove("abstract");
-    if let Some(flag) = toml::from_str::<RawConfig>(&files[0].text)
-        .ok()
-        .and_then(|r| r.is_abstract)
-    {
+    if let Some(flag) = toml::from_str::<RawConfig>(&files[0].text).ok().and_then(|r| r.is_abstract) {
         merged.insert("abstract".into(), toml::Value::Boolean(flag));
     }
     let raw = RawConfig::deserialize(toml::Value::Table(merged)).map_err(|e| {
@@ -102,18 +97,11 @@ pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
             format!("merged configuration is invalid: {}", e.message()),
         ))
     })?;
-    Ok(Loaded {
-        name: name.to_string(),
-        files,
-        raw,
-    })
+    Ok(Loaded { name: name.to_string(), files, raw })
 }
 
 fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn parse_layer(file: &SourceFile) -> Result<RawConfig, ConfigErrors> {
@@ -123,12 +111,7 @@ fn parse_layer(file: &SourceFile) -> Result<RawConfig, ConfigErrors> {
 fn toml_error(file: &SourceFile, error: &toml::de::Error) -> ConfigErrors {
     let offset = error.span().map_or(0, |s| s.start);
     let key = Locator::path_at(file, offset);
-    ConfigErrors::one(ConfigError::at(
-        file,
-        offset,
-        key,
-        error.message().trim().to_string(),
-    ))
+    ConfigErrors::one(ConfigError::at(file, offset, key, error.message().trim().to_string()))
 }
 
 /// Where `extends` is written in `file` (its value), for errors about the chain.
@@ -160,19 +143,17 @@ pub fn merge(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::merge;
 
     #[test]
     fn tables_merge_and_scalars_and_arrays_are_replaced() {
-        let mut base: toml::Table = toml::from_str(
-            "[env]\nproject = \"a\"\ntags = { team = \"x\" }\n[data_lake]\nzones = [\"raw\"]\n",
-        )
-        .unwrap();
+        let mut base: toml::Table =
+            toml::from_str("[env]\nproject = \"a\"\ntags = { team = \"x\" }\n[data_lake]\nzones = [\"raw\"]\n").unwrap();
         let over: toml::Table =
-            toml::from_str("[env]\ntags = { owner = \"y\" }\n[data_lake]\nzones = [\"curated\"]\n")
-                .unwrap();
+            toml::from_str("[env]\ntags = { owner = \"y\" }\n[data_lake]\nzones = [\"curated\"]\n").unwrap();
         merge(&mut base, over);
         assert_eq!(base["env"]["project"].as_str(), Some("a"));
         assert_eq!(base["env"]["tags"]["team"].as_str(), Some("x"));

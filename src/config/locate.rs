@@ -56,14 +56,8 @@ impl fmt::Display for KeyPath {
                         f.write_str(".")?;
                     }
                     let bare = !key.is_empty()
-                        && key
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                    if bare {
-                        f.write_str(key)?
-                    } else {
-                        write!(f, "{key:?}")?
-                    }
+                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    if bare { f.write_str(key)? } else { write!(f, "{key:?}")? }
                 }
                 Segment::Index(index) => write!(f, "[{index}]")?,
             }
@@ -84,14 +78,8 @@ pub struct Location {
 pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, column)
 }
 
@@ -111,11 +99,7 @@ impl<'a> Locator<'a> {
 
     fn at(file: &SourceFile, offset: usize) -> Location {
         let (line, column) = line_column(file.text.as_bytes(), offset);
-        Location {
-            file: file.display_path.clone(),
-            line,
-            column,
-        }
+        Location { file: file.display_path.clone(), line, column }
     }
 
     /// Where `path` was set; for a key no file sets, where its nearest parent
@@ -132,11 +116,7 @@ impl<'a> Locator<'a> {
             }
         }
         let first = self.layers[0].0;
-        Location {
-            file: first.display_path.clone(),
-            line: 1,
-            column: 1,
-        }
+        Location { file: first.display_path.clone(), line: 1, column: 1 }
     }
 
     /// The deepest key path in the top file whose key or value contains `offset`.
@@ -153,9 +133,7 @@ fn find(table: &Spanned<DeTable<'_>>, path: &[Segment]) -> Option<Range<usize>> 
     let Some((first, rest)) = path.split_first() else {
         return Some(table.span());
     };
-    let Segment::Key(name) = first else {
-        return None;
-    };
+    let Segment::Key(name) = first else { return None };
     let (key, value) = table.get_ref().iter().find(|(k, _)| k.get_ref() == name)?;
     if rest.is_empty() {
         return Some(key.span());
@@ -171,11 +149,7 @@ fn find_value(value: &Spanned<DeValue<'_>>, path: &[Segment]) -> Option<Range<us
         (Segment::Index(i), DeValue::Array(items)) => find_value(items.iter().nth(*i)?, rest),
         (Segment::Key(name), DeValue::Table(table)) => {
             let (key, inner) = table.iter().find(|(k, _)| k.get_ref() == name)?;
-            if rest.is_empty() {
-                Some(key.span())
-            } else {
-                find_value(inner, rest)
-            }
+            if rest.is_empty() { Some(key.span()) } else { find_value(inner, rest) }
         }
         _ => None,
     }
@@ -217,24 +191,14 @@ mod tests {
     use super::*;
 
     fn file(text: &str) -> SourceFile {
-        SourceFile {
-            display_path: "env.toml".into(),
-            text: text.to_string(),
-        }
+        SourceFile { display_path: "env.toml".into(), text: text.to_string() }
     }
 
     #[test]
     fn key_paths_print_like_toml() {
-        let path = KeyPath::root()
-            .key("invokers")
-            .index(0)
-            .key("endpoints")
-            .index(1);
+        let path = KeyPath::root().key("invokers").index(0).key("endpoints").index(1);
         assert_eq!(path.to_string(), "invokers[0].endpoints[1]");
-        assert_eq!(
-            KeyPath::root().key("tags").key("cost center").to_string(),
-            "tags.\"cost center\""
-        );
+        assert_eq!(KeyPath::root().key("tags").key("cost center").to_string(), "tags.\"cost center\"");
     }
 
     #[test]

@@ -5,40 +5,12 @@ use aws_sdk_sagemaker::types::{ProductionVariantInstanceType, TrainingInstanceTy
 
 /// Commercial-partition regions (`arn:aws:`); other partitions are not supported.
 pub const REGIONS: &[&str] = &[
-    "af-south-1",
-    "ap-east-1",
-    "ap-east-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-6",
-    "ap-southeast-7",
-    "ca-central-1",
-    "ca-west-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "il-central-1",
-    "me-central-1",
-    "me-south-1",
-    "mx-central-1",
-    "sa-east-1",
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+    "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
+    "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+    "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
 ];
 
 const GPU_FAMILIES: &[&str] = &["g4dn", "g5", "g6", "g6e", "g7", "g7e"];
@@ -100,9 +72,7 @@ pub fn bucket_name_problem(name: &str) -> Option<String> {
     }
     for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
         if name.starts_with(prefix) {
-            return Some(format!(
-                "must not start with the reserved prefix {prefix:?}"
-            ));
+            return Some(format!("must not start with the reserved prefix {prefix:?}"));
         }
     }
     for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
@@ -116,18 +86,10 @@ pub fn bucket_name_problem(name: &str) -> Option<String> {
 /// SageMaker endpoint and pipeline names: `^[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 63.
 pub fn sagemaker_name_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > 63 {
-        return Some(format!(
-            "is {} characters; SageMaker names must be 1 to 63",
-            name.len()
-        ));
+        return Some(format!("is {} characters; SageMaker names must be 1 to 63", name.len()));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-    {
-        return Some(format!(
-            "contains {c:?}; SageMaker names use only letters, digits and '-'"
-        ));
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        return Some(format!("contains {c:?}; SageMaker names use only letters, digits and '-'"));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Some("must begin and end with a letter or digit".into());
@@ -138,10 +100,7 @@ pub fn sagemaker_name_problem(name: &str) -> Option<String> {
 /// IAM role names: at most 64 of `[A-Za-z0-9+=,.@_-]`.
 pub fn iam_role_name_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > 64 {
-        return Some(format!(
-            "is {} characters; IAM role names must be 1 to 64",
-            name.len()
-        ));
+        return Some(format!("is {} characters; IAM role names must be 1 to 64", name.len()));
     }
     if let Some(c) = name
         .chars()
@@ -164,9 +123,7 @@ pub fn identifier_problem(name: &str) -> Option<String> {
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
-        return Some(format!(
-            "contains {c:?}; use lowercase letters, digits and '-'"
-        ));
+        return Some(format!("contains {c:?}; use lowercase letters, digits and '-'"));
     }
     if name.ends_with('-') || name.contains("--") {
         return Some("must not end with '-' or contain '--'".into());
@@ -180,21 +137,10 @@ mod tests {
 
     #[test]
     fn gpu_families_are_recognised() {
-        for t in [
-            "ml.g4dn.xlarge",
-            "ml.g5.2xlarge",
-            "ml.p3.2xlarge",
-            "ml.p4d.24xlarge",
-            "ml.g6e.xlarge",
-        ] {
+        for t in ["ml.g4dn.xlarge", "ml.g5.2xlarge", "ml.p3.2xlarge", "ml.p4d.24xlarge", "ml.g6e.xlarge"] {
             assert!(is_gpu_instance(t), "{t}");
         }
-        for t in [
-            "ml.m5.large",
-            "ml.c5.xlarge",
-            "ml.trn1.2xlarge",
-            "ml.inf2.xlarge",
-        ] {
+        for t in ["ml.m5.large", "ml.c5.xlarge", "ml.trn1.2xlarge", "ml.inf2.xlarge"] {
             assert!(!is_gpu_instance(t), "{t}");
         }
     }
@@ -235,18 +181,5 @@ pub fn has_instance_storage(instance_type: &str) -> bool {
     family.ends_with('d')
         || family.ends_with("dn")
         || family.ends_with("de")
-        || matches!(
-            family,
-            "g5" | "g6"
-                | "g6e"
-                | "g7"
-                | "g7e"
-                | "p5"
-                | "p5e"
-                | "p5en"
-                | "p6"
-                | "trn1"
-                | "trn1n"
-                | "trn2"
-        )
+        || matches!(family, "g5" | "g6" | "g6e" | "g7" | "g7e" | "p5" | "p5e" | "p5en" | "p6" | "trn1" | "trn1n" | "trn2")
 }

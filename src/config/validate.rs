@@ -30,8 +30,7 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn fail(&mut self, path: &KeyPath, message: impl Into<String>) {
         let location = self.locator.locate(path);
-        self.errors
-            .push(ConfigError::located(location, path.clone(), message.into()));
+        self.errors.push(ConfigError::located(location, path.clone(), message.into()));
     }
 
     fn required<T: Clone>(&mut self, value: &Option<T>, path: &KeyPath) -> Option<T> {
@@ -55,29 +54,18 @@ impl Checker<'_> {
                 None
             }
             Err(e) => {
-                self.fail(
-                    path,
-                    format!("expected a duration such as \"90m\" or \"2h\", got {text:?} ({e})"),
-                );
+                self.fail(path, format!("expected a duration such as \"90m\" or \"2h\", got {text:?} ({e})"));
                 None
             }
         }
     }
 
     /// Network isolation is on unless switched off with a written reason.
-    fn isolation(
-        &mut self,
-        flag: Option<bool>,
-        reason: &Option<String>,
-        path: &KeyPath,
-    ) -> (bool, Option<String>) {
+    fn isolation(&mut self, flag: Option<bool>, reason: &Option<String>, path: &KeyPath) -> (bool, Option<String>) {
         let on = flag.unwrap_or(true);
         let reason = reason.clone().filter(|r| !r.trim().is_empty());
         if !on && reason.is_none() {
-            self.fail(
-                &path.key("network_isolation"),
-                "turning network isolation off needs network_isolation_reason = \"...\"",
-            );
+            self.fail(&path.key("network_isolation"), "turning network isolation off needs network_isolation_reason = \"...\"");
         }
         (on, reason)
     }
@@ -93,55 +81,26 @@ impl Checker<'_> {
         parsed
     }
 
-    fn location(
-        &mut self,
-        env: &PartialEnv,
-        text: &str,
-        path: &KeyPath,
-        object: bool,
-    ) -> Option<S3Location> {
+    fn location(&mut self, env: &PartialEnv, text: &str, path: &KeyPath, object: bool) -> Option<S3Location> {
         let Some((zone, key)) = text.split_once('/') else {
-            self.fail(
-                path,
-                format!("expected ZONE/PREFIX inside the data lake, got {text:?}"),
-            );
+            self.fail(path, format!("expected ZONE/PREFIX inside the data lake, got {text:?}"));
             return None;
         };
         let Some(zone_def) = env.zones.iter().find(|z| z.name == zone) else {
             let known: Vec<&str> = env.zones.iter().map(|z| z.name.as_str()).collect();
-            self.fail(
-                path,
-                format!(
-                    "zone {zone:?} is not declared in data_lake.zones (declared: {})",
-                    known.join(", ")
-                ),
-            );
+            self.fail(path, format!("zone {zone:?} is not declared in data_lake.zones (declared: {})", known.join(", ")));
             return None;
         };
         if key.is_empty() || key.starts_with('/') || key.contains("//") {
-            self.fail(
-                path,
-                format!("{text:?} needs a non-empty key after the zone, without empty segments"),
-            );
+            self.fail(path, format!("{text:?} needs a non-empty key after the zone, without empty segments"));
             return None;
         }
         if object && key.ends_with('/') {
-            self.fail(
-                path,
-                format!("{text:?} must name an object (for example model.tar.gz), not a prefix"),
-            );
+            self.fail(path, format!("{text:?} must name an object (for example model.tar.gz), not a prefix"));
             return None;
         }
-        let key = if object || key.ends_with('/') {
-            key.to_string()
-        } else {
-            format!("{key}/")
-        };
-        Some(S3Location {
-            zone: zone.to_string(),
-            bucket: zone_def.bucket.clone(),
-            key,
-        })
+        let key = if object || key.ends_with('/') { key.to_string() } else { format!("{key}/") };
+        Some(S3Location { zone: zone.to_string(), bucket: zone_def.bucket.clone(), key })
     }
 }
 
@@ -184,56 +143,30 @@ pub fn parse_ecr_image(uri: &str) -> Option<ImageUri> {
 }
 
 pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
-    let mut c = Checker {
-        locator: Locator::new(&loaded.files),
-        errors: Vec::new(),
-    };
+    let mut c = Checker { locator: Locator::new(&loaded.files), errors: Vec::new() };
     let raw = &loaded.raw;
     let root = KeyPath::root();
     let env_path = root.key("env");
 
-    let project = c
-        .required(&raw.env.project, &env_path.key("project"))
-        .unwrap_or_default();
+    let project = c.required(&raw.env.project, &env_path.key("project")).unwrap_or_default();
     c.identifier(&project, &env_path.key("project"));
     if rules::identifier_problem(&loaded.name).is_some() {
-        c.fail(
-            &root,
-            format!(
-                "environment file name {:?} must be a lowercase identifier",
-                loaded.name
-            ),
-        );
+        c.fail(&root, format!("environment file name {:?} must be a lowercase identifier", loaded.name));
     }
 
-    let account_id = c
-        .required(&raw.env.account_id, &env_path.key("account_id"))
-        .unwrap_or_default();
-    if raw.env.account_id.is_some()
-        && (account_id.len() != 12 || !account_id.chars().all(|ch| ch.is_ascii_digit()))
-    {
-        c.fail(
-            &env_path.key("account_id"),
-            format!("expected 12 digits, got {account_id:?}"),
-        );
+    let account_id = c.required(&raw.env.account_id, &env_path.key("account_id")).unwrap_or_default();
+    if raw.env.account_id.is_some() && (account_id.len() != 12 || !account_id.chars().all(|ch| ch.is_ascii_digit())) {
+        c.fail(&env_path.key("account_id"), format!("expected 12 digits, got {account_id:?}"));
     }
-    let region = c
-        .required(&raw.env.region, &env_path.key("region"))
-        .unwrap_or_default();
+    let region = c.required(&raw.env.region, &env_path.key("region")).unwrap_or_default();
     if raw.env.region.is_some() && !rules::REGIONS.contains(&region.as_str()) {
-        c.fail(
-            &env_path.key("region"),
-            format!("{region:?} is not a known AWS region (for example us-east-1, eu-west-1)"),
-        );
+        c.fail(&env_path.key("region"), format!("{region:?} is not a known AWS region (for example us-east-1, eu-west-1)"));
     }
     for (key, value) in &raw.env.tags {
         let path = env_path.key("tags").key(key);
         let lower = key.to_ascii_lowercase();
         if lower.starts_with("aws:") || lower.starts_with("mlinfra:") {
-            c.fail(
-                &path,
-                "tag keys starting with aws: or mlinfra: are reserved",
-            );
+            c.fail(&path, "tag keys starting with aws: or mlinfra: are reserved");
         } else if key.is_empty() || key.len() > 128 {
             c.fail(&path, "tag keys must be 1 to 128 characters");
         }
@@ -244,18 +177,12 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     if let Some(bucket) = &raw.env.artifacts_bucket
         && let Some(problem) = rules::bucket_name_problem(bucket)
     {
-        c.fail(
-            &env_path.key("artifacts_bucket"),
-            format!("{bucket:?} {problem}"),
-        );
+        c.fail(&env_path.key("artifacts_bucket"), format!("{bucket:?} {problem}"));
     }
 
     let prefix = format!("{project}-{}", loaded.name);
     let data_lake = validate_data_lake(&mut c, &raw.data_lake, &prefix, &account_id, &region);
-    let partial = PartialEnv {
-        prefix: prefix.clone(),
-        zones: data_lake.zones.clone(),
-    };
+    let partial = PartialEnv { prefix: prefix.clone(), zones: data_lake.zones.clone() };
     let training = raw
         .training
         .iter()
@@ -270,23 +197,14 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
 
     for (id, reason) in &raw.accepted_findings {
         if reason.trim().len() < 10 {
-            c.fail(
-                &root.key("accepted_findings").key(id),
-                "an accepted finding needs a written reason (at least 10 characters)",
-            );
+            c.fail(&root.key("accepted_findings").key(id), "an accepted finding needs a written reason (at least 10 characters)");
         }
     }
 
     // Role names derived from the prefix: checked once, where the prefix comes from.
-    for role in [
-        format!("{prefix}-sagemaker-execution"),
-        format!("{prefix}-training-pipeline"),
-    ] {
+    for role in [format!("{prefix}-sagemaker-execution"), format!("{prefix}-training-pipeline")] {
         if let Some(problem) = rules::iam_role_name_problem(&role) {
-            c.fail(
-                &env_path.key("project"),
-                format!("derived role name {role:?} {problem}"),
-            );
+            c.fail(&env_path.key("project"), format!("derived role name {role:?} {problem}"));
         }
     }
 
@@ -311,22 +229,11 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     })
 }
 
-fn validate_data_lake(
-    c: &mut Checker,
-    raw: &RawDataLake,
-    prefix: &str,
-    account: &str,
-    region: &str,
-) -> DataLake {
+fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, prefix: &str, account: &str, region: &str) -> DataLake {
     let path = KeyPath::root().key("data_lake");
-    let names = c
-        .required(&raw.zones, &path.key("zones"))
-        .unwrap_or_default();
+    let names = c.required(&raw.zones, &path.key("zones")).unwrap_or_default();
     if raw.zones.is_some() && names.is_empty() {
-        c.fail(
-            &path.key("zones"),
-            "declare at least one zone, for example [\"raw\", \"curated\", \"models\"]",
-        );
+        c.fail(&path.key("zones"), "declare at least one zone, for example [\"raw\", \"curated\", \"models\"]");
     }
     let mut seen = BTreeSet::new();
     let mut zones = Vec::new();
@@ -337,19 +244,13 @@ fn validate_data_lake(
             continue;
         }
         if name == "access-logs" {
-            c.fail(
-                &zone_path,
-                "\"access-logs\" is reserved for the access-log bucket",
-            );
+            c.fail(&zone_path, "\"access-logs\" is reserved for the access-log bucket");
             continue;
         }
         c.identifier(name, &zone_path);
         let bucket = format!("{prefix}-{name}-{account}-{region}");
         if let Some(problem) = rules::bucket_name_problem(&bucket) {
-            c.fail(
-                &zone_path,
-                format!("derived bucket name {bucket:?} {problem}"),
-            );
+            c.fail(&zone_path, format!("derived bucket name {bucket:?} {problem}"));
         }
         zones.push(Zone {
             name: name.clone(),
@@ -361,20 +262,14 @@ fn validate_data_lake(
     for (zone, days) in &raw.glacier_after_days {
         let p = path.key("glacier_after_days").key(zone);
         if !names.contains(zone) {
-            c.fail(
-                &p,
-                format!("zone {zone:?} is not declared in data_lake.zones"),
-            );
+            c.fail(&p, format!("zone {zone:?} is not declared in data_lake.zones"));
         } else if *days == 0 {
             c.fail(&p, "a Glacier transition needs at least 1 day");
         }
     }
     let log_bucket = format!("{prefix}-access-logs-{account}-{region}");
     if let Some(problem) = rules::bucket_name_problem(&log_bucket) {
-        c.fail(
-            &KeyPath::root().key("env").key("project"),
-            format!("derived bucket name {log_bucket:?} {problem}"),
-        );
+        c.fail(&KeyPath::root().key("env").key("project"), format!("derived bucket name {log_bucket:?} {problem}"));
     }
     let positive = |c: &mut Checker, value: Option<u32>, key: &str, default: u32| {
         let v = value.unwrap_or(default);
@@ -384,96 +279,48 @@ fn validate_data_lake(
         v
     };
     DataLake {
-        noncurrent_versions_expire_days: positive(
-            c,
-            raw.noncurrent_versions_expire_days,
-            "noncurrent_versions_expire_days",
-            DEFAULT_NONCURRENT_EXPIRE_DAYS,
-        ),
-        abort_incomplete_upload_days: positive(
-            c,
-            raw.abort_incomplete_upload_days,
-            "abort_incomplete_upload_days",
-            DEFAULT_ABORT_UPLOAD_DAYS,
-        ),
-        access_logs_expire_days: positive(
-            c,
-            raw.access_logs_expire_days,
-            "access_logs_expire_days",
-            DEFAULT_ACCESS_LOG_EXPIRE_DAYS,
-        ),
+        noncurrent_versions_expire_days: positive(c, raw.noncurrent_versions_expire_days, "noncurrent_versions_expire_days", DEFAULT_NONCURRENT_EXPIRE_DAYS),
+        abort_incomplete_upload_days: positive(c, raw.abort_incomplete_upload_days, "abort_incomplete_upload_days", DEFAULT_ABORT_UPLOAD_DAYS),
+        access_logs_expire_days: positive(c, raw.access_logs_expire_days, "access_logs_expire_days", DEFAULT_ACCESS_LOG_EXPIRE_DAYS),
         zones,
         log_bucket,
         key_alias: format!("alias/{prefix}-data"),
     }
 }
 
-fn validate_training(
-    c: &mut Checker,
-    env: &PartialEnv,
-    name: &str,
-    raw: &RawTraining,
-) -> Option<TrainingJob> {
+fn validate_training(c: &mut Checker, env: &PartialEnv, name: &str, raw: &RawTraining) -> Option<TrainingJob> {
     let path = KeyPath::root().key("training").key(name);
     let before = c.errors.len();
     c.identifier(name, &path);
     let pipeline_name = format!("{}-{name}", env.prefix);
     if let Some(problem) = rules::sagemaker_name_problem(&pipeline_name) {
-        c.fail(
-            &path,
-            format!("derived pipeline name {pipeline_name:?} {problem}"),
-        );
+        c.fail(&path, format!("derived pipeline name {pipeline_name:?} {problem}"));
     }
-    let image = c
-        .required(&raw.image, &path.key("image"))
-        .and_then(|i| c.image(&i, &path.key("image")));
+    let image = c.required(&raw.image, &path.key("image")).and_then(|i| c.image(&i, &path.key("image")));
     let gpu = raw.gpu.unwrap_or(true);
-    let instance_type = c
-        .required(&raw.instance_type, &path.key("instance_type"))
-        .unwrap_or_default();
+    let instance_type = c.required(&raw.instance_type, &path.key("instance_type")).unwrap_or_default();
     if raw.instance_type.is_some() {
         let itp = path.key("instance_type");
         if !rules::is_training_instance(&instance_type) {
             let similar = rules::similar_training_instances(&instance_type);
-            let hint = if similar.is_empty() {
-                String::new()
-            } else {
-                format!(" (did you mean one of: {})", similar.join(", "))
-            };
-            c.fail(
-                &itp,
-                format!("{instance_type:?} is not a SageMaker training instance type{hint}"),
-            );
+            let hint = if similar.is_empty() { String::new() } else { format!(" (did you mean one of: {})", similar.join(", ")) };
+            c.fail(&itp, format!("{instance_type:?} is not a SageMaker training instance type{hint}"));
         } else if gpu && !rules::is_gpu_instance(&instance_type) {
             c.fail(&itp, format!("{instance_type:?} has no GPU but the job needs one (GPU families: g4dn, g5, g6, g6e, g7, g7e, p2–p6; set gpu = false for a CPU job)"));
         }
     }
     let instance_count = raw.instance_count.unwrap_or(1);
     if instance_count == 0 || instance_count > 100 {
-        c.fail(
-            &path.key("instance_count"),
-            format!("expected 1 to 100 instances, got {instance_count}"),
-        );
+        c.fail(&path.key("instance_count"), format!("expected 1 to 100 instances, got {instance_count}"));
     }
     let volume_gb = raw.volume_gb.unwrap_or(50);
     if !(1..=16384).contains(&volume_gb) {
-        c.fail(
-            &path.key("volume_gb"),
-            format!("expected 1 to 16384 GB, got {volume_gb}"),
-        );
+        c.fail(&path.key("volume_gb"), format!("expected 1 to 16384 GB, got {volume_gb}"));
     }
-    let runtime_text = raw
-        .max_runtime
-        .clone()
-        .unwrap_or_else(|| DEFAULT_MAX_RUNTIME.to_string());
-    let max_runtime_seconds = c
-        .duration(&runtime_text, &path.key("max_runtime"))
-        .unwrap_or(0);
+    let runtime_text = raw.max_runtime.clone().unwrap_or_else(|| DEFAULT_MAX_RUNTIME.to_string());
+    let max_runtime_seconds = c.duration(&runtime_text, &path.key("max_runtime")).unwrap_or(0);
     if max_runtime_seconds > MAX_TRAINING_SECONDS {
-        c.fail(
-            &path.key("max_runtime"),
-            format!("{runtime_text:?} exceeds SageMaker's limit of 28 days"),
-        );
+        c.fail(&path.key("max_runtime"), format!("{runtime_text:?} exceeds SageMaker's limit of 28 days"));
     }
     let spot = match &raw.spot {
         Some(spot) if spot.enabled.unwrap_or(true) => {
@@ -487,32 +334,20 @@ fn validate_training(
             } else if wait != 0 && max_runtime_seconds != 0 && wait < max_runtime_seconds {
                 c.fail(&wait_path, format!("max_wait ({wait} s) must be at least max_runtime ({max_runtime_seconds} s): SageMaker rejects the job otherwise"));
             }
-            Some(Spot {
-                max_wait_seconds: wait,
-            })
+            Some(Spot { max_wait_seconds: wait })
         }
         _ => None,
     };
-    let input = c
-        .required(&raw.input, &path.key("input"))
-        .and_then(|t| c.location(env, &t, &path.key("input"), false));
-    let output = c
-        .required(&raw.output, &path.key("output"))
-        .and_then(|t| c.location(env, &t, &path.key("output"), false));
+    let input = c.required(&raw.input, &path.key("input")).and_then(|t| c.location(env, &t, &path.key("input"), false));
+    let output = c.required(&raw.output, &path.key("output")).and_then(|t| c.location(env, &t, &path.key("output"), false));
     for key in raw.hyperparameters.keys() {
         if key.is_empty() || key.len() > 256 {
-            c.fail(
-                &path.key("hyperparameters").key(key),
-                "hyperparameter names must be 1 to 256 characters",
-            );
+            c.fail(&path.key("hyperparameters").key(key), "hyperparameter names must be 1 to 256 characters");
         }
     }
     for (key, value) in &raw.hyperparameters {
         if value.len() > 2500 {
-            c.fail(
-                &path.key("hyperparameters").key(key),
-                "hyperparameter values must be at most 2500 characters",
-            );
+            c.fail(&path.key("hyperparameters").key(key), "hyperparameter values must be at most 2500 characters");
         }
     }
     let (network_isolation, network_isolation_reason) =
@@ -546,56 +381,32 @@ fn validate_training(
     })
 }
 
-fn validate_endpoint(
-    c: &mut Checker,
-    env: &PartialEnv,
-    name: &str,
-    raw: &RawEndpoint,
-) -> Option<Endpoint> {
+fn validate_endpoint(c: &mut Checker, env: &PartialEnv, name: &str, raw: &RawEndpoint) -> Option<Endpoint> {
     let path = KeyPath::root().key("endpoints").key(name);
     let before = c.errors.len();
     c.identifier(name, &path);
     let endpoint_name = format!("{}-{name}", env.prefix);
     if let Some(problem) = rules::sagemaker_name_problem(&endpoint_name) {
-        c.fail(
-            &path,
-            format!("derived endpoint name {endpoint_name:?} {problem}"),
-        );
+        c.fail(&path, format!("derived endpoint name {endpoint_name:?} {problem}"));
     }
-    let image = c
-        .required(&raw.image, &path.key("image"))
-        .and_then(|i| c.image(&i, &path.key("image")));
+    let image = c.required(&raw.image, &path.key("image")).and_then(|i| c.image(&i, &path.key("image")));
     let model_data = c
         .required(&raw.model_data, &path.key("model_data"))
         .and_then(|t| c.location(env, &t, &path.key("model_data"), true));
-    let instance_type = c
-        .required(&raw.instance_type, &path.key("instance_type"))
-        .unwrap_or_default();
+    let instance_type = c.required(&raw.instance_type, &path.key("instance_type")).unwrap_or_default();
     if raw.instance_type.is_some() && !rules::is_serving_instance(&instance_type) {
-        c.fail(
-            &path.key("instance_type"),
-            format!("{instance_type:?} is not a SageMaker endpoint instance type"),
-        );
+        c.fail(&path.key("instance_type"), format!("{instance_type:?} is not a SageMaker endpoint instance type"));
     }
     let (network_isolation, reason) =
         c.isolation(raw.network_isolation, &raw.network_isolation_reason, &path);
-    let autoscaling = raw
-        .autoscaling
-        .as_ref()
-        .and_then(|a| validate_autoscaling(c, &path.key("autoscaling"), a));
+    let autoscaling = raw.autoscaling.as_ref().and_then(|a| validate_autoscaling(c, &path.key("autoscaling"), a));
     let initial_instance_count = match (&autoscaling, raw.instance_count) {
         (Some(a), Some(n)) if n < a.min || n > a.max => {
-            c.fail(
-                &path.key("instance_count"),
-                format!("{n} is outside autoscaling [{}, {}]", a.min, a.max),
-            );
+            c.fail(&path.key("instance_count"), format!("{n} is outside autoscaling [{}, {}]", a.min, a.max));
             n
         }
         (_, Some(0)) => {
-            c.fail(
-                &path.key("instance_count"),
-                "an endpoint needs at least 1 instance",
-            );
+            c.fail(&path.key("instance_count"), "an endpoint needs at least 1 instance");
             0
         }
         (_, Some(n)) => n,
@@ -619,66 +430,35 @@ fn validate_endpoint(
     })
 }
 
-fn validate_autoscaling(
-    c: &mut Checker,
-    path: &KeyPath,
-    raw: &RawAutoscaling,
-) -> Option<Autoscaling> {
+fn validate_autoscaling(c: &mut Checker, path: &KeyPath, raw: &RawAutoscaling) -> Option<Autoscaling> {
     let before = c.errors.len();
     let min = c.required(&raw.min, &path.key("min")).unwrap_or(1);
     let max = c.required(&raw.max, &path.key("max")).unwrap_or(1);
     if min < 1 {
-        c.fail(
-            &path.key("min"),
-            "min must be at least 1 (an endpoint cannot scale to zero)",
-        );
+        c.fail(&path.key("min"), "min must be at least 1 (an endpoint cannot scale to zero)");
     }
     if max < min {
-        c.fail(
-            &path.key("max"),
-            format!("max ({max}) must be at least min ({min})"),
-        );
+        c.fail(&path.key("max"), format!("max ({max}) must be at least min ({min})"));
     }
-    let (metric, target, target_key) = match (
-        raw.target_invocations_per_instance,
-        raw.target_cpu_utilization,
-    ) {
-        (Some(t), None) => (
-            ScalingMetric::InvocationsPerInstance,
-            t,
-            "target_invocations_per_instance",
-        ),
+    let (metric, target, target_key) = match (raw.target_invocations_per_instance, raw.target_cpu_utilization) {
+        (Some(t), None) => (ScalingMetric::InvocationsPerInstance, t, "target_invocations_per_instance"),
         (None, Some(t)) => (ScalingMetric::CpuUtilization, t, "target_cpu_utilization"),
         (Some(_), Some(_)) => {
-            c.fail(
-                &path.key("target_cpu_utilization"),
-                "set one target: target_invocations_per_instance or target_cpu_utilization",
-            );
+            c.fail(&path.key("target_cpu_utilization"), "set one target: target_invocations_per_instance or target_cpu_utilization");
             return None;
         }
         (None, None) => {
-            c.fail(
-                &path.key("target_invocations_per_instance"),
-                "required key is missing (or set target_cpu_utilization)",
-            );
+            c.fail(&path.key("target_invocations_per_instance"), "required key is missing (or set target_cpu_utilization)");
             return None;
         }
     };
     if !(target > 0.0) || !target.is_finite() {
-        c.fail(
-            &path.key(target_key),
-            format!("target must be greater than 0, got {target}"),
-        );
+        c.fail(&path.key(target_key), format!("target must be greater than 0, got {target}"));
     } else if metric == ScalingMetric::CpuUtilization && target > 100.0 {
-        c.fail(
-            &path.key(target_key),
-            format!("CPU utilisation is a percentage; got {target}"),
-        );
+        c.fail(&path.key(target_key), format!("CPU utilisation is a percentage; got {target}"));
     }
     let cooldown = |c: &mut Checker, text: &Option<String>, key: &str| -> u64 {
-        let Some(text) = text else {
-            return DEFAULT_COOLDOWN_SECONDS;
-        };
+        let Some(text) = text else { return DEFAULT_COOLDOWN_SECONDS };
         let seconds = c.duration(text, &path.key(key)).unwrap_or(0);
         if seconds > MAX_COOLDOWN_SECONDS {
             c.fail(&path.key(key), format!("{text:?} is longer than a day"));
@@ -697,60 +477,34 @@ fn validate_autoscaling(
     })
 }
 
-fn validate_invokers(
-    c: &mut Checker,
-    env: &PartialEnv,
-    raw: &[RawInvoker],
-    endpoints: &BTreeMap<String, RawEndpoint>,
-) -> Vec<Invoker> {
+fn validate_invokers(c: &mut Checker, env: &PartialEnv, raw: &[RawInvoker], endpoints: &BTreeMap<String, RawEndpoint>) -> Vec<Invoker> {
     let mut seen = BTreeSet::new();
     let mut invokers = Vec::new();
     for (i, invoker) in raw.iter().enumerate() {
         let path = KeyPath::root().key("invokers").index(i);
         let before = c.errors.len();
-        let name = c
-            .required(&invoker.name, &path.key("name"))
-            .unwrap_or_default();
+        let name = c.required(&invoker.name, &path.key("name")).unwrap_or_default();
         if invoker.name.is_some() {
             c.identifier(&name, &path.key("name"));
             if !seen.insert(name.clone()) {
-                c.fail(
-                    &path.key("name"),
-                    format!("invoker {name:?} is declared twice"),
-                );
+                c.fail(&path.key("name"), format!("invoker {name:?} is declared twice"));
             }
         }
         let role_name = format!("{}-invoke-{name}", env.prefix);
         if let Some(problem) = rules::iam_role_name_problem(&role_name) {
-            c.fail(
-                &path.key("name"),
-                format!("derived role name {role_name:?} {problem}"),
-            );
+            c.fail(&path.key("name"), format!("derived role name {role_name:?} {problem}"));
         }
-        let service = c
-            .required(&invoker.service, &path.key("service"))
-            .unwrap_or_default();
-        if invoker.service.is_some()
-            && (!service.ends_with(".amazonaws.com") || service.contains('*'))
-        {
+        let service = c.required(&invoker.service, &path.key("service")).unwrap_or_default();
+        if invoker.service.is_some() && (!service.ends_with(".amazonaws.com") || service.contains('*')) {
             c.fail(&path.key("service"), format!("expected an AWS service principal such as \"lambda.amazonaws.com\", got {service:?}"));
         }
         if invoker.endpoints.is_empty() {
-            c.fail(
-                &path.key("endpoints"),
-                "name at least one endpoint this invoker may call",
-            );
+            c.fail(&path.key("endpoints"), "name at least one endpoint this invoker may call");
         }
         for (j, endpoint) in invoker.endpoints.iter().enumerate() {
             if !endpoints.contains_key(endpoint) {
                 let known: Vec<&str> = endpoints.keys().map(String::as_str).collect();
-                c.fail(
-                    &path.key("endpoints").index(j),
-                    format!(
-                        "no endpoint named {endpoint:?} (declared: {})",
-                        known.join(", ")
-                    ),
-                );
+                c.fail(&path.key("endpoints").index(j), format!("no endpoint named {endpoint:?} (declared: {})", known.join(", ")));
             }
         }
         if c.errors.len() == before {
@@ -772,15 +526,9 @@ mod tests {
 
     #[test]
     fn ecr_uris_are_split() {
-        let image = parse_ecr_image(
-            "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-gpu-py310",
-        )
-        .unwrap();
+        let image = parse_ecr_image("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-gpu-py310").unwrap();
         assert_eq!(image.repository, "pytorch-training");
-        assert_eq!(
-            image.repository_arn(),
-            "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training"
-        );
+        assert_eq!(image.repository_arn(), "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training");
         assert!(parse_ecr_image("docker.io/library/python:3").is_none());
         assert!(parse_ecr_image("763104351884.dkr.ecr.us-east-1.amazonaws.com/repo").is_none());
     }

@@ -13,14 +13,8 @@ use crate::stacks::Layer;
 const BUILT_IN: [(Layer, &str); 4] = [
     (Layer::Data, include_str!("../../templates/data.json.tera")),
     (Layer::Iam, include_str!("../../templates/iam.json.tera")),
-    (
-        Layer::Training,
-        include_str!("../../templates/training.json.tera"),
-    ),
-    (
-        Layer::Serving,
-        include_str!("../../templates/serving.json.tera"),
-    ),
+    (Layer::Training, include_str!("../../templates/training.json.tera")),
+    (Layer::Serving, include_str!("../../templates/serving.json.tera")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -29,16 +23,8 @@ pub enum TemplateError {
     Source(#[from] SourceError),
     #[error("template {template}: {message}")]
     Tera { template: String, message: String },
-    #[error(
-        "template {template} rendered invalid JSON at line {line}, column {column} of its output: {message}\n  {line}: {excerpt}"
-    )]
-    InvalidJson {
-        template: String,
-        line: usize,
-        column: usize,
-        message: String,
-        excerpt: String,
-    },
+    #[error("template {template} rendered invalid JSON at line {line}, column {column} of its output: {message}\n  {line}: {excerpt}")]
+    InvalidJson { template: String, line: usize, column: usize, message: String, excerpt: String },
     #[error("template {template} must render a JSON object with a Resources section")]
     NotATemplate { template: String },
 }
@@ -63,44 +49,26 @@ impl Engine {
                 None => (format!("templates/{file} (built-in)"), built_in.to_string()),
             };
             tera.add_raw_template(&name, &text)
-                .map_err(|e| TemplateError::Tera {
-                    template: name.clone(),
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| TemplateError::Tera { template: name.clone(), message: e.to_string() })?;
             names.push((layer, name));
         }
         Ok(Self { tera, names })
     }
 
     fn name(&self, layer: Layer) -> &str {
-        &self
-            .names
-            .iter()
-            .find(|(l, _)| *l == layer)
-            .expect("every layer has a template")
-            .1
+        &self.names.iter().find(|(l, _)| *l == layer).expect("every layer has a template").1
     }
 
     pub fn render(&self, layer: Layer, model: &impl Serialize) -> Result<Canonical, TemplateError> {
         let name = self.name(layer);
-        let context = tera::Context::from_serialize(model).map_err(|e| TemplateError::Tera {
-            template: name.to_string(),
-            message: e.to_string(),
-        })?;
+        let context = tera::Context::from_serialize(model)
+            .map_err(|e| TemplateError::Tera { template: name.to_string(), message: e.to_string() })?;
         let text = self
             .tera
             .render(name, &context)
-            .map_err(|e| TemplateError::Tera {
-                template: name.to_string(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| TemplateError::Tera { template: name.to_string(), message: e.to_string() })?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            let excerpt = text
-                .lines()
-                .nth(e.line().saturating_sub(1))
-                .unwrap_or("")
-                .trim()
-                .to_string();
+            let excerpt = text.lines().nth(e.line().saturating_sub(1)).unwrap_or("").trim().to_string();
             TemplateError::InvalidJson {
                 template: name.to_string(),
                 line: e.line(),
@@ -110,9 +78,7 @@ impl Engine {
             }
         })?;
         if !value.get("Resources").is_some_and(|r| r.is_object()) {
-            return Err(TemplateError::NotATemplate {
-                template: name.to_string(),
-            });
+            return Err(TemplateError::NotATemplate { template: name.to_string() });
         }
         Ok(Canonical::new(value))
     }
@@ -127,8 +93,7 @@ pub struct Canonical {
 
 impl Canonical {
     pub fn new(value: serde_json::Value) -> Self {
-        let mut text =
-            serde_json::to_string_pretty(&value).expect("a JSON value always serialises");
+        let mut text = serde_json::to_string_pretty(&value).expect("a JSON value always serialises");
         text.push('\n');
         Self { value, text }
     }

@@ -124,10 +124,7 @@ fn execution_access(env: &Env) -> ExecutionRoleAccess {
         let prefix = format!("{}*", location.key);
         match buckets.iter_mut().find(|b| b.bucket_arn == arn) {
             Some(b) => b.list_prefixes.push(prefix),
-            None => buckets.push(BucketAccess {
-                bucket_arn: arn,
-                list_prefixes: vec![prefix],
-            }),
+            None => buckets.push(BucketAccess { bucket_arn: arn, list_prefixes: vec![prefix] }),
         }
     }
     for bucket in &mut buckets {
@@ -150,10 +147,7 @@ fn execution_access(env: &Env) -> ExecutionRoleAccess {
         write_object_arns,
         buckets,
         ecr_repository_arns,
-        log_group_arn: format!(
-            "arn:aws:logs:{}:{}:log-group:/aws/sagemaker/*",
-            env.region, env.account_id
-        ),
+        log_group_arn: format!("arn:aws:logs:{}:{}:log-group:/aws/sagemaker/*", env.region, env.account_id),
     }
 }
 
@@ -161,23 +155,11 @@ pub fn tags(env: &Env, layer: Layer) -> Vec<Tag> {
     let mut tags: Vec<Tag> = env
         .tags
         .iter()
-        .map(|(k, v)| Tag {
-            key: k.clone(),
-            value: v.clone(),
-        })
+        .map(|(k, v)| Tag { key: k.clone(), value: v.clone() })
         .collect();
-    tags.push(Tag {
-        key: "mlinfra:env".into(),
-        value: env.name.clone(),
-    });
-    tags.push(Tag {
-        key: "mlinfra:project".into(),
-        value: env.project.clone(),
-    });
-    tags.push(Tag {
-        key: "mlinfra:stack".into(),
-        value: layer.as_str().into(),
-    });
+    tags.push(Tag { key: "mlinfra:env".into(), value: env.name.clone() });
+    tags.push(Tag { key: "mlinfra:project".into(), value: env.project.clone() });
+    tags.push(Tag { key: "mlinfra:stack".into(), value: layer.as_str().into() });
     tags.sort();
     tags
 }
@@ -199,10 +181,7 @@ impl<'a> EnvModel<'a> {
         let pipelines = env
             .training
             .iter()
-            .map(|job| PipelineModel {
-                job,
-                definition: pipeline::definition(env, job),
-            })
+            .map(|job| PipelineModel { job, definition: pipeline::definition(env, job) })
             .collect();
         let endpoints = env
             .endpoints
@@ -213,10 +192,7 @@ impl<'a> EnvModel<'a> {
                 model_data_url: endpoint.model_data.uri(),
                 variant_name: VARIANT_NAME,
                 volume_kms: !rules::has_instance_storage(&endpoint.instance_type),
-                scaling_resource_id: format!(
-                    "endpoint/{}/variant/{VARIANT_NAME}",
-                    endpoint.endpoint_name
-                ),
+                scaling_resource_id: format!("endpoint/{}/variant/{VARIANT_NAME}", endpoint.endpoint_name),
             })
             .collect();
         let invokers = env
