@@ -269,11 +269,12 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
             stale.push(format!("{name} is not in the plan"));
             continue;
         };
-        if planned.template_hash != rendered.template.hash() {
+        let rendered_hash = plan::template_hash(&rendered.template.value);
+        if planned.template_hash != rendered_hash {
             stale.push(format!(
                 "{name}: the configuration changed since the plan (template sha256 {} then, {} now)",
                 short(&planned.template_hash),
-                short(&rendered.template.hash())
+                short(&rendered_hash)
             ));
             continue;
         }
@@ -315,7 +316,7 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
                     let body = cfn.template_body(name).await?;
                     let hash = body
                         .and_then(|b| Canonical::parse(&b).ok())
-                        .map(|c| c.hash());
+                        .map(|c| plan::template_hash(&c.value));
                     if hash != then.template_hash {
                         stale.push(format!(
                             "{name}: its deployed template changed since the plan"
