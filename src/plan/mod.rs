@@ -66,7 +66,12 @@ pub fn template_hash(value: &Value) -> String {
             Value::Object(map) => {
                 let mut entries: Vec<(&String, &Value)> = map.iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
             }
             Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
             other => other.clone(),
@@ -144,9 +149,7 @@ pub async fn create_change_set(
         tags: state::stack_tags(env, stack.spec.layer),
         description: format!(
             "mlinfra {} of {}, template sha256 {}",
-            stack.spec.layer,
-            env.name,
-            hash
+            stack.spec.layer, env.name, hash
         ),
     };
     log(&format!("{}: creating change set {name}", stack.spec.name));
@@ -319,8 +322,7 @@ pub async fn plan(
         let mut change_sets = change_sets;
         return Err(change_sets
             .swap_remove(position)
-            .err()
-            .expect("position of an error"));
+            .expect_err("position of an error"));
     }
 
     let mut stacks = Vec::new();
@@ -386,9 +388,7 @@ pub async fn plan(
                 stack_id: i.stack_id.clone(),
                 status: i.status.clone(),
                 last_updated: i.last_changed.clone(),
-                template_hash: deployed
-                    .filter(|v| !v.is_null())
-                    .map(|v| template_hash(&v)),
+                template_hash: deployed.filter(|v| !v.is_null()).map(|v| template_hash(&v)),
             }),
             changes,
             settings,

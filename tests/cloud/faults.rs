@@ -11,6 +11,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
@@ -18,11 +19,10 @@ use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutpu
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::operation::set_stack_policy::SetStackPolicyOutput;
 use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
-use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::types::{
-    Change, ChangeAction, ChangeSetStatus, ChangeType, ExecutionStatus, Replacement, ResourceAttribute,
-    ResourceChange, ResourceChangeDetail, ResourceStatus, ResourceTargetDefinition, Stack, StackEvent, StackStatus,
-    Tag,
+    Change, ChangeAction, ChangeSetStatus, ChangeType, ExecutionStatus, Replacement,
+    ResourceAttribute, ResourceChange, ResourceChangeDetail, ResourceStatus,
+    ResourceTargetDefinition, Stack, StackEvent, StackStatus, Tag,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
@@ -46,7 +46,11 @@ fn stack(env: &Env, rendered: &RenderedStack, status: StackStatus) -> Stack {
         .stack_id(stack_id(&rendered.spec.name))
         .stack_status(status)
         .creation_time(DateTime::from_secs(1_790_000_000))
-        .set_tags(Some(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .set_tags(Some(
+            tags.into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
         .build()
 }
 
@@ -62,20 +66,27 @@ fn error_body(code: &str, message: &str) -> String {
     )
 }
 
-fn describe_rule(name: &str) -> aws_smithy_mocks::RuleBuilder<
+fn describe_rule(
+    name: &str,
+) -> aws_smithy_mocks::RuleBuilder<
     aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksInput,
     DescribeStacksOutput,
     aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError,
 > {
     // By name, or by id as for a stack being followed.
     let (name, id) = (name.to_string(), stack_id(name));
-    mock!(Client::describe_stacks).match_requests(move |r| r.stack_name() == Some(name.as_str()) || r.stack_name() == Some(id.as_str()))
+    mock!(Client::describe_stacks).match_requests(move |r| {
+        r.stack_name() == Some(name.as_str()) || r.stack_name() == Some(id.as_str())
+    })
 }
 
 /// A deployed stack whose template and tags equal the rendered ones.
 fn unchanged(env: &Env, rendered: &RenderedStack) -> Vec<Rule> {
     let described = described(stack(env, rendered, StackStatus::UpdateComplete));
-    vec![describe_rule(&rendered.spec.name).then_output(move || described.clone()), template_rule(rendered, &rendered.template.text)]
+    vec![
+        describe_rule(&rendered.spec.name).then_output(move || described.clone()),
+        template_rule(rendered, &rendered.template.text),
+    ]
 }
 
 fn template_rule(rendered: &RenderedStack, body: &str) -> Rule {
@@ -83,17 +94,29 @@ fn template_rule(rendered: &RenderedStack, body: &str) -> Rule {
     let body = body.to_string();
     mock!(Client::get_template)
         .match_requests(move |r| r.stack_name() == Some(name.as_str()))
-        .then_output(move || GetTemplateOutput::builder().template_body(body.clone()).build())
+        .then_output(move || {
+            GetTemplateOutput::builder()
+                .template_body(body.clone())
+                .build()
+        })
 }
 
 fn missing(rendered: &RenderedStack) -> Rule {
     let message = format!("Stack with id {} does not exist", rendered.spec.name);
-    describe_rule(&rendered.spec.name).sequence().http_status(400, Some(error_body("ValidationError", &message))).repeatedly().build()
+    describe_rule(&rendered.spec.name)
+        .sequence()
+        .http_status(400, Some(error_body("ValidationError", &message)))
+        .repeatedly()
+        .build()
 }
 
 fn client(rules: &[Rule]) -> Clients {
-    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules, |config| config
-        .retry_config(retry_config(Duration::from_millis(1))));
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        rules,
+        |config| config.retry_config(retry_config(Duration::from_millis(1)))
+    );
     mocked(cfn)
 }
 
@@ -103,20 +126,40 @@ fn created_change_set(name: &str) -> Rule {
     let name = name.to_string();
     mock!(Client::create_change_set)
         .match_requests(move |r| r.stack_name() == Some(name.as_str()))
-        .then_output(move || CreateChangeSetOutput::builder().id(&id).stack_id(&stack).build())
+        .then_output(move || {
+            CreateChangeSetOutput::builder()
+                .id(&id)
+                .stack_id(&stack)
+                .build()
+        })
 }
 
-fn change_set(status: ChangeSetStatus, reason: Option<&str>, changes: Vec<Change>) -> DescribeChangeSetOutput {
+fn change_set(
+    status: ChangeSetStatus,
+    reason: Option<&str>,
+    changes: Vec<Change>,
+) -> DescribeChangeSetOutput {
     DescribeChangeSetOutput::builder()
         .change_set_id("arn:aws:cloudformation:us-east-1:123456789012:changeSet/mlinfra-x/1")
         .status(status.clone())
         .set_status_reason(reason.map(str::to_string))
-        .execution_status(if status == ChangeSetStatus::CreateComplete { ExecutionStatus::Available } else { ExecutionStatus::Unavailable })
+        .execution_status(if status == ChangeSetStatus::CreateComplete {
+            ExecutionStatus::Available
+        } else {
+            ExecutionStatus::Unavailable
+        })
         .set_changes(Some(changes))
         .build()
 }
 
-fn event(id: &str, logical: &str, ty: &str, status: ResourceStatus, reason: Option<&str>, token: Option<&str>) -> StackEvent {
+fn event(
+    id: &str,
+    logical: &str,
+    ty: &str,
+    status: ResourceStatus,
+    reason: Option<&str>,
+    token: Option<&str>,
+) -> StackEvent {
     StackEvent::builder()
         .event_id(id)
         .stack_name("dogbreed-dev-serving")
@@ -140,14 +183,23 @@ async fn throttling_is_retried_with_backoff_until_it_succeeds() {
         .output(move || data.clone())
         .repeatedly()
         .build();
-    let mut rules = vec![throttled.clone(), template_rule(&rendered[0], &rendered[0].template.text)];
+    let mut rules = vec![
+        throttled.clone(),
+        template_rule(&rendered[0], &rendered[0].template.text),
+    ];
     for stack in &rendered[1..] {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet).await.expect("retried to success");
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+        .await
+        .expect("retried to success");
     assert_eq!(plan.exit(), Exit::Clean);
-    assert_eq!(throttled.num_calls(), 3, "two throttled attempts, then the answer");
+    assert_eq!(
+        throttled.num_calls(),
+        3,
+        "two throttled attempts, then the answer"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -155,7 +207,10 @@ async fn a_change_set_cloudformation_rejects_fails_the_plan_and_is_deleted() {
     let (env, rendered) = example("dev");
     let data = &rendered[0];
     let described_data = described(stack(&env, data, StackStatus::UpdateComplete));
-    let old = data.template.text.replace("KMS key and S3 data lake", "older description");
+    let old = data
+        .template
+        .text
+        .replace("KMS key and S3 data lake", "older description");
     let reason = "Template format error: Unresolved resource dependencies [FeaturesBucket] in the Resources block of the template";
     let describe_change_set = mock!(Client::describe_change_set)
         .sequence()
@@ -163,7 +218,8 @@ async fn a_change_set_cloudformation_rejects_fails_the_plan_and_is_deleted() {
         .output(move || change_set(ChangeSetStatus::Failed, Some(reason), vec![]))
         .repeatedly()
         .build();
-    let delete = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
     let mut rules = vec![
         describe_rule(&data.spec.name).then_output(move || described_data.clone()),
         template_rule(data, &old),
@@ -176,7 +232,9 @@ async fn a_change_set_cloudformation_rejects_fails_the_plan_and_is_deleted() {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let error = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet).await.unwrap_err();
+    let error = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+        .await
+        .unwrap_err();
     match &error {
         PlanError::ChangeSetFailed { stack, reason: why } => {
             assert_eq!(stack, "dogbreed-dev-data");
@@ -184,7 +242,11 @@ async fn a_change_set_cloudformation_rejects_fails_the_plan_and_is_deleted() {
         }
         other => panic!("expected a failed change set, got {other}"),
     }
-    assert_eq!(describe_change_set.num_calls(), 2, "polled while pending, then read");
+    assert_eq!(
+        describe_change_set.num_calls(),
+        2,
+        "polled while pending, then read"
+    );
     assert_eq!(delete.num_calls(), 1, "the failed change set is deleted");
     assert_eq!(Error::from(error).exit(), Exit::Error);
 }
@@ -201,7 +263,8 @@ async fn an_empty_change_set_is_a_no_op_and_is_deleted() {
         .stack_status(StackStatus::UpdateComplete)
         .creation_time(DateTime::from_secs(1_790_000_000))
         .build();
-    let delete = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
     let mut rules = vec![
         describe_rule(&serving.spec.name).then_output(move || described(untagged.clone())),
         template_rule(serving, &serving.template.text),
@@ -219,8 +282,14 @@ async fn an_empty_change_set_is_a_no_op_and_is_deleted() {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet).await.unwrap();
-    assert!(plan.stacks.iter().all(|s| s.action == StackAction::NoChange && s.change_set.is_none()));
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+        .await
+        .unwrap();
+    assert!(
+        plan.stacks
+            .iter()
+            .all(|s| s.action == StackAction::NoChange && s.change_set.is_none())
+    );
     assert_eq!(plan.exit(), Exit::Clean);
     assert_eq!(delete.num_calls(), 1);
 }
@@ -262,7 +331,9 @@ async fn a_stack_that_rolls_back_shows_its_events_and_the_first_failure() {
                             ResourceTargetDefinition::builder()
                                 .attribute(ResourceAttribute::Properties)
                                 .name("ProductionVariants")
-                                .requires_recreation(aws_sdk_cloudformation::types::RequiresRecreation::Always)
+                                .requires_recreation(
+                                    aws_sdk_cloudformation::types::RequiresRecreation::Always,
+                                )
                                 .build(),
                         )
                         .build(),
@@ -314,7 +385,9 @@ async fn a_stack_that_rolls_back_shows_its_events_and_the_first_failure() {
         statuses,
         template_rule(serving, &old),
         created_change_set(&serving.spec.name),
-        mock!(Client::describe_change_set).then_output(move || change_set(ChangeSetStatus::CreateComplete, None, vec![modify.clone()])),
+        mock!(Client::describe_change_set).then_output(move || {
+            change_set(ChangeSetStatus::CreateComplete, None, vec![modify.clone()])
+        }),
         execute.clone(),
         events,
     ];
@@ -323,14 +396,29 @@ async fn a_stack_that_rolls_back_shows_its_events_and_the_first_failure() {
     }
     let clients = client(&rules);
     let (progress, lines) = captured();
-    let options = ApplyOptions { yes: true, ..Default::default() };
-    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet).await.unwrap_err();
+    let options = ApplyOptions {
+        yes: true,
+        ..Default::default()
+    };
+    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+        .await
+        .unwrap_err();
     let lines = lines.lock().unwrap().join("\n");
     assert_eq!(execute.num_calls(), 1);
-    assert!(lines.contains("-/+ DogbreedEndpointConfig"), "the plan is shown first:\n{lines}");
+    assert!(
+        lines.contains("-/+ DogbreedEndpointConfig"),
+        "the plan is shown first:\n{lines}"
+    );
     assert!(lines.contains("DogbreedEndpoint  AWS::SageMaker::Endpoint  UPDATE_FAILED  Resource handler returned message"), "{lines}");
-    assert!(lines.contains("dogbreed-dev-serving  AWS::CloudFormation::Stack  UPDATE_ROLLBACK_COMPLETE"), "{lines}");
-    assert!(!lines.contains("someone else's"), "only this operation's events:\n{lines}");
+    assert!(
+        lines
+            .contains("dogbreed-dev-serving  AWS::CloudFormation::Stack  UPDATE_ROLLBACK_COMPLETE"),
+        "{lines}"
+    );
+    assert!(
+        !lines.contains("someone else's"),
+        "only this operation's events:\n{lines}"
+    );
     assert!(!lines.contains("earlier"), "{lines}");
     match &error {
         ApplyError::Failed { failures, skipped } => {
@@ -338,15 +426,31 @@ async fn a_stack_that_rolls_back_shows_its_events_and_the_first_failure() {
             let failure = &failures[0];
             assert_eq!(failure.stack, "dogbreed-dev-serving");
             assert_eq!(failure.status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
-            let first = failure.first_failure.as_ref().expect("first failing resource");
+            let first = failure
+                .first_failure
+                .as_ref()
+                .expect("first failing resource");
             assert_eq!(first.logical_id, "DogbreedEndpoint");
-            assert!(first.reason.as_deref().unwrap().contains("ResourceLimitExceeded"));
+            assert!(
+                first
+                    .reason
+                    .as_deref()
+                    .unwrap()
+                    .contains("ResourceLimitExceeded")
+            );
         }
         other => panic!("expected a failed apply, got {other}"),
     }
     let message = error.to_string();
-    assert!(message.contains("first failure: DogbreedEndpoint (AWS::SageMaker::Endpoint) UPDATE_FAILED"), "{message}");
-    assert!(message.contains("final status UPDATE_ROLLBACK_COMPLETE"), "{message}");
+    assert!(
+        message
+            .contains("first failure: DogbreedEndpoint (AWS::SageMaker::Endpoint) UPDATE_FAILED"),
+        "{message}"
+    );
+    assert!(
+        message.contains("final status UPDATE_ROLLBACK_COMPLETE"),
+        "{message}"
+    );
     assert_eq!(Error::from(error).exit(), Exit::Error);
 }
 
@@ -355,17 +459,37 @@ async fn a_stack_busy_with_another_operation_is_refused_by_plan_and_awaited_by_a
     let (env, rendered) = example("dev");
     let iam = &rendered[1];
     let busy = stack(&env, iam, StackStatus::UpdateInProgress);
-    let mut rules = vec![describe_rule(&iam.spec.name).then_output(move || described(busy.clone()))];
+    let mut rules =
+        vec![describe_rule(&iam.spec.name).then_output(move || described(busy.clone()))];
     for stack in [&rendered[0], &rendered[2], &rendered[3]] {
         rules.extend(unchanged(&env, stack));
     }
-    let create = mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().build());
+    let create =
+        mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().build());
     rules.push(create.clone());
-    let error = plan::plan(&client(&rules), &env, &rendered, &PlanOptions::default(), &quiet).await.unwrap_err();
+    let error = plan::plan(
+        &client(&rules),
+        &env,
+        &rendered,
+        &PlanOptions::default(),
+        &quiet,
+    )
+    .await
+    .unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("dogbreed-dev-iam is UPDATE_IN_PROGRESS"), "{message}");
-    assert!(message.contains("`mlinfra apply` waits for it"), "{message}");
-    assert_eq!(create.num_calls(), 0, "nothing is created while a stack is busy");
+    assert!(
+        message.contains("dogbreed-dev-iam is UPDATE_IN_PROGRESS"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`mlinfra apply` waits for it"),
+        "{message}"
+    );
+    assert_eq!(
+        create.num_calls(),
+        0,
+        "nothing is created while a stack is busy"
+    );
 
     // apply attaches to the running operation, follows it, then plans.
     let statuses = describe_rule(&iam.spec.name)
@@ -385,24 +509,71 @@ async fn a_stack_busy_with_another_operation_is_refused_by_plan_and_awaited_by_a
     let events = mock!(Client::describe_stack_events).then_compute_output(move |_| {
         let ty = "AWS::CloudFormation::Stack";
         let name = "dogbreed-dev-iam";
-        let mut list = vec![event("a1", name, ty, ResourceStatus::UpdateInProgress, Some("User Initiated"), Some("colleague"))];
+        let mut list = vec![event(
+            "a1",
+            name,
+            ty,
+            ResourceStatus::UpdateInProgress,
+            Some("User Initiated"),
+            Some("colleague"),
+        )];
         if polls.fetch_add(1, Ordering::SeqCst) >= 1 {
-            list.insert(0, event("a2", name, ty, ResourceStatus::UpdateComplete, None, Some("colleague")));
+            list.insert(
+                0,
+                event(
+                    "a2",
+                    name,
+                    ty,
+                    ResourceStatus::UpdateComplete,
+                    None,
+                    Some("colleague"),
+                ),
+            );
         }
-        DescribeStackEventsOutput::builder().set_stack_events(Some(list)).build()
+        DescribeStackEventsOutput::builder()
+            .set_stack_events(Some(list))
+            .build()
     });
-    let mut rules = vec![statuses.clone(), events, template_rule(iam, &iam.template.text)];
+    let mut rules = vec![
+        statuses.clone(),
+        events,
+        template_rule(iam, &iam.template.text),
+    ];
     for stack in [&rendered[0], &rendered[2], &rendered[3]] {
         rules.extend(unchanged(&env, stack));
     }
     let (progress, lines) = captured();
-    let options = ApplyOptions { yes: true, ..Default::default() };
-    let done = apply::run(&client(&rules), &env, &rendered, &options, &progress, &quiet).await.expect("waited, then nothing to do");
+    let options = ApplyOptions {
+        yes: true,
+        ..Default::default()
+    };
+    let done = apply::run(
+        &client(&rules),
+        &env,
+        &rendered,
+        &options,
+        &progress,
+        &quiet,
+    )
+    .await
+    .expect("waited, then nothing to do");
     assert!(done.is_empty());
     let lines = lines.lock().unwrap().join("\n");
-    assert!(lines.contains("dogbreed-dev-iam: UPDATE_IN_PROGRESS in progress: waiting for it to finish"), "{lines}");
-    assert!(lines.contains("dogbreed-dev-iam  dogbreed-dev-iam  AWS::CloudFormation::Stack  UPDATE_COMPLETE"), "{lines}");
-    assert!(lines.contains("dogbreed-dev-iam: the running operation ended in UPDATE_COMPLETE"), "{lines}");
+    assert!(
+        lines
+            .contains("dogbreed-dev-iam: UPDATE_IN_PROGRESS in progress: waiting for it to finish"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains(
+            "dogbreed-dev-iam  dogbreed-dev-iam  AWS::CloudFormation::Stack  UPDATE_COMPLETE"
+        ),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("dogbreed-dev-iam: the running operation ended in UPDATE_COMPLETE"),
+        "{lines}"
+    );
     assert!(lines.contains("No changes"), "{lines}");
     assert!(statuses.num_calls() >= 3);
 }
@@ -413,19 +584,32 @@ async fn a_rolled_back_first_create_is_recreated_only_with_consent() {
     let data = &rendered[0];
     let rolled_back = stack(&env, data, StackStatus::RollbackComplete);
     let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let mut rules = vec![describe_rule(&data.spec.name).then_output(move || described(rolled_back.clone())), delete.clone()];
+    let mut rules = vec![
+        describe_rule(&data.spec.name).then_output(move || described(rolled_back.clone())),
+        delete.clone(),
+    ];
     rules.extend(rendered[1..].iter().map(missing));
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet).await.unwrap();
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+        .await
+        .unwrap();
     assert_eq!(plan.stacks[0].action, StackAction::Recreate);
     assert!(plan.stacks[0].change_set.is_none());
     assert_eq!(plan.stacks[1].waits_for, ["dogbreed-dev-data"]);
 
     let (progress, _) = captured();
-    let options = ApplyOptions { yes: true, ..Default::default() };
-    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet).await.unwrap_err();
+    let options = ApplyOptions {
+        yes: true,
+        ..Default::default()
+    };
+    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+        .await
+        .unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("ROLLBACK_COMPLETE: its first create failed and was rolled back"), "{message}");
+    assert!(
+        message.contains("ROLLBACK_COMPLETE: its first create failed and was rolled back"),
+        "{message}"
+    );
     assert!(message.contains("--recreate-rolled-back"), "{message}");
     assert_eq!(delete.num_calls(), 0);
     assert_eq!(Error::from(error).exit(), Exit::Blocked);
@@ -436,22 +620,39 @@ async fn the_data_stack_gets_its_stack_policy_and_termination_protection() {
     // moto has no UpdateTerminationProtection: this is covered with mocks.
     let (mut env, rendered) = example("dev");
     env.termination_protection = true;
-    let policy = mock!(Client::set_stack_policy).then_output(|| SetStackPolicyOutput::builder().build());
+    let policy =
+        mock!(Client::set_stack_policy).then_output(|| SetStackPolicyOutput::builder().build());
     let protection = mock!(Client::update_termination_protection)
-        .match_requests(|r| r.enable_termination_protection() == Some(true) && r.stack_name() == Some("dogbreed-dev-data"))
+        .match_requests(|r| {
+            r.enable_termination_protection() == Some(true)
+                && r.stack_name() == Some("dogbreed-dev-data")
+        })
         .then_output(|| UpdateTerminationProtectionOutput::builder().build());
     let mut rules = vec![policy.clone(), protection.clone()];
     for stack in &rendered {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet).await.unwrap();
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+        .await
+        .unwrap();
     assert_eq!(plan.stacks[0].settings, [Setting::Protection]);
     assert_eq!(plan.exit(), Exit::Changes);
     let (progress, lines) = captured();
-    let options = ApplyOptions { yes: true, ..Default::default() };
-    apply::run(&clients, &env, &rendered, &options, &progress, &quiet).await.unwrap();
+    let options = ApplyOptions {
+        yes: true,
+        ..Default::default()
+    };
+    apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+        .await
+        .unwrap();
     assert_eq!(policy.num_calls(), 1);
     assert_eq!(protection.num_calls(), 1);
-    assert!(lines.lock().unwrap().iter().any(|l| l.contains("termination protection enabled")));
+    assert!(
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("termination protection enabled"))
+    );
 }

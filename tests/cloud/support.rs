@@ -24,7 +24,11 @@ use crate::moto::{Moto, REGION};
 /// An environment of the example project and its four rendered stacks.
 pub fn example(name: &str) -> (Env, Vec<RenderedStack>) {
     let env = config::load_env(&Project::Example, name).expect("example environment is valid");
-    let rendered = render::render_env(&Engine::new(&Project::Example).expect("templates load"), &env).expect("renders");
+    let rendered = render::render_env(
+        &Engine::new(&Project::Example).expect("templates load"),
+        &env,
+    )
+    .expect("renders");
     (env, rendered)
 }
 
@@ -49,7 +53,10 @@ impl Intercept for Calls {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_else(|| "unknown".into());
+        let name = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
         self.0.lock().unwrap().push(name);
         Ok(())
     }
@@ -57,7 +64,11 @@ impl Intercept for Calls {
 
 /// Fast polling: the emulator finishes every operation at once.
 pub fn quick_poll() -> Poll {
-    Poll { first: Duration::from_millis(20), max: Duration::from_millis(100), timeout: Duration::from_secs(60) }
+    Poll {
+        first: Duration::from_millis(20),
+        max: Duration::from_millis(100),
+        timeout: Duration::from_secs(60),
+    }
 }
 
 /// In-process clients for a moto server; CloudFormation calls are counted.
@@ -70,8 +81,11 @@ pub async fn moto_clients(moto: &Moto, calls: &Calls) -> Clients {
         .load()
         .await;
     let mut clients = Clients::from_config(&config, true);
-    let cfn_config = aws_sdk_cloudformation::config::Builder::from(&config).interceptor(calls.clone()).build();
-    clients.cfn = Cfn::new(aws_sdk_cloudformation::Client::from_conf(cfn_config)).with_poll(quick_poll());
+    let cfn_config = aws_sdk_cloudformation::config::Builder::from(&config)
+        .interceptor(calls.clone())
+        .build();
+    clients.cfn =
+        Cfn::new(aws_sdk_cloudformation::Client::from_conf(cfn_config)).with_poll(quick_poll());
     clients
 }
 
@@ -89,19 +103,32 @@ pub async fn moto_cfn(moto: &Moto) -> aws_sdk_cloudformation::Client {
 /// Clients around a mocked CloudFormation client; STS and S3 are never called.
 pub fn mocked(cfn: aws_sdk_cloudformation::Client) -> Clients {
     let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder().behavior_version(BehaviorVersion::latest()).region(Region::new(REGION)).build(),
+        aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .build(),
     );
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder().behavior_version(BehaviorVersion::latest()).region(Region::new(REGION)).build(),
+        aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .build(),
     );
-    Clients { cfn: Cfn::new(cfn).with_poll(Poll::default()), sts, s3 }
+    Clients {
+        cfn: Cfn::new(cfn).with_poll(Poll::default()),
+        sts,
+        s3,
+    }
 }
 
 /// Plain progress lines collected for assertions.
 pub fn captured() -> (Progress, Arc<Mutex<Vec<String>>>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = lines.clone();
-    (Progress::plain(move |line| sink.lock().unwrap().push(line.to_string())), lines)
+    (
+        Progress::plain(move |line| sink.lock().unwrap().push(line.to_string())),
+        lines,
+    )
 }
 
 pub fn quiet(_line: &str) {}

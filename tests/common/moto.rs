@@ -26,14 +26,23 @@ pub struct Moto {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
 }
 
 /// A bare HTTP/1.0 request: the harness needs no HTTP client of its own.
 fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
@@ -57,16 +66,29 @@ impl Moto {
             .stderr(std::fs::File::create(&log).expect("moto log file"))
             .spawn()
             .expect("start moto_server from the venv");
-        let mut moto = Moto { child, port, endpoint: format!("http://127.0.0.1:{port}"), log, _dir: dir };
+        let mut moto = Moto {
+            child,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some((200, _)) = http(port, "GET", "/moto-api/") {
                 return moto;
             }
             if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto_server exited with {status} before answering:\n{}", moto.log_text());
+                panic!(
+                    "moto_server exited with {status} before answering:\n{}",
+                    moto.log_text()
+                );
             }
-            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s:\n{}", moto.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer on port {port} within 60 s:\n{}",
+                moto.log_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -86,7 +108,10 @@ impl Moto {
             ("AWS_REGION", REGION.into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
             ("AWS_CONFIG_FILE", "/nonexistent/aws-config".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials".into()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials".into(),
+            ),
             ("NO_COLOR", "1".into()),
         ]
     }
@@ -94,7 +119,11 @@ impl Moto {
     /// The `mlinfra` binary, set up to talk to this server.
     pub fn mlinfra(&self) -> Command {
         let mut command = Command::new(mlinfra_bin());
-        command.env_remove("AWS_PROFILE").env_remove("AWS_DEFAULT_REGION").envs(self.env()).stdin(Stdio::null());
+        command
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_DEFAULT_REGION")
+            .envs(self.env())
+            .stdin(Stdio::null());
         command
     }
 }
