@@ -572,3 +572,40 @@ async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
     assert_eq!(body.len(), big.template.size());
     plan::discard(&clients, &change_set).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_type_change_under_autoscaling_is_warned_about() {
+    // moto keeps the scalable target as a placeholder resource (it registers
+    // nothing with Application Auto Scaling); the warning comes from the
+    // deployed template, which moto returns as submitted.
+    let moto = Moto::start();
+    let autoscaled = "autoscaling = { min = 1, max = 2, target_invocations_per_instance = 70, scale_in_cooldown = \"5m\", scale_out_cooldown = \"1m\" }";
+    let before = project_with(&format!("[endpoints.dogbreed]\n{autoscaled}"), |base| base);
+    let applied = mlinfra(
+        &moto,
+        Some(before.path()),
+        &["apply", "--env", "dev", "--yes"],
+    );
+    assert_exit(&applied, 0, "apply with autoscaling");
+    let after = project_with(
+        &format!("[endpoints.dogbreed]\ninstance_type = \"ml.m5.xlarge\"\n{autoscaled}"),
+        |base| base,
+    );
+    let planned = mlinfra(
+        &moto,
+        Some(after.path()),
+        &["plan", "--env", "dev", "--format", "markdown"],
+    );
+    assert_exit(&planned, 2, "plan of the instance-type change");
+    assert!(planned.stdout.contains("[!WARNING]"), "{}", planned.stdout);
+    assert!(
+        planned.stdout.contains("instance type of variant AllTraffic of endpoint dogbreed-dev-dogbreed changes from ml.m5.large to ml.m5.xlarge"),
+        "{}",
+        planned.stdout
+    );
+    assert!(
+        planned.stdout.contains("deregister-scalable-target"),
+        "{}",
+        planned.stdout
+    );
+}
