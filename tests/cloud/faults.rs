@@ -656,3 +656,91 @@ async fn the_data_stack_gets_its_stack_policy_and_termination_protection() {
             .any(|l| l.contains("termination protection enabled"))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_consent_a_rolled_back_stack_is_deleted_and_created_again() {
+    let (env, rendered) = example("dev");
+    let status = |stack_status: StackStatus, rendered: &RenderedStack| {
+        let s = stack(&env, rendered, stack_status);
+        move || described(s.clone())
+    };
+    let not_found = |rendered: &RenderedStack| {
+        error_body(
+            "ValidationError",
+            &format!("Stack with id {} does not exist", rendered.spec.name),
+        )
+    };
+    // data: rolled back while attaching and planning, deleted, then created.
+    let data = describe_rule(&rendered[0].spec.name)
+        .sequence()
+        .output(status(StackStatus::RollbackComplete, &rendered[0]))
+        .times(2)
+        .output(status(StackStatus::DeleteComplete, &rendered[0]))
+        .output(status(StackStatus::CreateComplete, &rendered[0]))
+        .repeatedly()
+        .build();
+    let mut rules = vec![data];
+    // The others do not exist until apply creates them.
+    for stack in &rendered[1..] {
+        rules.push(
+            describe_rule(&stack.spec.name)
+                .sequence()
+                .http_status(400, Some(not_found(stack)))
+                .times(2)
+                .output(status(StackStatus::CreateComplete, stack))
+                .repeatedly()
+                .build(),
+        );
+    }
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let create = mock!(Client::create_change_set).then_compute_output(|request| {
+        let name = request.stack_name().unwrap_or_default();
+        assert_eq!(
+            request.change_set_type(),
+            Some(&aws_sdk_cloudformation::types::ChangeSetType::Create)
+        );
+        CreateChangeSetOutput::builder()
+            .id(format!("arn:cs/{name}"))
+            .stack_id(stack_id(name))
+            .build()
+    });
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    rules.extend([
+        delete.clone(),
+        create.clone(),
+        execute.clone(),
+        mock!(Client::describe_change_set)
+            .then_output(|| change_set(ChangeSetStatus::CreateComplete, None, vec![])),
+        mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build()),
+    ]);
+    let clients = client(&rules);
+    let (progress, lines) = captured();
+    let options = ApplyOptions {
+        yes: true,
+        recreate_rolled_back: true,
+        ..Default::default()
+    };
+    let done = apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+        .await
+        .expect("recreated");
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(
+        create.num_calls(),
+        4,
+        "every change set made at apply time, after its dependencies"
+    );
+    assert_eq!(execute.num_calls(), 4);
+    assert_eq!(done.len(), 4);
+    let lines = lines.lock().unwrap().join("\n");
+    assert!(
+        lines.contains("dogbreed-dev-data: deleting the rolled-back stack"),
+        "{lines}"
+    );
+    let iam = lines.find("dogbreed-dev-iam: creating").unwrap();
+    assert!(
+        lines.find("dogbreed-dev-data: CREATE_COMPLETE").unwrap() < iam,
+        "{lines}"
+    );
+}
