@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use crate::apply::ApplyError;
+use crate::cloud::guard::GuardError;
 use crate::config::ConfigErrors;
+use crate::plan::PlanError;
 use crate::render::TemplateError;
 
 /// Exit codes are a contract for CI, like `terraform plan -detailed-exitcode`.
@@ -38,11 +41,21 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
 }
 
 impl Error {
     pub fn exit(&self) -> Exit {
-        Exit::Error
+        match self {
+            Error::Guard(e) if e.is_refusal() => Exit::Blocked,
+            Error::Apply(e) if e.is_refusal() => Exit::Blocked,
+            _ => Exit::Error,
+        }
     }
 }
 

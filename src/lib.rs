@@ -3,13 +3,17 @@
 //! `config` (load, validate) → `stacks` → `render` → `check` / `plan` → `apply`,
 //! with `report` formatting results and `cli` wiring commands to steps.
 
+pub mod apply;
 pub mod check;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod cost;
 pub mod error;
+pub mod plan;
 pub mod project;
 pub mod render;
+pub mod report;
 pub mod scaffold;
 pub mod stacks;
 
