@@ -2,10 +2,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Env};
+use crate::drift::{self, DriftClients, Verdict};
 use crate::error::{Error, Exit, Result};
 use crate::project::Project;
 use crate::render::{self, Engine, RenderedStack};
@@ -62,6 +64,25 @@ pub enum Command {
         #[arg(long, value_enum)]
         stack: Option<LayerArg>,
     },
+    /// Report what changed in the account outside the pipeline: CloudFormation
+    /// drift detection plus deep checks of roles, endpoints, autoscaling and buckets.
+    #[command(
+        after_help = "Exit codes: 0 in sync, 2 drift found, 1 error (or checks that could not be made), \
+3 credentials of another account.\n\nExamples:\n  mlinfra drift --env prod\n  mlinfra drift --env prod --format markdown > drift.md\n  mlinfra drift --env dev --endpoint-url http://127.0.0.1:5000"
+    )]
+    Drift {
+        /// Environment name (a file in environments/ without .toml).
+        #[arg(long, short)]
+        env: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
+        /// Send every AWS call to this endpoint (an emulator) instead of AWS.
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+        /// How long to wait for CloudFormation drift detection of each stack.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        detection_timeout: Duration,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +100,14 @@ pub struct Selection {
 pub enum Format {
     Human,
     Json,
+}
+
+/// Formats of reports meant for people, machines, and pull-request comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +149,19 @@ pub fn run() -> Result<Exit> {
             &selection,
             dir.as_deref(),
             stack.map(Layer::from),
+            &mut out,
+        ),
+        Command::Drift {
+            env,
+            format,
+            endpoint_url,
+            detection_timeout,
+        } => drift_command(
+            &project,
+            &env,
+            format,
+            endpoint_url.as_deref(),
+            detection_timeout,
             &mut out,
         ),
     }
@@ -321,5 +363,50 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
+    })
+}
+
+fn drift_command(
+    project: &Project,
+    env_name: &str,
+    format: ReportFormat,
+    endpoint_url: Option<&str>,
+    detection_timeout: Duration,
+    out: &mut impl Write,
+) -> Result<Exit> {
+    let selection = Selection {
+        env: Some(env_name.to_string()),
+        all: false,
+    };
+    // Validated and rendered in full before the first AWS call.
+    let env = selected_envs(project, &selection)?.remove(0);
+    let engine = Engine::new(project)?;
+    let rendered = render::render_env(&engine, &env)?;
+    let poll = drift::Poll {
+        timeout: detection_timeout,
+        ..drift::Poll::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let report = runtime.block_on(async {
+        let clients = DriftClients::connect(&env.region, endpoint_url).await;
+        drift::aws::check_account(&clients.sts, &env).await?;
+        Ok::<_, Error>(drift::run(&clients, &env, &rendered, &poll).await)
+    })?;
+    let text = match format {
+        ReportFormat::Human => drift::report::human(&report),
+        ReportFormat::Json => drift::report::json(&report),
+        ReportFormat::Markdown => drift::report::markdown(&report),
+    };
+    write_out(out, &text)?;
+    Ok(match report.verdict() {
+        Verdict::InSync => Exit::Clean,
+        Verdict::Drifted => Exit::Changes,
+        Verdict::Incomplete => {
+            eprintln!("error: some drift checks could not be made; the report lists them");
+            Exit::Error
+        }
     })
 }

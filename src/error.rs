@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::ConfigErrors;
+use crate::drift::aws::GuardError;
 use crate::render::TemplateError;
 
 /// Exit codes are a contract for CI, like `terraform plan -detailed-exitcode`.
@@ -38,11 +39,18 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 impl Error {
     pub fn exit(&self) -> Exit {
-        Exit::Error
+        match self {
+            Error::Guard(GuardError::WrongAccount { .. }) => Exit::Blocked,
+            _ => Exit::Error,
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! mlinfra: typed environment configs → reviewed CloudFormation stacks for ML
 //! platforms on AWS. Each module is one step of the flow:
 //! `config` (load, validate) → `stacks` → `render` → `check` / `plan` → `apply`,
+//! and `drift` comparing the account with the rendered templates,
 //! with `report` formatting results and `cli` wiring commands to steps.
 
 pub mod cli;
 pub mod config;
+pub mod drift;
 pub mod error;
 pub mod project;
 pub mod render;
