@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::apply::{self, ApplyOptions, progress::Progress};
+use crate::cloud;
 use crate::config::{self, Env};
-use crate::drift::{self, DriftClients, Verdict};
+use crate::drift::{self, Verdict};
 use crate::error::{Error, Exit, Result};
+use crate::plan::{self, PlanError, PlanOptions};
 use crate::project::Project;
 use crate::render::{self, Engine, RenderedStack};
+use crate::report::{self, ReportFormat};
 use crate::stacks::{self, Layer};
 
 #[derive(Debug, Parser)]
@@ -20,7 +24,7 @@ use crate::stacks::{self, Layer};
     about = "Typed, reviewable CloudFormation for machine-learning platforms on AWS",
     long_about = "mlinfra renders CloudFormation stacks (data lake, IAM, training pipelines, \
 SageMaker endpoints) from typed per-environment configs in environments/*.toml.",
-    after_help = "Examples:\n  mlinfra list\n  mlinfra validate --env prod\n  mlinfra render --env prod --stack serving\n  mlinfra render --all --out build/\n  mlinfra --example render --env dev --out build/"
+    after_help = "Examples:\n  mlinfra list\n  mlinfra validate --env prod\n  mlinfra render --env prod --stack serving\n  mlinfra render --all --out build/\n  mlinfra --example render --env dev --out build/\n  mlinfra plan --env prod --out plan.json\n  mlinfra apply --env prod --plan plan.json"
 )]
 pub struct Cli {
     /// Project directory holding environments/ (and optionally templates/).
@@ -64,25 +68,101 @@ pub enum Command {
         #[arg(long, value_enum)]
         stack: Option<LayerArg>,
     },
+    /// Show what a deploy would change, through CloudFormation change sets.
+    /// Exit 0: nothing to change, 2: changes, 3: blocked by a guard, 1: error.
+    #[command(
+        after_help = "Examples:\n  mlinfra plan --env prod\n  mlinfra plan --env prod --out plan.json --format markdown > plan.md\n  mlinfra plan --env prod --allow-data-loss RawBucket"
+    )]
+    Plan(PlanArgs),
+    /// Deploy: execute change sets in dependency order, streaming stack events.
+    #[command(
+        after_help = "Examples:\n  mlinfra apply --env dev                 # plan, show, ask\n  mlinfra apply --env prod --plan plan.json\n  mlinfra apply --env dev --yes           # CI without a reviewed plan"
+    )]
+    Apply(ApplyArgs),
     /// Report what changed in the account outside the pipeline: CloudFormation
     /// drift detection plus deep checks of roles, endpoints, autoscaling and buckets.
     #[command(
         after_help = "Exit codes: 0 in sync, 2 drift found, 1 error (or checks that could not be made), \
-3 credentials of another account.\n\nExamples:\n  mlinfra drift --env prod\n  mlinfra drift --env prod --format markdown > drift.md\n  mlinfra drift --env dev --endpoint-url http://127.0.0.1:5000"
+3 blocked by a guard (credentials of another account).\n\nExamples:\n  mlinfra drift --env prod\n  mlinfra drift --env prod --format markdown > drift.md\n  mlinfra drift --env dev --endpoint-url http://127.0.0.1:5000"
     )]
-    Drift {
-        /// Environment name (a file in environments/ without .toml).
-        #[arg(long, short)]
-        env: String,
-        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-        format: ReportFormat,
-        /// Send every AWS call to this endpoint (an emulator) instead of AWS.
-        #[arg(long, env = "AWS_ENDPOINT_URL")]
-        endpoint_url: Option<String>,
-        /// How long to wait for CloudFormation drift detection of each stack.
-        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
-        detection_timeout: Duration,
-    },
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = ReportArg::Human)]
+    pub format: ReportArg,
+    /// How long to wait for CloudFormation drift detection of each stack.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub detection_timeout: Duration,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Keep the change sets and write the plan here, for `apply --plan`.
+    /// Without it the change sets are deleted after planning.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportArg::Human)]
+    pub format: ReportArg,
+    /// Accept the replacement or removal of this bucket or key (repeatable).
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_data_loss: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Execute exactly the change sets of this plan (from `plan --out`); refused when stale.
+    #[arg(long, value_name = "PLAN_JSON")]
+    pub plan: Option<PathBuf>,
+    /// Apply without asking (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Accept the replacement or removal of this bucket or key (repeatable).
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_data_loss: Vec<String>,
+    /// Delete and recreate stacks whose first create rolled back (ROLLBACK_COMPLETE).
+    #[arg(long)]
+    pub recreate_rolled_back: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Send every AWS call here (an emulator); `AWS_ENDPOINT_URL` does the same.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportArg {
+    Human,
+    Json,
+    Markdown,
+}
+
+impl From<ReportArg> for ReportFormat {
+    fn from(arg: ReportArg) -> Self {
+        match arg {
+            ReportArg::Human => ReportFormat::Human,
+            ReportArg::Json => ReportFormat::Json,
+            ReportArg::Markdown => ReportFormat::Markdown,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -100,14 +180,6 @@ pub struct Selection {
 pub enum Format {
     Human,
     Json,
-}
-
-/// Formats of reports meant for people, machines, and pull-request comments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Human,
-    Json,
-    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -140,31 +212,73 @@ pub fn run() -> Result<Exit> {
     match cli.command {
         Command::List { format } => list(&project, format, &mut out),
         Command::Validate(selection) => validate(&project, &selection, &mut out),
-        Command::Render {
-            selection,
-            out: dir,
-            stack,
-        } => render_command(
-            &project,
-            &selection,
-            dir.as_deref(),
-            stack.map(Layer::from),
-            &mut out,
-        ),
-        Command::Drift {
-            env,
-            format,
-            endpoint_url,
-            detection_timeout,
-        } => drift_command(
-            &project,
-            &env,
-            format,
-            endpoint_url.as_deref(),
-            detection_timeout,
-            &mut out,
-        ),
+        Command::Render { selection, out: dir, stack } => {
+            render_command(&project, &selection, dir.as_deref(), stack.map(Layer::from), &mut out)
+        }
+        Command::Plan(args) => plan_command(&project, &args, &mut out),
+        Command::Apply(args) => apply_command(&project, &args),
+        Command::Drift(args) => drift_command(&project, &args, &mut out),
     }
+}
+
+/// Loads, validates and renders one environment: all of it before any AWS call.
+fn prepare(project: &Project, env: &str) -> Result<(Env, Vec<RenderedStack>)> {
+    let selection = Selection {
+        env: Some(env.to_string()),
+        all: false,
+    };
+    let env = selected_envs(project, &selection)?.remove(0);
+    let rendered = render::render_env(&Engine::new(project)?, &env)?;
+    Ok((env, rendered))
+}
+
+/// Only `plan` and `apply` talk to AWS, so only they start an async runtime.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+fn log_stderr(line: &str) {
+    eprintln!("{line}");
+}
+
+fn plan_command(project: &Project, args: &PlanArgs, out: &mut impl Write) -> Result<Exit> {
+    let (env, rendered) = prepare(project, &args.env)?;
+    runtime()?.block_on(async {
+        let clients = cloud::guard::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let options = PlanOptions { allow_data_loss: args.allow_data_loss.clone() };
+        let plan = plan::plan(&clients, &env, &rendered, &options, &log_stderr).await?;
+        write_out(out, &report::render(&plan, args.format.into()))?;
+        match &args.out {
+            Some(path) => write_file(path, &plan::document::to_json(&plan))?,
+            None => {
+                if plan.change_sets().next().is_some() {
+                    plan::discard_all(&clients, &plan).await.map_err(PlanError::from)?;
+                    eprintln!("change sets deleted (keep them for `apply --plan` with `plan --out plan.json`)");
+                }
+            }
+        }
+        Ok(plan.exit())
+    })
+}
+
+fn apply_command(project: &Project, args: &ApplyArgs) -> Result<Exit> {
+    let options = ApplyOptions {
+        plan_file: args.plan.clone(),
+        yes: args.yes,
+        allow_data_loss: args.allow_data_loss.clone(),
+        recreate_rolled_back: args.recreate_rolled_back,
+    };
+    apply::check_confirmable(&options)?;
+    let (env, rendered) = prepare(project, &args.env)?;
+    runtime()?.block_on(async {
+        let clients = cloud::guard::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let progress = Progress::detect();
+        apply::run(&clients, &env, &rendered, &options, &progress, &log_stderr).await?;
+        Ok(Exit::Clean)
+    })
 }
 
 fn write_out(out: &mut impl Write, text: &str) -> Result<()> {
@@ -366,41 +480,14 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-fn drift_command(
-    project: &Project,
-    env_name: &str,
-    format: ReportFormat,
-    endpoint_url: Option<&str>,
-    detection_timeout: Duration,
-    out: &mut impl Write,
-) -> Result<Exit> {
-    let selection = Selection {
-        env: Some(env_name.to_string()),
-        all: false,
-    };
-    // Validated and rendered in full before the first AWS call.
-    let env = selected_envs(project, &selection)?.remove(0);
-    let engine = Engine::new(project)?;
-    let rendered = render::render_env(&engine, &env)?;
-    let poll = drift::Poll {
-        timeout: detection_timeout,
-        ..drift::Poll::default()
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
-    let report = runtime.block_on(async {
-        let clients = DriftClients::connect(&env.region, endpoint_url).await;
-        drift::aws::check_account(&clients.sts, &env).await?;
+fn drift_command(project: &Project, args: &DriftArgs, out: &mut impl Write) -> Result<Exit> {
+    let (env, rendered) = prepare(project, &args.env)?;
+    let poll = drift::detection_poll(args.detection_timeout);
+    let report = runtime()?.block_on(async {
+        let clients = drift::connect(&env, args.aws.endpoint_url.as_deref()).await?;
         Ok::<_, Error>(drift::run(&clients, &env, &rendered, &poll).await)
     })?;
-    let text = match format {
-        ReportFormat::Human => drift::report::human(&report),
-        ReportFormat::Json => drift::report::json(&report),
-        ReportFormat::Markdown => drift::report::markdown(&report),
-    };
-    write_out(out, &text)?;
+    write_out(out, &report::drift::render(&report, args.format.into()))?;
     Ok(match report.verdict() {
         Verdict::InSync => Exit::Clean,
         Verdict::Drifted => Exit::Changes,

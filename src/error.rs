@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use crate::apply::ApplyError;
+use crate::cloud::guard::GuardError;
 use crate::config::ConfigErrors;
-use crate::drift::aws::GuardError;
+use crate::plan::PlanError;
 use crate::render::TemplateError;
 
 /// Exit codes are a contract for CI, like `terraform plan -detailed-exitcode`.
@@ -33,22 +35,22 @@ pub enum Error {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("{path}: cannot write: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
     Guard(#[from] GuardError),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
 }
 
 impl Error {
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Guard(GuardError::WrongAccount { .. }) => Exit::Blocked,
+            Error::Guard(e) if e.is_refusal() => Exit::Blocked,
+            Error::Apply(e) if e.is_refusal() => Exit::Blocked,
             _ => Exit::Error,
         }
     }

@@ -4,12 +4,16 @@
 //! and `drift` comparing the account with the rendered templates,
 //! with `report` formatting results and `cli` wiring commands to steps.
 
+pub mod apply;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod drift;
 pub mod error;
+pub mod plan;
 pub mod project;
 pub mod render;
+pub mod report;
 pub mod stacks;
 
 pub use error::{Error, Exit, Result};

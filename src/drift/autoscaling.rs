@@ -10,10 +10,10 @@ use aws_sdk_applicationautoscaling::types::{
     PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
 };
 
-use super::aws::AwsError;
 use super::cfn::RECREATE_HINT;
 use super::expected::{Metric, PolicyExpectation, ScalingExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
+use crate::cloud::AwsError;
 
 /// The Application Auto Scaling resource id of a SageMaker variant.
 pub fn variant_resource_id(endpoint_name: &str, variant: &str) -> String {

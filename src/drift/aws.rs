@@ -1,58 +1,27 @@
-//! The AWS clients `drift` reads through: built from the default credential
-//! chain for the environment's region, optionally pointed at an emulator, each
-//! counting the calls it makes. Also the account guard and one error type.
+//! The AWS clients `drift` reads through: the ones `plan` and `apply` use
+//! (same credential chain, region, endpoint and retries) plus IAM, SageMaker
+//! and Application Auto Scaling, each counting the calls it makes.
 
-use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
-use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::cloud::guard::{self, GuardError};
+use crate::cloud::{AwsError, retry_config};
 use crate::config::Env;
 
-/// A failed AWS call: the operation, AWS's error code and message.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("AWS {operation} failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
-pub struct AwsError {
-    pub operation: &'static str,
-    pub code: Option<String>,
-    pub message: String,
-}
-
-impl AwsError {
-    pub fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: Debug,
-    {
-        let code = error.code().map(str::to_string);
-        let message = match error.message() {
-            Some(message) => message.to_string(),
-            // Transport failures carry no AWS message: show the whole chain.
-            None => DisplayErrorContext(&error).to_string(),
-        };
-        Self {
-            operation,
-            code,
-            message,
-        }
-    }
-
-    pub fn has_code(&self, codes: &[&str]) -> bool {
-        self.code.as_deref().is_some_and(|c| codes.contains(&c))
-    }
+/// Whether AWS answered with one of these error codes.
+pub fn code_is(error: &AwsError, codes: &[&str]) -> bool {
+    error.code.as_deref().is_some_and(|c| codes.contains(&c))
 }
 
 /// Counts operations and HTTP requests (retries included) of every client it
@@ -96,17 +65,6 @@ impl Intercept for CallCounter {
         self.requests.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
-}
-
-/// Attempts per call, the first included: enough to ride out throttling of a
-/// busy account's `Describe*` calls.
-pub const MAX_ATTEMPTS: u32 = 6;
-
-pub fn retry_config(initial_backoff: Duration) -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS)
-        .with_initial_backoff(initial_backoff)
-        .with_max_backoff(Duration::from_secs(10))
 }
 
 /// The read-only clients of one environment's account and region.
@@ -168,41 +126,12 @@ impl DriftClients {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum GuardError {
-    #[error(
-        "refusing to read environment `{env}` with credentials of account {actual} ({arn}): \
-         `{env}` is account {expected}; every resource would look missing"
-    )]
-    WrongAccount {
-        env: String,
-        expected: String,
-        actual: String,
-        arn: String,
-    },
-    #[error("cannot confirm the AWS account of `{env}`: {source}")]
-    Identity { env: String, source: AwsError },
-}
-
-/// Asks STS who the caller is, before anything else is read: drift against
-/// the wrong account would report every resource as deleted.
-pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Env) -> Result<(), GuardError> {
-    let identity = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| GuardError::Identity {
-            env: env.name.clone(),
-            source: AwsError::from_sdk("GetCallerIdentity", e),
-        })?;
-    let actual = identity.account().unwrap_or_default();
-    if actual != env.account_id {
-        return Err(GuardError::WrongAccount {
-            env: env.name.clone(),
-            expected: env.account_id.clone(),
-            actual: actual.to_string(),
-            arn: identity.arn().unwrap_or("unknown caller").to_string(),
-        });
-    }
-    Ok(())
+/// Clients for `env`, after the same guard as `plan` and `apply`: the
+/// region setting, then the account. Drift against the wrong account would
+/// report every resource as deleted.
+pub async fn connect(env: &Env, endpoint_url: Option<&str>) -> Result<DriftClients, GuardError> {
+    guard::check_region(env, guard::ambient_region().await)?;
+    let clients = DriftClients::connect(&env.region, endpoint_url).await;
+    guard::check_account(&clients.sts, env).await?;
+    Ok(clients)
 }

@@ -2,8 +2,6 @@
 //! its status, read every resource drift. MODIFIED and DELETED resources become
 //! findings; NOT_CHECKED ones are listed, since silence is not "in sync".
 
-use std::time::Duration;
-
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
@@ -14,37 +12,10 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tokio::time::Instant;
 
-use super::aws::AwsError;
 use super::finding::{
     Check, Detection, DriftFinding, NotChecked, Remedy, Severity, Source, StackDetection, Subject,
 };
-
-/// How often to ask for the detection status, and for how long at most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Poll {
-    pub first: Duration,
-    pub max: Duration,
-    pub timeout: Duration,
-}
-
-impl Default for Poll {
-    /// Detection of a small stack takes seconds; a large one a few minutes.
-    fn default() -> Self {
-        Self {
-            first: Duration::from_secs(1),
-            max: Duration::from_secs(5),
-            timeout: Duration::from_secs(300),
-        }
-    }
-}
-
-impl Poll {
-    /// Grows by half up to `max`: short detections answer fast, long ones do
-    /// not flood the API (DescribeStackDriftDetectionStatus is rate-limited).
-    pub fn next(&self, current: Duration) -> Duration {
-        (current + current / 2).min(self.max)
-    }
-}
+use crate::cloud::{AwsError, Poll};
 
 /// Error codes with which an endpoint says it does not know the operation.
 const NOT_IMPLEMENTED_CODES: [&str; 5] = [

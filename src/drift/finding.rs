@@ -306,7 +306,8 @@ pub struct DriftReport {
 }
 
 /// The exit-code contract of `drift`: 0 in sync, 2 drift found, 1 error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     InSync,
     Drifted,

@@ -14,7 +14,6 @@ pub mod expected;
 pub mod finding;
 pub mod iam;
 pub mod policy;
-pub mod report;
 pub mod s3;
 pub mod sagemaker;
 pub mod stack;
@@ -25,18 +24,26 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, join_all};
 
-pub use aws::DriftClients;
-pub use cfn::Poll;
+pub use aws::{DriftClients, connect};
 pub use finding::{
     Check, CheckError, Detection, DriftFinding, DriftReport, NotChecked, Remedy, RunStats,
     Severity, Source, StackDetection, Subject, Verdict,
 };
 
+use crate::cloud::{AwsError, Poll};
 use crate::config::Env;
 use crate::render::RenderedStack;
-use aws::AwsError;
 use expected::{KeyRef, Resolver, StackExpectations};
 use stack::{DeployedStack, StackState};
+
+/// Polling of CloudFormation drift detection: a small stack takes seconds,
+/// a large one a few minutes.
+pub fn detection_poll(timeout: std::time::Duration) -> Poll {
+    Poll {
+        timeout,
+        ..Poll::default()
+    }
+}
 
 /// A deep check in flight: the resource it is about, then its result.
 type Task<'a> = BoxFuture<'a, (Subject, Result<Vec<DriftFinding>, AwsError>)>;

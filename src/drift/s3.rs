@@ -5,10 +5,11 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::BucketVersioningStatus;
 
-use super::aws::AwsError;
+use super::aws::code_is;
 use super::cfn::RECREATE_HINT;
 use super::expected::{BucketExpectation, PublicAccessBlock};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
+use crate::cloud::AwsError;
 
 const NO_BUCKET: [&str; 1] = ["NoSuchBucket"];
 const NO_ENCRYPTION: [&str; 1] = ["ServerSideEncryptionConfigurationNotFoundError"];
@@ -63,7 +64,7 @@ pub async fn check_bucket(
         tokio::join!(versioning, encryption, public_access);
     let versioning = match versioning {
         Ok(v) => v,
-        Err(error) if error.has_code(&NO_BUCKET) => {
+        Err(error) if code_is(&error, &NO_BUCKET) => {
             return Ok(vec![
                 subject
                     .finding(Source::S3, Check::Exists)
@@ -105,7 +106,7 @@ pub async fn check_bucket(
                     .first()
                     .cloned()
             }),
-            Err(error) if error.has_code(&NO_ENCRYPTION) => None,
+            Err(error) if code_is(&error, &NO_ENCRYPTION) => None,
             Err(error) => return Err(error),
         };
         let default = rule
@@ -170,7 +171,7 @@ pub async fn check_bucket(
                     restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
                 })
                 .unwrap_or_default(),
-            Err(error) if error.has_code(&NO_PUBLIC_ACCESS_BLOCK) => PublicAccessBlock::default(),
+            Err(error) if code_is(&error, &NO_PUBLIC_ACCESS_BLOCK) => PublicAccessBlock::default(),
             Err(error) => return Err(error),
         };
         if !want.missing_in(&have).is_empty() {

@@ -5,10 +5,11 @@
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::EndpointStatus;
 
-use super::aws::AwsError;
+use super::aws::code_is;
 use super::cfn::RECREATE_HINT;
 use super::expected::{EndpointExpectation, VariantExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
+use crate::cloud::AwsError;
 
 /// CloudFormation records an endpoint (and an endpoint config) by ARN, while
 /// SageMaker's API takes the name: the part after `endpoint/`. SageMaker
@@ -23,7 +24,7 @@ pub fn name_from_arn<'a>(physical_id: &'a str, kind: &str) -> &'a str {
 /// SageMaker answers a lookup of an unknown endpoint with a plain
 /// `ValidationException` "Could not find endpoint …".
 fn is_not_found(error: &AwsError) -> bool {
-    error.has_code(&["ValidationException"]) && error.message.contains("Could not find")
+    code_is(error, &["ValidationException"]) && error.message.contains("Could not find")
 }
 
 pub async fn check_endpoint(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::Client;
 
-use super::aws::AwsError;
+use crate::cloud::AwsError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployedResource {
@@ -45,12 +45,6 @@ pub enum StackState {
     Deployed(DeployedStack),
 }
 
-/// CloudFormation answers a lookup of an unknown stack with a plain
-/// `ValidationError` "Stack with id X does not exist".
-fn is_stack_not_found(error: &AwsError) -> bool {
-    error.has_code(&["ValidationError"]) && error.message.contains("does not exist")
-}
-
 /// DescribeStacks and ListStackResources (every page), concurrently.
 pub async fn load(cfn: &Client, name: &str) -> Result<StackState, AwsError> {
     let describe = async {
@@ -73,7 +67,7 @@ pub async fn load(cfn: &Client, name: &str) -> Result<StackState, AwsError> {
     let (described, listed) = tokio::join!(describe, list);
     let described = match described {
         Ok(described) => described,
-        Err(error) if is_stack_not_found(&error) => return Ok(StackState::Missing),
+        Err(error) if error.is_stack_not_found() => return Ok(StackState::Missing),
         Err(error) => return Err(error),
     };
     let Some(stack) = described.stacks().first() else {

@@ -5,23 +5,22 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::finding::{Detection, DriftFinding, DriftReport, Severity, Verdict};
+use super::ReportFormat;
+use crate::drift::{Detection, DriftFinding, DriftReport, Severity, Verdict};
 
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::InSync => "in-sync",
-            Verdict::Drifted => "drifted",
-            Verdict::Incomplete => "incomplete",
-        }
+pub fn render(report: &DriftReport, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Human => human(report),
+        ReportFormat::Json => json(report),
+        ReportFormat::Markdown => markdown(report),
     }
+}
 
-    fn sentence(self) -> &'static str {
-        match self {
-            Verdict::InSync => "in sync (exit 0)",
-            Verdict::Drifted => "drift found (exit 2)",
-            Verdict::Incomplete => "incomplete: some checks could not be made (exit 1)",
-        }
+fn sentence(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::InSync => "in sync (exit 0)",
+        Verdict::Drifted => "drift found (exit 2)",
+        Verdict::Incomplete => "incomplete: some checks could not be made (exit 1)",
     }
 }
 
@@ -157,7 +156,7 @@ pub fn human(report: &DriftReport) -> String {
     let _ = writeln!(
         out,
         "\nResult: {}\n{}",
-        report.verdict().sentence(),
+        sentence(report.verdict()),
         stats(report)
     );
     out
@@ -165,14 +164,14 @@ pub fn human(report: &DriftReport) -> String {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
-    verdict: &'static str,
+    verdict: Verdict,
     #[serde(flatten)]
     report: &'a DriftReport,
 }
 
 pub fn json(report: &DriftReport) -> String {
     let mut text = serde_json::to_string_pretty(&JsonReport {
-        verdict: report.verdict().as_str(),
+        verdict: report.verdict(),
         report,
     })
     .expect("a report always serialises");
@@ -197,7 +196,7 @@ pub fn markdown(report: &DriftReport) -> String {
         out,
         "### mlinfra drift: `{}` — {}\n",
         report.env,
-        verdict.sentence()
+        sentence(verdict)
     );
     let _ = writeln!(
         out,

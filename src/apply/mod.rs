@@ -1,0 +1,348 @@
+//! `apply`: execute a plan's change sets in dependency order.
+//!
+//! Without `--plan` it plans first, shows the plan, and asks (on a terminal)
+//! or requires `--yes`. With `--plan plan.json` it executes exactly those
+//! change sets, after checking that neither the configuration nor any stack
+//! changed since the plan was made.
+
+pub mod execute;
+pub mod follow;
+pub mod progress;
+pub mod protect;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use futures_util::future::try_join_all;
+
+use execute::{Context, Executed, StackFailure};
+use follow::Operation;
+use progress::Progress;
+
+use crate::cloud::cfn::{WaitError, status};
+use crate::cloud::{AwsError, Clients};
+use crate::config::Env;
+use crate::plan::document::DocumentError;
+use crate::plan::{self, Log, Plan, PlanError, PlanOptions, StackAction, state};
+use crate::render::{Canonical, RenderedStack};
+use crate::report;
+
+#[derive(Debug, Default, Clone)]
+pub struct ApplyOptions {
+    pub plan_file: Option<PathBuf>,
+    pub yes: bool,
+    pub allow_data_loss: Vec<String>,
+    /// Consent to delete and recreate stacks whose first create rolled back.
+    pub recreate_rolled_back: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error(
+        "apply needs --yes when standard input is not a terminal (as in CI): review the plan first \
+         (`mlinfra plan --out plan.json`) and apply exactly it with `mlinfra apply --plan plan.json`, or pass --yes"
+    )]
+    NeedsYes,
+    #[error("apply cancelled; nothing was changed")]
+    Declined,
+    #[error("{0}")]
+    Blocked(String),
+    #[error("the plan is stale, nothing was applied; plan again:{}", .0.iter().map(|r| format!("\n  - {r}")).collect::<String>())]
+    Stale(Vec<String>),
+    #[error("{0}")]
+    WrongPlan(String),
+    #[error("apply failed:{}{}",
+        .failures.iter().map(|f| format!("\n  - {f}")).collect::<String>(),
+        if .skipped.is_empty() { String::new() } else { format!("\n  not started: {}", .skipped.join(", ")) })]
+    Failed {
+        failures: Vec<StackFailure>,
+        skipped: Vec<String>,
+    },
+    #[error(
+        "interrupted. {}",
+        if .in_flight.is_empty() {
+            "No stack operation had started; nothing was executed.".to_string()
+        } else {
+            format!(
+                "CloudFormation carries on with the operation already running on {}: it completes or rolls back \
+                 on its own. Run `mlinfra apply --env {}` again to attach to it and follow it to the end; no \
+                 further stack was started.",
+                .in_flight.join(", "),
+                .env
+            )
+        }
+    )]
+    Interrupted { env: String, in_flight: Vec<String> },
+}
+
+impl ApplyError {
+    /// Refusals by a safety guard exit with 3; everything else is an error.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ApplyError::Blocked(_) | ApplyError::Stale(_))
+    }
+}
+
+/// Refuses before any AWS call when nobody can confirm.
+pub fn check_confirmable(options: &ApplyOptions) -> Result<(), ApplyError> {
+    if options.plan_file.is_none() && !options.yes && !std::io::stdin().is_terminal() {
+        return Err(ApplyError::NeedsYes);
+    }
+    Ok(())
+}
+
+/// `apply`, interruptible: on Ctrl-C it says what CloudFormation carries on with.
+pub async fn run(
+    clients: &Clients,
+    env: &Env,
+    rendered: &[RenderedStack],
+    options: &ApplyOptions,
+    progress: &Progress,
+    log: &Log,
+) -> Result<Vec<Executed>, ApplyError> {
+    let in_flight = Mutex::new(BTreeSet::new());
+    let ctx = Context {
+        clients,
+        env,
+        rendered,
+        progress,
+        log,
+        in_flight: &in_flight,
+    };
+    tokio::select! {
+        result = apply(&ctx, options) => result,
+        _ = tokio::signal::ctrl_c() => Err(ApplyError::Interrupted {
+            env: env.name.clone(),
+            in_flight: in_flight.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+        }),
+    }
+}
+
+pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Executed>, ApplyError> {
+    let mut plan = match &options.plan_file {
+        Some(path) => {
+            let plan = plan::document::read(path)?;
+            check_fresh(ctx, &plan).await?;
+            ctx.progress.line(&report::human(&plan));
+            plan
+        }
+        None => {
+            attach(ctx).await?;
+            let plan_options = PlanOptions {
+                allow_data_loss: options.allow_data_loss.clone(),
+            };
+            let plan =
+                plan::plan(ctx.clients, ctx.env, ctx.rendered, &plan_options, ctx.log).await?;
+            ctx.progress.line(&report::human(&plan));
+            plan
+        }
+    };
+    // Allowances of the plan file stand; this run's flags may add to them.
+    for risk in &mut plan.data_loss {
+        risk.allowed |= options.allow_data_loss.contains(&risk.logical_id);
+    }
+    let fresh = options.plan_file.is_none();
+    let planned = &plan;
+    // A refused or declined fresh plan leaves no change sets behind.
+    let refuse = move |error: ApplyError| async move {
+        if fresh {
+            let _ = plan::discard_all(ctx.clients, planned).await;
+        }
+        Err(error)
+    };
+    if plan.is_blocked() {
+        let ids: Vec<&str> = plan
+            .data_loss
+            .iter()
+            .filter(|r| !r.allowed)
+            .map(|r| r.logical_id.as_str())
+            .collect();
+        return refuse(ApplyError::Blocked(format!(
+            "refusing to apply: the plan replaces or removes {} (data-loss risk); if that is intended, pass {}",
+            ids.join(", "),
+            ids.iter().map(|id| format!("--allow-data-loss {id}")).collect::<Vec<_>>().join(" ")
+        )))
+        .await;
+    }
+    let rolled_back: Vec<&str> = plan
+        .stacks
+        .iter()
+        .filter(|s| s.action == StackAction::Recreate)
+        .map(|s| s.stack.as_str())
+        .collect();
+    if !rolled_back.is_empty() && !options.recreate_rolled_back {
+        let explanations: Vec<String> = rolled_back
+            .iter()
+            .map(|s| state::rolled_back_explanation(s))
+            .collect();
+        return refuse(ApplyError::Blocked(format!(
+            "refusing to delete and recreate without consent:\n  - {}\nPass --recreate-rolled-back to do so.",
+            explanations.join("\n  - ")
+        )))
+        .await;
+    }
+    if !plan.has_changes() {
+        return Ok(Vec::new());
+    }
+    if fresh && !options.yes && !confirm(ctx.env) {
+        return refuse(ApplyError::Declined).await;
+    }
+    match execute::execute(ctx, &plan).await {
+        Ok(done) => {
+            ctx.progress
+                .line(&format!("Apply complete: {} stack(s) changed.", done.len()));
+            Ok(done)
+        }
+        Err(failed) => Err(ApplyError::Failed {
+            failures: failed.failures,
+            skipped: failed.skipped,
+        }),
+    }
+}
+
+/// Asks on the terminal; only `yes` goes ahead.
+fn confirm(env: &Env) -> bool {
+    eprint!(
+        "Apply these changes to {} (account {})? Only 'yes' is accepted: ",
+        env.name, env.account_id
+    );
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+/// Waits for operations already running on the environment's stacks (an
+/// interrupted apply, a colleague's deploy), showing their events.
+async fn attach(ctx: &Context<'_>) -> Result<(), ApplyError> {
+    let cfn = &ctx.clients.cfn;
+    let infos = try_join_all(
+        ctx.rendered
+            .iter()
+            .map(|s| cfn.describe_stack(&s.spec.name)),
+    )
+    .await?;
+    for info in infos
+        .into_iter()
+        .flatten()
+        .filter(|i| status::in_progress(&i.status))
+    {
+        ctx.progress.started(
+            &info.name,
+            &format!("{} in progress: waiting for it to finish", info.status),
+        );
+        let operation = Operation {
+            token: None,
+            after: cfn.newest_event_id(&info.stack_id).await?,
+        };
+        let outcome =
+            follow::follow(cfn, &info.name, &info.stack_id, &operation, ctx.progress).await?;
+        ctx.progress.finished(
+            &info.name,
+            &format!("the running operation ended in {}", outcome.status),
+        );
+    }
+    Ok(())
+}
+
+/// A saved plan applies only to the state it was made from.
+async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
+    let env = ctx.env;
+    if plan.env != env.name || plan.account_id != env.account_id || plan.region != env.region {
+        return Err(ApplyError::WrongPlan(format!(
+            "the plan is for {} (account {}, {}), not {} (account {}, {})",
+            plan.env, plan.account_id, plan.region, env.name, env.account_id, env.region
+        )));
+    }
+    let cfn = &ctx.clients.cfn;
+    let mut stale = Vec::new();
+    for rendered in ctx.rendered {
+        let name = &rendered.spec.name;
+        let Some(planned) = plan.stacks.iter().find(|s| &s.stack == name) else {
+            stale.push(format!("{name} is not in the plan"));
+            continue;
+        };
+        if planned.template_hash != rendered.template.hash() {
+            stale.push(format!(
+                "{name}: the configuration changed since the plan (template sha256 {} then, {} now)",
+                short(&planned.template_hash),
+                short(&rendered.template.hash())
+            ));
+            continue;
+        }
+        let info = cfn.describe_stack(name).await?;
+        match (&planned.deployed, &info, &planned.change_set) {
+            (None, None, None) => {}
+            (None, None, Some(cs)) => stale.push(format!(
+                "{name}: the stack of change set {} is gone",
+                cs.name
+            )),
+            // Created by the plan's CREATE change set and still waiting for it.
+            (None, Some(now), Some(cs))
+                if cs.create
+                    && now.status == "REVIEW_IN_PROGRESS"
+                    && now.stack_id == cs.stack_id => {}
+            (None, Some(now), _)
+                if now.status == "REVIEW_IN_PROGRESS" && planned.change_set.is_none() => {}
+            (None, Some(now), _) => stale.push(format!(
+                "{name} was created since the plan (now {})",
+                now.status
+            )),
+            (Some(_), None, _) => stale.push(format!("{name} was deleted since the plan")),
+            (Some(then), Some(now), _) => {
+                if then.stack_id != now.stack_id {
+                    stale.push(format!(
+                        "{name} was deleted and created again since the plan"
+                    ));
+                } else if then.last_updated != now.last_changed || then.status != now.status {
+                    stale.push(format!(
+                        "{name} changed since the plan (last updated {} then, {} now; status {} then, {} now)",
+                        then.last_updated.as_deref().unwrap_or("never"),
+                        now.last_changed.as_deref().unwrap_or("never"),
+                        then.status,
+                        now.status
+                    ));
+                } else if planned.action != StackAction::Recreate {
+                    // Times can be equal after a change (an emulator keeps none):
+                    // the deployed template itself must be the one planned against.
+                    let body = cfn.template_body(name).await?;
+                    let hash = body
+                        .and_then(|b| Canonical::parse(&b).ok())
+                        .map(|c| c.hash());
+                    if hash != then.template_hash {
+                        stale.push(format!(
+                            "{name}: its deployed template changed since the plan"
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(cs) = &planned.change_set {
+            match cfn.describe_change_set(&cs.id).await {
+                Ok(found) if found.execution_status.as_deref() == Some("AVAILABLE") => {}
+                Ok(found) => stale.push(format!(
+                    "{name}: change set {} can no longer be executed ({})",
+                    cs.name,
+                    found.execution_status.unwrap_or(found.status)
+                )),
+                Err(e) => stale.push(format!("{name}: change set {} is gone ({e})", cs.name)),
+            }
+        }
+    }
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Stale(stale))
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}

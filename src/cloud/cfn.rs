@@ -1,0 +1,515 @@
+//! CloudFormation behind a small wrapper: each method is one call (or one
+//! paginated listing), answers in the types `plan` and `apply` work with, and
+//! knows the API's quirks (a missing stack is a `ValidationError`, change sets
+//! are created asynchronously, events come newest first).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag, TemplateStage};
+use aws_smithy_types::date_time::Format;
+
+use super::error::AwsError;
+
+/// How long to wait between polls of an asynchronous operation, and for how long at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Poll {
+    pub first: Duration,
+    pub max: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for Poll {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(5),
+            timeout: Duration::from_secs(3 * 3600),
+        }
+    }
+}
+
+impl Poll {
+    /// The next interval: grows by half up to `max`, so short operations answer
+    /// fast and long ones do not flood the API.
+    pub fn next(&self, current: Duration) -> Duration {
+        (current + current / 2).min(self.max)
+    }
+}
+
+/// A stack as planning needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackInfo {
+    pub stack_id: String,
+    pub name: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// `LastUpdatedTime`, or `CreationTime` for a stack never updated.
+    pub last_changed: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
+    pub termination_protection: bool,
+}
+
+/// What to create a change set from.
+#[derive(Debug, Clone)]
+pub struct ChangeSetRequest {
+    pub stack: String,
+    pub name: String,
+    pub create: bool,
+    pub template: TemplateSource,
+    pub tags: BTreeMap<String, String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum TemplateSource {
+    Body(String),
+    /// An S3 URL, for templates over CloudFormation's inline limit.
+    Url(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedChangeSet {
+    pub id: String,
+    pub stack_id: String,
+}
+
+/// A change set as `DescribeChangeSet` reports it, every page read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSetInfo {
+    pub id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub execution_status: Option<String>,
+    pub changes: Vec<RawChange>,
+}
+
+impl ChangeSetInfo {
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "CREATE_PENDING" | "CREATE_IN_PROGRESS" | "DELETE_PENDING" | "DELETE_IN_PROGRESS"
+        )
+    }
+
+    /// CloudFormation's answer to a template with nothing to change: a FAILED
+    /// change set with this reason. A no-op, not an error.
+    pub fn is_empty_change(&self) -> bool {
+        self.status == "FAILED"
+            && self.status_reason.as_deref().is_some_and(|r| {
+                r.contains("didn't contain changes") || r.contains("No updates are to be performed")
+            })
+    }
+}
+
+/// One resource change of a change set, untouched by interpretation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawChange {
+    pub action: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    /// `True`, `False`, `Conditional`, or absent (adds, removes, emulators).
+    pub replacement: Option<String>,
+    pub scope: Vec<String>,
+    pub details: Vec<RawDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawDetail {
+    pub attribute: Option<String>,
+    pub name: Option<String>,
+    pub requires_recreation: Option<String>,
+    pub change_source: Option<String>,
+    pub causing_entity: Option<String>,
+}
+
+/// One stack event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventInfo {
+    pub id: String,
+    pub timestamp: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub client_request_token: Option<String>,
+}
+
+impl EventInfo {
+    pub fn is_failure(&self) -> bool {
+        self.status.ends_with("_FAILED")
+    }
+}
+
+#[derive(Clone)]
+pub struct Cfn {
+    client: Client,
+    poll: Poll,
+}
+
+impl Cfn {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            poll: Poll::default(),
+        }
+    }
+
+    pub fn with_poll(mut self, poll: Poll) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    pub fn poll(&self) -> Poll {
+        self.poll
+    }
+
+    /// `None` when no such stack exists (deleted stacks are not found by name).
+    pub async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, AwsError> {
+        let result = self.client.describe_stacks().stack_name(name).send().await;
+        let output = match result {
+            Ok(output) => output,
+            Err(e) => {
+                let error = AwsError::from_sdk("DescribeStacks", e);
+                return if error.is_stack_not_found() {
+                    Ok(None)
+                } else {
+                    Err(error)
+                };
+            }
+        };
+        Ok(output.stacks().first().map(|stack| StackInfo {
+            stack_id: stack.stack_id().unwrap_or_default().to_string(),
+            name: stack.stack_name().unwrap_or(name).to_string(),
+            status: stack
+                .stack_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_reason: stack.stack_status_reason().map(str::to_string),
+            last_changed: stack
+                .last_updated_time()
+                .or(stack.creation_time())
+                .map(timestamp),
+            tags: stack
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+            parameters: stack
+                .parameters()
+                .iter()
+                .map(|p| {
+                    let value = p
+                        .resolved_value()
+                        .or(p.parameter_value())
+                        .unwrap_or_default();
+                    (
+                        p.parameter_key().unwrap_or_default().to_string(),
+                        value.to_string(),
+                    )
+                })
+                .collect(),
+            termination_protection: stack.enable_termination_protection().unwrap_or(false),
+        }))
+    }
+
+    /// The template body the stack was last deployed with, as submitted.
+    pub async fn template_body(&self, stack: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .client
+            .get_template()
+            .stack_name(stack)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetTemplate", e))?;
+        Ok(output.template_body().map(str::to_string))
+    }
+
+    pub async fn create_change_set(
+        &self,
+        request: &ChangeSetRequest,
+    ) -> Result<CreatedChangeSet, AwsError> {
+        let mut call = self
+            .client
+            .create_change_set()
+            .stack_name(&request.stack)
+            .change_set_name(&request.name)
+            .change_set_type(if request.create {
+                ChangeSetType::Create
+            } else {
+                ChangeSetType::Update
+            })
+            // The IAM stack names its roles; the others need no capability but
+            // asking for it costs nothing and keeps one code path.
+            .capabilities(Capability::CapabilityNamedIam)
+            .description(&request.description)
+            // Makes a retried call idempotent: the same token never creates two change sets.
+            .client_token(&request.name);
+        for (key, value) in &request.tags {
+            call = call.tags(Tag::builder().key(key).value(value).build());
+        }
+        call = match &request.template {
+            TemplateSource::Body(body) => call.template_body(body),
+            TemplateSource::Url(url) => call.template_url(url),
+        };
+        let output = call
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateChangeSet", e))?;
+        Ok(CreatedChangeSet {
+            id: output.id().unwrap_or_default().to_string(),
+            stack_id: output.stack_id().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// One page of the change set (status and the first changes).
+    async fn change_set_page(
+        &self,
+        id: &str,
+        token: Option<String>,
+    ) -> Result<(ChangeSetInfo, Option<String>), AwsError> {
+        let output = self
+            .client
+            .describe_change_set()
+            .change_set_name(id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeChangeSet", e))?;
+        let info = ChangeSetInfo {
+            id: output.change_set_id().unwrap_or(id).to_string(),
+            status: output
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_reason: output.status_reason().map(str::to_string),
+            execution_status: output.execution_status().map(|s| s.as_str().to_string()),
+            changes: output.changes().iter().filter_map(raw_change).collect(),
+        };
+        Ok((info, output.next_token().map(str::to_string)))
+    }
+
+    /// The whole change set: the first page and every following one.
+    pub async fn describe_change_set(&self, id: &str) -> Result<ChangeSetInfo, AwsError> {
+        let (mut info, mut token) = self.change_set_page(id, None).await?;
+        while let Some(next) = token {
+            let (page, following) = self.change_set_page(id, Some(next)).await?;
+            info.changes.extend(page.changes);
+            token = following;
+        }
+        Ok(info)
+    }
+
+    /// Polls until CloudFormation has finished computing the change set, then
+    /// reads the remaining pages. Reading all pages only once it is complete
+    /// keeps the number of calls down.
+    pub async fn wait_change_set(&self, id: &str) -> Result<ChangeSetInfo, WaitError> {
+        let started = tokio::time::Instant::now();
+        let mut interval = self.poll.first;
+        loop {
+            let (mut info, mut token) = self.change_set_page(id, None).await?;
+            if !info.is_pending() {
+                while let Some(next) = token {
+                    let (page, following) = self.change_set_page(id, Some(next)).await?;
+                    info.changes.extend(page.changes);
+                    token = following;
+                }
+                return Ok(info);
+            }
+            if started.elapsed() >= self.poll.timeout {
+                return Err(WaitError::TimedOut {
+                    what: format!("change set {id}"),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(interval).await;
+            interval = self.poll.next(interval);
+        }
+    }
+
+    pub async fn delete_change_set(&self, id: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_change_set()
+            .change_set_name(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteChangeSet", e))?;
+        Ok(())
+    }
+
+    /// Starts the change set. `token` marks every event of this operation.
+    pub async fn execute_change_set(&self, id: &str, token: &str) -> Result<(), AwsError> {
+        self.client
+            .execute_change_set()
+            .change_set_name(id)
+            .client_request_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ExecuteChangeSet", e))?;
+        Ok(())
+    }
+
+    pub async fn delete_stack(&self, stack: &str, token: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_stack()
+            .stack_name(stack)
+            .client_request_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteStack", e))?;
+        Ok(())
+    }
+
+    /// The id of the stack's newest event: everything after it belongs to
+    /// operations started later.
+    pub async fn newest_event_id(&self, stack: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .client
+            .describe_stack_events()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
+        Ok(output
+            .stack_events()
+            .first()
+            .and_then(|e| e.event_id())
+            .map(str::to_string))
+    }
+
+    /// Events newer than `after` (all events when `None`), oldest first.
+    /// CloudFormation lists newest first, so pages are read until the marker.
+    pub async fn events_after(
+        &self,
+        stack: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<EventInfo>, AwsError> {
+        let mut events = Vec::new();
+        let mut token: Option<String> = None;
+        'pages: loop {
+            let output = self
+                .client
+                .describe_stack_events()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
+            for event in output.stack_events() {
+                let id = event.event_id().unwrap_or_default();
+                if Some(id) == after {
+                    break 'pages;
+                }
+                events.push(EventInfo {
+                    id: id.to_string(),
+                    timestamp: event.timestamp().map(timestamp).unwrap_or_default(),
+                    logical_id: event.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: event.resource_type().unwrap_or_default().to_string(),
+                    status: event
+                        .resource_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    reason: event.resource_status_reason().map(str::to_string),
+                    client_request_token: event.client_request_token().map(str::to_string),
+                });
+            }
+            match output.next_token() {
+                Some(next) if after.is_some() => token = Some(next.to_string()),
+                // Without a marker the first page is enough: it is for showing
+                // where an operation someone else started has got to.
+                _ => break,
+            }
+        }
+        events.reverse();
+        Ok(events)
+    }
+
+    pub async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), AwsError> {
+        self.client
+            .set_stack_policy()
+            .stack_name(stack)
+            .stack_policy_body(policy)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("SetStackPolicy", e))?;
+        Ok(())
+    }
+
+    pub async fn enable_termination_protection(&self, stack: &str) -> Result<(), AwsError> {
+        self.client
+            .update_termination_protection()
+            .stack_name(stack)
+            .enable_termination_protection(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UpdateTerminationProtection", e))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("gave up waiting for {what} after {}", humantime::format_duration(*waited))]
+    TimedOut { what: String, waited: Duration },
+}
+
+fn timestamp(time: &aws_smithy_types::DateTime) -> String {
+    time.fmt(Format::DateTime)
+        .unwrap_or_else(|_| format!("{}s", time.secs()))
+}
+
+fn raw_change(change: &aws_sdk_cloudformation::types::Change) -> Option<RawChange> {
+    let rc = change.resource_change()?;
+    Some(RawChange {
+        action: rc
+            .action()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default(),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+        physical_id: rc.physical_resource_id().map(str::to_string),
+        resource_type: rc.resource_type().unwrap_or_default().to_string(),
+        replacement: rc.replacement().map(|r| r.as_str().to_string()),
+        scope: rc.scope().iter().map(|s| s.as_str().to_string()).collect(),
+        details: rc
+            .details()
+            .iter()
+            .map(|d| RawDetail {
+                attribute: d
+                    .target()
+                    .and_then(|t| t.attribute())
+                    .map(|a| a.as_str().to_string()),
+                name: d.target().and_then(|t| t.name()).map(str::to_string),
+                requires_recreation: d
+                    .target()
+                    .and_then(|t| t.requires_recreation())
+                    .map(|r| r.as_str().to_string()),
+                change_source: d.change_source().map(|c| c.as_str().to_string()),
+                causing_entity: d.causing_entity().map(str::to_string),
+            })
+            .collect(),
+    })
+}
+
+/// Stack statuses, grouped by what they mean for a deploy.
+pub mod status {
+    /// An operation is running: nothing else may start on the stack.
+    pub fn in_progress(status: &str) -> bool {
+        status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS"
+    }
+
+    /// A finished operation that left the stack broken or rolled back.
+    pub fn failed(status: &str) -> bool {
+        status.ends_with("_FAILED") || status.contains("ROLLBACK_COMPLETE")
+    }
+}

@@ -1,0 +1,106 @@
+//! The account and region guard: `plan` and `apply` touch an environment only
+//! with credentials of its own account, and never while the caller's region
+//! setting points somewhere else (a sign the wrong shell or profile is in use).
+
+use aws_config::meta::region::ProvideRegion;
+use aws_config::profile::ProfileFileRegionProvider;
+
+use super::error::AwsError;
+use crate::config::Env;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error(
+        "refusing to touch environment `{env}`: the credentials belong to account {actual} ({arn}), \
+         but `{env}` is account {expected}; use credentials of account {expected}"
+    )]
+    WrongAccount {
+        env: String,
+        expected: String,
+        actual: String,
+        arn: String,
+    },
+    #[error(
+        "refusing to touch environment `{env}`: {setting} selects region {actual}, but `{env}` deploys to \
+         {expected}; set it to {expected} or unset it"
+    )]
+    WrongRegion {
+        env: String,
+        expected: String,
+        actual: String,
+        setting: &'static str,
+    },
+    #[error("cannot confirm the AWS account before touching `{env}`: {source}")]
+    Identity { env: String, source: AwsError },
+}
+
+impl GuardError {
+    /// A failed identity lookup is an error (no credentials, no network), not a refusal.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, GuardError::Identity { .. })
+    }
+}
+
+/// The caller's own region setting, if any: where it comes from and its value.
+/// Only local sources are read (no instance metadata), so this is instant.
+pub async fn ambient_region() -> Option<(&'static str, String)> {
+    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Ok(value) = std::env::var(var)
+            && !value.is_empty()
+        {
+            return Some((
+                if var == "AWS_REGION" {
+                    "AWS_REGION"
+                } else {
+                    "AWS_DEFAULT_REGION"
+                },
+                value,
+            ));
+        }
+    }
+    let profile = ProfileFileRegionProvider::new().region().await?;
+    Some(("the AWS profile's `region`", profile.to_string()))
+}
+
+pub fn check_region(env: &Env, ambient: Option<(&'static str, String)>) -> Result<(), GuardError> {
+    match ambient {
+        Some((setting, actual)) if actual != env.region => Err(GuardError::WrongRegion {
+            env: env.name.clone(),
+            expected: env.region.clone(),
+            actual,
+            setting,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Asks STS who the caller is; the one AWS call made before the guard passes.
+pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Env) -> Result<String, GuardError> {
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| GuardError::Identity {
+            env: env.name.clone(),
+            source: AwsError::from_sdk("GetCallerIdentity", e),
+        })?;
+    let actual = identity.account().unwrap_or_default().to_string();
+    if actual != env.account_id {
+        return Err(GuardError::WrongAccount {
+            env: env.name.clone(),
+            expected: env.account_id.clone(),
+            actual,
+            arn: identity.arn().unwrap_or("unknown caller").to_string(),
+        });
+    }
+    Ok(identity.arn().unwrap_or_default().to_string())
+}
+
+/// Clients for `env`, after the guard: the region setting first (no call),
+/// then the account (one STS call). Nothing else is called before both pass.
+pub async fn connect(env: &Env, endpoint_url: Option<&str>) -> Result<super::Clients, GuardError> {
+    check_region(env, ambient_region().await)?;
+    let clients = super::Clients::connect(&env.region, endpoint_url).await;
+    check_account(&clients.sts, env).await?;
+    Ok(clients)
+}

@@ -1,0 +1,395 @@
+//! `plan`: for each stack of an environment, find out what a deploy would
+//! change, through CloudFormation change sets, without creating one where
+//! nothing changed.
+//!
+//! Per stack: `DescribeStacks`, then `GetTemplate`; equal canonical template,
+//! tags and parameters mean no change, and those two calls are all a no-op plan
+//! costs. Otherwise a change set is created (`CREATE` or `UPDATE`), waited for,
+//! read page by page, and classified. A new stack whose dependencies are new
+//! too gets its change set at apply time, when their exports exist.
+
+pub mod classify;
+pub mod document;
+pub mod model;
+pub mod state;
+pub mod template_diff;
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_util::future::{join_all, try_join_all};
+use serde_json::Value;
+
+pub use model::*;
+use state::{Found, StackProblem};
+
+use crate::cloud::cfn::{ChangeSetRequest, TemplateSource, WaitError};
+use crate::cloud::{AwsError, Clients};
+use crate::config::Env;
+use crate::render::{Canonical, RenderedStack};
+
+/// CloudFormation's limit for an inline `TemplateBody`; larger goes through S3.
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// Where progress messages go (stderr in the CLI, so stdout stays the report).
+pub type Log = dyn Fn(&str) + Send + Sync;
+
+#[derive(Debug, Default, Clone)]
+pub struct PlanOptions {
+    /// Logical ids whose replacement or removal the user accepts.
+    pub allow_data_loss: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+    #[error("cannot plan:{}", .0.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
+    NotReady(Vec<StackProblem>),
+    #[error("the change set for {stack} failed: {reason}")]
+    ChangeSetFailed { stack: String, reason: String },
+    #[error(
+        "the template of {stack} is {size} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY}; \
+         set `artifacts_bucket` under [env] so it can be uploaded to S3"
+    )]
+    NoArtifactsBucket { stack: String, size: usize },
+}
+
+/// A name unique to this run, for change sets and client request tokens.
+pub fn run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:x}{:04x}", nanos / 1_000, std::process::id() & 0xffff)
+}
+
+/// The template as CloudFormation takes it: inline, or uploaded to the
+/// environment's artifacts bucket when it is too large to send inline.
+pub async fn template_source(
+    clients: &Clients,
+    env: &Env,
+    stack: &RenderedStack,
+) -> Result<TemplateSource, PlanError> {
+    let template = &stack.template;
+    if template.size() <= MAX_TEMPLATE_BODY {
+        return Ok(TemplateSource::Body(template.text.clone()));
+    }
+    let Some(bucket) = &env.artifacts_bucket else {
+        return Err(PlanError::NoArtifactsBucket {
+            stack: stack.spec.name.clone(),
+            size: template.size(),
+        });
+    };
+    // Content-addressed: the same template always lands on the same key.
+    let key = format!(
+        "mlinfra/{}/{}/{}.json",
+        env.name,
+        stack.spec.name,
+        template.hash()
+    );
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/json")
+        .body(template.text.clone().into_bytes().into())
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("PutObject", e))?;
+    Ok(TemplateSource::Url(format!(
+        "https://{bucket}.s3.{}.amazonaws.com/{key}",
+        env.region
+    )))
+}
+
+/// Creates a change set for one stack and waits until CloudFormation has
+/// computed it. `Ok(None)`: CloudFormation found nothing to change (the empty
+/// change set is deleted).
+pub async fn create_change_set(
+    clients: &Clients,
+    env: &Env,
+    stack: &RenderedStack,
+    create: bool,
+    log: &Log,
+) -> Result<Option<(ChangeSetRef, Vec<crate::cloud::cfn::RawChange>)>, PlanError> {
+    let name = format!("mlinfra-{}-{}", &stack.template.hash()[..12], run_id());
+    let request = ChangeSetRequest {
+        stack: stack.spec.name.clone(),
+        name: name.clone(),
+        create,
+        template: template_source(clients, env, stack).await?,
+        tags: state::stack_tags(env, stack.spec.layer),
+        description: format!(
+            "mlinfra {} of {}, template sha256 {}",
+            stack.spec.layer,
+            env.name,
+            stack.template.hash()
+        ),
+    };
+    log(&format!("{}: creating change set {name}", stack.spec.name));
+    let created = clients.cfn.create_change_set(&request).await?;
+    let reference = ChangeSetRef {
+        id: created.id.clone(),
+        name,
+        stack_id: created.stack_id,
+        create,
+    };
+    let info = clients.cfn.wait_change_set(&created.id).await?;
+    if info.is_empty_change() {
+        log(&format!(
+            "{}: CloudFormation reports no changes; deleting the empty change set",
+            stack.spec.name
+        ));
+        clients.cfn.delete_change_set(&created.id).await?;
+        return Ok(None);
+    }
+    if info.status != "CREATE_COMPLETE" {
+        // Leave nothing behind: the change set cannot be executed anyway.
+        let _ = discard(clients, &reference).await;
+        return Err(PlanError::ChangeSetFailed {
+            stack: stack.spec.name.clone(),
+            reason: format!(
+                "{}: {}",
+                info.status,
+                info.status_reason
+                    .unwrap_or_else(|| "no reason given".into())
+            ),
+        });
+    }
+    Ok(Some((reference, info.changes)))
+}
+
+/// Deletes a change set no one will execute, and the empty stack a create
+/// change set leaves in REVIEW_IN_PROGRESS.
+pub async fn discard(clients: &Clients, change_set: &ChangeSetRef) -> Result<(), AwsError> {
+    clients.cfn.delete_change_set(&change_set.id).await?;
+    if change_set.create
+        && let Some(info) = clients.cfn.describe_stack(&change_set.stack_id).await?
+        && info.status == "REVIEW_IN_PROGRESS"
+    {
+        clients
+            .cfn
+            .delete_stack(
+                &change_set.stack_id,
+                &format!("mlinfra-discard-{}", run_id()),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Discards every change set of a plan (a plan not kept with `--out`, an
+/// apply that was declined).
+pub async fn discard_all(clients: &Clients, plan: &Plan) -> Result<(), AwsError> {
+    for change_set in plan.change_sets() {
+        discard(clients, change_set).await?;
+    }
+    Ok(())
+}
+
+/// What one stack needs, decided from its state and templates alone.
+enum Need {
+    Nothing,
+    ChangeSet {
+        create: bool,
+    },
+    /// Created at apply time, after these stacks.
+    Deferred(Vec<String>),
+    Recreate,
+}
+
+/// Plans every stack of `env`. The account guard must have passed.
+pub async fn plan(
+    clients: &Clients,
+    env: &Env,
+    rendered: &[RenderedStack],
+    options: &PlanOptions,
+    log: &Log,
+) -> Result<Plan, PlanError> {
+    let infos = try_join_all(
+        rendered
+            .iter()
+            .map(|s| clients.cfn.describe_stack(&s.spec.name)),
+    )
+    .await?;
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    for (stack, info) in rendered.iter().zip(infos) {
+        match state::assess(&stack.spec.name, info) {
+            Ok(f) => found.push(f),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(PlanError::NotReady(problems));
+    }
+
+    let deployed_templates: Vec<Option<Value>> =
+        try_join_all(rendered.iter().zip(&found).map(|(stack, f)| async move {
+            match f {
+                Found::Ready(_) => {
+                    let body = clients.cfn.template_body(&stack.spec.name).await?;
+                    // A template deployed as YAML (not by mlinfra) never equals ours.
+                    Ok::<_, AwsError>(Some(
+                        body.and_then(|b| Canonical::parse(&b).ok())
+                            .map(|c| c.value)
+                            .unwrap_or(Value::Null),
+                    ))
+                }
+                _ => Ok(None),
+            }
+        }))
+        .await?;
+
+    let created_by_plan: Vec<&str> = rendered
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| f.is_created_by_plan())
+        .map(|(s, _)| s.spec.name.as_str())
+        .collect();
+    let needs: Vec<Need> = rendered
+        .iter()
+        .zip(&found)
+        .zip(&deployed_templates)
+        .map(|((stack, f), deployed)| match f {
+            Found::RolledBack(_) => Need::Recreate,
+            Found::Missing(_) => {
+                let waits: Vec<String> = stack
+                    .spec
+                    .deps
+                    .iter()
+                    .filter(|d| created_by_plan.contains(&d.as_str()))
+                    .cloned()
+                    .collect();
+                if waits.is_empty() {
+                    Need::ChangeSet { create: true }
+                } else {
+                    Need::Deferred(waits)
+                }
+            }
+            Found::Ready(info) => {
+                let same_template = deployed.as_ref() == Some(&stack.template.value);
+                let same_tags = info.tags == state::stack_tags(env, stack.spec.layer);
+                if same_template && same_tags && info.parameters.is_empty() {
+                    Need::Nothing
+                } else {
+                    Need::ChangeSet { create: false }
+                }
+            }
+        })
+        .collect();
+
+    let change_sets = join_all(rendered.iter().zip(&needs).map(|(stack, need)| async move {
+        match need {
+            Need::ChangeSet { create } => create_change_set(clients, env, stack, *create, log)
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    }))
+    .await;
+    if let Some(position) = change_sets.iter().position(Result::is_err) {
+        // One failed: the others are of no use without it.
+        for made in change_sets.iter().flatten().flatten().flatten() {
+            let _ = discard(clients, &made.0).await;
+        }
+        let mut change_sets = change_sets;
+        return Err(change_sets
+            .swap_remove(position)
+            .err()
+            .expect("position of an error"));
+    }
+
+    let mut stacks = Vec::new();
+    let (mut iam, mut warnings, mut data_loss) = (Vec::new(), Vec::new(), Vec::new());
+    for (((stack, f), (need, deployed)), change_set) in rendered
+        .iter()
+        .zip(&found)
+        .zip(needs.into_iter().zip(deployed_templates))
+        .zip(
+            change_sets
+                .into_iter()
+                .map(|r| r.expect("errors returned above")),
+        )
+    {
+        let old = deployed.clone().unwrap_or(Value::Null);
+        let new = &stack.template.value;
+        let (action, change_set, waits_for, changes) = match (need, change_set) {
+            (Need::Nothing, _) | (Need::ChangeSet { .. }, None | Some(None)) => {
+                (StackAction::NoChange, None, vec![], vec![])
+            }
+            (Need::ChangeSet { create }, Some(Some((reference, raw)))) => {
+                let action = if create {
+                    StackAction::Create
+                } else {
+                    StackAction::Update
+                };
+                (
+                    action,
+                    Some(reference),
+                    vec![],
+                    classify::classify(&raw, &old, new),
+                )
+            }
+            (Need::Deferred(waits), _) => {
+                (StackAction::Create, None, waits, classify::creation(new))
+            }
+            (Need::Recreate, _) => (StackAction::Recreate, None, vec![], classify::creation(new)),
+        };
+        let name = &stack.spec.name;
+        iam.extend(classify::iam(name, &changes, &old, new));
+        warnings.extend(classify::warnings(name, &changes, &old, new));
+        data_loss.extend(classify::data_loss(
+            name,
+            &changes,
+            &options.allow_data_loss,
+        ));
+        let info = f.info().filter(|_| !matches!(f, Found::Missing(_)));
+        let protected_now = info.is_some_and(|i| i.termination_protection);
+        let settings =
+            if stack.spec.layer.is_stateful() && env.termination_protection && !protected_now {
+                vec![Setting::Protection]
+            } else {
+                vec![]
+            };
+        stacks.push(StackPlan {
+            stack: name.clone(),
+            layer: stack.spec.layer,
+            action,
+            change_set,
+            waits_for,
+            template_hash: stack.template.hash(),
+            deployed: info.map(|i| Deployed {
+                stack_id: i.stack_id.clone(),
+                status: i.status.clone(),
+                last_updated: i.last_changed.clone(),
+                template_hash: deployed
+                    .filter(|v| !v.is_null())
+                    .map(|v| Canonical::new(v).hash()),
+            }),
+            changes,
+            settings,
+        });
+    }
+    let summary = Summary::of(&stacks);
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        env: env.name.clone(),
+        account_id: env.account_id.clone(),
+        region: env.region.clone(),
+        stacks,
+        iam,
+        warnings,
+        data_loss,
+        summary,
+    })
+}
+
+/// The stacks of a plan by name, for lookups.
+pub fn by_name(plan: &Plan) -> BTreeMap<&str, &StackPlan> {
+    plan.stacks.iter().map(|s| (s.stack.as_str(), s)).collect()
+}

@@ -1,0 +1,278 @@
+//! The plan: what `plan` found and `apply` executes. It is also the content of
+//! `plan.json`, so every field is plain data.
+
+use serde::{Deserialize, Serialize};
+
+use super::template_diff::Statement;
+use crate::error::Exit;
+use crate::stacks::Layer;
+
+/// Bumped when `plan.json` changes shape; `apply --plan` refuses other versions.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub env: String,
+    pub account_id: String,
+    pub region: String,
+    /// In dependency order.
+    pub stacks: Vec<StackPlan>,
+    pub iam: Vec<IamChange>,
+    pub warnings: Vec<Warning>,
+    pub data_loss: Vec<DataLossRisk>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackAction {
+    NoChange,
+    Create,
+    Update,
+    /// A first create that rolled back (ROLLBACK_COMPLETE): delete, then create.
+    Recreate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackPlan {
+    pub stack: String,
+    #[serde(deserialize_with = "layer_from_name")]
+    pub layer: Layer,
+    pub action: StackAction,
+    /// The change set to execute. `None` with a create when a dependency does
+    /// not exist yet: CloudFormation cannot resolve its imports before then,
+    /// so `apply` creates this one after `waits_for` are deployed.
+    pub change_set: Option<ChangeSetRef>,
+    pub waits_for: Vec<String>,
+    /// SHA-256 of the rendered template in canonical form.
+    pub template_hash: String,
+    /// The stack as found; `None` when it does not exist.
+    pub deployed: Option<Deployed>,
+    pub changes: Vec<ResourceChange>,
+    /// Stack settings `apply` changes besides the template.
+    pub settings: Vec<Setting>,
+}
+
+fn layer_from_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Layer, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Layer::ALL
+        .into_iter()
+        .find(|layer| layer.as_str() == name)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown stack layer `{name}`")))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSetRef {
+    pub id: String,
+    pub name: String,
+    pub stack_id: String,
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployed {
+    pub stack_id: String,
+    pub status: String,
+    /// The stack's last-updated time (its creation time if never updated).
+    pub last_updated: Option<String>,
+    /// SHA-256 of the deployed template in canonical form, when it is JSON.
+    pub template_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Replacement {
+    True,
+    Conditional,
+    False,
+}
+
+/// Who said the resource is (or is not) replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    CloudFormation,
+    /// The templates: a create-only property changed (or refers to a replaced resource).
+    TemplateDiff,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub action: ChangeAction,
+    pub replacement: Option<Replacement>,
+    pub replacement_basis: Option<Basis>,
+    /// Properties that change (from CloudFormation's details, else the templates).
+    pub properties: Vec<String>,
+    /// The create-only properties behind a replacement.
+    pub replaced_by: Vec<String>,
+    pub physical_id: Option<String>,
+}
+
+impl ResourceChange {
+    pub fn replaces(&self) -> bool {
+        matches!(
+            self.replacement,
+            Some(Replacement::True | Replacement::Conditional)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    /// Termination protection on, after the stack policy protecting buckets and keys.
+    Protection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamChange {
+    pub stack: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub action: ChangeAction,
+    /// Statements granted or widened.
+    pub added: Vec<Statement>,
+    /// Statements revoked or narrowed.
+    pub removed: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub stack: String,
+    pub logical_id: String,
+    pub message: String,
+    pub advice: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    Replace,
+    ConditionalReplace,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataLossRisk {
+    pub stack: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub risk: Risk,
+    /// Explicitly allowed with `--allow-data-loss LOGICAL_ID`.
+    pub allowed: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub remove: usize,
+    pub unchanged_stacks: usize,
+}
+
+impl Summary {
+    pub fn of(stacks: &[StackPlan]) -> Self {
+        let mut summary = Summary::default();
+        for stack in stacks {
+            if stack.action == StackAction::NoChange && stack.settings.is_empty() {
+                summary.unchanged_stacks += 1;
+            }
+            for change in &stack.changes {
+                match change.action {
+                    ChangeAction::Add | ChangeAction::Import => summary.add += 1,
+                    ChangeAction::Remove => summary.remove += 1,
+                    ChangeAction::Modify | ChangeAction::Dynamic | ChangeAction::Other => {
+                        summary.change += 1;
+                        if change.replaces() {
+                            summary.replace += 1;
+                        }
+                    }
+                }
+            }
+        }
+        summary
+    }
+
+    /// `Plan: 3 to add, 1 to change (1 replacement), 0 to remove.`
+    pub fn line(&self) -> String {
+        let replacements = match self.replace {
+            0 => String::new(),
+            1 => " (1 replacement)".to_string(),
+            n => format!(" ({n} replacements)"),
+        };
+        format!(
+            "Plan: {} to add, {} to change{replacements}, {} to remove.",
+            self.add, self.change, self.remove
+        )
+    }
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.stacks
+            .iter()
+            .any(|s| s.action != StackAction::NoChange || !s.settings.is_empty())
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.data_loss.iter().any(|r| !r.allowed)
+    }
+
+    /// 0 nothing to change, 2 changes, 3 blocked by the data-loss guard.
+    pub fn exit(&self) -> Exit {
+        if self.is_blocked() {
+            Exit::Blocked
+        } else if self.has_changes() {
+            Exit::Changes
+        } else {
+            Exit::Clean
+        }
+    }
+
+    pub fn change_sets(&self) -> impl Iterator<Item = &ChangeSetRef> {
+        self.stacks.iter().filter_map(|s| s.change_set.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line_reads_like_terraform() {
+        let summary = Summary {
+            add: 3,
+            change: 1,
+            replace: 1,
+            remove: 0,
+            unchanged_stacks: 0,
+        };
+        assert_eq!(
+            summary.line(),
+            "Plan: 3 to add, 1 to change (1 replacement), 0 to remove."
+        );
+        let plain = Summary {
+            add: 0,
+            change: 2,
+            replace: 0,
+            remove: 1,
+            unchanged_stacks: 2,
+        };
+        assert_eq!(plain.line(), "Plan: 0 to add, 2 to change, 1 to remove.");
+    }
+}

@@ -1,0 +1,406 @@
+//! Renderings of a plan: a terminal table, JSON (the `plan.json` document),
+//! and Markdown for pull-request comments. Pure text functions.
+
+pub mod drift;
+
+use std::fmt::Write;
+
+use crate::plan::template_diff::Statement;
+use crate::plan::{
+    Basis, ChangeAction, DataLossRisk, Plan, Replacement, ResourceChange, Risk, Setting,
+    StackAction, StackPlan,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+pub fn render(plan: &Plan, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Human => human(plan),
+        ReportFormat::Json => crate::plan::document::to_json(plan),
+        ReportFormat::Markdown => markdown(plan),
+    }
+}
+
+fn stack_heading(stack: &StackPlan) -> String {
+    match (stack.action, &stack.change_set) {
+        (StackAction::NoChange, _) if stack.settings.is_empty() => "no changes".into(),
+        (StackAction::NoChange, _) => "template unchanged".into(),
+        (StackAction::Recreate, _) => {
+            "delete the rolled-back stack and create it again (needs --recreate-rolled-back)".into()
+        }
+        (action, Some(cs)) => format!("{} (change set {})", verb(action), cs.name),
+        (action, None) => format!(
+            "{} (change set made at apply time, once {} exist{})",
+            verb(action),
+            stack.waits_for.join(", "),
+            if stack.waits_for.len() == 1 { "s" } else { "" }
+        ),
+    }
+}
+
+fn verb(action: StackAction) -> &'static str {
+    match action {
+        StackAction::NoChange => "no changes",
+        StackAction::Create => "create",
+        StackAction::Update => "update",
+        StackAction::Recreate => "recreate",
+    }
+}
+
+fn symbol(change: &ResourceChange) -> &'static str {
+    match change.action {
+        ChangeAction::Add | ChangeAction::Import => "+",
+        ChangeAction::Remove => "-",
+        _ if change.replaces() => "-/+",
+        _ => "~",
+    }
+}
+
+/// What a modification does, in words: replacement and why, changed properties.
+fn detail(change: &ResourceChange) -> String {
+    let mut parts = Vec::new();
+    match change.replacement {
+        Some(Replacement::True) => parts.push("replace".to_string()),
+        Some(Replacement::Conditional) => parts.push("may replace".to_string()),
+        _ => {}
+    }
+    if change.replaces() {
+        let basis = match change.replacement_basis {
+            Some(Basis::TemplateDiff) => "judged from the templates",
+            _ => "per CloudFormation",
+        };
+        if change.replaced_by.is_empty() {
+            parts.push(format!("({basis})"));
+        } else {
+            parts.push(format!(
+                "({} create-only; {basis})",
+                change.replaced_by.join(", ")
+            ));
+        }
+    }
+    if !change.properties.is_empty()
+        && matches!(change.action, ChangeAction::Modify | ChangeAction::Dynamic)
+    {
+        parts.push(format!("changes {}", change.properties.join(", ")));
+    }
+    parts.join(" ")
+}
+
+fn statement_line(statement: &Statement) -> String {
+    let mut line = format!("[{}] {}", statement.policy, statement.effect);
+    if !statement.actions.is_empty() {
+        line.push_str(&format!(" {}", statement.actions.join(", ")));
+    }
+    if !statement.principals.is_empty() {
+        line.push_str(&format!(" for {}", statement.principals.join(", ")));
+    }
+    if !statement.resources.is_empty() {
+        line.push_str(&format!(" on {}", statement.resources.join(", ")));
+    }
+    if !statement.conditions.is_empty() {
+        line.push_str(&format!(" when {}", statement.conditions.join(" and ")));
+    }
+    if let Some(sid) = &statement.sid {
+        line.push_str(&format!(" (Sid {sid})"));
+    }
+    line
+}
+
+fn risk_text(risk: &DataLossRisk) -> String {
+    let what = match risk.risk {
+        Risk::Replace => "would be replaced",
+        Risk::ConditionalReplace => "may be replaced",
+        Risk::Remove => "would be removed from the stack",
+    };
+    format!(
+        "{} {} ({}) {what}: a new, empty one takes its place in the stack and the old one (kept by its Retain \
+         policy) leaves it",
+        risk.stack, risk.logical_id, risk.resource_type
+    )
+}
+
+fn settings_text(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Protection => {
+            "set a stack policy denying replacement and deletion of buckets and keys, and enable termination protection"
+        }
+    }
+}
+
+pub fn human(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan for {}: account {}, region {}\n",
+        plan.env, plan.account_id, plan.region
+    );
+    for stack in &plan.stacks {
+        let _ = writeln!(out, "{}: {}", stack.stack, stack_heading(stack));
+        let width = stack
+            .changes
+            .iter()
+            .map(|c| c.logical_id.len())
+            .max()
+            .unwrap_or(0);
+        let type_width = stack
+            .changes
+            .iter()
+            .map(|c| c.resource_type.len())
+            .max()
+            .unwrap_or(0);
+        for change in &stack.changes {
+            let line = format!(
+                "{:>5} {:width$}  {:type_width$}  {}",
+                symbol(change),
+                change.logical_id,
+                change.resource_type,
+                detail(change)
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        for setting in &stack.settings {
+            let _ = writeln!(out, "{:>5} {}", "*", settings_text(*setting));
+        }
+    }
+    if !plan.iam.is_empty() {
+        let _ = writeln!(out, "\nIAM changes:");
+        for change in &plan.iam {
+            let _ = writeln!(
+                out,
+                "  {} {} ({}, {:?})",
+                change.stack, change.logical_id, change.resource_type, change.action
+            );
+            for statement in &change.added {
+                let _ = writeln!(out, "    + {}", statement_line(statement));
+            }
+            for statement in &change.removed {
+                let _ = writeln!(out, "    - {}", statement_line(statement));
+            }
+        }
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for warning in &plan.warnings {
+            let _ = writeln!(
+                out,
+                "  ! {} {}: {}",
+                warning.stack, warning.logical_id, warning.message
+            );
+            let _ = writeln!(out, "    what to do: {}", warning.advice);
+        }
+    }
+    if !plan.data_loss.is_empty() {
+        let blocked = plan.is_blocked();
+        let _ = writeln!(
+            out,
+            "\n{}",
+            if blocked {
+                "Blocked: data-loss risk"
+            } else {
+                "Data-loss risk, allowed explicitly"
+            }
+        );
+        for risk in &plan.data_loss {
+            if risk.allowed {
+                let _ = writeln!(out, "  allowed: {}", risk_text(risk));
+            } else {
+                let _ = writeln!(out, "  x {}", risk_text(risk));
+                let _ = writeln!(
+                    out,
+                    "    to accept it: --allow-data-loss {}",
+                    risk.logical_id
+                );
+            }
+        }
+    }
+    let _ = writeln!(out, "\n{}", plan.summary.line());
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "No changes: the deployed stacks match the configuration."
+        );
+    }
+    out
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### mlinfra plan: `{}` (account {}, {})\n",
+        plan.env, plan.account_id, plan.region
+    );
+    let _ = writeln!(out, "**{}**\n", plan.summary.line());
+    if plan.is_blocked() {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> Blocked: this plan replaces or removes buckets or keys. Nothing will be applied unless each is allowed with `--allow-data-loss`.\n"
+        );
+    }
+    for stack in &plan.stacks {
+        let _ = writeln!(
+            out,
+            "#### `{}`: {}\n",
+            stack.stack,
+            cell(&stack_heading(stack))
+        );
+        if !stack.changes.is_empty() {
+            let _ = writeln!(out, "| | Resource | Type | Details |\n|---|---|---|---|");
+            for change in &stack.changes {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | `{}` | {} |",
+                    symbol(change),
+                    change.logical_id,
+                    change.resource_type,
+                    cell(&detail(change))
+                );
+            }
+            out.push('\n');
+        }
+        for setting in &stack.settings {
+            let _ = writeln!(out, "- {}\n", settings_text(*setting));
+        }
+    }
+    if !plan.iam.is_empty() {
+        let _ = writeln!(out, "#### IAM changes\n");
+        for change in &plan.iam {
+            let _ = writeln!(
+                out,
+                "- `{}` `{}` ({:?})",
+                change.stack, change.logical_id, change.action
+            );
+            for statement in &change.added {
+                let _ = writeln!(out, "  - ➕ {}", cell(&statement_line(statement)));
+            }
+            for statement in &change.removed {
+                let _ = writeln!(out, "  - ➖ {}", cell(&statement_line(statement)));
+            }
+        }
+        out.push('\n');
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "#### Warnings\n");
+        for warning in &plan.warnings {
+            let _ = writeln!(
+                out,
+                "> [!WARNING]\n> `{}` `{}`: {}\n>\n> What to do: {}\n",
+                warning.stack,
+                warning.logical_id,
+                cell(&warning.message),
+                cell(&warning.advice)
+            );
+        }
+    }
+    if !plan.data_loss.is_empty() {
+        let _ = writeln!(out, "#### Data-loss risk\n");
+        for risk in &plan.data_loss {
+            let status = if risk.allowed {
+                "allowed"
+            } else {
+                "**blocked**"
+            };
+            let _ = writeln!(out, "- {status}: {}", cell(&risk_text(risk)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ChangeSetRef, Summary};
+    use crate::stacks::Layer;
+
+    fn sample() -> Plan {
+        let changes = vec![
+            ResourceChange {
+                logical_id: "RawBucket".into(),
+                resource_type: "AWS::S3::Bucket".into(),
+                action: ChangeAction::Modify,
+                replacement: Some(Replacement::True),
+                replacement_basis: Some(Basis::TemplateDiff),
+                properties: vec!["BucketName".into()],
+                replaced_by: vec!["BucketName".into()],
+                physical_id: None,
+            },
+            ResourceChange {
+                logical_id: "FeaturesBucket".into(),
+                resource_type: "AWS::S3::Bucket".into(),
+                action: ChangeAction::Add,
+                replacement: None,
+                replacement_basis: None,
+                properties: vec![],
+                replaced_by: vec![],
+                physical_id: None,
+            },
+        ];
+        let stacks = vec![StackPlan {
+            stack: "p-dev-data".into(),
+            layer: Layer::Data,
+            action: StackAction::Update,
+            change_set: Some(ChangeSetRef {
+                id: "arn:cs".into(),
+                name: "mlinfra-x".into(),
+                stack_id: "arn:st".into(),
+                create: false,
+            }),
+            waits_for: vec![],
+            template_hash: "h".into(),
+            deployed: None,
+            changes,
+            settings: vec![],
+        }];
+        let data_loss = crate::plan::classify::data_loss("p-dev-data", &stacks[0].changes, &[]);
+        Plan {
+            format_version: 1,
+            env: "dev".into(),
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            summary: Summary::of(&stacks),
+            stacks,
+            iam: vec![],
+            warnings: vec![],
+            data_loss,
+        }
+    }
+
+    #[test]
+    fn human_report_shows_replacement_guard_and_summary() {
+        let text = human(&sample());
+        assert!(text.contains("-/+ RawBucket"), "{text}");
+        assert!(
+            text.contains("replace (BucketName create-only; judged from the templates)"),
+            "{text}"
+        );
+        assert!(text.contains("Blocked: data-loss risk"), "{text}");
+        assert!(text.contains("--allow-data-loss RawBucket"), "{text}");
+        assert!(
+            text.ends_with("Plan: 1 to add, 1 to change (1 replacement), 0 to remove.\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn markdown_escapes_and_warns() {
+        let text = markdown(&sample());
+        assert!(
+            text.contains("**Plan: 1 to add, 1 to change (1 replacement), 0 to remove.**"),
+            "{text}"
+        );
+        assert!(text.contains("[!CAUTION]"), "{text}");
+        assert!(
+            text.contains("| `-/+` | `RawBucket` | `AWS::S3::Bucket` |"),
+            "{text}"
+        );
+    }
+}
