@@ -147,6 +147,19 @@ impl PublicAccessBlock {
     }
 }
 
+impl PublicAccessBlock {
+    /// The shorthand the AWS CLI takes: `BlockPublicAcls=true,...`.
+    pub fn as_cli(&self) -> String {
+        format!(
+            "BlockPublicAcls={},IgnorePublicAcls={},BlockPublicPolicy={},RestrictPublicBuckets={}",
+            self.block_public_acls,
+            self.ignore_public_acls,
+            self.block_public_policy,
+            self.restrict_public_buckets
+        )
+    }
+}
+
 impl std::fmt::Display for PublicAccessBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let on: Vec<&str> = PublicAccessBlock::default().missing_in(self);

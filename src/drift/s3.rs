@@ -20,9 +20,9 @@ fn same_key(want: &str, have: &str) -> bool {
     want == have || have.ends_with(&format!("/{want}")) || want.ends_with(&format!("/{have}"))
 }
 
-fn restore_hint(bucket: &str, what: &str, command: &str) -> String {
+fn restore_hint(what: &str, command: &str) -> String {
     format!(
-        "restore {what} (aws s3api {command} --bucket {bucket} …, as the template has it); \
+        "restore {what} as the template has it ({command}); \
          apply alone does not rewrite an unchanged template value"
     )
 }
@@ -92,7 +92,13 @@ pub async fn check_bucket(
                     .severity(Severity::High)
                     .hint(
                         Remedy::Revert,
-                        restore_hint(bucket, "versioning", "put-bucket-versioning"),
+                        restore_hint(
+                            "versioning",
+                            &format!(
+                                "aws s3api put-bucket-versioning --bucket {bucket} \
+                                 --versioning-configuration Status={want}"
+                            ),
+                        ),
                     ),
             );
         }
@@ -136,7 +142,10 @@ pub async fn check_bucket(
                     .severity(Severity::High)
                     .hint(
                         Remedy::Revert,
-                        restore_hint(bucket, "default encryption", "put-bucket-encryption"),
+                        restore_hint(
+                            "default encryption",
+                            &format!("aws s3api put-bucket-encryption --bucket {bucket}"),
+                        ),
                     ),
             );
         } else if let Some(want_bucket_key) = want.bucket_key {
@@ -153,7 +162,10 @@ pub async fn check_bucket(
                         .severity(Severity::Low)
                         .hint(
                             Remedy::Revert,
-                            restore_hint(bucket, "the bucket key setting", "put-bucket-encryption"),
+                            restore_hint(
+                                "the bucket key setting",
+                                &format!("aws s3api put-bucket-encryption --bucket {bucket}"),
+                            ),
                         ),
                 );
             }
@@ -182,7 +194,14 @@ pub async fn check_bucket(
                     .severity(Severity::High)
                     .hint(
                         Remedy::Revert,
-                        restore_hint(bucket, "the public access block", "put-public-access-block"),
+                        restore_hint(
+                            "the public access block",
+                            &format!(
+                                "aws s3api put-public-access-block --bucket {bucket} \
+                                 --public-access-block-configuration {}",
+                                want.as_cli()
+                            ),
+                        ),
                     ),
             );
         }
