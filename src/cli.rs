@@ -111,6 +111,7 @@ pub struct PlanArgs {
     /// Without it the change sets are deleted after planning.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// human: for terminals; json: the plan document; markdown: for pull-request comments.
     #[arg(long, value_enum, default_value_t = ReportArg::Human)]
     pub format: ReportArg,
     /// Accept the replacement or removal of this bucket or key (repeatable).

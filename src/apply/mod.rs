@@ -269,11 +269,12 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
             stale.push(format!("{name} is not in the plan"));
             continue;
         };
-        if planned.template_hash != rendered.template.hash() {
+        let rendered_hash = plan::template_hash(&rendered.template.value);
+        if planned.template_hash != rendered_hash {
             stale.push(format!(
                 "{name}: the configuration changed since the plan (template sha256 {} then, {} now)",
                 short(&planned.template_hash),
-                short(&rendered.template.hash())
+                short(&rendered_hash)
             ));
             continue;
         }
@@ -301,13 +302,16 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
                     stale.push(format!(
                         "{name} was deleted and created again since the plan"
                     ));
-                } else if then.last_updated != now.last_changed || then.status != now.status {
+                } else if then.last_updated != now.last_changed {
                     stale.push(format!(
-                        "{name} changed since the plan (last updated {} then, {} now; status {} then, {} now)",
+                        "{name} was updated since the plan (last updated {} then, {} now)",
                         then.last_updated.as_deref().unwrap_or("never"),
                         now.last_changed.as_deref().unwrap_or("never"),
-                        then.status,
-                        now.status
+                    ));
+                } else if then.status != now.status {
+                    stale.push(format!(
+                        "{name} changed since the plan (status {} then, {} now)",
+                        then.status, now.status
                     ));
                 } else if planned.action != StackAction::Recreate {
                     // Times can be equal after a change (an emulator keeps none):
@@ -315,7 +319,7 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
                     let body = cfn.template_body(name).await?;
                     let hash = body
                         .and_then(|b| Canonical::parse(&b).ok())
-                        .map(|c| c.hash());
+                        .map(|c| plan::template_hash(&c.value));
                     if hash != then.template_hash {
                         stale.push(format!(
                             "{name}: its deployed template changed since the plan"
@@ -345,4 +349,35 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
 
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interruption_says_cloudformation_carries_on_and_how_to_attach() {
+        let running = ApplyError::Interrupted {
+            env: "prod".into(),
+            in_flight: vec!["p-prod-serving".into()],
+        };
+        let text = running.to_string();
+        assert!(
+            text.contains(
+                "CloudFormation carries on with the operation already running on p-prod-serving"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Run `mlinfra apply --env prod` again to attach to it"),
+            "{text}"
+        );
+        let idle = ApplyError::Interrupted {
+            env: "prod".into(),
+            in_flight: vec![],
+        };
+        assert!(idle.to_string().contains("nothing was executed"));
+        assert!(!running.is_refusal());
+        assert!(ApplyError::Stale(vec![]).is_refusal());
+    }
 }

@@ -29,10 +29,11 @@ impl Progress {
         }
     }
 
-    /// A live display when stdout is a terminal and `NO_COLOR` is unset;
-    /// plain lines on stdout otherwise.
+    /// A live display when stdout is a terminal and neither `NO_COLOR` nor
+    /// `CI` is set; plain lines on stdout otherwise.
     pub fn detect() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+        let no_color = set("NO_COLOR") || set("CI");
         let stdout_line = |line: &str| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");

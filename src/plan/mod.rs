@@ -57,6 +57,29 @@ pub enum PlanError {
     NoArtifactsBucket { stack: String, size: usize },
 }
 
+/// SHA-256 of a template with every object's keys sorted, so the same
+/// template hashes the same whatever order its text had (`serde_json` keeps
+/// insertion order here, and CloudFormation returns the body as submitted).
+pub fn template_hash(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    Canonical::new(sorted(value)).hash()
+}
+
 /// A name unique to this run, for change sets and client request tokens.
 pub fn run_id() -> String {
     let nanos = SystemTime::now()
@@ -83,7 +106,7 @@ pub async fn template_source(
             size: template.size(),
         });
     };
-    // Content-addressed: the same template always lands on the same key.
+    // Content-addressed by the exact bytes uploaded: a key never changes meaning.
     let key = format!(
         "mlinfra/{}/{}/{}.json",
         env.name,
@@ -116,7 +139,8 @@ pub async fn create_change_set(
     create: bool,
     log: &Log,
 ) -> Result<Option<(ChangeSetRef, Vec<crate::cloud::cfn::RawChange>)>, PlanError> {
-    let name = format!("mlinfra-{}-{}", &stack.template.hash()[..12], run_id());
+    let hash = template_hash(&stack.template.value);
+    let name = format!("mlinfra-{}-{}", &hash[..12], run_id());
     let request = ChangeSetRequest {
         stack: stack.spec.name.clone(),
         name: name.clone(),
@@ -125,9 +149,7 @@ pub async fn create_change_set(
         tags: state::stack_tags(env, stack.spec.layer),
         description: format!(
             "mlinfra {} of {}, template sha256 {}",
-            stack.spec.layer,
-            env.name,
-            stack.template.hash()
+            stack.spec.layer, env.name, hash
         ),
     };
     log(&format!("{}: creating change set {name}", stack.spec.name));
@@ -300,8 +322,7 @@ pub async fn plan(
         let mut change_sets = change_sets;
         return Err(change_sets
             .swap_remove(position)
-            .err()
-            .expect("position of an error"));
+            .expect_err("position of an error"));
     }
 
     let mut stacks = Vec::new();
@@ -362,14 +383,12 @@ pub async fn plan(
             action,
             change_set,
             waits_for,
-            template_hash: stack.template.hash(),
+            template_hash: template_hash(&stack.template.value),
             deployed: info.map(|i| Deployed {
                 stack_id: i.stack_id.clone(),
                 status: i.status.clone(),
                 last_updated: i.last_changed.clone(),
-                template_hash: deployed
-                    .filter(|v| !v.is_null())
-                    .map(|v| Canonical::new(v).hash()),
+                template_hash: deployed.filter(|v| !v.is_null()).map(|v| template_hash(&v)),
             }),
             changes,
             settings,

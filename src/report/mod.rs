@@ -83,10 +83,15 @@ fn detail(change: &ResourceChange) -> String {
             ));
         }
     }
-    if !change.properties.is_empty()
-        && matches!(change.action, ChangeAction::Modify | ChangeAction::Dynamic)
-    {
-        parts.push(format!("changes {}", change.properties.join(", ")));
+    // Properties not already named as the reason for a replacement.
+    let others: Vec<&str> = change
+        .properties
+        .iter()
+        .filter(|p| !change.replaced_by.contains(p))
+        .map(String::as_str)
+        .collect();
+    if !others.is_empty() && matches!(change.action, ChangeAction::Modify | ChangeAction::Dynamic) {
+        parts.push(format!("changes {}", others.join(", ")));
     }
     parts.join(" ")
 }

@@ -1,0 +1,136 @@
+//! A moto server (the AWS emulator pinned in the project's venv) of its own
+//! for a test: started on a free loopback port, waited for until it answers,
+//! stopped when dropped. Missing tools fail the test loudly, never skip it.
+//!
+//! It runs `tests/common/moto_fixes.py`: moto's own server with two of its
+//! CloudFormation bugs fixed (see that file); everything else is stock moto.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{mlinfra_bin, repo_root, venv_tool};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    pub endpoint: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A bare HTTP/1.0 request: the harness needs no HTTP client of its own.
+fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, response))
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        // Both fail loudly when the venv is missing.
+        venv_tool("moto_server");
+        let python = venv_tool("python");
+        let dir = tempfile::tempdir().expect("temp dir for the moto log");
+        let log = dir.path().join("moto.log");
+        let port = free_port();
+        let child = Command::new(python)
+            .arg(repo_root().join("tests/common/moto_fixes.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ACCOUNT_ID", ACCOUNT)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("moto log file"))
+            .spawn()
+            .expect("start moto_server from the venv");
+        let mut moto = Moto {
+            child,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some((200, _)) = http(port, "GET", "/moto-api/") {
+                return moto;
+            }
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!(
+                    "moto_server exited with {status} before answering:\n{}",
+                    moto.log_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer on port {port} within 60 s:\n{}",
+                moto.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Fake credentials and the emulator's endpoint, for a child process.
+    /// Profile files point nowhere so the machine's own AWS setup cannot leak in.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_SESSION_TOKEN", "testing".into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/nonexistent/aws-config".into()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials".into(),
+            ),
+            ("NO_COLOR", "1".into()),
+        ]
+    }
+
+    /// The `mlinfra` binary, set up to talk to this server.
+    pub fn mlinfra(&self) -> Command {
+        let mut command = Command::new(mlinfra_bin());
+        command
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_DEFAULT_REGION")
+            .envs(self.env())
+            .stdin(Stdio::null());
+        command
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
