@@ -213,9 +213,17 @@ pub fn run() -> Result<Exit> {
     match cli.command {
         Command::List { format } => list(&project, format, &mut out),
         Command::Validate(selection) => validate(&project, &selection, &mut out),
-        Command::Render { selection, out: dir, stack } => {
-            render_command(&project, &selection, dir.as_deref(), stack.map(Layer::from), &mut out)
-        }
+        Command::Render {
+            selection,
+            out: dir,
+            stack,
+        } => render_command(
+            &project,
+            &selection,
+            dir.as_deref(),
+            stack.map(Layer::from),
+            &mut out,
+        ),
         Command::Plan(args) => plan_command(&project, &args, &mut out),
         Command::Apply(args) => apply_command(&project, &args),
         Command::Drift(args) => drift_command(&project, &args, &mut out),

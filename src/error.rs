@@ -35,7 +35,10 @@ pub enum Error {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]

@@ -4,11 +4,14 @@
 
 mod common;
 
+#[path = "common/moto.rs"]
+mod moto;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::Client as CfnClient;
@@ -32,103 +35,37 @@ use mlinfra::drift::{
 };
 use mlinfra::project::Project;
 use mlinfra::render::{self, Engine, RenderedStack};
+use moto::Moto;
 
 // ---------------------------------------------------------------------------
 // moto's server
 
-/// moto's server (with the fixes of tests/common/moto_fixes.py) on a free
-/// loopback port, stopped when dropped. Fails loudly when it cannot start.
-struct Moto {
-    child: Child,
-    url: String,
-    _log_dir: tempfile::TempDir,
-    log: PathBuf,
+/// moto's server for drift: AWS managed policies (AdministratorAccess) exist
+/// only with `MOTO_IAM_LOAD_MANAGED_POLICIES`.
+fn start_moto() -> Moto {
+    Moto::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
 }
 
-impl Moto {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let log_dir = tempfile::tempdir().expect("temp dir");
-        let log = log_dir.path().join("moto.log");
-        let mut child = Command::new(common::venv_tool("python"))
-            .arg(common::repo_root().join("tests/common/moto_fixes.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            // AWS managed policies (AdministratorAccess) exist only with this.
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .env_remove("MOTO_ACCOUNT_ID")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("moto log file"))
-            .spawn()
-            .expect("moto's server starts");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = child.try_wait().expect("moto's status") {
-                panic!(
-                    "moto's server exited ({status}):\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto's server did not listen within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _log_dir: log_dir,
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn sdk(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.url)
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await
-    }
-
-    /// Runs `mlinfra` against this server with test credentials only.
-    fn mlinfra(&self, project: &Path, args: &[&str]) -> Output {
-        Command::new(common::mlinfra_bin())
-            .arg("--project")
-            .arg(project)
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &self.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", project.join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                project.join("no-aws-credentials"),
-            )
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("MLINFRA_PROJECT")
-            .output()
-            .expect("mlinfra runs")
-    }
+async fn sdk(moto: &Moto) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(moto::REGION))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Runs `mlinfra` on `project` against the server, with test credentials only.
+fn mlinfra(moto: &Moto, project: &Path, args: &[&str]) -> Output {
+    moto.mlinfra()
+        .arg("--project")
+        .arg(project)
+        .args(args)
+        .env_remove("MLINFRA_PROJECT")
+        .output()
+        .expect("mlinfra runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -167,20 +104,20 @@ fn render_env(project: &Path, env: &str) -> Vec<RenderedStack> {
 }
 
 fn deploy(moto: &Moto, project: &Path, env: &str) {
-    let output = moto.mlinfra(project, &["apply", "--env", env, "--yes"]);
+    let output = mlinfra(moto, project, &["apply", "--env", env, "--yes"]);
     assert_eq!(
         output.status.code(),
         Some(0),
         "apply --env {env} failed:\n{}\n{}\nmoto:\n{}",
         text(&output.stdout),
         text(&output.stderr),
-        moto.log()
+        moto.log_text()
     );
 }
 
 /// `drift --format json`: the exit code and the report.
 fn drift_json(moto: &Moto, project: &Path, env: &str) -> (i32, Value) {
-    let output = moto.mlinfra(project, &["drift", "--env", env, "--format", "json"]);
+    let output = mlinfra(moto, project, &["drift", "--env", env, "--format", "json"]);
     let code = output.status.code().expect("exit code");
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -482,15 +419,15 @@ fn drift_validates_the_config_before_any_aws_call() {
 
 #[tokio::test]
 async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
-    let moto = Moto::start();
+    let moto = start_moto();
     let project = common::repo_root();
     deploy(&moto, &project, "dev");
     let rendered = render_env(&project, "dev");
-    let sdk = moto.sdk().await;
+    let sdk = sdk(&moto).await;
     complete_what_moto_skips(&sdk, &rendered).await;
 
     // Credentials of another account are refused before anything is read.
-    let other = moto.mlinfra(&project, &["drift", "--env", "prod"]);
+    let other = mlinfra(&moto, &project, &["drift", "--env", "prod"]);
     assert_eq!(other.status.code(), Some(3), "{}", text(&other.stderr));
     assert!(other.stdout.is_empty());
 
@@ -585,7 +522,7 @@ async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
         "recreate"
     );
 
-    let human = moto.mlinfra(&project, &["drift", "--env", "dev"]);
+    let human = mlinfra(&moto, &project, &["drift", "--env", "dev"]);
     assert_eq!(human.status.code(), Some(2));
     let human = text(&human.stdout);
     assert!(human.contains("4 findings: 4 high"), "{human}");
@@ -597,11 +534,11 @@ async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
 
 #[tokio::test]
 async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
-    let moto = Moto::start();
+    let moto = start_moto();
     let project = project_in_moto_account();
     deploy(&moto, project.path(), "prod");
     let rendered = render_env(project.path(), "prod");
-    let sdk = moto.sdk().await;
+    let sdk = sdk(&moto).await;
     complete_what_moto_skips(&sdk, &rendered).await;
 
     let (code, report) = drift_json(&moto, project.path(), "prod");
@@ -671,7 +608,8 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
         "no scaling policy"
     );
 
-    let markdown = moto.mlinfra(
+    let markdown = mlinfra(
+        &moto,
         project.path(),
         &["drift", "--env", "prod", "--format", "markdown"],
     );
