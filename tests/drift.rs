@@ -541,6 +541,19 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
     let sdk = sdk(&moto).await;
     complete_what_moto_skips(&sdk, &rendered).await;
 
+    // staging was never deployed: each of its stacks is missing, which is drift.
+    let (code, staging) = drift_json(&moto, project.path(), "staging");
+    assert_eq!(code, 2, "{staging:#}");
+    assert_eq!(
+        finding_keys(&staging),
+        BTreeSet::from([key("", "stack-deployed", "high")]),
+        "{staging:#}"
+    );
+    assert_eq!(staging["findings"].as_array().unwrap().len(), 4);
+    for stack in staging["detection"].as_array().unwrap() {
+        assert_eq!(stack["detection"]["status"], "skipped", "{stack}");
+    }
+
     let (code, report) = drift_json(&moto, project.path(), "prod");
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(finding_keys(&report), BTreeSet::new(), "{report:#}");
