@@ -94,7 +94,9 @@ pub async fn run(
             Err(error) => {
                 report.detection.push(StackDetection {
                     stack: spec.spec.name.clone(),
-                    detection: Detection::Skipped,
+                    detection: Detection::Error {
+                        message: "not run: the stack could not be read".to_string(),
+                    },
                     not_checked: Vec::new(),
                 });
                 report.errors.push(CheckError {
@@ -242,16 +244,18 @@ fn deep_checks<'a>(
             let Some(scaling) = variant.scaling.clone() else {
                 continue;
             };
-            let scaling_subject = |logical_id: &str, resource_type: &str| {
-                deployed_subject(stack, logical_id, resource_type)
-            };
             let subjects = autoscaling::ScalingSubjects {
-                target: scaling_subject(
+                target: deployed_subject(
+                    stack,
                     &scaling.target_logical_id,
                     "AWS::ApplicationAutoScaling::ScalableTarget",
                 ),
                 policy: scaling.policy.as_ref().map(|p| {
-                    scaling_subject(&p.logical_id, "AWS::ApplicationAutoScaling::ScalingPolicy")
+                    deployed_subject(
+                        stack,
+                        &p.logical_id,
+                        "AWS::ApplicationAutoScaling::ScalingPolicy",
+                    )
                 }),
             };
             let (live_name, variant_name) = (live_name.clone(), variant.name.clone());
