@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -9,6 +10,7 @@ use crate::apply::{self, ApplyOptions, progress::Progress};
 use crate::check::{self, Severity};
 use crate::cloud;
 use crate::config::{self, Env};
+use crate::drift::{self, Verdict};
 use crate::error::{Error, Exit, Result};
 use crate::plan::{self, PlanError, PlanOptions};
 use crate::project::Project;
@@ -118,6 +120,27 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra apply --env dev                 # plan, show, ask\n  mlinfra apply --env prod --plan plan.json\n  mlinfra apply --env dev --yes           # CI without a reviewed plan"
     )]
     Apply(ApplyArgs),
+    /// Report what changed in the account outside the pipeline: CloudFormation
+    /// drift detection plus deep checks of roles, endpoints, autoscaling and buckets.
+    #[command(
+        after_help = "Exit codes: 0 in sync, 2 drift found, 1 error (or checks that could not be made), \
+3 blocked by a guard (credentials of another account).\n\nExamples:\n  mlinfra drift --env prod\n  mlinfra drift --env prod --format markdown > drift.md\n  mlinfra drift --env dev --endpoint-url http://127.0.0.1:5000"
+    )]
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = ReportArg::Human)]
+    pub format: ReportArg,
+    /// How long to wait for CloudFormation drift detection of each stack.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub detection_timeout: Duration,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -289,6 +312,7 @@ pub fn run() -> Result<Exit> {
         }
         Command::Plan(args) => plan_command(&project, &args, &mut out),
         Command::Apply(args) => apply_command(&project, &args),
+        Command::Drift(args) => drift_command(&project, &args, &mut out),
     }
 }
 
@@ -567,5 +591,23 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
+    })
+}
+
+fn drift_command(project: &Project, args: &DriftArgs, out: &mut impl Write) -> Result<Exit> {
+    let (env, rendered) = prepare(project, &args.env)?;
+    let poll = drift::detection_poll(args.detection_timeout);
+    let report = runtime()?.block_on(async {
+        let clients = drift::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        Ok::<_, Error>(drift::run(&clients, &env, &rendered, &poll).await)
+    })?;
+    write_out(out, &report::drift::render(&report, args.format.into()))?;
+    Ok(match report.verdict() {
+        Verdict::InSync => Exit::Clean,
+        Verdict::Drifted => Exit::Changes,
+        Verdict::Incomplete => {
+            eprintln!("error: some drift checks could not be made; the report lists them");
+            Exit::Error
+        }
     })
 }

@@ -1,6 +1,7 @@
 //! mlinfra: typed environment configs → reviewed CloudFormation stacks for ML
 //! platforms on AWS. Each module is one step of the flow:
 //! `config` (load, validate) → `stacks` → `render` → `check` / `plan` → `apply`,
+//! and `drift` comparing the account with the rendered templates,
 //! with `report` formatting results and `cli` wiring commands to steps.
 
 pub mod apply;
@@ -9,6 +10,7 @@ pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod cost;
+pub mod drift;
 pub mod error;
 pub mod plan;
 pub mod project;

@@ -1,6 +1,8 @@
 //! Renderings of a plan: a terminal table, JSON (the `plan.json` document),
 //! and Markdown for pull-request comments. Pure text functions.
 
+pub mod drift;
+
 use std::fmt::Write;
 
 use crate::plan::template_diff::Statement;

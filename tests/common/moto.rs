@@ -2,8 +2,8 @@
 //! for a test: started on a free loopback port, waited for until it answers,
 //! stopped when dropped. Missing tools fail the test loudly, never skip it.
 //!
-//! It runs `tests/common/moto_fixes.py`: moto's own server with two of its
-//! CloudFormation bugs fixed (see that file); everything else is stock moto.
+//! It runs `tests/common/moto_fixes.py`: moto's own server with a few of its
+//! bugs fixed (see that file); everything else is stock moto.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -51,6 +51,12 @@ fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
 
 impl Moto {
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// `env`: extra settings of the server, such as
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` for AWS managed policies.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         // Both fail loudly when the venv is missing.
         venv_tool("moto_server");
         let python = venv_tool("python");
@@ -61,6 +67,7 @@ impl Moto {
             .arg(repo_root().join("tests/common/moto_fixes.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACCOUNT_ID", ACCOUNT)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("moto log file"))

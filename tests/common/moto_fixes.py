@@ -14,12 +14,21 @@ CloudFormation behaves. Remove a fix when moto ships it.
    registers no Exports, and a stack created by a CREATE change set cannot
    resolve Fn::ImportValue (moto builds it with an empty export table). Only
    CreateStack wires exports. CloudFormation treats both paths alike.
+3. An AWS::IAM::Role's inline `Policies` reach the role as Python dicts and
+   GetRolePolicy then returns their Python repr (`{'Statement': ...}`), not
+   JSON. IAM stores and returns the JSON document, as PutRolePolicy does.
+4. GetBucketVersioning answers with the root element
+   `GetBucketVersioningResponse`; S3's is `VersioningConfiguration`, and the
+   Rust SDK rejects any other. The body carries the same Status.
 """
 
+import json
 import sys
 
 from moto.cloudformation import models as cfn
+from moto.iam import models as iam
 from moto.kms import models as kms
+from moto.s3 import responses as s3_responses
 from moto.server import main
 
 _kms_create = kms.Key.create_from_cloudformation_json.__func__
@@ -68,6 +77,30 @@ def _execute_change_set_with_outputs(self, change_set_name, stack_name=None):
 
 cfn.CloudFormationBackend.create_change_set = _create_change_set_with_exports
 cfn.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs
+
+_role_put_policy = iam.Role.put_policy
+
+
+def _role_put_policy_as_json(self, policy_name, policy_json):
+    if isinstance(policy_json, dict):
+        policy_json = json.dumps(policy_json)
+    return _role_put_policy(self, policy_name, policy_json)
+
+
+iam.Role.put_policy = _role_put_policy_as_json
+
+
+def _get_bucket_versioning_as_s3(self):
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}</VersioningConfiguration>'
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+s3_responses.S3Response.get_bucket_versioning = _get_bucket_versioning_as_s3
 
 if __name__ == "__main__":
     sys.exit(main())

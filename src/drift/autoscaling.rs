@@ -1,0 +1,268 @@
+//! Application Auto Scaling of an endpoint variant: the scalable target is
+//! registered with the configured min/max and not suspended, and the
+//! target-tracking policy is there with the configured target and cooldowns.
+//!
+//! The target is looked up by the live endpoint's name (from the endpoint's
+//! physical id) and the variant: that is what actually scales the endpoint.
+
+use aws_sdk_applicationautoscaling::Client;
+use aws_sdk_applicationautoscaling::types::{
+    PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
+};
+
+use super::cfn::RECREATE_HINT;
+use super::expected::{Metric, PolicyExpectation, ScalingExpectation};
+use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
+use crate::cloud::AwsError;
+
+/// The Application Auto Scaling resource id of a SageMaker variant.
+pub fn variant_resource_id(endpoint_name: &str, variant: &str) -> String {
+    format!("endpoint/{endpoint_name}/variant/{variant}")
+}
+
+/// Where the findings go: the target and the policy resources of the stack.
+pub struct ScalingSubjects {
+    pub target: Subject,
+    pub policy: Option<Subject>,
+}
+
+pub async fn check_variant(
+    autoscaling: &Client,
+    subjects: &ScalingSubjects,
+    endpoint_name: &str,
+    variant: &str,
+    expected: &ScalingExpectation,
+    env_name: &str,
+) -> Result<Vec<DriftFinding>, AwsError> {
+    let resource_id = variant_resource_id(endpoint_name, variant);
+    let namespace = ServiceNamespace::from(expected.service_namespace.as_str());
+    let dimension = ScalableDimension::from(expected.scalable_dimension.as_str());
+    let targets = async {
+        autoscaling
+            .describe_scalable_targets()
+            .service_namespace(namespace.clone())
+            .resource_ids(&resource_id)
+            .scalable_dimension(dimension.clone())
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeScalableTargets", e))
+    };
+    let policies = async {
+        autoscaling
+            .describe_scaling_policies()
+            .service_namespace(namespace.clone())
+            .resource_id(&resource_id)
+            .scalable_dimension(dimension.clone())
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeScalingPolicies", e))
+    };
+    let (targets, policies) = tokio::join!(targets, policies);
+    let (targets, policies) = (targets?, policies?);
+
+    let mut findings = Vec::new();
+    let target_subject = &subjects.target;
+    match targets.first() {
+        None => findings.push(
+            target_subject
+                .finding(
+                    Source::ApplicationAutoScaling,
+                    Check::ScalableTarget {
+                        variant: variant.to_string(),
+                    },
+                )
+                .values(
+                    format!(
+                        "{resource_id} registered, {}–{}",
+                        expected.min, expected.max
+                    ),
+                    "not registered: the variant does not scale",
+                )
+                .severity(Severity::High)
+                .hint(Remedy::Recreate, RECREATE_HINT),
+        ),
+        Some(target) => {
+            let (min, max) = (
+                i64::from(target.min_capacity()),
+                i64::from(target.max_capacity()),
+            );
+            if (min, max) != (expected.min, expected.max) {
+                findings.push(
+                    target_subject
+                        .finding(
+                            Source::ApplicationAutoScaling,
+                            Check::ScalingCapacity {
+                                variant: variant.to_string(),
+                            },
+                        )
+                        .values(
+                            format!("min {} max {}", expected.min, expected.max),
+                            format!("min {min} max {max}"),
+                        )
+                        .hint(
+                            Remedy::RevertOrUpdateConfig,
+                            format!(
+                                "register it again with the configured capacity (aws application-autoscaling \
+                                 register-scalable-target --service-namespace {} --resource-id {resource_id} \
+                                 --scalable-dimension {} --min-capacity {} --max-capacity {}), or change \
+                                 autoscaling min/max in environments/{env_name}.toml and apply",
+                                expected.service_namespace,
+                                expected.scalable_dimension,
+                                expected.min,
+                                expected.max
+                            ),
+                        ),
+                );
+            }
+            if let Some(state) = target.suspended_state() {
+                let suspended: Vec<&str> = [
+                    ("scale-in", state.dynamic_scaling_in_suspended()),
+                    ("scale-out", state.dynamic_scaling_out_suspended()),
+                    ("scheduled", state.scheduled_scaling_suspended()),
+                ]
+                .into_iter()
+                .filter(|(_, on)| *on == Some(true))
+                .map(|(name, _)| name)
+                .collect();
+                if !suspended.is_empty() {
+                    findings.push(
+                        target_subject
+                            .finding(
+                                Source::ApplicationAutoScaling,
+                                Check::ScalingSuspended {
+                                    variant: variant.to_string(),
+                                },
+                            )
+                            .values("active", format!("suspended: {}", suspended.join(", ")))
+                            .hint(
+                                Remedy::Revert,
+                                "resume scaling (register-scalable-target with --suspended-state all false)",
+                            ),
+                    );
+                }
+            }
+        }
+    }
+
+    if let Some(want) = &expected.policy {
+        let subject = subjects.policy.as_ref().unwrap_or(target_subject);
+        let found = policies
+            .iter()
+            .find(|p| subject.physical_id.as_deref() == Some(p.policy_arn()))
+            .or_else(|| policies.iter().find(|p| p.policy_name() == want.name));
+        match found {
+            None => findings.push(
+                subject
+                    .finding(
+                        Source::ApplicationAutoScaling,
+                        Check::ScalingPolicy {
+                            name: want.name.clone(),
+                        },
+                    )
+                    .values(
+                        "target tracking present",
+                        if policies.is_empty() {
+                            "no scaling policy".to_string()
+                        } else {
+                            let names: Vec<&str> =
+                                policies.iter().map(|p| p.policy_name()).collect();
+                            format!("absent (other policies: {})", names.join(", "))
+                        },
+                    )
+                    .severity(Severity::High)
+                    .hint(Remedy::Recreate, RECREATE_HINT),
+            ),
+            Some(live) => findings.extend(policy_findings(subject, want, live, env_name)),
+        }
+    }
+    Ok(findings)
+}
+
+fn policy_findings(
+    subject: &Subject,
+    want: &PolicyExpectation,
+    live: &ScalingPolicy,
+    env_name: &str,
+) -> Vec<DriftFinding> {
+    let check = || Check::ScalingPolicy {
+        name: want.name.clone(),
+    };
+    let hint = format!(
+        "put the policy back as the template has it (aws application-autoscaling put-scaling-policy), \
+         or change autoscaling in environments/{env_name}.toml and apply"
+    );
+    if *live.policy_type() != PolicyType::TargetTrackingScaling {
+        return vec![
+            subject
+                .finding(Source::ApplicationAutoScaling, check())
+                .values("TargetTrackingScaling", live.policy_type().as_str())
+                .hint(Remedy::RevertOrUpdateConfig, hint),
+        ];
+    }
+    let Some(config) = live.target_tracking_scaling_policy_configuration() else {
+        return Vec::new();
+    };
+    let live_metric = match (
+        config.predefined_metric_specification(),
+        config.customized_metric_specification(),
+    ) {
+        (Some(predefined), _) => Some(Metric::Predefined(
+            predefined.predefined_metric_type().as_str().to_string(),
+        )),
+        (None, Some(custom)) => Some(Metric::Customized {
+            name: custom.metric_name().unwrap_or_default().to_string(),
+            namespace: custom.namespace().unwrap_or_default().to_string(),
+            statistic: custom
+                .statistic()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        }),
+        (None, None) => None,
+    };
+    let cooldown = |c: Option<i64>| c.map_or("default".to_string(), |s| format!("{s}s"));
+    let mut differences: Vec<(String, String)> = Vec::new();
+    if config.target_value() != want.target_value {
+        differences.push((
+            format!("target {}", want.target_value),
+            format!("target {}", config.target_value()),
+        ));
+    }
+    let live_in = config.scale_in_cooldown().map(i64::from);
+    if want.scale_in_cooldown.is_some() && live_in != want.scale_in_cooldown {
+        differences.push((
+            format!("scale-in cooldown {}", cooldown(want.scale_in_cooldown)),
+            format!("scale-in cooldown {}", cooldown(live_in)),
+        ));
+    }
+    let live_out = config.scale_out_cooldown().map(i64::from);
+    if want.scale_out_cooldown.is_some() && live_out != want.scale_out_cooldown {
+        differences.push((
+            format!("scale-out cooldown {}", cooldown(want.scale_out_cooldown)),
+            format!("scale-out cooldown {}", cooldown(live_out)),
+        ));
+    }
+    if live_metric.as_ref() != Some(&want.metric) {
+        differences.push((
+            format!("metric {}", want.metric),
+            format!(
+                "metric {}",
+                live_metric.map_or("(none)".to_string(), |m| m.to_string())
+            ),
+        ));
+    }
+    differences
+        .into_iter()
+        .map(|(expected, actual)| {
+            subject
+                .finding(Source::ApplicationAutoScaling, check())
+                .values(expected, actual)
+                .hint(Remedy::RevertOrUpdateConfig, hint.clone())
+        })
+        .collect()
+}

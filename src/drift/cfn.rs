@@ -1,0 +1,279 @@
+//! CloudFormation's own drift detection for one stack: DetectStackDrift, poll
+//! its status, read every resource drift. MODIFIED and DELETED resources become
+//! findings; NOT_CHECKED ones are listed, since silence is not "in sync".
+
+use aws_config::retry::RetryConfig;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{
+    DifferenceType, StackDriftDetectionStatus, StackResourceDrift, StackResourceDriftStatus,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tokio::time::Instant;
+
+use super::finding::{
+    Check, Detection, DriftFinding, NotChecked, Remedy, Severity, Source, StackDetection, Subject,
+};
+use crate::cloud::{AwsError, Poll};
+
+/// Error codes with which an endpoint says it does not know the operation.
+const NOT_IMPLEMENTED_CODES: [&str; 5] = [
+    "NotImplemented",
+    "InvalidAction",
+    "UnknownOperation",
+    "UnknownOperationException",
+    "UnsupportedOperation",
+];
+
+/// Whether a failed DetectStackDrift means "this endpoint has no drift
+/// detection": a not-implemented error code, HTTP 501, or HTTP 500 with no AWS
+/// error in the body (AWS itself always names its 500s, e.g. `InternalFailure`).
+fn unsupported<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Option<String> {
+    if let Some(code) = error.code()
+        && NOT_IMPLEMENTED_CODES.contains(&code)
+    {
+        return Some(format!(
+            "the endpoint does not implement DetectStackDrift ({code})"
+        ));
+    }
+    let status = error.raw_response()?.status().as_u16();
+    match (status, error.code()) {
+        (501, _) => Some("the endpoint does not implement DetectStackDrift (HTTP 501)".into()),
+        (500, None) => Some(
+            "the endpoint does not implement DetectStackDrift (HTTP 500 without an AWS error code)"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Few attempts for DetectStackDrift: an endpoint that cannot answer it
+/// should not hold the report up, and a failed start is reported, not hidden.
+const DETECT_ATTEMPTS: u32 = 3;
+
+/// Runs drift detection on one deployed stack. Never fails: what went wrong
+/// is part of the result, and the deep checks go on regardless.
+pub async fn detect(
+    cfn: &Client,
+    stack: &str,
+    env_name: &str,
+    poll: &Poll,
+) -> (StackDetection, Vec<DriftFinding>) {
+    let result = |detection, not_checked| StackDetection {
+        stack: stack.to_string(),
+        detection,
+        not_checked,
+    };
+    let started = cfn
+        .detect_stack_drift()
+        .stack_name(stack)
+        .customize()
+        .config_override(
+            aws_sdk_cloudformation::config::Builder::default()
+                .retry_config(RetryConfig::standard().with_max_attempts(DETECT_ATTEMPTS)),
+        )
+        .send()
+        .await;
+    let detection_id = match started {
+        Ok(output) => output
+            .stack_drift_detection_id()
+            .unwrap_or_default()
+            .to_string(),
+        Err(error) => {
+            let detection = match unsupported(&error) {
+                Some(reason) => Detection::Unsupported { reason },
+                None => Detection::Error {
+                    message: AwsError::from_sdk("DetectStackDrift", error).to_string(),
+                },
+            };
+            return (result(detection, Vec::new()), Vec::new());
+        }
+    };
+
+    let detection = match wait(cfn, &detection_id, poll).await {
+        Ok(detection) => detection,
+        Err(error) => {
+            let detection = Detection::Error {
+                message: error.to_string(),
+            };
+            return (result(detection, Vec::new()), Vec::new());
+        }
+    };
+    if matches!(detection, Detection::TimedOut { .. }) {
+        return (result(detection, Vec::new()), Vec::new());
+    }
+
+    // Read even after DETECTION_FAILED: CloudFormation keeps the results of
+    // the resources it could check.
+    match resource_drifts(cfn, stack).await {
+        Ok(drifts) => {
+            let (not_checked, findings) = interpret(stack, env_name, &drifts);
+            (result(detection, not_checked), findings)
+        }
+        Err(error) => (
+            result(
+                Detection::Error {
+                    message: error.to_string(),
+                },
+                Vec::new(),
+            ),
+            Vec::new(),
+        ),
+    }
+}
+
+async fn wait(cfn: &Client, detection_id: &str, poll: &Poll) -> Result<Detection, AwsError> {
+    let start = Instant::now();
+    let mut interval = poll.first;
+    loop {
+        let elapsed = start.elapsed();
+        if elapsed >= poll.timeout {
+            return Ok(Detection::TimedOut {
+                after: poll.timeout,
+            });
+        }
+        tokio::time::sleep(interval.min(poll.timeout - elapsed)).await;
+        interval = poll.next(interval);
+        let status = cfn
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(detection_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeStackDriftDetectionStatus", e))?;
+        match status.detection_status() {
+            Some(StackDriftDetectionStatus::DetectionComplete) => return Ok(Detection::Complete),
+            Some(StackDriftDetectionStatus::DetectionFailed) => {
+                return Ok(Detection::Failed {
+                    reason: status
+                        .detection_status_reason()
+                        .unwrap_or("no reason given")
+                        .to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every drift except IN_SYNC, every page.
+async fn resource_drifts(cfn: &Client, stack: &str) -> Result<Vec<StackResourceDrift>, AwsError> {
+    let pages = cfn
+        .describe_stack_resource_drifts()
+        .stack_name(stack)
+        .stack_resource_drift_status_filters(StackResourceDriftStatus::Modified)
+        .stack_resource_drift_status_filters(StackResourceDriftStatus::Deleted)
+        .stack_resource_drift_status_filters(StackResourceDriftStatus::NotChecked)
+        .stack_resource_drift_status_filters(StackResourceDriftStatus::UnknownValue)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeStackResourceDrifts", e))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|page| page.stack_resource_drifts.unwrap_or_default())
+        .collect())
+}
+
+/// Properties whose drift weakens security or data protection.
+fn property_severity(path: &str) -> Severity {
+    const HIGH: [&str; 6] = [
+        "/AssumeRolePolicyDocument",
+        "/ManagedPolicyArns",
+        "/Policies",
+        "/PublicAccessBlockConfiguration",
+        "/VersioningConfiguration",
+        "/BucketEncryption",
+    ];
+    if HIGH.iter().any(|p| path.starts_with(p)) {
+        Severity::High
+    } else {
+        Severity::Medium
+    }
+}
+
+fn interpret(
+    stack: &str,
+    env_name: &str,
+    drifts: &[StackResourceDrift],
+) -> (Vec<NotChecked>, Vec<DriftFinding>) {
+    let mut not_checked = Vec::new();
+    let mut findings = Vec::new();
+    for drift in drifts {
+        let subject = Subject {
+            stack: stack.to_string(),
+            logical_id: drift.logical_resource_id().unwrap_or_default().to_string(),
+            physical_id: drift.physical_resource_id().map(str::to_string),
+            resource_type: drift.resource_type().unwrap_or_default().to_string(),
+        };
+        match drift.stack_resource_drift_status() {
+            Some(StackResourceDriftStatus::Deleted) => findings.push(
+                subject
+                    .finding(Source::Cloudformation, Check::Exists)
+                    .values("exists", "deleted outside CloudFormation")
+                    .severity(Severity::High)
+                    .hint(Remedy::Recreate, RECREATE_HINT),
+            ),
+            Some(StackResourceDriftStatus::Modified) => {
+                let differences = drift.property_differences();
+                if differences.is_empty() {
+                    findings.push(
+                        subject
+                            .finding(Source::Cloudformation, Check::Property { path: "/".into() })
+                            .values(
+                                drift.expected_properties().unwrap_or("(not given)"),
+                                drift.actual_properties().unwrap_or("(not given)"),
+                            )
+                            .hint(Remedy::RevertOrUpdateConfig, update_hint(env_name)),
+                    );
+                }
+                for difference in differences {
+                    let path = difference.property_path().unwrap_or("/").to_string();
+                    let (expected, actual) = match difference.difference_type() {
+                        Some(DifferenceType::Add) => (
+                            "(absent)".to_string(),
+                            difference.actual_value().unwrap_or_default().to_string(),
+                        ),
+                        Some(DifferenceType::Remove) => (
+                            difference.expected_value().unwrap_or_default().to_string(),
+                            "(removed)".to_string(),
+                        ),
+                        _ => (
+                            difference.expected_value().unwrap_or_default().to_string(),
+                            difference.actual_value().unwrap_or_default().to_string(),
+                        ),
+                    };
+                    findings.push(
+                        subject
+                            .finding(
+                                Source::Cloudformation,
+                                Check::Property { path: path.clone() },
+                            )
+                            .values(expected, actual)
+                            .severity(property_severity(&path))
+                            .hint(Remedy::RevertOrUpdateConfig, update_hint(env_name)),
+                    );
+                }
+            }
+            Some(StackResourceDriftStatus::InSync) => {}
+            // NOT_CHECKED, UNKNOWN and anything newer: not known to be in sync.
+            _ => not_checked.push(NotChecked {
+                logical_id: subject.logical_id,
+                resource_type: subject.resource_type,
+                reason: drift.drift_status_reason().map(str::to_string),
+            }),
+        }
+    }
+    (not_checked, findings)
+}
+
+pub const RECREATE_HINT: &str = "apply alone does not recreate it, because CloudFormation still records it: \
+     recreate it with the same identity, or remove it from the configuration, apply, and add it back";
+
+pub fn update_hint(env_name: &str) -> String {
+    format!(
+        "revert it in the account (CloudFormation rewrites only properties whose template value changed, \
+         so apply alone does not), or, if the change is wanted, put it into environments/{env_name}.toml and apply"
+    )
+}

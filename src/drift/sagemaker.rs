@@ -1,0 +1,254 @@
+//! SageMaker endpoints against their template: the endpoint exists, is
+//! InService, serves the endpoint config its stack created, and each variant
+//! runs the configured instance type and a sensible instance count.
+
+use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::types::EndpointStatus;
+
+use super::aws::code_is;
+use super::cfn::RECREATE_HINT;
+use super::expected::{EndpointExpectation, VariantExpectation};
+use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
+use crate::cloud::AwsError;
+
+/// CloudFormation records an endpoint (and an endpoint config) by ARN, while
+/// SageMaker's API takes the name: the part after `endpoint/`. SageMaker
+/// writes that part lower-case; mlinfra's endpoint names are lower-case.
+pub fn name_from_arn<'a>(physical_id: &'a str, kind: &str) -> &'a str {
+    physical_id
+        .rsplit_once(&format!(":{kind}/"))
+        .map(|(_, name)| name)
+        .unwrap_or(physical_id)
+}
+
+/// SageMaker answers a lookup of an unknown endpoint with a plain
+/// `ValidationException` "Could not find endpoint …".
+fn is_not_found(error: &AwsError) -> bool {
+    code_is(error, &["ValidationException"]) && error.message.contains("Could not find")
+}
+
+pub async fn check_endpoint(
+    sagemaker: &Client,
+    subject: &Subject,
+    expected: &EndpointExpectation,
+    config_physical_id: Option<&str>,
+    env_name: &str,
+) -> Result<Vec<DriftFinding>, AwsError> {
+    let name = name_from_arn(
+        subject.physical_id.as_deref().unwrap_or_default(),
+        "endpoint",
+    );
+    let endpoint = match sagemaker
+        .describe_endpoint()
+        .endpoint_name(name)
+        .send()
+        .await
+    {
+        Ok(endpoint) => endpoint,
+        Err(error) => {
+            let error = AwsError::from_sdk("DescribeEndpoint", error);
+            if is_not_found(&error) {
+                return Ok(vec![
+                    subject
+                        .finding(Source::Sagemaker, Check::Exists)
+                        .values("exists", "deleted")
+                        .severity(Severity::High)
+                        .hint(Remedy::Recreate, RECREATE_HINT),
+                ]);
+            }
+            return Err(error);
+        }
+    };
+
+    let mut findings = Vec::new();
+    if let Some(finding) = status_finding(subject, &endpoint) {
+        findings.push(finding);
+    }
+
+    let served = endpoint.endpoint_config_name().unwrap_or_default();
+    if let Some(config_id) = config_physical_id {
+        let created = name_from_arn(config_id, "endpoint-config");
+        // The ARN holds the name lower-case; the endpoint reports it as created.
+        if !created.eq_ignore_ascii_case(served) {
+            findings.push(
+                subject
+                    .finding(Source::Sagemaker, Check::EndpointConfig)
+                    .values(created, served)
+                    .severity(Severity::High)
+                    .hint(
+                        Remedy::Revert,
+                        format!(
+                            "the endpoint was switched to another config outside CloudFormation: switch it back \
+                             (aws sagemaker update-endpoint --endpoint-name {name} --endpoint-config-name {created} \
+                             --retain-all-variant-properties)"
+                        ),
+                    ),
+            );
+        }
+    }
+
+    for variant in &expected.variants {
+        let live = endpoint
+            .production_variants()
+            .iter()
+            .find(|v| v.variant_name() == Some(variant.name.as_str()));
+        let Some(live) = live else {
+            findings.push(
+                subject
+                    .finding(
+                        Source::Sagemaker,
+                        Check::Variant {
+                            variant: variant.name.clone(),
+                        },
+                    )
+                    .values("present", "absent")
+                    .hint(
+                        Remedy::Revert,
+                        format!(
+                            "switch the endpoint back to the config its stack created ({name})"
+                        ),
+                    ),
+            );
+            continue;
+        };
+        let count = live
+            .desired_instance_count()
+            .or(live.current_instance_count());
+        if let Some(count) = count
+            && let Some(finding) = count_finding(subject, name, variant, i64::from(count), env_name)
+        {
+            findings.push(finding);
+        }
+    }
+
+    if !served.is_empty() && expected.variants.iter().any(|v| v.instance_type.is_some()) {
+        let config = sagemaker
+            .describe_endpoint_config()
+            .endpoint_config_name(served)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeEndpointConfig", e))?;
+        for variant in &expected.variants {
+            let Some(want) = &variant.instance_type else {
+                continue;
+            };
+            let have = config
+                .production_variants()
+                .iter()
+                .find(|v| v.variant_name() == Some(variant.name.as_str()))
+                .and_then(|v| v.instance_type())
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| "(none)".to_string());
+            if *want != have {
+                findings.push(
+                    subject
+                        .finding(
+                            Source::Sagemaker,
+                            Check::InstanceType {
+                                variant: variant.name.clone(),
+                            },
+                        )
+                        .values(want.clone(), have)
+                        .hint(
+                            Remedy::RevertOrUpdateConfig,
+                            format!(
+                                "switch back to the config the stack created, or set endpoints.*.instance_type \
+                                 in environments/{env_name}.toml and apply"
+                            ),
+                        ),
+                );
+            }
+        }
+    }
+    Ok(findings)
+}
+
+fn status_finding(
+    subject: &Subject,
+    endpoint: &aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput,
+) -> Option<DriftFinding> {
+    let status = endpoint.endpoint_status()?;
+    let reason = endpoint
+        .failure_reason()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    let actual = format!("{}{reason}", status.as_str());
+    let finding = subject
+        .finding(Source::Sagemaker, Check::EndpointStatus)
+        .values("InService", actual);
+    match status {
+        EndpointStatus::InService => None,
+        EndpointStatus::Creating
+        | EndpointStatus::Updating
+        | EndpointStatus::SystemUpdating
+        | EndpointStatus::RollingBack => Some(finding.severity(Severity::Low).hint(
+            Remedy::Wait,
+            "the endpoint is changing; run drift again once it settles",
+        )),
+        _ => Some(finding.severity(Severity::High).hint(
+            Remedy::Reapply,
+            "the endpoint is not serving: read its failure reason, fix the cause, and apply",
+        )),
+    }
+}
+
+/// Inside [min, max] is autoscaling at work; outside is drift. Without
+/// autoscaling the count must be the configured one.
+fn count_finding(
+    subject: &Subject,
+    endpoint_name: &str,
+    variant: &VariantExpectation,
+    count: i64,
+    env_name: &str,
+) -> Option<DriftFinding> {
+    let check = Check::InstanceCount {
+        variant: variant.name.clone(),
+    };
+    let set_back = |n: i64| {
+        format!(
+            "aws sagemaker update-endpoint-weights-and-capacities --endpoint-name {endpoint_name} \
+             --desired-weights-and-capacities VariantName={},DesiredInstanceCount={n}",
+            variant.name
+        )
+    };
+    if let Some(scaling) = &variant.scaling {
+        if (scaling.min..=scaling.max).contains(&count) {
+            return None;
+        }
+        let bound = if count < scaling.min {
+            scaling.min
+        } else {
+            scaling.max
+        };
+        return Some(
+            subject
+                .finding(Source::Sagemaker, check)
+                .values(
+                    format!("between {} and {} (autoscaling)", scaling.min, scaling.max),
+                    count.to_string(),
+                )
+                .hint(
+                    Remedy::RevertOrUpdateConfig,
+                    format!(
+                        "autoscaling keeps the count inside [min, max] only while the scalable target is as \
+                         configured: set it back ({}), or change autoscaling min/max in environments/{env_name}.toml",
+                        set_back(bound)
+                    ),
+                ),
+        );
+    }
+    let want = variant.initial_instance_count?;
+    (want != count).then(|| {
+        subject
+            .finding(Source::Sagemaker, check)
+            .values(want.to_string(), count.to_string())
+            .hint(
+                Remedy::RevertOrUpdateConfig,
+                format!(
+                    "deploys keep a variant's count (RetainAllVariantProperties), so apply does not reset it: \
+                     set it back ({}), or configure autoscaling in environments/{env_name}.toml",
+                    set_back(want)
+                ),
+            )
+    })
+}

@@ -1,0 +1,1136 @@
+//! `mlinfra drift`: against moto's server for the deep checks, against
+//! aws-smithy-mocks for CloudFormation drift detection (moto has no
+//! DetectStackDrift), and snapshots of the human and markdown reports.
+
+mod common;
+
+#[path = "common/moto.rs"]
+mod moto;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::Client as CfnClient;
+use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
+use aws_sdk_cloudformation::operation::describe_stack_resource_drifts::DescribeStackResourceDriftsOutput;
+use aws_sdk_cloudformation::operation::detect_stack_drift::DetectStackDriftOutput;
+use aws_sdk_cloudformation::types::{
+    DifferenceType, PropertyDifference, StackDriftDetectionStatus, StackResourceDrift,
+    StackResourceDriftStatus,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use serde_json::Value;
+
+use mlinfra::cloud::Poll;
+use mlinfra::drift::cfn;
+use mlinfra::drift::{
+    Check, CheckError, Detection, DriftFinding, DriftReport, NotChecked, Remedy, RunStats,
+    Severity, Source, StackDetection, Verdict,
+};
+use mlinfra::project::Project;
+use mlinfra::render::{self, Engine, RenderedStack};
+use moto::Moto;
+
+// ---------------------------------------------------------------------------
+// moto's server
+
+/// moto's server for drift: AWS managed policies (AdministratorAccess) exist
+/// only with `MOTO_IAM_LOAD_MANAGED_POLICIES`.
+fn start_moto() -> Moto {
+    Moto::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
+}
+
+async fn sdk(moto: &Moto) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(moto::REGION))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// Runs `mlinfra` on `project` against the server, with test credentials only.
+fn mlinfra(moto: &Moto, project: &Path, args: &[&str]) -> Output {
+    moto.mlinfra()
+        .arg("--project")
+        .arg(project)
+        .args(args)
+        .env_remove("MLINFRA_PROJECT")
+        .output()
+        .expect("mlinfra runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A copy of the example project in a temp dir, every environment in moto's
+/// account and without termination protection (moto has no
+/// UpdateTerminationProtection), so `prod` deploys there with its own shape.
+fn project_in_moto_account() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let environments = dir.path().join("environments");
+    std::fs::create_dir_all(&environments).unwrap();
+    for name in ["base", "dev", "staging", "prod"] {
+        let text = std::fs::read_to_string(
+            common::repo_root()
+                .join("environments")
+                .join(format!("{name}.toml")),
+        )
+        .unwrap()
+        .replace("345678901234", "123456789012")
+        .replace("234567890123", "123456789012")
+        .replace(
+            "termination_protection = true",
+            "termination_protection = false",
+        );
+        std::fs::write(environments.join(format!("{name}.toml")), text).unwrap();
+    }
+    dir
+}
+
+fn render_env(project: &Path, env: &str) -> Vec<RenderedStack> {
+    let project = Project::Dir(project.to_path_buf());
+    let env = mlinfra::config::load_env(&project, env).expect("valid environment");
+    render::render_env(&Engine::new(&project).unwrap(), &env).unwrap()
+}
+
+fn deploy(moto: &Moto, project: &Path, env: &str) {
+    let output = mlinfra(moto, project, &["apply", "--env", env, "--yes"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "apply --env {env} failed:\n{}\n{}\nmoto:\n{}",
+        text(&output.stdout),
+        text(&output.stderr),
+        moto.log_text()
+    );
+}
+
+/// `drift --format json`: the exit code and the report.
+fn drift_json(moto: &Moto, project: &Path, env: &str) -> (i32, Value) {
+    let output = mlinfra(moto, project, &["drift", "--env", env, "--format", "json"]);
+    let code = output.status.code().expect("exit code");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "drift printed no JSON ({e}), exit {code}:\n{}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    });
+    eprintln!(
+        "drift --env {env}: {} AWS calls ({} requests) in {} ms, exit {code}",
+        report["stats"]["calls"], report["stats"]["requests"], report["stats"]["elapsed_ms"]
+    );
+    (code, report)
+}
+
+/// (logical id, check kind, severity) of every finding.
+fn finding_keys(report: &Value) -> BTreeSet<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["logical_id"].as_str().unwrap().to_string(),
+                f["check"]["kind"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn finding<'a>(report: &'a Value, logical_id: &str, kind: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["logical_id"] == logical_id && f["check"]["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} finding on {logical_id}: {report:#}"))
+}
+
+fn key(logical_id: &str, kind: &str, severity: &str) -> (String, String, String) {
+    (logical_id.into(), kind.into(), severity.into())
+}
+
+/// The deployed stack's logical id → physical id, and its outputs.
+async fn deployed(
+    cfn: &CfnClient,
+    stack: &str,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let resources = cfn
+        .list_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap()
+        .stack_resource_summaries
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| Some((r.logical_resource_id?, r.physical_resource_id?)))
+        .filter(|(logical, _)| !logical.is_empty())
+        .collect();
+    let outputs = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap_or_default()
+        .remove(0)
+        .outputs
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|o| Some((o.output_key?, o.output_value?)))
+        .collect();
+    (resources, outputs)
+}
+
+fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The value of an output whose template value is exactly `intrinsic`.
+fn output_for(template: &Value, outputs: &BTreeMap<String, String>, intrinsic: &Value) -> String {
+    let (name, _) = template["Outputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, o)| &o["Value"] == intrinsic)
+        .expect("an output for the intrinsic");
+    outputs[name].clone()
+}
+
+/// The live name of an endpoint: the last part of its ARN (its physical id).
+fn endpoint_name(physical_id: &str) -> &str {
+    physical_id.rsplit('/').next().unwrap()
+}
+
+/// Creates, through the service APIs and exactly as CloudFormation does on
+/// AWS, the state moto's CloudFormation skips for resources it does create:
+/// bucket versioning, public access block and S3 bucket key; Application
+/// Auto Scaling targets and policies (moto leaves both as placeholders).
+/// Without this the deep checks would rightly report those as drift.
+async fn complete_what_moto_skips(sdk: &SdkConfig, rendered: &[RenderedStack]) {
+    use aws_sdk_applicationautoscaling::types as aas;
+    use aws_sdk_s3::types as s3t;
+
+    let cfn = CfnClient::new(sdk);
+    let s3 = s3_client(sdk);
+    let autoscaling = aws_sdk_applicationautoscaling::Client::new(sdk);
+    for stack in rendered {
+        let template = &stack.template.value;
+        let (physical, outputs) = deployed(&cfn, &stack.spec.name).await;
+        let resources = template["Resources"].as_object().unwrap();
+        for (logical, resource) in resources {
+            let p = &resource["Properties"];
+            if resource["Type"] != "AWS::S3::Bucket" {
+                continue;
+            }
+            let bucket = &physical[logical];
+            if let Some(status) = p["VersioningConfiguration"]["Status"].as_str() {
+                s3.put_bucket_versioning()
+                    .bucket(bucket)
+                    .versioning_configuration(
+                        s3t::VersioningConfiguration::builder()
+                            .status(s3t::BucketVersioningStatus::from(status))
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let block = &p["PublicAccessBlockConfiguration"];
+            if block.is_object() {
+                s3.put_public_access_block()
+                    .bucket(bucket)
+                    .public_access_block_configuration(
+                        s3t::PublicAccessBlockConfiguration::builder()
+                            .block_public_acls(block["BlockPublicAcls"] == true)
+                            .ignore_public_acls(block["IgnorePublicAcls"] == true)
+                            .block_public_policy(block["BlockPublicPolicy"] == true)
+                            .restrict_public_buckets(block["RestrictPublicBuckets"] == true)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            let rule = &p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+            if rule.is_object() {
+                let default = &rule["ServerSideEncryptionByDefault"];
+                let mut by_default = s3t::ServerSideEncryptionByDefault::builder().sse_algorithm(
+                    s3t::ServerSideEncryption::from(default["SSEAlgorithm"].as_str().unwrap()),
+                );
+                if default["KMSMasterKeyID"].is_object() {
+                    by_default = by_default.kms_master_key_id(output_for(
+                        template,
+                        &outputs,
+                        &default["KMSMasterKeyID"],
+                    ));
+                }
+                s3.put_bucket_encryption()
+                    .bucket(bucket)
+                    .server_side_encryption_configuration(
+                        s3t::ServerSideEncryptionConfiguration::builder()
+                            .rules(
+                                s3t::ServerSideEncryptionRule::builder()
+                                    .apply_server_side_encryption_by_default(
+                                        by_default.build().unwrap(),
+                                    )
+                                    .bucket_key_enabled(rule["BucketKeyEnabled"] == true)
+                                    .build(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+
+        // CloudFormation registers the template's ResourceId
+        // `endpoint/<EndpointName>/variant/<variant>`, which on AWS names the
+        // live endpoint. moto ignored EndpointName and named the endpoint
+        // itself, so the resource id here carries the name the endpoint has.
+        let resource_id = |target: &Value| {
+            let endpoint = target["DependsOn"]
+                .as_str()
+                .expect("target depends on its endpoint");
+            let template_id = target["Properties"]["ResourceId"].as_str().unwrap();
+            let variant = template_id.rsplit('/').next().unwrap();
+            format!(
+                "endpoint/{}/variant/{variant}",
+                endpoint_name(&physical[endpoint])
+            )
+        };
+        for (_, target) in resources
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget")
+        {
+            let p = &target["Properties"];
+            autoscaling
+                .register_scalable_target()
+                .service_namespace(aas::ServiceNamespace::from(
+                    p["ServiceNamespace"].as_str().unwrap(),
+                ))
+                .scalable_dimension(aas::ScalableDimension::from(
+                    p["ScalableDimension"].as_str().unwrap(),
+                ))
+                .resource_id(resource_id(target))
+                .min_capacity(p["MinCapacity"].as_i64().unwrap() as i32)
+                .max_capacity(p["MaxCapacity"].as_i64().unwrap() as i32)
+                .send()
+                .await
+                .unwrap();
+        }
+        for (_, policy) in resources
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy")
+        {
+            let p = &policy["Properties"];
+            let target = &resources[p["ScalingTargetId"]["Ref"].as_str().unwrap()];
+            let config = &p["TargetTrackingScalingPolicyConfiguration"];
+            let metric = config["PredefinedMetricSpecification"]["PredefinedMetricType"]
+                .as_str()
+                .expect("the example configures a predefined metric");
+            autoscaling
+                .put_scaling_policy()
+                .policy_name(p["PolicyName"].as_str().unwrap())
+                .policy_type(aas::PolicyType::from(p["PolicyType"].as_str().unwrap()))
+                .service_namespace(aas::ServiceNamespace::from(
+                    target["Properties"]["ServiceNamespace"].as_str().unwrap(),
+                ))
+                .scalable_dimension(aas::ScalableDimension::from(
+                    target["Properties"]["ScalableDimension"].as_str().unwrap(),
+                ))
+                .resource_id(resource_id(target))
+                .target_tracking_scaling_policy_configuration(
+                    aas::TargetTrackingScalingPolicyConfiguration::builder()
+                        .target_value(config["TargetValue"].as_f64().unwrap())
+                        .scale_in_cooldown(config["ScaleInCooldown"].as_i64().unwrap() as i32)
+                        .scale_out_cooldown(config["ScaleOutCooldown"].as_i64().unwrap() as i32)
+                        .predefined_metric_specification(
+                            aas::PredefinedMetricSpecification::builder()
+                                .predefined_metric_type(aas::MetricType::from(metric))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Against moto
+
+#[test]
+fn drift_validates_the_config_before_any_aws_call() {
+    // Nothing listens on this port: any AWS call would fail with a connection error.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(common::mlinfra_bin())
+        .args([
+            "--project",
+            "tests/fixtures/invalid",
+            "drift",
+            "--env",
+            "autoscaling-max-below-min",
+        ])
+        .current_dir(common::repo_root())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("autoscaling-max-below-min.toml"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("AWS"), "no AWS call expected: {stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
+    let moto = start_moto();
+    let project = common::repo_root();
+    deploy(&moto, &project, "dev");
+    let rendered = render_env(&project, "dev");
+    let sdk = sdk(&moto).await;
+    complete_what_moto_skips(&sdk, &rendered).await;
+
+    // Credentials of another account are refused before anything is read.
+    let other = mlinfra(&moto, &project, &["drift", "--env", "prod"]);
+    assert_eq!(other.status.code(), Some(3), "{}", text(&other.stderr));
+    assert!(other.stdout.is_empty());
+
+    let (code, report) = drift_json(&moto, &project, "dev");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["verdict"], "in-sync");
+    assert_eq!(finding_keys(&report), BTreeSet::new(), "{report:#}");
+    assert_eq!(report["errors"], serde_json::json!([]));
+    // moto has no DetectStackDrift: said so for every stack, and not an error.
+    for stack in report["detection"].as_array().unwrap() {
+        assert_eq!(stack["detection"]["status"], "unsupported", "{stack}");
+    }
+    assert!(
+        report["stats"]["calls"].as_u64().unwrap() < 60,
+        "{report:#}"
+    );
+
+    let cfn = CfnClient::new(&sdk);
+    let (iam_ids, _) = deployed(&cfn, "dogbreed-dev-iam").await;
+    let (data_ids, _) = deployed(&cfn, "dogbreed-dev-data").await;
+    let (serving_ids, _) = deployed(&cfn, "dogbreed-dev-serving").await;
+    let role = &iam_ids["ExecutionRole"];
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    iam.attach_role_policy()
+        .role_name(role)
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name("debug-access")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    s3_client(&sdk)
+        .put_bucket_versioning()
+        .bucket(&data_ids["RawBucket"])
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_sagemaker::Client::new(&sdk)
+        .delete_endpoint()
+        .endpoint_name(endpoint_name(&serving_ids["DogbreedEndpoint"]))
+        .send()
+        .await
+        .unwrap();
+
+    let (code, report) = drift_json(&moto, &project, "dev");
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(report["verdict"], "drifted");
+    assert_eq!(
+        finding_keys(&report),
+        BTreeSet::from([
+            key("ExecutionRole", "managed-policies", "high"),
+            key("ExecutionRole", "inline-policy", "high"),
+            key("RawBucket", "versioning", "high"),
+            key("DogbreedEndpoint", "exists", "high"),
+        ]),
+        "{report:#}"
+    );
+    let admin = finding(&report, "ExecutionRole", "managed-policies");
+    assert_eq!(admin["physical_id"], role.as_str());
+    assert_eq!(
+        admin["actual"],
+        "arn:aws:iam::aws:policy/AdministratorAccess attached"
+    );
+    assert!(
+        admin["hint"]
+            .as_str()
+            .unwrap()
+            .contains("detach-role-policy"),
+        "{admin}"
+    );
+    let inline = finding(&report, "ExecutionRole", "inline-policy");
+    assert_eq!(inline["check"]["name"], "debug-access");
+    let versioning = finding(&report, "RawBucket", "versioning");
+    assert_eq!(
+        (&versioning["expected"], &versioning["actual"]),
+        (&Value::from("Enabled"), &Value::from("Suspended"))
+    );
+    assert_eq!(
+        finding(&report, "DogbreedEndpoint", "exists")["remedy"],
+        "recreate"
+    );
+
+    let human = mlinfra(&moto, &project, &["drift", "--env", "dev"]);
+    assert_eq!(human.status.code(), Some(2));
+    let human = text(&human.stdout);
+    assert!(human.contains("4 findings: 4 high"), "{human}");
+    assert!(
+        human.contains("not available: the endpoint does not implement DetectStackDrift"),
+        "{human}"
+    );
+}
+
+#[tokio::test]
+async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
+    let moto = start_moto();
+    let project = project_in_moto_account();
+    deploy(&moto, project.path(), "prod");
+    let rendered = render_env(project.path(), "prod");
+    let sdk = sdk(&moto).await;
+    complete_what_moto_skips(&sdk, &rendered).await;
+
+    // staging was never deployed: each of its stacks is missing, which is drift.
+    let (code, staging) = drift_json(&moto, project.path(), "staging");
+    assert_eq!(code, 2, "{staging:#}");
+    assert_eq!(
+        finding_keys(&staging),
+        BTreeSet::from([key("", "stack-deployed", "high")]),
+        "{staging:#}"
+    );
+    assert_eq!(staging["findings"].as_array().unwrap().len(), 4);
+    for stack in staging["detection"].as_array().unwrap() {
+        assert_eq!(stack["detection"]["status"], "skipped", "{stack}");
+    }
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(finding_keys(&report), BTreeSet::new(), "{report:#}");
+
+    let cfn = CfnClient::new(&sdk);
+    let (serving_ids, _) = deployed(&cfn, "dogbreed-prod-serving").await;
+    let endpoint = endpoint_name(&serving_ids["DogbreedEndpoint"]).to_string();
+    let resource_id = format!("endpoint/{endpoint}/variant/AllTraffic");
+    // prod scales 1–3: 5 instances is outside, whatever put it there.
+    aws_sdk_sagemaker::Client::new(&sdk)
+        .update_endpoint_weights_and_capacities()
+        .endpoint_name(&endpoint)
+        .desired_weights_and_capacities(
+            aws_sdk_sagemaker::types::DesiredWeightAndCapacity::builder()
+                .variant_name("AllTraffic")
+                .desired_instance_count(5)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let autoscaling = aws_sdk_applicationautoscaling::Client::new(&sdk);
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .resource_id(&resource_id)
+        .min_capacity(1)
+        .max_capacity(10)
+        .send()
+        .await
+        .unwrap();
+    autoscaling
+        .delete_scaling_policy()
+        .policy_name("dogbreed-prod-dogbreed-target-tracking")
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .resource_id(&resource_id)
+        .send()
+        .await
+        .unwrap();
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(
+        finding_keys(&report),
+        BTreeSet::from([
+            key("DogbreedEndpoint", "instance-count", "medium"),
+            key("DogbreedScalableTarget", "scaling-capacity", "medium"),
+            key("DogbreedScalingPolicy", "scaling-policy", "high"),
+        ]),
+        "{report:#}"
+    );
+    let count = finding(&report, "DogbreedEndpoint", "instance-count");
+    assert_eq!(count["expected"], "between 1 and 3 (autoscaling)");
+    assert_eq!(count["actual"], "5");
+    let capacity = finding(&report, "DogbreedScalableTarget", "scaling-capacity");
+    assert_eq!(
+        (&capacity["expected"], &capacity["actual"]),
+        (&Value::from("min 1 max 3"), &Value::from("min 1 max 10"))
+    );
+    assert_eq!(
+        finding(&report, "DogbreedScalingPolicy", "scaling-policy")["actual"],
+        "no scaling policy"
+    );
+
+    let markdown = mlinfra(
+        &moto,
+        project.path(),
+        &["drift", "--env", "prod", "--format", "markdown"],
+    );
+    assert_eq!(markdown.status.code(), Some(2));
+    assert!(
+        text(&markdown.stdout).starts_with("### mlinfra drift: `prod` — drift found (exit 2)"),
+        "{}",
+        text(&markdown.stdout)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// CloudFormation drift detection, with mocks: moto has no DetectStackDrift.
+
+const STACK: &str = "dogbreed-prod-data";
+
+fn poll() -> Poll {
+    Poll {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(5),
+        timeout: Duration::from_secs(60),
+    }
+}
+
+fn status(
+    status: StackDriftDetectionStatus,
+    reason: Option<&str>,
+) -> DescribeStackDriftDetectionStatusOutput {
+    DescribeStackDriftDetectionStatusOutput::builder()
+        .stack_id("arn:aws:cloudformation:us-east-1:123456789012:stack/dogbreed-prod-data/1")
+        .stack_drift_detection_id("detection-1")
+        .detection_status(status)
+        .set_detection_status_reason(reason.map(str::to_string))
+        .build()
+}
+
+fn drift(logical_id: &str, kind: &str, status: StackResourceDriftStatus) -> StackResourceDrift {
+    StackResourceDrift::builder()
+        .stack_id("arn:aws:cloudformation:us-east-1:123456789012:stack/dogbreed-prod-data/1")
+        .logical_resource_id(logical_id)
+        .physical_resource_id(format!("{}-physical", logical_id.to_lowercase()))
+        .resource_type(kind)
+        .stack_resource_drift_status(status)
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn modified_and_deleted_resources_are_findings_and_not_checked_ones_are_listed() {
+    let detect = mock!(CfnClient::detect_stack_drift)
+        .match_requests(|r| r.stack_name() == Some(STACK))
+        .then_output(|| {
+            DetectStackDriftOutput::builder()
+                .stack_drift_detection_id("detection-1")
+                .build()
+        });
+    let polls = mock!(CfnClient::describe_stack_drift_detection_status)
+        .match_requests(|r| r.stack_drift_detection_id() == Some("detection-1"))
+        .sequence()
+        .output(|| status(StackDriftDetectionStatus::DetectionInProgress, None))
+        .times(2)
+        .output(|| status(StackDriftDetectionStatus::DetectionComplete, None))
+        .build();
+    // Two pages: every page is read.
+    let first_page = mock!(CfnClient::describe_stack_resource_drifts)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            DescribeStackResourceDriftsOutput::builder()
+                .stack_resource_drifts(
+                    StackResourceDrift::builder()
+                        .stack_id("stack")
+                        .logical_resource_id("RawBucket")
+                        .physical_resource_id("dogbreed-prod-raw-123456789012-us-east-1")
+                        .resource_type("AWS::S3::Bucket")
+                        .stack_resource_drift_status(StackResourceDriftStatus::Modified)
+                        .property_differences(
+                            PropertyDifference::builder()
+                                .property_path("/VersioningConfiguration/Status")
+                                .expected_value("Enabled")
+                                .actual_value("Suspended")
+                                .difference_type(DifferenceType::NotEqual)
+                                .build(),
+                        )
+                        .property_differences(
+                            PropertyDifference::builder()
+                                .property_path("/Tags/2")
+                                .expected_value("")
+                                .actual_value("{\"Key\":\"owner\",\"Value\":\"someone\"}")
+                                .difference_type(DifferenceType::Add)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .stack_resource_drifts(drift(
+                    "AccessLogBucketPolicy",
+                    "AWS::S3::BucketPolicy",
+                    StackResourceDriftStatus::NotChecked,
+                ))
+                .next_token("page-2")
+                .build()
+        });
+    let second_page = mock!(CfnClient::describe_stack_resource_drifts)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            DescribeStackResourceDriftsOutput::builder()
+                .stack_resource_drifts(drift(
+                    "DataKeyAlias",
+                    "AWS::KMS::Alias",
+                    StackResourceDriftStatus::Deleted,
+                ))
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&detect, &polls, &first_page, &second_page]
+    );
+
+    let (detection, findings) = cfn::detect(&client, STACK, "prod", &poll()).await;
+
+    assert_eq!(detection.detection, Detection::Complete);
+    assert_eq!(
+        detection.not_checked,
+        vec![NotChecked {
+            logical_id: "AccessLogBucketPolicy".into(),
+            resource_type: "AWS::S3::BucketPolicy".into(),
+            reason: None,
+        }]
+    );
+    let summary: Vec<(&str, String, &str, &str, Severity)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.logical_id.as_str(),
+                f.check.to_string(),
+                f.expected.as_str(),
+                f.actual.as_str(),
+                f.severity,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "RawBucket",
+                "property /VersioningConfiguration/Status".to_string(),
+                "Enabled",
+                "Suspended",
+                Severity::High
+            ),
+            (
+                "RawBucket",
+                "property /Tags/2".to_string(),
+                "(absent)",
+                "{\"Key\":\"owner\",\"Value\":\"someone\"}",
+                Severity::Medium
+            ),
+            (
+                "DataKeyAlias",
+                "exists".to_string(),
+                "exists",
+                "deleted outside CloudFormation",
+                Severity::High
+            ),
+        ]
+    );
+    assert!(findings.iter().all(|f| f.source == Source::Cloudformation));
+    assert_eq!(findings[2].remedy, Remedy::Recreate);
+    assert_eq!(detect.num_calls(), 1);
+    assert_eq!(polls.num_calls(), 3);
+    assert_eq!((first_page.num_calls(), second_page.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_detection_keeps_its_partial_results_and_makes_the_run_incomplete() {
+    let detect = mock!(CfnClient::detect_stack_drift).then_output(|| {
+        DetectStackDriftOutput::builder()
+            .stack_drift_detection_id("detection-1")
+            .build()
+    });
+    let polls = mock!(CfnClient::describe_stack_drift_detection_status).then_output(|| {
+        status(
+            StackDriftDetectionStatus::DetectionFailed,
+            Some("Failed to detect drift on resource [DataKey]: access denied"),
+        )
+    });
+    let drifts = mock!(CfnClient::describe_stack_resource_drifts).then_output(|| {
+        DescribeStackResourceDriftsOutput::builder()
+            .stack_resource_drifts(
+                StackResourceDrift::builder()
+                    .stack_id("stack")
+                    .logical_resource_id("DataKey")
+                    .resource_type("AWS::KMS::Key")
+                    .stack_resource_drift_status(StackResourceDriftStatus::NotChecked)
+                    .drift_status_reason("access denied")
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&detect, &polls, &drifts]
+    );
+
+    let (detection, findings) = cfn::detect(&client, STACK, "prod", &poll()).await;
+
+    assert_eq!(
+        detection.detection,
+        Detection::Failed {
+            reason: "Failed to detect drift on resource [DataKey]: access denied".into()
+        }
+    );
+    assert_eq!(detection.not_checked[0].logical_id, "DataKey");
+    assert_eq!(
+        detection.not_checked[0].reason.as_deref(),
+        Some("access denied")
+    );
+    assert!(findings.is_empty());
+    assert_eq!(drifts.num_calls(), 1);
+    let report = report_with(vec![detection], Vec::new());
+    assert_eq!(report.verdict(), Verdict::Incomplete);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_detection_that_does_not_finish_times_out_without_reading_results() {
+    let detect = mock!(CfnClient::detect_stack_drift).then_output(|| {
+        DetectStackDriftOutput::builder()
+            .stack_drift_detection_id("detection-1")
+            .build()
+    });
+    let polls = mock!(CfnClient::describe_stack_drift_detection_status)
+        .then_output(|| status(StackDriftDetectionStatus::DetectionInProgress, None));
+    let drifts = mock!(CfnClient::describe_stack_resource_drifts)
+        .then_output(|| DescribeStackResourceDriftsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&detect, &polls, &drifts]
+    );
+
+    let started = tokio::time::Instant::now();
+    let (detection, findings) = cfn::detect(&client, STACK, "prod", &poll()).await;
+
+    assert_eq!(
+        detection.detection,
+        Detection::TimedOut {
+            after: Duration::from_secs(60)
+        }
+    );
+    assert!(detection.detection.is_incomplete());
+    assert!(findings.is_empty());
+    assert_eq!(drifts.num_calls(), 0);
+    // Intervals 1, 1.5, 2.25, 3.4, then 5 s: about 15 polls in a minute, not 60.
+    assert!(
+        (10..=20).contains(&polls.num_calls()),
+        "{}",
+        polls.num_calls()
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(60) && waited < Duration::from_secs(66),
+        "{waited:?}"
+    );
+}
+
+fn http(status: u16, body: &'static str) -> HttpResponse {
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_without_drift_detection_is_reported_as_such_not_as_an_error() {
+    // moto's answer: HTTP 500 with an HTML page and no AWS error code.
+    let html = mock!(CfnClient::detect_stack_drift).then_http_response(|| {
+        http(
+            500,
+            "<!doctype html><title>500 Internal Server Error</title>",
+        )
+    });
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&html]);
+    let (detection, _) = cfn::detect(&client, STACK, "prod", &poll()).await;
+    assert!(
+        matches!(&detection.detection, Detection::Unsupported { reason } if reason.contains("HTTP 500")),
+        "{detection:?}"
+    );
+    assert!(!detection.detection.is_incomplete());
+    // Retried a little (a real 500 can be transient), then given up.
+    assert_eq!(html.num_calls(), 3);
+
+    let invalid_action = mock!(CfnClient::detect_stack_drift).then_http_response(|| {
+        http(
+            400,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>\
+             <Message>Unknown action DetectStackDrift</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+        )
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&invalid_action]
+    );
+    let (detection, _) = cfn::detect(&client, STACK, "prod", &poll()).await;
+    assert!(
+        matches!(&detection.detection, Detection::Unsupported { reason } if reason.contains("InvalidAction")),
+        "{detection:?}"
+    );
+
+    // AWS names its own failures: that is an error, and the run is incomplete.
+    let internal = mock!(CfnClient::detect_stack_drift).then_http_response(|| {
+        http(
+            500,
+            "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code>\
+             <Message>internal failure</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+        )
+    });
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&internal]);
+    let (detection, _) = cfn::detect(&client, STACK, "prod", &poll()).await;
+    assert!(
+        matches!(&detection.detection, Detection::Error { message } if message.contains("InternalFailure")),
+        "{detection:?}"
+    );
+    assert!(detection.detection.is_incomplete());
+}
+
+// ---------------------------------------------------------------------------
+// Report snapshots, from fixed findings.
+
+fn report_with(detection: Vec<StackDetection>, findings: Vec<DriftFinding>) -> DriftReport {
+    let mut report = DriftReport {
+        env: "prod".into(),
+        account_id: "345678901234".into(),
+        region: "us-east-1".into(),
+        stacks: vec![
+            "dogbreed-prod-data".into(),
+            "dogbreed-prod-iam".into(),
+            "dogbreed-prod-serving".into(),
+        ],
+        detection,
+        findings,
+        errors: Vec::new(),
+        stats: RunStats {
+            calls: 42,
+            requests: 44,
+            elapsed_ms: 1830,
+        },
+    };
+    report.sort();
+    report
+}
+
+fn sample_report() -> DriftReport {
+    let f = |stack: &str,
+             logical: &str,
+             physical: Option<&str>,
+             kind: &str,
+             source: Source,
+             check: Check,
+             (expected, actual): (&str, &str),
+             severity: Severity,
+             remedy: Remedy,
+             hint: &str| DriftFinding {
+        stack: stack.into(),
+        logical_id: logical.into(),
+        physical_id: physical.map(str::to_string),
+        resource_type: kind.into(),
+        source,
+        check,
+        expected: expected.into(),
+        actual: actual.into(),
+        severity,
+        remedy,
+        hint: hint.into(),
+    };
+    let mut report = report_with(
+        vec![
+            StackDetection {
+                stack: "dogbreed-prod-data".into(),
+                detection: Detection::Complete,
+                not_checked: vec![NotChecked {
+                    logical_id: "RawBucketPolicy".into(),
+                    resource_type: "AWS::S3::BucketPolicy".into(),
+                    reason: Some("drift detection is not supported for this type".into()),
+                }],
+            },
+            StackDetection {
+                stack: "dogbreed-prod-iam".into(),
+                detection: Detection::Complete,
+                not_checked: Vec::new(),
+            },
+            StackDetection {
+                stack: "dogbreed-prod-serving".into(),
+                detection: Detection::TimedOut {
+                    after: Duration::from_secs(300),
+                },
+                not_checked: Vec::new(),
+            },
+        ],
+        vec![
+            f(
+                "dogbreed-prod-serving",
+                "DogbreedEndpoint",
+                Some("arn:aws:sagemaker:us-east-1:345678901234:endpoint/dogbreed-prod-dogbreed"),
+                "AWS::SageMaker::Endpoint",
+                Source::Sagemaker,
+                Check::InstanceCount {
+                    variant: "AllTraffic".into(),
+                },
+                ("between 1 and 3 (autoscaling)", "5"),
+                Severity::Medium,
+                Remedy::RevertOrUpdateConfig,
+                "set it back, or change autoscaling min/max in environments/prod.toml",
+            ),
+            f(
+                "dogbreed-prod-iam",
+                "ExecutionRole",
+                Some("dogbreed-prod-sagemaker-execution"),
+                "AWS::IAM::Role",
+                Source::Iam,
+                Check::ManagedPolicies,
+                (
+                    "none attached",
+                    "arn:aws:iam::aws:policy/AdministratorAccess attached",
+                ),
+                Severity::High,
+                Remedy::Revert,
+                "detach it (aws iam detach-role-policy --role-name dogbreed-prod-sagemaker-execution --policy-arn arn:aws:iam::aws:policy/AdministratorAccess)",
+            ),
+            f(
+                "dogbreed-prod-data",
+                "RawBucket",
+                Some("dogbreed-prod-raw-345678901234-us-east-1"),
+                "AWS::S3::Bucket",
+                Source::Cloudformation,
+                Check::Property {
+                    path: "/VersioningConfiguration/Status".into(),
+                },
+                ("Enabled", "Suspended"),
+                Severity::High,
+                Remedy::RevertOrUpdateConfig,
+                "revert it in the account",
+            ),
+            f(
+                "dogbreed-prod-iam",
+                "ExecutionRole",
+                Some("dogbreed-prod-sagemaker-execution"),
+                "AWS::IAM::Role",
+                Source::Iam,
+                Check::InlinePolicy {
+                    name: "debug | access".into(),
+                },
+                (
+                    "(no such policy)",
+                    r#"{"Statement":[{"Action":"s3:*","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#,
+                ),
+                Severity::High,
+                Remedy::Revert,
+                "delete it",
+            ),
+        ],
+    );
+    report.errors.push(CheckError {
+        stack: "dogbreed-prod-serving".into(),
+        logical_id: "DogbreedEndpoint".into(),
+        message: "AWS DescribeEndpoint failed (ThrottlingException): Rate exceeded".into(),
+    });
+    report
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(common::repo_root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
+#[test]
+fn reports_read_well_for_people_and_pull_requests() {
+    let report = sample_report();
+    assert_eq!(report.verdict(), Verdict::Incomplete);
+    assert_eq!(report.findings[0].severity, Severity::High);
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!("drift__human", mlinfra::report::drift::human(&report));
+        insta::assert_snapshot!("drift__markdown", mlinfra::report::drift::markdown(&report));
+    });
+    let json: Value = serde_json::from_str(&mlinfra::report::drift::json(&report)).unwrap();
+    assert_eq!(json["verdict"], "incomplete");
+    assert_eq!(json["findings"][0]["check"]["kind"], "property");
+    assert_eq!(json["findings"][1]["check"]["kind"], "managed-policies");
+    assert_eq!(json["detection"][2]["detection"]["status"], "timed-out");
+    assert_eq!(json["detection"][2]["detection"]["after"], 300);
+}
+
+#[test]
+fn the_verdict_follows_the_exit_code_contract() {
+    let clean = report_with(
+        vec![StackDetection {
+            stack: "dogbreed-prod-data".into(),
+            detection: Detection::Unsupported {
+                reason: "no drift detection".into(),
+            },
+            not_checked: Vec::new(),
+        }],
+        Vec::new(),
+    );
+    assert_eq!(clean.verdict(), Verdict::InSync);
+    let mut drifted = sample_report();
+    drifted.errors.clear();
+    drifted.detection.retain(|d| !d.detection.is_incomplete());
+    assert_eq!(drifted.verdict(), Verdict::Drifted);
+}
