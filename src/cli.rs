@@ -179,6 +179,13 @@ pub struct ApplyArgs {
     /// Delete and recreate stacks whose first create rolled back (ROLLBACK_COMPLETE).
     #[arg(long)]
     pub recreate_rolled_back: bool,
+    /// Stop for approval when IAM permissions are added or widened
+    /// [default: broadening where termination protection is on, as in prod; else never].
+    #[arg(long, value_enum)]
+    pub require_approval: Option<apply::RequireApproval>,
+    /// Approve added or widened IAM permissions up front (CI, after review).
+    #[arg(long)]
+    pub approve_broadening: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -365,9 +372,17 @@ fn apply_command(project: &Project, args: &ApplyArgs) -> Result<Exit> {
         yes: args.yes,
         allow_data_loss: args.allow_data_loss.clone(),
         recreate_rolled_back: args.recreate_rolled_back,
+        require_approval: apply::RequireApproval::Never,
+        approve_broadening: args.approve_broadening,
     };
     apply::check_confirmable(&options)?;
     let (env, rendered) = prepare(project, &args.env)?;
+    let options = ApplyOptions {
+        require_approval: args
+            .require_approval
+            .unwrap_or_else(|| apply::RequireApproval::default_for(&env)),
+        ..options
+    };
     runtime()?.block_on(async {
         let clients = cloud::guard::connect(&env, args.aws.endpoint_url.as_deref()).await?;
         let progress = Progress::detect();

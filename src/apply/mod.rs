@@ -36,6 +36,31 @@ pub struct ApplyOptions {
     pub allow_data_loss: Vec<String>,
     /// Consent to delete and recreate stacks whose first create rolled back.
     pub recreate_rolled_back: bool,
+    /// Whether IAM statements added or widened need their own approval.
+    pub require_approval: RequireApproval,
+    /// That approval, given up front (CI has no terminal to ask on).
+    pub approve_broadening: bool,
+}
+
+/// When apply stops for a separate approval, over and above `--yes`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequireApproval {
+    /// Never: `--yes` (or a reviewed plan) is enough.
+    #[default]
+    Never,
+    /// When the plan adds or widens IAM statements.
+    Broadening,
+}
+
+impl RequireApproval {
+    /// Production-shaped environments (termination protection on) ask by default.
+    pub fn default_for(env: &Env) -> Self {
+        if env.termination_protection {
+            RequireApproval::Broadening
+        } else {
+            RequireApproval::Never
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +218,21 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
     if !plan.has_changes() {
         return Ok(Vec::new());
     }
+    if let Some(broadening) = broadening_summary(&plan, options.require_approval)
+        && !options.approve_broadening
+    {
+        ctx.progress.line(&broadening);
+        if !std::io::stdin().is_terminal() {
+            return refuse(ApplyError::Blocked(format!(
+                "refusing to apply: the plan adds or widens IAM permissions and approval of \
+                 broadening is required; review them, then pass --approve-broadening\n{broadening}"
+            )))
+            .await;
+        }
+        if !ask("Approve these IAM permission changes? Only 'yes' is accepted: ") {
+            return refuse(ApplyError::Declined).await;
+        }
+    }
     if fresh && !options.yes && !confirm(ctx.env) {
         return refuse(ApplyError::Declined).await;
     }
@@ -209,14 +249,39 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
     }
 }
 
-/// Asks on the terminal; only `yes` goes ahead.
-fn confirm(env: &Env) -> bool {
-    eprint!(
-        "Apply these changes to {} (account {})? Only 'yes' is accepted: ",
-        env.name, env.account_id
-    );
+/// The roles whose permissions the plan adds or widens, when that needs approval.
+fn broadening_summary(plan: &Plan, policy: RequireApproval) -> Option<String> {
+    if policy == RequireApproval::Never {
+        return None;
+    }
+    let widened: Vec<String> = plan
+        .iam
+        .iter()
+        .filter(|change| !change.added.is_empty())
+        .map(|change| {
+            format!(
+                "  {}/{}: {} statement(s) added or widened",
+                change.stack,
+                change.logical_id,
+                change.added.len()
+            )
+        })
+        .collect();
+    (!widened.is_empty()).then(|| format!("IAM broadening:\n{}", widened.join("\n")))
+}
+
+fn ask(question: &str) -> bool {
+    eprint!("{question}");
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+/// Asks on the terminal; only `yes` goes ahead.
+fn confirm(env: &Env) -> bool {
+    ask(&format!(
+        "Apply these changes to {} (account {})? Only 'yes' is accepted: ",
+        env.name, env.account_id
+    ))
 }
 
 /// Waits for operations already running on the environment's stacks (an

@@ -609,3 +609,53 @@ async fn an_instance_type_change_under_autoscaling_is_warned_about() {
         planned.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_iam_permissions_need_their_own_approval() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    // A first deploy grants every role its statements: that is broadening.
+    let refused = mlinfra(
+        &moto,
+        None,
+        &[
+            "apply",
+            "--env",
+            "dev",
+            "--yes",
+            "--require-approval",
+            "broadening",
+        ],
+    );
+    assert_exit(&refused, 3, "apply that widens IAM without approval");
+    assert!(
+        refused.stderr.contains("--approve-broadening")
+            && refused.stderr.contains("dogbreed-dev-iam/ExecutionRole"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        stack_status(&cfn, "dogbreed-dev-data").await,
+        None,
+        "nothing deployed"
+    );
+
+    let approved = mlinfra(
+        &moto,
+        None,
+        &[
+            "apply",
+            "--env",
+            "dev",
+            "--yes",
+            "--require-approval",
+            "broadening",
+            "--approve-broadening",
+        ],
+    );
+    assert_exit(&approved, 0, "apply with the broadening approved");
+    assert_eq!(
+        stack_status(&cfn, "dogbreed-dev-iam").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
