@@ -14,7 +14,7 @@
 //! and carry no ClientRequestToken, and it never sets LastUpdatedTime (the
 //! stale-plan check also compares the deployed template). Two of its bugs
 //! (KMS key tags, exports of change-set stacks) are fixed in the harness:
-//! tests/common/moto_fixes.py. Failures, rollbacks and in-progress stacks
+//! scripts/moto-server.py. Failures, rollbacks and in-progress stacks
 //! it cannot produce: tests/cloud/faults.rs covers those with mocks.
 
 use std::path::Path;

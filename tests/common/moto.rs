@@ -2,7 +2,7 @@
 //! for a test: started on a free loopback port, waited for until it answers,
 //! stopped when dropped. Missing tools fail the test loudly, never skip it.
 //!
-//! It runs `tests/common/moto_fixes.py`: moto's own server with a few of its
+//! It runs `scripts/moto-server.py`: moto's own server with a few of its
 //! bugs fixed (see that file); everything else is stock moto.
 #![allow(dead_code)]
 
@@ -64,7 +64,7 @@ impl Moto {
         let log = dir.path().join("moto.log");
         let port = free_port();
         let child = Command::new(python)
-            .arg(repo_root().join("tests/common/moto_fixes.py"))
+            .arg(repo_root().join("scripts/moto-server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACCOUNT_ID", ACCOUNT)
             .envs(env.iter().copied())
