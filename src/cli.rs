@@ -120,6 +120,12 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra apply --env dev                 # plan, show, ask\n  mlinfra apply --env prod --plan plan.json\n  mlinfra apply --env dev --yes           # CI without a reviewed plan"
     )]
     Apply(ApplyArgs),
+    /// The rendered templates against the deployed ones: resource, property path, before → after.
+    /// Exit 0: no differences, 2: differences (or stacks not deployed), 1: error.
+    #[command(
+        after_help = "Examples:\n  mlinfra diff --env prod\n  mlinfra diff --env prod --format markdown >> pr-comment.md"
+    )]
+    Diff(DiffArgs),
     /// Report what changed in the account outside the pipeline: CloudFormation
     /// drift detection plus deep checks of roles, endpoints, autoscaling and buckets.
     #[command(
@@ -158,6 +164,17 @@ pub struct PlanArgs {
     /// Accept the replacement or removal of this bucket or key (repeatable).
     #[arg(long, value_name = "LOGICAL_ID")]
     pub allow_data_loss: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = ReportArg::Human)]
+    pub format: ReportArg,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -320,6 +337,7 @@ pub fn run() -> Result<Exit> {
         Command::Plan(args) => plan_command(&project, &args, &mut out),
         Command::Apply(args) => apply_command(&project, &args),
         Command::Drift(args) => drift_command(&project, &args, &mut out),
+        Command::Diff(args) => diff_command(&project, &args, &mut out),
     }
 }
 
@@ -363,6 +381,31 @@ fn plan_command(project: &Project, args: &PlanArgs, out: &mut impl Write) -> Res
             }
         }
         Ok(plan.exit())
+    })
+}
+
+fn diff_command(project: &Project, args: &DiffArgs, out: &mut impl Write) -> Result<Exit> {
+    let (env, rendered) = prepare(project, &args.env)?;
+    runtime()?.block_on(async {
+        let clients = cloud::guard::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let diffs = crate::diff::diff_stacks(&clients.cfn, &rendered)
+            .await
+            .map_err(PlanError::from)?;
+        let text = match args.format {
+            ReportArg::Human => crate::diff::render_human(&diffs),
+            ReportArg::Markdown => crate::diff::render_markdown(&diffs),
+            ReportArg::Json => {
+                let mut json = serde_json::to_string_pretty(&diffs).expect("diffs serialise");
+                json.push('\n');
+                json
+            }
+        };
+        write_out(out, &text)?;
+        Ok(if diffs.iter().any(|d| d.has_differences()) {
+            Exit::Changes
+        } else {
+            Exit::Clean
+        })
     })
 }
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod cost;
+pub mod diff;
 pub mod drift;
 pub mod error;
 pub mod plan;

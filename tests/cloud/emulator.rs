@@ -659,3 +659,57 @@ async fn added_iam_permissions_need_their_own_approval() {
         Some("CREATE_COMPLETE")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_shows_property_paths_between_deployed_and_rendered_templates() {
+    let moto = Moto::start();
+    let before = mlinfra(&moto, None, &["diff", "--env", "dev"]);
+    assert_exit(&before, 2, "diff before anything is deployed");
+    assert!(
+        before.stdout.contains("dogbreed-dev-data: not deployed"),
+        "{}",
+        before.stdout
+    );
+
+    assert_exit(
+        &mlinfra(&moto, None, &["apply", "--env", "dev", "--yes"]),
+        0,
+        "apply",
+    );
+    let same = mlinfra(&moto, None, &["diff", "--env", "dev"]);
+    assert_exit(&same, 0, "diff right after apply");
+    assert_eq!(
+        same.stdout.matches(": no differences").count(),
+        4,
+        "{}",
+        same.stdout
+    );
+
+    let changed = project_with("", |base| {
+        base.replace(
+            "instance_type = \"ml.m5.large\"",
+            "instance_type = \"ml.m5.xlarge\"",
+        )
+    });
+    let diff = mlinfra(&moto, Some(changed.path()), &["diff", "--env", "dev"]);
+    assert_exit(&diff, 2, "diff of a changed instance type");
+    assert!(
+        diff.stdout.contains(
+            "~ Resources DogbreedEndpointConfig Properties.ProductionVariants[0].InstanceType"
+        ) && diff.stdout.contains("\"ml.m5.large\" → \"ml.m5.xlarge\""),
+        "{}",
+        diff.stdout
+    );
+    let markdown = mlinfra(
+        &moto,
+        Some(changed.path()),
+        &["diff", "--env", "dev", "--format", "markdown"],
+    );
+    assert!(
+        markdown
+            .stdout
+            .starts_with("### mlinfra diff: 1 of 4 stack(s) differ"),
+        "{}",
+        markdown.stdout
+    );
+}
