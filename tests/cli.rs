@@ -239,3 +239,74 @@ fn a_usage_error_exits_1_not_the_changes_code() {
     assert!(stderr(&output).contains("--bogus"));
     assert_eq!(mlinfra(&["--version"]).status.code(), Some(0));
 }
+
+/// Every `mlinfra` command line in the CI examples, split as a shell would,
+/// up to its first redirection or pipe (read with PyYAML and shlex).
+fn ci_example_commands(file: &str) -> Vec<Vec<String>> {
+    let script = r#"
+import json, shlex, sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+texts = []
+def collect(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("commands", "run"):
+                texts.extend(value if isinstance(value, list) else [value])
+            else:
+                collect(value)
+    elif isinstance(node, list):
+        for item in node:
+            collect(item)
+collect(doc)
+commands = []
+for text in texts:
+    for line in str(text).splitlines():
+        line = line.strip()
+        if line.startswith("mlinfra "):
+            words = []
+            for word in shlex.split(line):
+                if word in (">", ">>", "|", "||", "&&", ";"):
+                    break
+                words.append(word)
+            commands.append(words)
+print(json.dumps(commands))
+"#;
+    let output = Command::new(common::venv_tool("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(common::repo_root().join("docs/examples").join(file))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{file}: {}", stderr(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn the_ci_examples_parse_and_every_command_they_call_exists() {
+    use clap::Parser;
+    let mut seen = Vec::new();
+    for file in [
+        "buildspec-plan.yml",
+        "buildspec-apply.yml",
+        "github-workflow.yml",
+    ] {
+        let commands = ci_example_commands(file);
+        assert!(!commands.is_empty(), "{file} calls no mlinfra command");
+        for words in commands {
+            if let Err(e) = mlinfra::cli::Cli::try_parse_from(&words) {
+                panic!("{file}: `{}` does not parse:\n{e}", words.join(" "));
+            }
+            seen.push(words[1].clone());
+        }
+    }
+    for needed in ["plan", "apply", "check"] {
+        assert!(
+            seen.iter().any(|s| s == needed),
+            "no example runs `mlinfra {needed}`"
+        );
+    }
+    // A command line that does not exist is caught the same way.
+    assert!(
+        mlinfra::cli::Cli::try_parse_from(["mlinfra", "plan", "--env", "prod", "--bogus"]).is_err()
+    );
+}
