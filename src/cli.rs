@@ -301,8 +301,20 @@ pub fn run() -> Result<Exit> {
             &mut out,
         ),
         Command::Cost(selection) => {
+            let engine = Engine::new(&project)?;
             for env in selected_envs(&project, &selection)? {
-                let estimate = crate::cost::estimate(&env, &crate::cost::PriceTable::for_env(&env));
+                let stacks = render::render_env(&engine, &env)?;
+                let layer = |l: Layer| {
+                    stacks
+                        .iter()
+                        .find(|s| s.spec.layer == l)
+                        .map(|s| &s.template.value)
+                };
+                let estimate = crate::cost::estimate_templates(
+                    layer(Layer::Serving),
+                    layer(Layer::Training),
+                    &crate::cost::PriceTable::for_env(&env),
+                );
                 let text = crate::cost::render_human(&estimate, None);
                 write_out(&mut out, &format!("{}\n{text}", env.name))?;
             }

@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+pub mod templates;
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::Env;
+use templates::{TrainingUnits, VariantUnits};
 
 const SHIPPED_TABLE: &str = include_str!("../../data/sagemaker-prices.csv");
 /// Managed spot discount quoted with the shipped table (ml.p2.xlarge at 0.37
@@ -65,7 +68,7 @@ impl PriceTable {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointCost {
     pub endpoint: String,
     pub instance_type: String,
@@ -76,7 +79,7 @@ pub struct EndpointCost {
     pub monthly_at_max: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingCost {
     pub job: String,
     pub instance_type: String,
@@ -92,7 +95,7 @@ pub struct TrainingCost {
     pub spot_max_wait_hours: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostEstimate {
     pub endpoints: Vec<EndpointCost>,
     pub training: Vec<TrainingCost>,
@@ -115,7 +118,12 @@ fn hours(seconds: u64) -> f64 {
     seconds as f64 / 3600.0
 }
 
-pub fn estimate(env: &Env, table: &PriceTable) -> CostEstimate {
+/// What the templates of an environment cost (serving and training stacks).
+pub fn estimate(
+    variants: &[VariantUnits],
+    training: &[TrainingUnits],
+    table: &PriceTable,
+) -> CostEstimate {
     let mut unpriced = Vec::new();
     let mut price = |instance_type: &str| {
         let found = table.hourly(instance_type);
@@ -124,43 +132,35 @@ pub fn estimate(env: &Env, table: &PriceTable) -> CostEstimate {
         }
         found
     };
-    let endpoints = env
-        .endpoints
+    let endpoints = variants
         .iter()
-        .map(|e| {
-            let (min, max) = e
-                .autoscaling
-                .as_ref()
-                .map_or((e.initial_instance_count, e.initial_instance_count), |a| {
-                    (a.min, a.max)
-                });
-            let hourly = price(&e.instance_type);
+        .map(|v| {
+            let hourly = price(&v.instance_type);
             EndpointCost {
-                endpoint: e.name.clone(),
-                instance_type: e.instance_type.clone(),
-                min_instances: min,
-                max_instances: max,
-                monthly_at_min: hourly.map(|p| p * HOURS_PER_MONTH * f64::from(min)),
-                monthly_at_max: hourly.map(|p| p * HOURS_PER_MONTH * f64::from(max)),
+                endpoint: v.endpoint.clone(),
+                instance_type: v.instance_type.clone(),
+                min_instances: v.min,
+                max_instances: v.max,
+                monthly_at_min: hourly.map(|p| p * HOURS_PER_MONTH * f64::from(v.min)),
+                monthly_at_max: hourly.map(|p| p * HOURS_PER_MONTH * f64::from(v.max)),
             }
         })
         .collect();
-    let training = env
-        .training
+    let training = training
         .iter()
-        .map(|j| {
-            let hourly = price(&j.instance_type).map(|p| p * f64::from(j.instance_count));
-            let on_demand_run = hourly.map(|p| p * hours(j.max_runtime_seconds));
-            let spot = j.spot.as_ref();
+        .map(|t| {
+            let hourly = price(&t.instance_type).map(|p| p * f64::from(t.instance_count));
+            let on_demand_run = hourly.map(|p| p * hours(t.max_runtime_seconds));
+            let spot = t.max_wait_seconds;
             TrainingCost {
-                job: j.name.clone(),
-                instance_type: j.instance_type.clone(),
-                instance_count: j.instance_count,
+                job: t.pipeline.clone(),
+                instance_type: t.instance_type.clone(),
+                instance_count: t.instance_count,
                 on_demand_run,
                 spot_typical_run: spot
                     .and(on_demand_run.map(|c| c * (1.0 - TYPICAL_SPOT_DISCOUNT))),
                 spot_worst_case_run: spot.and(on_demand_run),
-                spot_max_wait_hours: spot.map(|s| hours(s.max_wait_seconds)),
+                spot_max_wait_hours: spot.map(hours),
             }
         })
         .collect();
@@ -169,6 +169,25 @@ pub fn estimate(env: &Env, table: &PriceTable) -> CostEstimate {
         training,
         unpriced,
     }
+}
+
+/// The estimate of one set of templates (either may be absent: not deployed).
+pub fn estimate_templates(
+    serving: Option<&serde_json::Value>,
+    training: Option<&serde_json::Value>,
+    table: &PriceTable,
+) -> CostEstimate {
+    let variants = serving.map(templates::variants).unwrap_or_default();
+    let jobs = training.map(templates::training).unwrap_or_default();
+    estimate(&variants, &jobs, table)
+}
+
+/// What a plan changes in cost: the deployed templates against the rendered ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostDelta {
+    /// `None` when neither serving nor training is deployed yet.
+    pub before: Option<CostEstimate>,
+    pub after: CostEstimate,
 }
 
 /// `$1,234.56`, or `unpriced`.
@@ -225,15 +244,30 @@ pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> S
             usd(t.on_demand_run)
         ));
     }
-    if let Some(before) = before
-        && let (Some(now), Some(was)) = (estimate.monthly_at_min(), before.monthly_at_min())
-    {
-        let delta = now - was;
-        let sign = if delta < 0.0 { "-" } else { "+" };
-        text.push_str(&format!(
-            "  endpoints at minimum capacity: {sign}{} per month\n",
-            usd(Some(delta.abs()))
-        ));
+    if let Some(before) = before {
+        for (what, now, was) in [
+            (
+                "minimum",
+                estimate.monthly_at_min(),
+                before.monthly_at_min(),
+            ),
+            (
+                "maximum",
+                estimate.monthly_at_max(),
+                before.monthly_at_max(),
+            ),
+        ] {
+            if let (Some(now), Some(was)) = (now, was) {
+                let delta = now - was;
+                let sign = if delta < 0.0 { "-" } else { "+" };
+                text.push_str(&format!(
+                    "  change at {what} capacity: {sign}{} per month ({} → {})\n",
+                    usd(Some(delta.abs())),
+                    usd(Some(was)),
+                    usd(Some(now))
+                ));
+            }
+        }
     }
     if !estimate.unpriced.is_empty() {
         text.push_str(&format!(

@@ -26,7 +26,9 @@ use state::{Found, StackProblem};
 use crate::cloud::cfn::{ChangeSetRequest, TemplateSource, WaitError};
 use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
+use crate::cost::{self, CostDelta, PriceTable};
 use crate::render::{Canonical, RenderedStack};
+use crate::stacks::Layer;
 
 /// CloudFormation's limit for an inline `TemplateBody`; larger goes through S3.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
@@ -267,6 +269,7 @@ pub async fn plan(
         }))
         .await?;
 
+    let deployed_for_cost = deployed_templates.clone();
     let created_by_plan: Vec<&str> = rendered
         .iter()
         .zip(&found)
@@ -395,6 +398,7 @@ pub async fn plan(
         });
     }
     let summary = Summary::of(&stacks);
+    let cost = cost_delta(env, rendered, &deployed_for_cost);
     Ok(Plan {
         format_version: FORMAT_VERSION,
         env: env.name.clone(),
@@ -405,7 +409,26 @@ pub async fn plan(
         warnings,
         data_loss,
         summary,
+        cost: Some(cost),
     })
+}
+
+/// Prices the serving and training templates as deployed and as rendered.
+fn cost_delta(env: &Env, rendered: &[RenderedStack], deployed: &[Option<Value>]) -> CostDelta {
+    let table = PriceTable::for_env(env);
+    let find = |layer: Layer| rendered.iter().position(|s| s.spec.layer == layer);
+    let (serving, training) = (find(Layer::Serving), find(Layer::Training));
+    let now = |i: Option<usize>| i.map(|i| &rendered[i].template.value);
+    let then = |i: Option<usize>| {
+        i.and_then(|i| deployed[i].as_ref())
+            .filter(|v| !v.is_null())
+    };
+    let before = (then(serving).is_some() || then(training).is_some())
+        .then(|| cost::estimate_templates(then(serving), then(training), &table));
+    CostDelta {
+        before,
+        after: cost::estimate_templates(now(serving), now(training), &table),
+    }
 }
 
 /// The stacks of a plan by name, for lookups.

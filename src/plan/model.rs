@@ -22,6 +22,9 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     pub data_loss: Vec<DataLossRisk>,
     pub summary: Summary,
+    /// Cost of the deployed templates against the rendered ones.
+    #[serde(default)]
+    pub cost: Option<crate::cost::CostDelta>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -223,6 +223,13 @@ pub fn human(plan: &Plan) -> String {
             }
         }
     }
+    if let Some(cost) = &plan.cost {
+        out.push('\n');
+        out.push_str(&crate::cost::render_human(
+            &cost.after,
+            cost.before.as_ref(),
+        ));
+    }
     let _ = writeln!(out, "\n{}", plan.summary.line());
     if !plan.has_changes() {
         let _ = writeln!(
@@ -317,6 +324,14 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(out, "- {status}: {}", cell(&risk_text(risk)));
         }
     }
+    if let Some(cost) = &plan.cost {
+        let text = crate::cost::render_human(&cost.after, cost.before.as_ref());
+        let _ = writeln!(
+            out,
+            "<details><summary>Cost</summary>\n\n```\n{}```\n\n</details>",
+            text
+        );
+    }
     out
 }
 
@@ -367,6 +382,7 @@ mod tests {
         }];
         let data_loss = crate::plan::classify::data_loss("p-dev-data", &stacks[0].changes, &[]);
         Plan {
+            cost: None,
             format_version: 1,
             env: "dev".into(),
             account_id: "123456789012".into(),

@@ -700,6 +700,15 @@ async fn diff_shows_property_paths_between_deployed_and_rendered_templates() {
         "{}",
         diff.stdout
     );
+    // The plan prices the change: ml.m5.large (0.115 USD/h) → ml.m5.xlarge (0.23), one instance.
+    let plan = mlinfra(&moto, Some(changed.path()), &["plan", "--env", "dev"]);
+    assert_exit(&plan, 2, "plan of the changed instance type");
+    assert!(
+        plan.stdout
+            .contains("change at minimum capacity: +$83.95 per month ($83.95 → $167.90)"),
+        "{}",
+        plan.stdout
+    );
     let markdown = mlinfra(
         &moto,
         Some(changed.path()),
