@@ -12,6 +12,7 @@ use crate::cloud;
 use crate::config::{self, Env};
 use crate::drift::{self, Verdict};
 use crate::error::{Error, Exit, Result};
+use crate::output::{self, Verbosity};
 use crate::plan::{self, PlanError, PlanOptions};
 use crate::project::Project;
 use crate::render::{self, Engine, RenderedStack};
@@ -40,6 +41,12 @@ pub struct Cli {
     /// Use the built-in dog-breed example project instead of a directory.
     #[arg(long, global = true)]
     pub example: bool,
+    /// Only results and errors: no progress notes on stderr.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also say where things come from (project, templates, AWS endpoint).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -280,11 +287,17 @@ pub fn run() -> Result<Exit> {
             });
         }
     };
+    output::set(match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    });
     let project = if cli.example {
         Project::Example
     } else {
         Project::Dir(cli.project.clone())
     };
+    output::detail(&format!("project: {}", project.label()));
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::List { format } => list(&project, format, &mut out),
@@ -373,7 +386,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn log_stderr(line: &str) {
-    eprintln!("{line}");
+    output::notice(line);
 }
 
 fn plan_command(project: &Project, args: &PlanArgs, out: &mut impl Write) -> Result<Exit> {
@@ -388,7 +401,7 @@ fn plan_command(project: &Project, args: &PlanArgs, out: &mut impl Write) -> Res
             None => {
                 if plan.change_sets().next().is_some() {
                     plan::discard_all(&clients, &plan).await.map_err(PlanError::from)?;
-                    eprintln!("change sets deleted (keep them for `apply --plan` with `plan --out plan.json`)");
+                    output::notice("change sets deleted (keep them for `apply --plan` with `plan --out plan.json`)");
                 }
             }
         }
@@ -614,7 +627,11 @@ fn render_command(
             for (env, stack, text) in &rendered {
                 write_file(&render::engine::output_path(dir, env, stack), text)?;
             }
-            eprintln!("wrote {} templates under {}", rendered.len(), dir.display());
+            output::notice(&format!(
+                "wrote {} templates under {}",
+                rendered.len(),
+                dir.display()
+            ));
         }
         None if rendered.len() == 1 => write_out(out, &rendered[0].2)?,
         None => {

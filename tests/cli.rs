@@ -310,3 +310,28 @@ fn the_ci_examples_parse_and_every_command_they_call_exists() {
         mlinfra::cli::Cli::try_parse_from(["mlinfra", "plan", "--env", "prod", "--bogus"]).is_err()
     );
 }
+
+#[test]
+fn quiet_keeps_only_results_and_verbose_says_where_templates_come_from() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let normal = mlinfra(&["render", "--env", "dev", "--out", dir]);
+    assert!(stderr(&normal).contains("wrote 4 templates"));
+    let quiet = mlinfra(&["--quiet", "render", "--env", "dev", "--out", dir]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(stderr(&quiet), "", "nothing but errors on stderr");
+    let verbose = mlinfra(&["--example", "-v", "render", "--env", "dev", "--out", dir]);
+    let err = stderr(&verbose);
+    assert!(
+        err.contains("project: built-in example project")
+            && err
+                .contains("template for the serving stack: templates/serving.json.tera (built-in)"),
+        "{err}"
+    );
+    let both = mlinfra(&["-q", "-v", "list"]);
+    assert_eq!(
+        both.status.code(),
+        Some(1),
+        "--quiet and --verbose conflict"
+    );
+}

@@ -39,6 +39,10 @@ impl Progress {
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
         };
+        if crate::output::level() == crate::output::Verbosity::Quiet {
+            // Failures still reach the user through the error that ends apply.
+            return Self::plain(|_: &str| {});
+        }
         if std::io::stdout().is_terminal() && !no_color {
             Self {
                 terminal: Some(MultiProgress::new()),

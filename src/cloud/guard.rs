@@ -102,5 +102,13 @@ pub async fn connect(env: &Env, endpoint_url: Option<&str>) -> Result<super::Cli
     check_region(env, ambient_region().await)?;
     let clients = super::Clients::connect(&env.region, endpoint_url).await;
     check_account(&clients.sts, env).await?;
+    crate::output::detail(&format!(
+        "AWS: account {} in {}{}",
+        env.account_id,
+        env.region,
+        endpoint_url
+            .map(|u| format!(" through {u}"))
+            .unwrap_or_default()
+    ));
     Ok(clients)
 }

@@ -77,6 +77,7 @@ impl Engine {
                 Some(custom) => (custom.display_path.display().to_string(), custom.text),
                 None => (format!("templates/{file} (built-in)"), built_in.to_string()),
             };
+            crate::output::detail(&format!("template for the {layer} stack: {name}"));
             tera.add_raw_template(&name, &text)
                 .map_err(|e| TemplateError::Tera {
                     template: name.clone(),
