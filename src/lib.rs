@@ -12,6 +12,7 @@ pub mod config;
 pub mod cost;
 pub mod drift;
 pub mod error;
+pub mod ops;
 pub mod plan;
 pub mod project;
 pub mod render;
