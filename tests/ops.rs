@@ -656,3 +656,85 @@ fn status_of_a_deployed_dev_lists_stacks_and_endpoints() {
         insta::assert_snapshot!("ops__status_human", redacted);
     });
 }
+
+/// The example project with staging in moto's account and without termination
+/// protection (moto has no UpdateTerminationProtection): an endpoint with autoscaling.
+fn staging_in_moto_account() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let environments = dir.path().join("environments");
+    std::fs::create_dir_all(&environments).unwrap();
+    for name in ["base", "staging"] {
+        let text = std::fs::read_to_string(
+            common::repo_root()
+                .join("environments")
+                .join(format!("{name}.toml")),
+        )
+        .unwrap()
+        .replace("234567890123", moto::ACCOUNT)
+        .replace(
+            "termination_protection = true",
+            "termination_protection = false",
+        );
+        std::fs::write(environments.join(format!("{name}.toml")), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn status_reads_the_instance_count_against_the_registered_bounds() {
+    let moto = Moto::start();
+    let project = staging_in_moto_account();
+    let run = |args: &[&str]| {
+        moto.mlinfra()
+            .arg("--project")
+            .arg(project.path())
+            .args(args)
+            .env_remove("MLINFRA_PROJECT")
+            .output()
+            .unwrap()
+    };
+    let output = run(&["apply", "--env", "staging", "--yes"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+
+    // moto's CloudFormation leaves the scalable target as a placeholder:
+    // configured, but nothing registered.
+    let output = run(&["status", "--env", "staging", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let endpoint = &report["endpoints"][0];
+    assert_eq!(
+        endpoint["variants"][0]["autoscaling"],
+        serde_json::json!({ "state": "not_registered", "configured_min": 1, "configured_max": 2 })
+    );
+
+    // Register the target as CloudFormation would: moto ignores EndpointName,
+    // so the live endpoint's name stands where AWS has the configured one.
+    let live = endpoint["endpoint_name"].as_str().unwrap();
+    let variant = endpoint["variants"][0]["name"].as_str().unwrap();
+    let script = format!(
+        "import boto3\n\
+         boto3.client('application-autoscaling', endpoint_url='{}', region_name='us-east-1',\n\
+           aws_access_key_id='testing', aws_secret_access_key='testing').register_scalable_target(\n\
+           ServiceNamespace='sagemaker', ResourceId='endpoint/{live}/variant/{variant}',\n\
+           ScalableDimension='sagemaker:variant:DesiredInstanceCount', MinCapacity=1, MaxCapacity=2)\n",
+        moto.endpoint
+    );
+    let registered = Command::new(common::venv_tool("python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(registered.status.success(), "{}", text(&registered.stderr));
+
+    let output = run(&["status", "--env", "staging", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let variant = &report["endpoints"][0]["variants"][0];
+    assert_eq!(
+        variant["autoscaling"],
+        serde_json::json!({ "state": "registered", "min": 1, "max": 2 })
+    );
+    assert_eq!(variant["current_instances"], 1);
+    let human = run(&["status", "--env", "staging"]);
+    let human = text(&human.stdout);
+    assert!(human.contains("1–2, at min"), "{human}");
+}
