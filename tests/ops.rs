@@ -738,3 +738,16 @@ fn status_reads_the_instance_count_against_the_registered_bounds() {
     let human = text(&human.stdout);
     assert!(human.contains("1–2, at min"), "{human}");
 }
+
+#[test]
+fn train_and_status_have_help_with_examples() {
+    for command in ["train", "status"] {
+        let output = Command::new(common::mlinfra_bin())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let help = text(&output.stdout);
+        assert!(help.contains("Examples:"), "{command}: {help}");
+    }
+}
