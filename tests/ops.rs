@@ -25,9 +25,13 @@ use aws_sdk_sagemaker::types::{
     StepStatus, TrainingJobStatus, TrainingJobStepMetadata,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
+use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
 use mlinfra::cloud::Poll;
+use mlinfra::drift::DriftClients;
+use mlinfra::drift::aws::CallCounter;
 use mlinfra::drift::stack::{DeployedResource, DeployedStack};
 use mlinfra::ops::OpsError;
 use mlinfra::ops::report::{RunStatus, TrainReport, TrainingJobFacts};
@@ -750,4 +754,85 @@ fn train_and_status_have_help_with_examples() {
         let help = text(&output.stdout);
         assert!(help.contains("Examples:"), "{command}: {help}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// `status` when AWS refuses a call (fault injection with aws-smithy-mocks)
+
+fn http_error(status: u16, body: &'static str) -> HttpResponse {
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_fails_with_the_refused_call_named() {
+    use aws_sdk_cloudformation::Client as Cfn;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+    use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackResourceSummary, StackStatus};
+
+    let env = mlinfra::config::load_env(&Project::Dir(common::repo_root()), "dev").unwrap();
+    let describe = mock!(Cfn::describe_stacks).then_output(|| {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("any")
+                    .stack_status(StackStatus::CreateComplete)
+                    .creation_time(aws_smithy_types::DateTime::from_secs(1_767_225_600))
+                    .build(),
+            )
+            .build()
+    });
+    let list = mock!(Cfn::list_stack_resources).then_output(|| {
+        ListStackResourcesOutput::builder()
+            .stack_resource_summaries(
+                StackResourceSummary::builder()
+                    .logical_resource_id("DogbreedEndpoint")
+                    .physical_resource_id(
+                        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/dogbreed-dev",
+                    )
+                    .resource_type("AWS::SageMaker::Endpoint")
+                    .resource_status(ResourceStatus::CreateComplete)
+                    .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    });
+    let denied = mock!(SageMaker::describe_endpoint)
+        .match_requests(|r| r.endpoint_name() == Some("dogbreed-dev"))
+        .then_http_response(|| {
+            http_error(
+                400,
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform sagemaker:DescribeEndpoint"}"#,
+            )
+        });
+    let blank = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(moto::REGION))
+        .build();
+    let clients = DriftClients {
+        cfn: mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &list]
+        ),
+        sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&denied]),
+        // Never called for dev (no autoscaling, nothing else read).
+        iam: aws_sdk_iam::Client::new(&blank),
+        autoscaling: aws_sdk_applicationautoscaling::Client::new(&blank),
+        s3: aws_sdk_s3::Client::new(&blank),
+        sts: aws_sdk_sts::Client::new(&blank),
+        counter: CallCounter::default(),
+    };
+
+    let error = mlinfra::ops::status::collect(&clients, &env)
+        .await
+        .unwrap_err();
+
+    let OpsError::Aws(aws) = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(aws.operation, "DescribeEndpoint");
+    assert_eq!(aws.code.as_deref(), Some("AccessDeniedException"));
+    // The endpoint was looked up by the name in the stack's physical id.
+    assert_eq!(denied.num_calls(), 1);
 }
