@@ -34,4 +34,5 @@ step drift --env dev
 echo "(moto's CloudFormation skips bucket versioning, public access block and bucket"
 echo " keys, so drift rightly reports them against the emulator)"
 mlinfra drift --env dev || [ $? -eq 2 ]
+step status --env dev;            mlinfra status --env dev
 step cost --env prod;             mlinfra cost --env prod

@@ -12,6 +12,7 @@ use crate::cloud;
 use crate::config::{self, Env};
 use crate::drift::{self, Verdict};
 use crate::error::{Error, Exit, Result};
+use crate::ops::{self, OpsError};
 use crate::output::{self, Verbosity};
 use crate::plan::{self, PlanError, PlanOptions};
 use crate::project::Project;
@@ -140,6 +141,46 @@ pub enum Command {
 3 blocked by a guard (credentials of another account).\n\nExamples:\n  mlinfra drift --env prod\n  mlinfra drift --env prod --format markdown > drift.md\n  mlinfra drift --env dev --endpoint-url http://127.0.0.1:5000"
     )]
     Drift(DriftArgs),
+    /// Start a training job's SageMaker pipeline; with --wait, follow it and
+    /// report spot savings and the model artifact. Exit 0 started or
+    /// succeeded, 1 failed, stopped or error.
+    #[command(
+        after_help = "Examples:\n  mlinfra train --env dev dogbreed\n  mlinfra train --env prod dogbreed --wait\n  mlinfra train --env prod dogbreed --wait --format json\n\nCtrl-C while waiting stops only the waiting: the pipeline execution carries on in SageMaker."
+    )]
+    Train(TrainArgs),
+    /// Show each stack's status and outputs, and each endpoint's status and
+    /// instance count against its autoscaling bounds. Exit 0, or 1 on error.
+    #[command(
+        after_help = "Examples:\n  mlinfra status --env prod\n  mlinfra status --env prod --format json"
+    )]
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// The training job (a `[training.<job>]` table of the environment).
+    pub job: String,
+    /// Follow the execution until it ends and report the training job.
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -363,6 +404,8 @@ pub fn run() -> Result<Exit> {
         Command::Apply(args) => apply_command(&project, &args),
         Command::Drift(args) => drift_command(&project, &args, &mut out),
         Command::Diff(args) => diff_command(&project, &args, &mut out),
+        Command::Train(args) => train_command(&project, &args, &mut out),
+        Command::Status(args) => status_command(&project, &args, &mut out),
     }
 }
 
@@ -697,4 +740,72 @@ fn drift_command(project: &Project, args: &DriftArgs, out: &mut impl Write) -> R
             Exit::Error
         }
     })
+}
+
+fn train_command(project: &Project, args: &TrainArgs, out: &mut impl Write) -> Result<Exit> {
+    let (env, _) = prepare(project, &args.env)?;
+    let Some(job) = env.training.iter().find(|j| j.name == args.job) else {
+        let known: Vec<&str> = env.training.iter().map(|j| j.name.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "environment `{}` has no training job `{}` (it has: {})",
+            env.name,
+            args.job,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    };
+    runtime()?.block_on(async {
+        let clients = drift::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let stack_name = stacks::stack_name(&env, Layer::Training);
+        let stack = match drift::stack::load(&clients.cfn, &stack_name)
+            .await
+            .map_err(OpsError::from)?
+        {
+            drift::stack::StackState::Deployed(stack) => stack,
+            drift::stack::StackState::Missing => {
+                return Err(OpsError::StackMissing { stack: stack_name, env: env.name.clone() }.into());
+            }
+        };
+        let pipeline = ops::train::pipeline_name(&stack, job)?;
+        let token = ops::train::request_token(&job.name);
+        let arn = ops::train::start(&clients.sagemaker, &pipeline, &job.name, &token).await?;
+        if !args.wait {
+            match args.format {
+                Format::Human => write_out(out, &format!("{arn}\n"))?,
+                Format::Json => write_out(
+                    out,
+                    &format!("{}\n", serde_json::json!({ "job": job.name, "pipeline": pipeline, "execution_arn": arn })),
+                )?,
+            }
+            eprintln!("started pipeline {pipeline}; follow it with `--wait` or in SageMaker Studio");
+            return Ok(Exit::Clean);
+        }
+        eprintln!("started {arn}\nwaiting (Ctrl-C stops only the waiting; the execution carries on in SageMaker)");
+        let poll = ops::train::run_poll(job);
+        let report =
+            ops::train::wait_interruptible(&clients.sagemaker, &job.name, &arn, &poll, &log_stderr).await?;
+        let text = match args.format {
+            Format::Human => report.render_human(),
+            Format::Json => report.render_json(),
+        };
+        write_out(out, &text)?;
+        Ok(if report.succeeded() { Exit::Clean } else { Exit::Error })
+    })
+}
+
+fn status_command(project: &Project, args: &StatusArgs, out: &mut impl Write) -> Result<Exit> {
+    let (env, _) = prepare(project, &args.env)?;
+    let report = runtime()?.block_on(async {
+        let clients = drift::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        Ok::<_, Error>(ops::status::collect(&clients, &env).await?)
+    })?;
+    let text = match args.format {
+        Format::Human => report.render_human(),
+        Format::Json => report.render_json(),
+    };
+    write_out(out, &text)?;
+    Ok(Exit::Clean)
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::apply::ApplyError;
 use crate::cloud::guard::GuardError;
 use crate::config::ConfigErrors;
+use crate::ops::OpsError;
 use crate::plan::PlanError;
 use crate::render::TemplateError;
 
@@ -47,6 +48,8 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Ops(#[from] OpsError),
 }
 
 impl Error {

@@ -13,6 +13,7 @@ pub mod cost;
 pub mod diff;
 pub mod drift;
 pub mod error;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod project;

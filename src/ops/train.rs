@@ -1,0 +1,258 @@
+//! `mlinfra train`: start a training job's SageMaker pipeline and, when asked,
+//! follow it to the end. The pipeline is the training stack's own
+//! `AWS::SageMaker::Pipeline` resource; its physical id is the pipeline name.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_sagemaker::Client;
+
+use super::OpsError;
+use super::report::{RunStatus, TrainReport, TrainingJobFacts};
+use crate::cloud::{AwsError, Poll};
+use crate::config::env::TrainingJob;
+use crate::drift::stack::DeployedStack;
+
+/// The step every mlinfra pipeline runs (see `render::pipeline`).
+pub const TRAIN_STEP: &str = "Train";
+
+const PIPELINE_TYPE: &str = "AWS::SageMaker::Pipeline";
+
+/// The deployed pipeline of `job` in the training stack.
+pub fn pipeline_name(stack: &DeployedStack, job: &TrainingJob) -> Result<String, OpsError> {
+    let missing = || OpsError::PipelineMissing {
+        stack: stack.name.clone(),
+        job: job.name.clone(),
+        logical_id: job.logical_id.clone(),
+    };
+    let resource = stack.resources.get(&job.logical_id).ok_or_else(missing)?;
+    if resource.resource_type != PIPELINE_TYPE {
+        return Err(missing());
+    }
+    let id = resource.physical_id.as_deref().ok_or_else(missing)?;
+    // The physical id is the pipeline's name; accept its ARN as well.
+    Ok(id
+        .rsplit_once(":pipeline/")
+        .map_or(id, |(_, name)| name)
+        .to_string())
+}
+
+/// A fresh idempotency token (32–128 characters): a retried
+/// StartPipelineExecution then starts one execution, not two.
+pub fn request_token(job: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let job: String = job
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
+    format!("mlinfra-{job}-{nanos:032x}-{:08x}", std::process::id())
+}
+
+/// StartPipelineExecution; returns the execution's ARN.
+pub async fn start(
+    sagemaker: &Client,
+    pipeline: &str,
+    job: &str,
+    token: &str,
+) -> Result<String, OpsError> {
+    let started = sagemaker
+        .start_pipeline_execution()
+        .pipeline_name(pipeline)
+        .client_request_token(token)
+        .pipeline_execution_description(format!("mlinfra train {job}"))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("StartPipelineExecution", e))?;
+    started
+        .pipeline_execution_arn()
+        .map(str::to_string)
+        .ok_or(OpsError::Incomplete {
+            operation: "StartPipelineExecution",
+            field: "PipelineExecutionArn",
+        })
+}
+
+/// Polling of a training run: the job's own limits bound the wait.
+pub fn run_poll(job: &TrainingJob) -> Poll {
+    let limit = job
+        .spot
+        .as_ref()
+        .map_or(job.max_runtime_seconds, |s| s.max_wait_seconds);
+    Poll {
+        first: Duration::from_secs(5),
+        max: Duration::from_secs(30),
+        // Queueing for capacity and uploading the model come on top.
+        timeout: Duration::from_secs(limit + 3600),
+    }
+}
+
+/// The Train step as ListPipelineExecutionSteps reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepState {
+    pub status: String,
+    pub failure_reason: Option<String>,
+    /// Name of the training job the step started, once it has one.
+    pub training_job: Option<String>,
+}
+
+async fn execution_status(
+    sagemaker: &Client,
+    arn: &str,
+) -> Result<(String, Option<String>), OpsError> {
+    let described = sagemaker
+        .describe_pipeline_execution()
+        .pipeline_execution_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribePipelineExecution", e))?;
+    let status = described
+        .pipeline_execution_status()
+        .map(|s| s.as_str().to_string())
+        .ok_or(OpsError::Incomplete {
+            operation: "DescribePipelineExecution",
+            field: "PipelineExecutionStatus",
+        })?;
+    let reason = described
+        .failure_reason()
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    Ok((status, reason))
+}
+
+pub async fn train_step(sagemaker: &Client, arn: &str) -> Result<Option<StepState>, OpsError> {
+    let steps = sagemaker
+        .list_pipeline_execution_steps()
+        .pipeline_execution_arn(arn)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    for step in steps {
+        let step = step.map_err(|e| AwsError::from_sdk("ListPipelineExecutionSteps", e))?;
+        if step.step_name() != Some(TRAIN_STEP) {
+            continue;
+        }
+        let training_job = step
+            .metadata()
+            .and_then(|m| m.training_job())
+            .and_then(|t| t.arn())
+            // ARN `…:training-job/<name>`; DescribeTrainingJob takes the name.
+            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string());
+        return Ok(Some(StepState {
+            status: step
+                .step_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            failure_reason: step.failure_reason().map(str::to_string),
+            training_job,
+        }));
+    }
+    Ok(None)
+}
+
+/// DescribeTrainingJob, reduced to what the report shows.
+pub async fn training_job(sagemaker: &Client, name: &str) -> Result<TrainingJobFacts, OpsError> {
+    let job = sagemaker
+        .describe_training_job()
+        .training_job_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeTrainingJob", e))?;
+    let seconds = |value: Option<i32>| value.and_then(|v| u32::try_from(v).ok());
+    Ok(TrainingJobFacts {
+        name: job.training_job_name().unwrap_or(name).to_string(),
+        status: job
+            .training_job_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        failure_reason: job.failure_reason().map(str::to_string),
+        managed_spot: job.enable_managed_spot_training().unwrap_or(false),
+        training_seconds: seconds(job.training_time_in_seconds()),
+        billable_seconds: seconds(job.billable_time_in_seconds()),
+        model_artifact: job
+            .model_artifacts()
+            .and_then(|a| a.s3_model_artifacts())
+            .map(str::to_string),
+    })
+}
+
+/// Polls until the execution ends, logging each change of the execution's
+/// or the Train step's status, then reports the step's training job.
+pub async fn wait(
+    sagemaker: &Client,
+    job: &str,
+    arn: &str,
+    poll: &Poll,
+    log: &dyn Fn(&str),
+) -> Result<TrainReport, OpsError> {
+    let started = tokio::time::Instant::now();
+    let mut interval = poll.first;
+    let mut last_execution = String::new();
+    let mut last_step: Option<StepState> = None;
+    loop {
+        let (status, reason) = execution_status(sagemaker, arn).await?;
+        if status != last_execution {
+            log(&format!("execution: {status}"));
+            last_execution = status.clone();
+        }
+        let step = train_step(sagemaker, arn).await?;
+        if let Some(step) = &step
+            && last_step.as_ref().map(|s| &s.status) != Some(&step.status)
+        {
+            let job_name = step
+                .training_job
+                .as_deref()
+                .map(|n| format!(" (training job {n})"))
+                .unwrap_or_default();
+            log(&format!("step {TRAIN_STEP}: {}{job_name}", step.status));
+        }
+        if step.is_some() {
+            last_step = step;
+        }
+        if let Some(terminal) = RunStatus::terminal(&status) {
+            let training_job = match last_step.as_ref().and_then(|s| s.training_job.as_deref()) {
+                Some(name) => Some(training_job(sagemaker, name).await?),
+                None => None,
+            };
+            let failure_reason = reason.or_else(|| {
+                last_step
+                    .as_ref()
+                    .and_then(|s| s.failure_reason.clone())
+                    .filter(|_| terminal != RunStatus::Succeeded)
+            });
+            return Ok(TrainReport {
+                job: job.to_string(),
+                execution_arn: arn.to_string(),
+                status: terminal,
+                failure_reason,
+                training_job,
+            });
+        }
+        if started.elapsed() >= poll.timeout {
+            return Err(OpsError::WaitTimeout {
+                arn: arn.to_string(),
+                waited_secs: started.elapsed().as_secs(),
+            });
+        }
+        tokio::time::sleep(interval).await;
+        interval = poll.next(interval);
+    }
+}
+
+/// [`wait`], but Ctrl-C ends only the waiting: the execution runs on in AWS.
+pub async fn wait_interruptible(
+    sagemaker: &Client,
+    job: &str,
+    arn: &str,
+    poll: &Poll,
+    log: &dyn Fn(&str),
+) -> Result<TrainReport, OpsError> {
+    tokio::select! {
+        report = wait(sagemaker, job, arn, poll, log) => report,
+        _ = tokio::signal::ctrl_c() => Err(OpsError::Interrupted { arn: arn.to_string() }),
+    }
+}
