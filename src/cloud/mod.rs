@@ -29,6 +29,22 @@ pub fn retry_config(initial_backoff: Duration) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
+/// The SDK configuration every client of mlinfra is built from: the default
+/// credential chain, the environment's region, retries with backoff, and
+/// `endpoint_url` (or the SDK's own `AWS_ENDPOINT_URL`) for an emulator. The
+/// flag says whether a custom endpoint is in use: S3 then needs path-style
+/// addressing, since `127.0.0.1:port` has no per-bucket host names.
+pub async fn load_config(region: &str, endpoint_url: Option<&str>) -> (SdkConfig, bool) {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(retry_config(Duration::from_secs(1)));
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let custom_endpoint = endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    (loader.load().await, custom_endpoint)
+}
+
 /// The clients of one environment's account and region.
 #[derive(Clone)]
 pub struct Clients {
@@ -41,14 +57,7 @@ impl Clients {
     /// Loads the default credential chain for `region`. `endpoint_url` (or the
     /// SDK's own `AWS_ENDPOINT_URL`) sends every call to an emulator instead.
     pub async fn connect(region: &str, endpoint_url: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .retry_config(retry_config(Duration::from_secs(1)));
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
-        let emulated = endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let (config, emulated) = load_config(region, endpoint_url).await;
         Self::from_config(&config, emulated)
     }
 

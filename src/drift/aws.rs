@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -15,8 +14,8 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use crate::cloud::AwsError;
 use crate::cloud::guard::{self, GuardError};
-use crate::cloud::{AwsError, retry_config};
 use crate::config::Env;
 
 /// Whether AWS answered with one of these error codes.
@@ -80,18 +79,9 @@ pub struct DriftClients {
 }
 
 impl DriftClients {
-    /// Loads the default credential chain for `region`. `endpoint_url` (or the
-    /// SDK's own `AWS_ENDPOINT_URL`) sends every call to an emulator instead.
+    /// The same configuration as every other command (`cloud::load_config`).
     pub async fn connect(region: &str, endpoint_url: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .retry_config(retry_config(Duration::from_secs(1)));
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
-        let custom_endpoint =
-            endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let (config, custom_endpoint) = crate::cloud::load_config(region, endpoint_url).await;
         Self::from_config(&config, custom_endpoint)
     }
 
