@@ -245,6 +245,9 @@ fn cell(text: &str) -> String {
 }
 
 pub fn markdown(plan: &Plan) -> String {
+    // Read in ten seconds: the summary, then what needs a decision (blocked
+    // changes, replacements, IAM), then the per-stack details folded away.
+    // Everything is in plan order, so a re-run edits the comment in place.
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -258,30 +261,41 @@ pub fn markdown(plan: &Plan) -> String {
             "> [!CAUTION]\n> Blocked: this plan replaces or removes buckets or keys. Nothing will be applied unless each is allowed with `--allow-data-loss`.\n"
         );
     }
-    for stack in &plan.stacks {
-        let _ = writeln!(
-            out,
-            "#### `{}`: {}\n",
-            stack.stack,
-            cell(&stack_heading(stack))
-        );
-        if !stack.changes.is_empty() {
-            let _ = writeln!(out, "| | Resource | Type | Details |\n|---|---|---|---|");
-            for change in &stack.changes {
-                let _ = writeln!(
-                    out,
-                    "| `{}` | `{}` | `{}` | {} |",
-                    symbol(change),
-                    change.logical_id,
-                    change.resource_type,
-                    cell(&detail(change))
-                );
-            }
-            out.push('\n');
+    if !plan.data_loss.is_empty() {
+        let _ = writeln!(out, "#### Data-loss risk\n");
+        for risk in &plan.data_loss {
+            let status = if risk.allowed {
+                "allowed"
+            } else {
+                "**blocked**"
+            };
+            let _ = writeln!(out, "- {status}: {}", cell(&risk_text(risk)));
         }
-        for setting in &stack.settings {
-            let _ = writeln!(out, "- {}\n", settings_text(*setting));
+        out.push('\n');
+    }
+    let replacements: Vec<(&str, &ResourceChange)> = plan
+        .stacks
+        .iter()
+        .flat_map(|s| s.changes.iter().map(move |c| (s.stack.as_str(), c)))
+        .filter(|(_, c)| {
+            matches!(
+                c.replacement,
+                Some(Replacement::True | Replacement::Conditional)
+            )
+        })
+        .collect();
+    if !replacements.is_empty() {
+        let _ = writeln!(out, "#### Replacements\n");
+        for (stack, change) in replacements {
+            let _ = writeln!(
+                out,
+                "- `{stack}` `{}` (`{}`): {}",
+                change.logical_id,
+                change.resource_type,
+                cell(&detail(change))
+            );
         }
+        out.push('\n');
     }
     if !plan.iam.is_empty() {
         let _ = writeln!(out, "#### IAM changes\n");
@@ -313,16 +327,31 @@ pub fn markdown(plan: &Plan) -> String {
             );
         }
     }
-    if !plan.data_loss.is_empty() {
-        let _ = writeln!(out, "#### Data-loss risk\n");
-        for risk in &plan.data_loss {
-            let status = if risk.allowed {
-                "allowed"
-            } else {
-                "**blocked**"
-            };
-            let _ = writeln!(out, "- {status}: {}", cell(&risk_text(risk)));
+    for stack in &plan.stacks {
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{}</code>: {}</summary>\n",
+            stack.stack,
+            cell(&stack_heading(stack))
+        );
+        if !stack.changes.is_empty() {
+            let _ = writeln!(out, "| | Resource | Type | Details |\n|---|---|---|---|");
+            for change in &stack.changes {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | `{}` | {} |",
+                    symbol(change),
+                    change.logical_id,
+                    change.resource_type,
+                    cell(&detail(change))
+                );
+            }
+            out.push('\n');
         }
+        for setting in &stack.settings {
+            let _ = writeln!(out, "- {}\n", settings_text(*setting));
+        }
+        let _ = writeln!(out, "</details>\n");
     }
     if let Some(cost) = &plan.cost {
         let text = crate::cost::render_human(&cost.after, cost.before.as_ref());
@@ -423,5 +452,27 @@ mod tests {
             text.contains("| `-/+` | `RawBucket` | `AWS::S3::Bucket` |"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_plan_format_matches_its_snapshot() {
+        let plan = sample();
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.bind(|| {
+            insta::assert_snapshot!("plan__human", human(&plan));
+            insta::assert_snapshot!("plan__markdown", markdown(&plan));
+            insta::assert_snapshot!("plan__json", render(&plan, ReportFormat::Json));
+        });
+        // Decisions come before details: blocked, then replacements, then the stacks.
+        let text = markdown(&plan);
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(at("[!CAUTION]") < at("#### Replacements"));
+        assert!(at("#### Replacements") < at("<details><summary><code>p-dev-data</code>"));
     }
 }
