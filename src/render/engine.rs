@@ -98,14 +98,31 @@ impl Engine {
     }
 
     pub fn render(&self, layer: Layer, model: &impl Serialize) -> Result<Canonical, TemplateError> {
-        let name = self.name(layer);
-        let context = tera::Context::from_serialize(model).map_err(|e| TemplateError::Tera {
-            template: name.to_string(),
+        let context = self.context(layer, model)?;
+        self.render_context(layer, &context)
+    }
+
+    /// The template context of a model, serialised once to be used for several stacks.
+    pub fn context(
+        &self,
+        layer: Layer,
+        model: &impl Serialize,
+    ) -> Result<tera::Context, TemplateError> {
+        tera::Context::from_serialize(model).map_err(|e| TemplateError::Tera {
+            template: self.name(layer).to_string(),
             message: e.to_string(),
-        })?;
+        })
+    }
+
+    pub fn render_context(
+        &self,
+        layer: Layer,
+        context: &tera::Context,
+    ) -> Result<Canonical, TemplateError> {
+        let name = self.name(layer);
         let text = self
             .tera
-            .render(name, &context)
+            .render(name, context)
             .map_err(|e| TemplateError::Tera {
                 template: name.to_string(),
                 message: e.to_string(),

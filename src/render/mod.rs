@@ -8,7 +8,7 @@ pub mod pipeline;
 pub use engine::{Canonical, Engine, TemplateError};
 
 use crate::config::Env;
-use crate::stacks::{self, StackSpec};
+use crate::stacks::{self, Layer, StackSpec};
 
 /// One stack's rendered template.
 #[derive(Debug, Clone)]
@@ -19,10 +19,17 @@ pub struct RenderedStack {
 
 pub fn render_env(engine: &Engine, env: &Env) -> Result<Vec<RenderedStack>, TemplateError> {
     let model = model::EnvModel::new(env);
+    // The environment is serialised into the context once; per stack only
+    // the stack's own fields are replaced.
+    let mut context = engine.context(Layer::Data, model.shared())?;
     stacks::stacks(env)
         .into_iter()
         .map(|spec| {
-            let template = engine.render(spec.layer, &model.for_stack(spec.layer))?;
+            let fields = model.stack_fields(spec.layer);
+            context.insert("stack", &fields.stack);
+            context.insert("tags", &fields.tags);
+            context.insert("description", &fields.description);
+            let template = engine.render_context(spec.layer, &context)?;
             Ok(RenderedStack { spec, template })
         })
         .collect()

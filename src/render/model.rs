@@ -182,7 +182,7 @@ pub fn tags(env: &Env, layer: Layer) -> Vec<Tag> {
     tags
 }
 
-/// Everything derived once per environment; `for_stack` fills in the stack.
+/// Everything derived once per environment; `stack_fields` fills in the stack.
 pub struct EnvModel<'a> {
     base: RenderModel<'a>,
 }
@@ -255,23 +255,52 @@ impl<'a> EnvModel<'a> {
         Self { base }
     }
 
-    pub fn for_stack(&self, layer: Layer) -> RenderModel<'a> {
-        let env = self.base.env;
-        let mut model = self.base.clone();
-        model.stack = StackSpec::new(env, layer);
-        model.tags = tags(env, layer);
-        model.description = format!(
-            "mlinfra {} stack of {} ({}): {}",
-            layer,
-            env.project,
-            env.name,
-            match layer {
-                Layer::Data => "KMS key and S3 data lake",
-                Layer::Iam => "least-privilege roles",
-                Layer::Training => "SageMaker training pipelines",
-                Layer::Serving => "SageMaker endpoints and autoscaling",
-            }
-        );
-        model
+    /// The values shared by the four stacks (the stack fields are placeholders).
+    pub fn shared(&self) -> &RenderModel<'a> {
+        &self.base
     }
+
+    /// What differs from one stack to the next.
+    pub fn stack_fields(&self, layer: Layer) -> StackFields {
+        let env = self.base.env;
+        StackFields {
+            stack: StackSpec::new(env, layer),
+            tags: tags(env, layer),
+            description: format!(
+                "mlinfra {} stack of {} ({}): {}",
+                layer,
+                env.project,
+                env.name,
+                match layer {
+                    Layer::Data => "KMS key and S3 data lake",
+                    Layer::Iam => "least-privilege roles",
+                    Layer::Training => "SageMaker training pipelines",
+                    Layer::Serving => "SageMaker endpoints and autoscaling",
+                }
+            ),
+        }
+    }
+
+    /// The whole model of one stack.
+    pub fn for_stack(&self, layer: Layer) -> RenderModel<'a> {
+        let StackFields {
+            stack,
+            tags,
+            description,
+        } = self.stack_fields(layer);
+        RenderModel {
+            stack,
+            tags,
+            description,
+            ..self.base.clone()
+        }
+    }
+}
+
+/// The fields of the render model that belong to one stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackFields {
+    pub stack: StackSpec,
+    pub tags: Vec<Tag>,
+    pub description: String,
 }
