@@ -533,11 +533,11 @@ pub fn selected_envs(project: &Project, selection: &Selection) -> Result<Vec<Env
 }
 
 fn list(project: &Project, format: Format, out: &mut impl Write) -> Result<Exit> {
-    let names = config::deployable_environments(project)?;
-    let mut envs = Vec::new();
-    for name in &names {
-        envs.push(config::load_env(project, name)?);
-    }
+    let all = Selection {
+        env: None,
+        all: true,
+    };
+    let envs = selected_envs(project, &all)?;
     let text = match format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = envs

@@ -22,9 +22,8 @@ pub use rule::{RuleId, Severity};
 
 use crate::config::Env;
 use crate::project::Project;
-use crate::render::model::EnvModel;
+use crate::render::model::Exports;
 use crate::render::{self, Engine, RenderedStack, TemplateError};
-use crate::stacks::Layer;
 
 /// One problem found in one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,7 +71,7 @@ pub(crate) struct StackCheck<'a> {
 impl<'a> StackCheck<'a> {
     fn new(env: &'a Env, stack: &'a RenderedStack) -> Self {
         // The export name comes from the render model, the one place that names it.
-        let exports = EnvModel::new(env).for_stack(Layer::Data).exports;
+        let exports = Exports::of(env);
         Self {
             env,
             stack,

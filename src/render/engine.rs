@@ -97,11 +97,6 @@ impl Engine {
             .1
     }
 
-    pub fn render(&self, layer: Layer, model: &impl Serialize) -> Result<Canonical, TemplateError> {
-        let context = self.context(layer, model)?;
-        self.render_context(layer, &context)
-    }
-
     /// The template context of a model, serialised once to be used for several stacks.
     pub fn context(
         &self,

@@ -24,6 +24,17 @@ pub struct Exports {
     pub execution_role_arn: String,
 }
 
+impl Exports {
+    /// The export names of an environment: `{project}-{env}-data-KeyArn`, …
+    pub fn of(env: &Env) -> Self {
+        let prefix = env.prefix();
+        Self {
+            key_arn: format!("{prefix}-data-KeyArn"),
+            execution_role_arn: format!("{prefix}-iam-ExecutionRoleArn"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BucketAccess {
     pub bucket_arn: String,
@@ -190,12 +201,7 @@ pub struct EnvModel<'a> {
 impl<'a> EnvModel<'a> {
     pub fn new(env: &'a Env) -> Self {
         let prefix = env.prefix();
-        let data_stack = format!("{prefix}-data");
-        let iam_stack = format!("{prefix}-iam");
-        let exports = Exports {
-            key_arn: format!("{data_stack}-KeyArn"),
-            execution_role_arn: format!("{iam_stack}-ExecutionRoleArn"),
-        };
+        let exports = Exports::of(env);
         let pipelines = env
             .training
             .iter()
@@ -278,21 +284,6 @@ impl<'a> EnvModel<'a> {
                     Layer::Serving => "SageMaker endpoints and autoscaling",
                 }
             ),
-        }
-    }
-
-    /// The whole model of one stack.
-    pub fn for_stack(&self, layer: Layer) -> RenderModel<'a> {
-        let StackFields {
-            stack,
-            tags,
-            description,
-        } = self.stack_fields(layer);
-        RenderModel {
-            stack,
-            tags,
-            description,
-            ..self.base.clone()
         }
     }
 }
