@@ -358,17 +358,7 @@ pub fn run() -> Result<Exit> {
             let engine = Engine::new(&project)?;
             for env in selected_envs(&project, &selection)? {
                 let stacks = render::render_env(&engine, &env)?;
-                let layer = |l: Layer| {
-                    stacks
-                        .iter()
-                        .find(|s| s.spec.layer == l)
-                        .map(|s| &s.template.value)
-                };
-                let estimate = crate::cost::estimate_templates(
-                    layer(Layer::Serving),
-                    layer(Layer::Training),
-                    &crate::cost::PriceTable::for_env(&env),
-                );
+                let estimate = crate::cost::estimate_rendered(&env, &stacks);
                 let text = crate::cost::render_human(&estimate, None);
                 write_out(&mut out, &format!("{}\n{text}", env.name))?;
             }

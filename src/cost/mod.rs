@@ -182,6 +182,21 @@ pub fn estimate_templates(
     estimate(&variants, &jobs, table)
 }
 
+/// What the rendered stacks of an environment cost.
+pub fn estimate_rendered(env: &Env, rendered: &[crate::render::RenderedStack]) -> CostEstimate {
+    let layer = |l: crate::stacks::Layer| {
+        rendered
+            .iter()
+            .find(|s| s.spec.layer == l)
+            .map(|s| &s.template.value)
+    };
+    estimate_templates(
+        layer(crate::stacks::Layer::Serving),
+        layer(crate::stacks::Layer::Training),
+        &PriceTable::for_env(env),
+    )
+}
+
 /// What a plan changes in cost: the deployed templates against the rendered ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostDelta {

@@ -415,19 +415,19 @@ pub async fn plan(
 
 /// Prices the serving and training templates as deployed and as rendered.
 fn cost_delta(env: &Env, rendered: &[RenderedStack], deployed: &[Option<Value>]) -> CostDelta {
-    let table = PriceTable::for_env(env);
-    let find = |layer: Layer| rendered.iter().position(|s| s.spec.layer == layer);
-    let (serving, training) = (find(Layer::Serving), find(Layer::Training));
-    let now = |i: Option<usize>| i.map(|i| &rendered[i].template.value);
-    let then = |i: Option<usize>| {
-        i.and_then(|i| deployed[i].as_ref())
+    let deployed_of = |layer: Layer| {
+        rendered
+            .iter()
+            .position(|s| s.spec.layer == layer)
+            .and_then(|i| deployed[i].as_ref())
             .filter(|v| !v.is_null())
     };
-    let before = (then(serving).is_some() || then(training).is_some())
-        .then(|| cost::estimate_templates(then(serving), then(training), &table));
+    let (serving, training) = (deployed_of(Layer::Serving), deployed_of(Layer::Training));
+    let before = (serving.is_some() || training.is_some())
+        .then(|| cost::estimate_templates(serving, training, &PriceTable::for_env(env)));
     CostDelta {
         before,
-        after: cost::estimate_templates(now(serving), now(training), &table),
+        after: cost::estimate_rendered(env, rendered),
     }
 }
 
