@@ -2,16 +2,12 @@
 //! fault injection with aws-smithy-mocks. One test binary, so the AWS SDK is
 //! linked once for all of them.
 
-mod common;
+use crate::common;
 
-#[path = "common/moto.rs"]
-mod moto;
+use crate::common::moto;
 
-#[path = "cloud/support.rs"]
 mod support;
 
-#[path = "cloud/emulator.rs"]
 mod emulator;
 
-#[path = "cloud/faults.rs"]
 mod faults;

@@ -4,10 +4,9 @@
 //! aws-smithy-mocks for the polling loop, since moto has no
 //! ListPipelineExecutionSteps; and snapshots of both reports.
 
-mod common;
+use crate::common;
 
-#[path = "common/moto.rs"]
-mod moto;
+use crate::common::moto;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -413,7 +412,7 @@ fn deploy_dev(moto: &Moto) {
     );
 }
 
-/// Runs tests/ops/fixture.py (see there) on dev's rendered training template.
+/// Runs tests/it/ops/fixture.py (see there) on dev's rendered training template.
 fn fixture(moto: &Moto, args: &[&str]) {
     let project = Project::Dir(common::repo_root());
     let env = mlinfra::config::load_env(&project, "dev").unwrap();
@@ -426,7 +425,7 @@ fn fixture(moto: &Moto, args: &[&str]) {
     let template = dir.path().join("training.json");
     std::fs::write(&template, &training.template.text).unwrap();
     let output = Command::new(common::venv_tool("python"))
-        .arg(common::repo_root().join("tests/ops/fixture.py"))
+        .arg(common::repo_root().join("tests/it/ops/fixture.py"))
         .arg(args[0])
         .arg(&moto.endpoint)
         .arg(&template)

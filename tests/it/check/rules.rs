@@ -9,7 +9,7 @@ use mlinfra::render::Canonical;
 use mlinfra::stacks::Layer;
 use serde_json::{Value, json};
 
-use crate::support::*;
+use super::support::*;
 
 struct Case {
     what: &'static str,

@@ -9,17 +9,11 @@
 //! - `faults`: unreadable, empty, huge, non-UTF-8, deeply nested, duplicate-key
 //!   and circular input, each a clear error with exit 1 and no side effects.
 
-mod common;
+use crate::common;
 
-#[path = "check/cli.rs"]
 mod cli;
-#[path = "check/faults.rs"]
 mod faults;
-#[path = "check/fuzz.rs"]
 mod fuzz;
-#[path = "check/linters.rs"]
 mod linters;
-#[path = "check/rules.rs"]
 mod rules;
-#[path = "check/support.rs"]
 mod support;

@@ -33,7 +33,7 @@ use mlinfra::plan::{self, PlanError, PlanOptions, Setting, StackAction};
 use mlinfra::render::RenderedStack;
 use mlinfra::{Error, Exit};
 
-use crate::support::{captured, example, mocked, quiet};
+use super::support::{captured, example, mocked, quiet};
 
 fn stack_id(name: &str) -> String {
     format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/4f2a")

@@ -25,8 +25,8 @@ use mlinfra::apply::{self, ApplyOptions};
 use mlinfra::plan::{self, PlanOptions, StackAction};
 use mlinfra::render::{Canonical, RenderedStack};
 
-use crate::moto::Moto;
-use crate::support::{Calls, captured, example, moto_cfn, moto_clients, project_with, quiet};
+use crate::common::moto::Moto;
+use super::support::{Calls, captured, example, moto_cfn, moto_clients, project_with, quiet};
 
 struct Run {
     code: i32,
@@ -154,7 +154,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
     let buckets = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(
             &aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(crate::moto::REGION))
+                .region(aws_config::Region::new(crate::common::moto::REGION))
                 .endpoint_url(&moto.endpoint)
                 .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
                     "testing", "testing", None, None, "moto",

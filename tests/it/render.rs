@@ -2,7 +2,7 @@
 //! malformed-config corpus, canonical output, template overrides, and the
 //! linters (cfn-lint, checkov) over everything rendered.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

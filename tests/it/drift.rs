@@ -2,10 +2,9 @@
 //! aws-smithy-mocks for CloudFormation drift detection (moto has no
 //! DetectStackDrift), and snapshots of the human and markdown reports.
 
-mod common;
+use crate::common;
 
-#[path = "common/moto.rs"]
-mod moto;
+use crate::common::moto;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;

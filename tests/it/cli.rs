@@ -1,6 +1,6 @@
 //! The command-line interface as a user meets it: output, exit codes, help.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -10,7 +10,7 @@ use mlinfra::project::Project;
 use serde_json::Value;
 
 use crate::common::venv_tool;
-use crate::support::{fixtures, rendered};
+use super::support::{fixtures, rendered};
 
 const CORNERS: &[&str] = &[
     "cpu",

@@ -19,7 +19,7 @@ use mlinfra::config::{self, Env};
 use mlinfra::project::Project;
 use mlinfra::render::{self, Engine, RenderedStack};
 
-use crate::moto::{Moto, REGION};
+use crate::common::moto::{Moto, REGION};
 
 /// An environment of the example project and its four rendered stacks.
 pub fn example(name: &str) -> (Env, Vec<RenderedStack>) {

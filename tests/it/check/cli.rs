@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::common::{mlinfra_bin, repo_root};
-use crate::support::fixtures;
+use super::support::fixtures;
 
 fn mlinfra(args: &[&str]) -> Output {
     Command::new(mlinfra_bin())

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration test binaries.
-#![allow(dead_code)]
+
 
 use std::path::PathBuf;
 
@@ -36,3 +36,5 @@ pub fn snapshot_settings() -> insta::Settings {
     settings.set_omit_expression(true);
     settings
 }
+
+pub mod moto;

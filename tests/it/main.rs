@@ -1,0 +1,17 @@
+//! The one integration test binary (each file directly under tests/ would link
+//! the whole AWS SDK once more). One module per area, one shared harness:
+//!
+//! - `render`: snapshots of every template, the malformed-config corpus, linters;
+//! - `cli`: the command line as a user meets it;
+//! - `check`: every rule broken on purpose, input faults, fuzzing;
+//! - `cloud`: plan and apply against the emulator, fault injection;
+//! - `drift`: deep checks against the emulator, drift detection against mocks;
+//! - `ops`: train and status.
+
+mod check;
+mod cli;
+mod cloud;
+mod common;
+mod drift;
+mod ops;
+mod render;
