@@ -502,24 +502,13 @@ fn write_out(out: &mut impl Write, text: &str) -> Result<()> {
 
 /// The environments a command works on, all validated before anything else happens.
 pub fn selected_envs(project: &Project, selection: &Selection) -> Result<Vec<Env>> {
+    let mut loader = config::Loader::new(project);
     let names = match (&selection.env, selection.all) {
         (Some(name), _) => vec![name.clone()],
-        (None, true) => config::deployable_environments(project)?,
+        (None, true) => loader.deployable()?,
         (None, false) => return Err(Error::Usage("choose --env NAME or --all".into())),
     };
-    let mut envs = Vec::new();
-    let mut errors = Vec::new();
-    for name in names {
-        match config::load_env(project, &name) {
-            Ok(env) => envs.push(env),
-            Err(e) => errors.extend(e.0),
-        }
-    }
-    if errors.is_empty() {
-        Ok(envs)
-    } else {
-        Err(config::ConfigErrors(errors).into())
-    }
+    Ok(loader.envs(&names)?)
 }
 
 fn list(project: &Project, format: Format, out: &mut impl Write) -> Result<Exit> {
@@ -625,7 +614,7 @@ fn validate(project: &Project, selection: &Selection, out: &mut impl Write) -> R
     // Rendering is part of validity: a template override could be broken.
     let engine = Engine::new(project)?;
     for env in &envs {
-        render::render_env(&engine, env)?;
+        render::render_env_text(&engine, env, None)?;
         write_out(out, &format!("{}\n", summary(env)))?;
     }
     Ok(Exit::Clean)
@@ -639,40 +628,7 @@ fn render_command(
     out: &mut impl Write,
 ) -> Result<Exit> {
     let envs = selected_envs(project, selection)?;
-    let engine = Engine::new(project)?;
-    // Everything renders before anything is written: a broken environment
-    // leaves no half-written output. Only the text is kept, not the JSON tree.
-    let mut rendered: Vec<(String, String, String)> = Vec::new();
-    let mut trees = serde_json::Map::new();
-    for env in &envs {
-        for stack in render::render_env(&engine, env)? {
-            if only.is_some_and(|layer| stack.spec.layer != layer) {
-                continue;
-            }
-            if dir.is_none() {
-                trees.insert(stack.spec.name.clone(), stack.template.value);
-            }
-            rendered.push((env.name.clone(), stack.spec.name, stack.template.text));
-        }
-    }
-    match dir {
-        Some(dir) => {
-            for (env, stack, text) in &rendered {
-                write_file(&render::engine::output_path(dir, env, stack), text)?;
-            }
-            output::notice(&format!(
-                "wrote {} templates under {}",
-                rendered.len(),
-                dir.display()
-            ));
-        }
-        None if rendered.len() == 1 => write_out(out, &rendered[0].2)?,
-        None => {
-            let mut text = serde_json::to_string_pretty(&trees).expect("JSON values serialise");
-            text.push('\n');
-            write_out(out, &text)?;
-        }
-    }
+    render::write::render_selected(&Engine::new(project)?, &envs, only, dir, out)?;
     Ok(Exit::Clean)
 }
 

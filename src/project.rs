@@ -194,7 +194,9 @@ fn read_text_file(path: &Path) -> Result<Option<String>, SourceError> {
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(too_large(meta.len()));
     }
-    let mut bytes = Vec::new();
+    // Sized from the metadata: one read instead of a doubling series starting
+    // at 32 bytes (`Take` hides the file's size from `read_to_end`).
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     std::fs::File::open(path)
         .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|source| SourceError::Unreadable {

@@ -2,12 +2,15 @@
 //! own (syntax, types, unknown keys: positions are exact there), then merges
 //! them: tables merge key by key, any other value in the derived file wins.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde::Deserialize;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::locate::{KeyPath, Locator};
 use super::raw::RawConfig;
-use crate::project::{Project, SourceFile};
+use crate::project::{Project, SourceError, SourceFile};
 
 /// Deeper `extends` chains are almost certainly a mistake.
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -20,93 +23,183 @@ pub struct Loaded {
     pub raw: RawConfig,
 }
 
-pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
-    let mut files: Vec<SourceFile> = Vec::new();
-    let mut tables: Vec<toml::Table> = Vec::new();
-    let mut chain: Vec<String> = Vec::new();
-    let mut next = Some(name.to_string());
-    let mut top_is_abstract = None;
+/// One file, read and checked once however many environments extend it.
+#[derive(Debug)]
+struct Layer {
+    file: SourceFile,
+    table: toml::Table,
+    raw: RawConfig,
+}
 
-    while let Some(current) = next.take() {
-        if chain.contains(&current) {
-            chain.push(current);
-            let (file, text_offset) = extends_position(files.last());
-            return Err(ConfigErrors::one(ConfigError::at(
-                file,
-                text_offset,
-                KeyPath::root().key("extends"),
-                format!("circular `extends`: {}", chain.join(" → ")),
-            )));
+enum LayerError {
+    Read(SourceError),
+    /// `table` is the file's content when only the typed check failed.
+    Invalid {
+        errors: ConfigErrors,
+        table: Option<toml::Table>,
+    },
+}
+
+/// Loads the environments of one project, sharing each file's read and parse
+/// between them: with many environments extending one base, the base is read
+/// and parsed once, not once per environment.
+pub struct Loader<'p> {
+    project: &'p Project,
+    layers: HashMap<String, Rc<Layer>>,
+}
+
+impl<'p> Loader<'p> {
+    pub fn new(project: &'p Project) -> Self {
+        Self {
+            project,
+            layers: HashMap::new(),
         }
-        if chain.len() > MAX_EXTENDS_DEPTH {
-            let (file, offset) = extends_position(files.last());
-            return Err(ConfigErrors::one(ConfigError::at(
-                file,
-                offset,
-                KeyPath::root().key("extends"),
-                format!("`extends` chain deeper than {MAX_EXTENDS_DEPTH} files"),
-            )));
+    }
+
+    pub fn project(&self) -> &'p Project {
+        self.project
+    }
+
+    /// Only files that load are kept: an error is reported where it is met.
+    fn layer(&mut self, name: &str) -> Result<Rc<Layer>, LayerError> {
+        if let Some(layer) = self.layers.get(name) {
+            return Ok(Rc::clone(layer));
         }
-        chain.push(current.clone());
-        let file = project.read_environment(&current).map_err(|e| {
-            match files.last() {
-                // The parent is missing: point at the `extends` that names it.
-                Some(child) => {
-                    let (file, offset) = extends_position(Some(child));
-                    ConfigErrors::one(ConfigError::at(
-                        file,
-                        offset,
-                        KeyPath::root().key("extends"),
-                        e.to_string(),
-                    ))
-                }
-                None => ConfigErrors::one(ConfigError::without_position(e.to_string())),
-            }
-        })?;
+        let file = self
+            .project
+            .read_environment(name)
+            .map_err(LayerError::Read)?;
         let (table, raw) = parse_layer(&file)?;
-        if let Some(parent) = &raw.extends {
-            if !is_plain_name(parent) {
-                let (f, offset) = extends_position(Some(&file));
+        let layer = Rc::new(Layer { file, table, raw });
+        self.layers.insert(name.to_string(), Rc::clone(&layer));
+        Ok(layer)
+    }
+
+    /// The deployable environments (abstract bases left out), sorted.
+    pub fn deployable(&mut self) -> Result<Vec<String>, ConfigErrors> {
+        let names = self
+            .project
+            .environment_names()
+            .map_err(|e| ConfigErrors::one(ConfigError::without_position(e.to_string())))?;
+        let mut deployable = Vec::new();
+        for name in names {
+            // Only the file's own `abstract` flag decides. A file that is
+            // TOML but not a valid layer is listed; loading it then reports
+            // its errors together with every other environment's.
+            let is_abstract = match self.layer(&name) {
+                Ok(layer) => layer.raw.is_abstract == Some(true),
+                Err(LayerError::Read(e)) => {
+                    return Err(ConfigErrors::one(ConfigError::without_position(
+                        e.to_string(),
+                    )));
+                }
+                Err(LayerError::Invalid {
+                    table: Some(table), ..
+                }) => table.get("abstract").and_then(toml::Value::as_bool) == Some(true),
+                Err(LayerError::Invalid { errors, table: None }) => return Err(errors),
+            };
+            if !is_abstract {
+                deployable.push(name);
+            }
+        }
+        Ok(deployable)
+    }
+
+    /// Reads an environment and the chain of files it `extends`, and merges them.
+    pub fn load(&mut self, name: &str) -> Result<Loaded, ConfigErrors> {
+        let mut layers: Vec<Rc<Layer>> = Vec::new();
+        let mut chain: Vec<String> = Vec::new();
+        let mut next = Some(name.to_string());
+
+        while let Some(current) = next.take() {
+            let last = layers.last().map(|l| &l.file);
+            if chain.contains(&current) {
+                chain.push(current);
+                let (file, text_offset) = extends_position(last);
                 return Err(ConfigErrors::one(ConfigError::at(
-                    f,
-                    offset,
+                    file,
+                    text_offset,
                     KeyPath::root().key("extends"),
-                    format!(
-                        "expected the name of a file in environments/ without `.toml`, got {parent:?}"
-                    ),
+                    format!("circular `extends`: {}", chain.join(" → ")),
                 )));
             }
-            next = Some(parent.clone());
+            if chain.len() > MAX_EXTENDS_DEPTH {
+                let (file, offset) = extends_position(last);
+                return Err(ConfigErrors::one(ConfigError::at(
+                    file,
+                    offset,
+                    KeyPath::root().key("extends"),
+                    format!("`extends` chain deeper than {MAX_EXTENDS_DEPTH} files"),
+                )));
+            }
+            let layer = match self.layer(&current) {
+                Ok(layer) => layer,
+                Err(LayerError::Invalid { errors, .. }) => return Err(errors),
+                Err(LayerError::Read(e)) => {
+                    return Err(match layers.last() {
+                        // The parent is missing: point at the `extends` that names it.
+                        Some(child) => {
+                            let (file, offset) = extends_position(Some(&child.file));
+                            ConfigErrors::one(ConfigError::at(
+                                file,
+                                offset,
+                                KeyPath::root().key("extends"),
+                                e.to_string(),
+                            ))
+                        }
+                        None => ConfigErrors::one(ConfigError::without_position(e.to_string())),
+                    });
+                }
+            };
+            chain.push(current);
+            if let Some(parent) = &layer.raw.extends {
+                if !is_plain_name(parent) {
+                    let (f, offset) = extends_position(Some(&layer.file));
+                    return Err(ConfigErrors::one(ConfigError::at(
+                        f,
+                        offset,
+                        KeyPath::root().key("extends"),
+                        format!(
+                            "expected the name of a file in environments/ without `.toml`, got {parent:?}"
+                        ),
+                    )));
+                }
+                next = Some(parent.clone());
+            }
+            layers.push(layer);
         }
-        if files.is_empty() {
-            top_is_abstract = raw.is_abstract;
-        }
-        files.push(file);
-        tables.push(table);
-    }
 
-    let mut merged = toml::Table::new();
-    for table in tables.into_iter().rev() {
-        merge(&mut merged, table);
+        let (root, derived) = layers.split_last().expect("a chain has a file");
+        let mut merged = root.table.clone();
+        for layer in derived.iter().rev() {
+            merge(&mut merged, layer.table.clone());
+        }
+        // `abstract` marks one file, it is not inherited.
+        merged.remove("abstract");
+        if let Some(flag) = layers[0].raw.is_abstract {
+            merged.insert("abstract".into(), toml::Value::Boolean(flag));
+        }
+        let raw = RawConfig::deserialize(toml::Value::Table(merged));
+        let files: Vec<SourceFile> = layers.iter().map(|l| l.file.clone()).collect();
+        let raw = raw.map_err(|e| {
+            let locator = Locator::new(&files);
+            ConfigErrors::one(ConfigError::located(
+                locator.locate(&KeyPath::root()),
+                KeyPath::root(),
+                format!("merged configuration is invalid: {}", e.message()),
+            ))
+        })?;
+        Ok(Loaded {
+            name: name.to_string(),
+            files,
+            raw,
+        })
     }
-    // `abstract` marks one file, it is not inherited.
-    merged.remove("abstract");
-    if let Some(flag) = top_is_abstract {
-        merged.insert("abstract".into(), toml::Value::Boolean(flag));
-    }
-    let raw = RawConfig::deserialize(toml::Value::Table(merged)).map_err(|e| {
-        let locator = Locator::new(&files);
-        ConfigErrors::one(ConfigError::located(
-            locator.locate(&KeyPath::root()),
-            KeyPath::root(),
-            format!("merged configuration is invalid: {}", e.message()),
-        ))
-    })?;
-    Ok(Loaded {
-        name: name.to_string(),
-        files,
-        raw,
-    })
+}
+
+/// Reads one environment and the files it `extends`, and merges them.
+pub fn load(project: &Project, name: &str) -> Result<Loaded, ConfigErrors> {
+    Loader::new(project).load(name)
 }
 
 fn is_plain_name(name: &str) -> bool {
@@ -119,12 +212,18 @@ fn is_plain_name(name: &str) -> bool {
 /// One file as a table (for merging) and typed (to catch unknown keys and wrong
 /// types per file). The table is parsed once; only when the typed view fails
 /// is the text parsed again, straight into `RawConfig`, for an exact position.
-fn parse_layer(file: &SourceFile) -> Result<(toml::Table, RawConfig), ConfigErrors> {
-    let table: toml::Table = toml::from_str(&file.text).map_err(|e| toml_error(file, &e))?;
+fn parse_layer(file: &SourceFile) -> Result<(toml::Table, RawConfig), LayerError> {
+    let table: toml::Table = toml::from_str(&file.text).map_err(|e| LayerError::Invalid {
+        errors: toml_error(file, &e),
+        table: None,
+    })?;
     match RawConfig::deserialize(toml::Value::Table(table.clone())) {
         Ok(raw) => Ok((table, raw)),
         Err(_) => match toml::from_str::<RawConfig>(&file.text) {
-            Err(e) => Err(toml_error(file, &e)),
+            Err(e) => Err(LayerError::Invalid {
+                errors: toml_error(file, &e),
+                table: Some(table),
+            }),
             Ok(raw) => Ok((table, raw)),
         },
     }

@@ -1,12 +1,13 @@
 //! The template engine: built-in templates (or a project's overrides) rendered
-//! with tera, every value JSON-encoded, and the output parsed back and written
-//! in canonical form (sorted keys, 2-space indent, trailing newline).
+//! with tera, every value JSON-encoded, and the output checked and written in
+//! canonical form (sorted keys, 2-space indent, trailing newline).
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::canonical::Document;
 use crate::project::{Project, SourceError};
 use crate::stacks::Layer;
 
@@ -109,20 +110,46 @@ impl Engine {
         })
     }
 
+    /// Renders one stack's template into a `Canonical` (text and value).
     pub fn render_context(
         &self,
         layer: Layer,
         context: &tera::Context,
     ) -> Result<Canonical, TemplateError> {
+        let text = self.render_raw(layer, context)?;
+        let document = self.document(layer, &text)?;
+        let canonical = document.text();
+        Ok(Canonical {
+            value: document.into_value(),
+            text: canonical,
+        })
+    }
+
+    /// Renders one stack's template into its canonical text only: what is
+    /// written to files or stdout needs no `serde_json::Value`.
+    pub fn render_text(
+        &self,
+        layer: Layer,
+        context: &tera::Context,
+    ) -> Result<String, TemplateError> {
+        let text = self.render_raw(layer, context)?;
+        Ok(self.document(layer, &text)?.text())
+    }
+
+    fn render_raw(&self, layer: Layer, context: &tera::Context) -> Result<String, TemplateError> {
         let name = self.name(layer);
-        let text = self
-            .tera
+        self.tera
             .render(name, context)
             .map_err(|e| TemplateError::Tera {
                 template: name.to_string(),
                 message: e.to_string(),
-            })?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            })
+    }
+
+    /// Checks that tera's output is a JSON template, naming the line it breaks at.
+    fn document<'t>(&self, layer: Layer, text: &'t str) -> Result<Document<'t>, TemplateError> {
+        let name = self.name(layer);
+        let document = Document::parse(text).map_err(|e| {
             let excerpt = text
                 .lines()
                 .nth(e.line().saturating_sub(1))
@@ -137,12 +164,12 @@ impl Engine {
                 excerpt,
             }
         })?;
-        if !value.get("Resources").is_some_and(|r| r.is_object()) {
+        if !document.has_object("Resources") {
             return Err(TemplateError::NotATemplate {
                 template: name.to_string(),
             });
         }
-        Ok(Canonical::new(value))
+        Ok(document)
     }
 }
 
@@ -169,9 +196,7 @@ pub fn sort_keys(value: &mut serde_json::Value) {
 impl Canonical {
     pub fn new(mut value: serde_json::Value) -> Self {
         sort_keys(&mut value);
-        let mut text =
-            serde_json::to_string_pretty(&value).expect("a JSON value always serialises");
-        text.push('\n');
+        let text = super::canonical::pretty(&value);
         Self { value, text }
     }
 

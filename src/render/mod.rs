@@ -1,9 +1,11 @@
 //! Rendering: `Env` → one canonical CloudFormation template per stack. Pure and
 //! synchronous: no AWS types, no I/O beyond reading template overrides.
 
+pub mod canonical;
 pub mod engine;
 pub mod model;
 pub mod pipeline;
+pub mod write;
 
 pub use engine::{Canonical, Engine, TemplateError};
 
@@ -18,19 +20,44 @@ pub struct RenderedStack {
 }
 
 pub fn render_env(engine: &Engine, env: &Env) -> Result<Vec<RenderedStack>, TemplateError> {
+    each_stack(engine, env, None, |spec, context| {
+        let template = engine.render_context(spec.layer, context)?;
+        Ok(RenderedStack { spec, template })
+    })
+}
+
+/// The canonical text of an environment's stacks (only the `only` layer when
+/// given): what is written out needs no `serde_json::Value` of it.
+pub fn render_env_text(
+    engine: &Engine,
+    env: &Env,
+    only: Option<Layer>,
+) -> Result<Vec<(StackSpec, String)>, TemplateError> {
+    each_stack(engine, env, only, |spec, context| {
+        let text = engine.render_text(spec.layer, context)?;
+        Ok((spec, text))
+    })
+}
+
+fn each_stack<T>(
+    engine: &Engine,
+    env: &Env,
+    only: Option<Layer>,
+    mut render: impl FnMut(StackSpec, &tera::Context) -> Result<T, TemplateError>,
+) -> Result<Vec<T>, TemplateError> {
     let model = model::EnvModel::new(env);
     // The environment is serialised into the context once; per stack only
     // the stack's own fields are replaced.
     let mut context = engine.context(Layer::Data, model.shared())?;
     stacks::stacks(env)
         .into_iter()
+        .filter(|spec| only.is_none_or(|layer| spec.layer == layer))
         .map(|spec| {
             let fields = model.stack_fields(spec.layer);
             context.insert("stack", &fields.stack);
             context.insert("tags", &fields.tags);
             context.insert("description", &fields.description);
-            let template = engine.render_context(spec.layer, &context)?;
-            Ok(RenderedStack { spec, template })
+            render(spec, &context)
         })
         .collect()
 }

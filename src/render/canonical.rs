@@ -1,0 +1,372 @@
+//! Canonical JSON text straight from a template's output: keys sorted, 2-space
+//! indent, trailing newline — byte for byte what sorting a `serde_json::Value`
+//! and pretty-printing it gives, without building one. A template renders to a
+//! few kilobytes of JSON whose strings and numbers are almost always already
+//! in serde_json's own spelling, so they are copied as slices of the input and
+//! only objects are reordered. Anything unusual (an escape sequence, a number
+//! serde_json would respell, invalid JSON) goes through serde_json itself, so
+//! the output and the errors stay exactly serde_json's.
+
+/// serde_json refuses deeper nesting; beyond it the slow path reports the error.
+const MAX_DEPTH: usize = 127;
+
+/// A template's output, parsed just enough to write it canonically.
+pub enum Document<'a> {
+    /// The common case: scalars borrowed from the input, objects sorted.
+    Fast(Node<'a>),
+    /// Escapes or numbers in an unusual spelling: serde_json's own value, sorted.
+    Slow(serde_json::Value),
+}
+
+impl<'a> Document<'a> {
+    /// Parses JSON `input`; an error is serde_json's, with its line and column.
+    pub fn parse(input: &'a str) -> Result<Self, serde_json::Error> {
+        if let Some(node) = fast(input) {
+            return Ok(Document::Fast(node));
+        }
+        let mut value: serde_json::Value = serde_json::from_str(input)?;
+        super::engine::sort_keys(&mut value);
+        Ok(Document::Slow(value))
+    }
+
+    /// An object whose `key` holds an object.
+    pub fn has_object(&self, key: &str) -> bool {
+        match self {
+            Document::Fast(Node::Object(members)) => members
+                .iter()
+                .any(|(k, v)| k.name == key && matches!(v, Node::Object(_))),
+            Document::Fast(_) => false,
+            Document::Slow(value) => value.get(key).is_some_and(|v| v.is_object()),
+        }
+    }
+
+    /// The canonical text: sorted keys, 2-space indent, trailing newline.
+    pub fn text(&self) -> String {
+        match self {
+            Document::Fast(node) => {
+                let mut out = String::with_capacity(4096);
+                write(node, 0, &mut out);
+                out.push('\n');
+                out
+            }
+            Document::Slow(value) => pretty(value),
+        }
+    }
+
+    /// The same document as a `serde_json::Value` with keys in canonical order.
+    pub fn into_value(self) -> serde_json::Value {
+        match self {
+            Document::Fast(node) => node.into_value(),
+            Document::Slow(value) => value,
+        }
+    }
+}
+
+/// serde_json's pretty form of a value whose keys are already in order.
+pub fn pretty(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+fn fast(input: &str) -> Option<Node<'_>> {
+    let mut parser = Parser {
+        bytes: input.as_bytes(),
+        text: input,
+        at: 0,
+        depth: 0,
+    };
+    let node = parser.value()?;
+    parser.skip_space();
+    (parser.at == parser.bytes.len()).then_some(node)
+}
+
+/// A parsed value whose scalars are already canonical text.
+pub enum Node<'a> {
+    Scalar(Text<'a>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Key<'a>, Node<'a>)>),
+}
+
+enum Text<'a> {
+    Slice(&'a str),
+    Owned(String),
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Slice(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+struct Key<'a> {
+    /// The decoded key, which is what serde_json sorts by.
+    name: std::borrow::Cow<'a, str>,
+    /// The key as written in the output, quotes included.
+    encoded: Text<'a>,
+}
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    at: usize,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self) -> Option<Node<'a>> {
+        self.skip_space();
+        match *self.bytes.get(self.at)? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => {
+                let (raw, escaped) = self.string()?;
+                Some(Node::Scalar(if escaped {
+                    Text::Owned(reencode(raw)?)
+                } else {
+                    Text::Slice(raw)
+                }))
+            }
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, word: &'static str) -> Option<Node<'a>> {
+        let end = self.at + word.len();
+        if self.bytes.get(self.at..end)? != word.as_bytes() {
+            return None;
+        }
+        self.at = end;
+        Some(Node::Scalar(Text::Slice(word)))
+    }
+
+    /// A string token, quotes included, and whether it holds an escape.
+    fn string(&mut self) -> Option<(&'a str, bool)> {
+        let start = self.at;
+        self.at += 1;
+        let mut escaped = false;
+        loop {
+            match *self.bytes.get(self.at)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    // The escaped character cannot end the string; its
+                    // validity is checked when decoding.
+                    self.at += 2;
+                }
+                0x00..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+        self.at += 1;
+        Some((self.text.get(start..self.at)?, escaped))
+    }
+
+    /// Integers serde_json prints as written are copied; any other number
+    /// (fraction, exponent, `-0`, beyond 64 bits) is respelt by serde_json.
+    fn number(&mut self) -> Option<Node<'a>> {
+        let start = self.at;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+        let raw = &self.text[start..self.at];
+        let digits = raw.strip_prefix('-').unwrap_or(raw);
+        let plain = !digits.is_empty()
+            && digits.len() <= 18
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits == "0" || !digits.starts_with('0'))
+            && raw != "-0";
+        if plain {
+            return Some(Node::Scalar(Text::Slice(raw)));
+        }
+        let number: serde_json::Number = serde_json::from_str(raw).ok()?;
+        Some(Node::Scalar(Text::Owned(number.to_string())))
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn array(&mut self) -> Option<Node<'a>> {
+        self.enter()?;
+        self.at += 1;
+        let mut items = Vec::new();
+        self.skip_space();
+        if self.bytes.get(self.at) == Some(&b']') {
+            self.at += 1;
+            self.depth -= 1;
+            return Some(Node::Array(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.skip_space();
+            match *self.bytes.get(self.at)? {
+                b',' => self.at += 1,
+                b']' => break,
+                _ => return None,
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        Some(Node::Array(items))
+    }
+
+    fn object(&mut self) -> Option<Node<'a>> {
+        self.enter()?;
+        self.at += 1;
+        let mut members: Vec<(Key<'a>, Node<'a>)> = Vec::new();
+        self.skip_space();
+        if self.bytes.get(self.at) == Some(&b'}') {
+            self.at += 1;
+            self.depth -= 1;
+            return Some(Node::Object(members));
+        }
+        loop {
+            self.skip_space();
+            if self.bytes.get(self.at) != Some(&b'"') {
+                return None;
+            }
+            let (raw, escaped) = self.string()?;
+            let key = if escaped {
+                let name: String = serde_json::from_str(raw).ok()?;
+                let encoded = serde_json::to_string(&name).ok()?;
+                Key {
+                    name: name.into(),
+                    encoded: Text::Owned(encoded),
+                }
+            } else {
+                Key {
+                    name: raw[1..raw.len() - 1].into(),
+                    encoded: Text::Slice(raw),
+                }
+            };
+            self.skip_space();
+            if self.bytes.get(self.at) != Some(&b':') {
+                return None;
+            }
+            self.at += 1;
+            let value = self.value()?;
+            members.push((key, value));
+            self.skip_space();
+            match *self.bytes.get(self.at)? {
+                b',' => self.at += 1,
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
+        // A repeated key keeps its last value, as in a `serde_json::Value`;
+        // the sort is stable, so the last of equal keys is the one to keep.
+        members.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        let mut unique: Vec<(Key<'a>, Node<'a>)> = Vec::with_capacity(members.len());
+        for member in members {
+            match unique.last_mut() {
+                Some(last) if last.0.name == member.0.name => *last = member,
+                _ => unique.push(member),
+            }
+        }
+        Some(Node::Object(unique))
+    }
+}
+
+/// A string token with escapes, in serde_json's spelling (it may have been
+/// written `\/` or `\u0041`).
+fn reencode(raw: &str) -> Option<String> {
+    let decoded: String = serde_json::from_str(raw).ok()?;
+    serde_json::to_string(&decoded).ok()
+}
+
+fn indent(out: &mut String, level: usize) {
+    out.push('\n');
+    for _ in 0..level {
+        out.push_str("  ");
+    }
+}
+
+/// serde_json's `PrettyFormatter` layout: empty containers stay on one line.
+fn write(node: &Node<'_>, level: usize, out: &mut String) {
+    match node {
+        Node::Scalar(text) => out.push_str(text.as_str()),
+        Node::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out, level + 1);
+                write(item, level + 1, out);
+            }
+            indent(out, level);
+            out.push(']');
+        }
+        Node::Object(members) => {
+            if members.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            out.push('{');
+            for (i, (key, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out, level + 1);
+                out.push_str(key.encoded.as_str());
+                out.push_str(": ");
+                write(value, level + 1, out);
+            }
+            indent(out, level);
+            out.push('}');
+        }
+    }
+}
+
+impl Node<'_> {
+    fn into_value(self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Scalar(text) => match text.as_str().as_bytes()[0] {
+                b'"' => Value::String(unquote(text.as_str())),
+                b't' => Value::Bool(true),
+                b'f' => Value::Bool(false),
+                b'n' => Value::Null,
+                _ => {
+                    serde_json::from_str(text.as_str()).expect("a number serde_json has spelt")
+                }
+            },
+            Node::Array(items) => Value::Array(items.into_iter().map(Node::into_value).collect()),
+            Node::Object(members) => Value::Object(
+                members
+                    .into_iter()
+                    .map(|(key, value)| (key.name.into_owned(), value.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The string a canonical string token stands for.
+fn unquote(token: &str) -> String {
+    if token.contains('\\') {
+        serde_json::from_str(token).expect("a string serde_json has spelt")
+    } else {
+        token[1..token.len() - 1].to_string()
+    }
+}

@@ -1,0 +1,145 @@
+//! The `render` command's output: a tree of files under `--out`, or stdout.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{Engine, TemplateError, render_env_text};
+use crate::config::Env;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::stacks::Layer;
+
+/// One rendered template on its way out.
+struct Rendered {
+    env: usize,
+    stack: String,
+    text: String,
+}
+
+/// Renders `envs` (only the `only` layer when given) to files under `dir`,
+/// `{dir}/{env}/{stack}.json`, or else to `out`: the template itself when it
+/// is one, otherwise a JSON object of stack name → template in deploy order.
+pub fn render_selected(
+    engine: &Engine,
+    envs: &[Env],
+    only: Option<Layer>,
+    dir: Option<&Path>,
+    out: &mut impl Write,
+) -> Result<()> {
+    match dir {
+        Some(dir) => {
+            let count = write_tree(engine, envs, only, dir)?;
+            output::notice(&format!(
+                "wrote {count} templates under {}",
+                dir.display()
+            ));
+            Ok(())
+        }
+        None => write_stream(engine, envs, only, out),
+    }
+}
+
+/// Everything renders before anything is written: a broken environment
+/// leaves no half-written tree. Only the text is kept, a few tens of
+/// kilobytes per environment.
+fn write_tree(engine: &Engine, envs: &[Env], only: Option<Layer>, dir: &Path) -> Result<usize> {
+    let mut rendered: Vec<Rendered> = Vec::new();
+    for (index, env) in envs.iter().enumerate() {
+        for (spec, text) in render_env_text(engine, env, only)? {
+            rendered.push(Rendered {
+                env: index,
+                stack: spec.name,
+                text,
+            });
+        }
+    }
+    let write_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(write_error(dir))?;
+    // Each environment's folder is made once, not once per file.
+    let mut made: Option<usize> = None;
+    let mut folder = dir.to_path_buf();
+    for item in &rendered {
+        if made != Some(item.env) {
+            folder = dir.join(&envs[item.env].name);
+            match std::fs::create_dir(&folder) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(write_error(&folder)(e)),
+            }
+            made = Some(item.env);
+        }
+        let path = folder.join(format!("{}.json", item.stack));
+        std::fs::write(&path, &item.text).map_err(write_error(&path))?;
+    }
+    Ok(rendered.len())
+}
+
+/// Streams to stdout environment by environment, so memory stays that of one
+/// environment however many are rendered. The bytes are those of
+/// pretty-printing the whole map at once.
+fn write_stream(
+    engine: &Engine,
+    envs: &[Env],
+    only: Option<Layer>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let stdout_error = |source| Error::Write {
+        path: "<stdout>".into(),
+        source,
+    };
+    let count: usize = envs
+        .iter()
+        .map(|env| {
+            crate::stacks::stacks(env)
+                .iter()
+                .filter(|spec| only.is_none_or(|layer| spec.layer == layer))
+                .count()
+        })
+        .sum();
+    if count == 1 {
+        let (_, text) = envs
+            .iter()
+            .map(|env| render_env_text(engine, env, only))
+            .collect::<std::result::Result<Vec<_>, TemplateError>>()?
+            .into_iter()
+            .flatten()
+            .next()
+            .expect("one stack was counted");
+        return out.write_all(text.as_bytes()).map_err(stdout_error);
+    }
+    if count == 0 {
+        return out.write_all(b"{}\n").map_err(stdout_error);
+    }
+    let mut chunk = String::new();
+    let mut first = true;
+    for env in envs {
+        chunk.clear();
+        for (spec, text) in render_env_text(engine, env, only)? {
+            chunk.push_str(if first { "{\n  " } else { ",\n  " });
+            first = false;
+            chunk.push_str(&serde_json::to_string(&spec.name).expect("a string serialises"));
+            chunk.push_str(": ");
+            nest(&text, &mut chunk);
+        }
+        out.write_all(chunk.as_bytes()).map_err(stdout_error)?;
+    }
+    out.write_all(b"\n}\n").map_err(stdout_error)
+}
+
+/// A canonical template as a member of the top-level object: one level deeper
+/// and without its final newline. Canonical strings hold no raw newline, so
+/// every newline starts a line to indent.
+fn nest(text: &str, out: &mut String) {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let mut lines = body.split('\n');
+    if let Some(first) = lines.next() {
+        out.push_str(first);
+    }
+    for line in lines {
+        out.push_str("\n  ");
+        out.push_str(line);
+    }
+}
