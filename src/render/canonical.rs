@@ -11,7 +11,9 @@
 const MAX_DEPTH: usize = 127;
 
 /// A template's output, parsed just enough to write it canonically.
-pub enum Document<'a> {
+pub struct Document<'a>(Parsed<'a>);
+
+enum Parsed<'a> {
     /// The common case: scalars borrowed from the input, objects sorted.
     Fast(Node<'a>),
     /// Escapes or numbers in an unusual spelling: serde_json's own value, sorted.
@@ -22,42 +24,42 @@ impl<'a> Document<'a> {
     /// Parses JSON `input`; an error is serde_json's, with its line and column.
     pub fn parse(input: &'a str) -> Result<Self, serde_json::Error> {
         if let Some(node) = fast(input) {
-            return Ok(Document::Fast(node));
+            return Ok(Document(Parsed::Fast(node)));
         }
         let mut value: serde_json::Value = serde_json::from_str(input)?;
         super::engine::sort_keys(&mut value);
-        Ok(Document::Slow(value))
+        Ok(Document(Parsed::Slow(value)))
     }
 
     /// An object whose `key` holds an object.
     pub fn has_object(&self, key: &str) -> bool {
-        match self {
-            Document::Fast(Node::Object(members)) => members
+        match &self.0 {
+            Parsed::Fast(Node::Object(members)) => members
                 .iter()
                 .any(|(k, v)| k.name == key && matches!(v, Node::Object(_))),
-            Document::Fast(_) => false,
-            Document::Slow(value) => value.get(key).is_some_and(|v| v.is_object()),
+            Parsed::Fast(_) => false,
+            Parsed::Slow(value) => value.get(key).is_some_and(|v| v.is_object()),
         }
     }
 
     /// The canonical text: sorted keys, 2-space indent, trailing newline.
     pub fn text(&self) -> String {
-        match self {
-            Document::Fast(node) => {
+        match &self.0 {
+            Parsed::Fast(node) => {
                 let mut out = String::with_capacity(4096);
                 write(node, 0, &mut out);
                 out.push('\n');
                 out
             }
-            Document::Slow(value) => pretty(value),
+            Parsed::Slow(value) => pretty(value),
         }
     }
 
     /// The same document as a `serde_json::Value` with keys in canonical order.
     pub fn into_value(self) -> serde_json::Value {
-        match self {
-            Document::Fast(node) => node.into_value(),
-            Document::Slow(value) => value,
+        match self.0 {
+            Parsed::Fast(node) => node.into_value(),
+            Parsed::Slow(value) => value,
         }
     }
 }
@@ -82,7 +84,7 @@ fn fast(input: &str) -> Option<Node<'_>> {
 }
 
 /// A parsed value whose scalars are already canonical text.
-pub enum Node<'a> {
+enum Node<'a> {
     Scalar(Text<'a>),
     Array(Vec<Node<'a>>),
     Object(Vec<(Key<'a>, Node<'a>)>),
@@ -368,5 +370,81 @@ fn unquote(token: &str) -> String {
         serde_json::from_str(token).expect("a string serde_json has spelt")
     } else {
         token[1..token.len() - 1].to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Document;
+
+    /// What canonical output has always been: a sorted `Value`, pretty-printed.
+    fn through_value(input: &str) -> String {
+        let mut value: serde_json::Value = serde_json::from_str(input).unwrap();
+        crate::render::engine::sort_keys(&mut value);
+        super::pretty(&value)
+    }
+
+    #[test]
+    fn template_output_is_written_without_serde_json_and_byte_identical() {
+        let input = r#"{ "b": [1, -2, 0, true, false, null, "x y"], "a": { "z": {}, "y": [] },
+            "Resources": { "K": { "Type": "T", "Properties": { "n": 123456789012345678, "é": "ü" } } } }"#;
+        let document = Document::parse(input).unwrap();
+        assert!(matches!(document.0, super::Parsed::Fast(_)));
+        assert!(document.has_object("Resources"));
+        assert_eq!(document.text(), through_value(input));
+        let value: serde_json::Value = serde_json::from_str(&through_value(input)).unwrap();
+        assert_eq!(document.into_value(), value);
+    }
+
+    #[test]
+    fn unusual_spellings_come_out_as_serde_json_writes_them() {
+        for input in [
+            r#"{"s": "a\/b \u0041 \"q\" \\ \n \t \u00e9 \ud83d\ude00"}"#,
+            r#"{"\u0062": 1, "a": 2, "b\n": 3}"#,
+            r#"[1.0, 1e3, -0, -0.0, 1E-2, 12345678901234567890, -9223372036854775809, 0.1]"#,
+            r#"{"k": 1, "j": 2, "k": 3}"#,
+            r#"{"dup": {"x": 1}, "dup": [2]}"#,
+            "  [ ]  ",
+            "{}",
+            "\"just a string\"",
+            "[[[[{\"a\": [{}]}]]]]",
+        ] {
+            let document = Document::parse(input).unwrap();
+            assert_eq!(document.text(), through_value(input), "{input}");
+            let value: serde_json::Value = serde_json::from_str(&through_value(input)).unwrap();
+            assert_eq!(document.into_value(), value, "{input}");
+        }
+    }
+
+    #[test]
+    fn invalid_json_gets_serde_json_error_and_position() {
+        for input in [
+            "{\n  \"a\": 1,\n}",
+            "{\"a\" 1}",
+            "[1 2]",
+            "{} x",
+            "\"tab\tinside\"",
+            "[01]",
+            "{\"a\": tru}",
+            "\"\\x\"",
+            "[",
+            "",
+        ] {
+            let ours = Document::parse(input).err().expect(input).to_string();
+            let theirs = serde_json::from_str::<serde_json::Value>(input).unwrap_err().to_string();
+            assert_eq!(ours, theirs, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn nesting_beyond_serde_json_limit_is_refused_as_it_refuses_it() {
+        for depth in [126, 127, 128, 129] {
+            let input = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let ours = Document::parse(&input).map(|d| d.text()).map_err(|e| e.to_string());
+            let theirs = serde_json::from_str::<serde_json::Value>(&input)
+                .map(|_| through_value(&input))
+                .map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "depth {depth}");
+        }
     }
 }

@@ -4,16 +4,49 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{Engine, TemplateError, render_env_text};
+use crate::stacks::StackSpec;
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::stacks::Layer;
 
-/// One rendered template on its way out.
-struct Rendered {
-    env: usize,
-    stack: String,
-    text: String,
+/// Environments per thread below which a thread costs more than it saves.
+const MIN_ENVS_PER_THREAD: usize = 8;
+
+/// Environments rendered ahead of stdout when streaming: enough to keep every
+/// core busy, few enough that memory does not grow with the project.
+const STREAM_BATCH: usize = 64;
+
+type EnvTemplates = Vec<(StackSpec, String)>;
+
+/// Renders environments on every core, in order; the first failing
+/// environment's error, as a sequential render would report it.
+fn render_many(
+    engine: &Engine,
+    envs: &[Env],
+    only: Option<Layer>,
+) -> std::result::Result<Vec<EnvTemplates>, TemplateError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(envs.len() / MIN_ENVS_PER_THREAD).max(1);
+    let render = |part: &[Env]| {
+        part.iter()
+            .map(|env| render_env_text(engine, env, only))
+            .collect::<std::result::Result<Vec<_>, _>>()
+    };
+    if threads == 1 {
+        return render(envs);
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = envs
+            .chunks(envs.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || render(part)))
+            .collect();
+        let mut all = Vec::with_capacity(envs.len());
+        for part in parts {
+            all.extend(part.join().expect("a render thread panicked")?);
+        }
+        Ok(all)
+    })
 }
 
 /// Renders `envs` (only the `only` layer when given) to files under `dir`,
@@ -43,42 +76,36 @@ pub fn render_selected(
 /// leaves no half-written tree. Only the text is kept, a few tens of
 /// kilobytes per environment.
 fn write_tree(engine: &Engine, envs: &[Env], only: Option<Layer>, dir: &Path) -> Result<usize> {
-    let mut rendered: Vec<Rendered> = Vec::new();
-    for (index, env) in envs.iter().enumerate() {
-        for (spec, text) in render_env_text(engine, env, only)? {
-            rendered.push(Rendered {
-                env: index,
-                stack: spec.name,
-                text,
-            });
-        }
-    }
-    let write_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Write { path, source }
-    };
+    let rendered = render_many(engine, envs, only)?;
     std::fs::create_dir_all(dir).map_err(write_error(dir))?;
-    // Each environment's folder is made once, not once per file.
-    let mut made: Option<usize> = None;
-    let mut folder = dir.to_path_buf();
-    for item in &rendered {
-        if made != Some(item.env) {
-            folder = dir.join(&envs[item.env].name);
-            match std::fs::create_dir(&folder) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(write_error(&folder)(e)),
-            }
-            made = Some(item.env);
+    let mut count = 0;
+    for (env, templates) in envs.iter().zip(&rendered) {
+        if templates.is_empty() {
+            continue;
         }
-        let path = folder.join(format!("{}.json", item.stack));
-        std::fs::write(&path, &item.text).map_err(write_error(&path))?;
+        // Each environment's folder is made once, not once per file.
+        let folder = dir.join(&env.name);
+        match std::fs::create_dir(&folder) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(write_error(&folder)(e)),
+        }
+        for (spec, text) in templates {
+            let path = folder.join(format!("{}.json", spec.name));
+            std::fs::write(&path, text).map_err(write_error(&path))?;
+            count += 1;
+        }
     }
-    Ok(rendered.len())
+    Ok(count)
 }
 
-/// Streams to stdout environment by environment, so memory stays that of one
-/// environment however many are rendered. The bytes are those of
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Write { path, source }
+}
+
+/// Streams to stdout a batch of environments at a time, so memory does not
+/// grow with the number of environments. The bytes are those of
 /// pretty-printing the whole map at once.
 fn write_stream(
     engine: &Engine,
@@ -115,16 +142,18 @@ fn write_stream(
     }
     let mut chunk = String::new();
     let mut first = true;
-    for env in envs {
-        chunk.clear();
-        for (spec, text) in render_env_text(engine, env, only)? {
-            chunk.push_str(if first { "{\n  " } else { ",\n  " });
-            first = false;
-            chunk.push_str(&serde_json::to_string(&spec.name).expect("a string serialises"));
-            chunk.push_str(": ");
-            nest(&text, &mut chunk);
+    for batch in envs.chunks(STREAM_BATCH) {
+        for templates in render_many(engine, batch, only)? {
+            chunk.clear();
+            for (spec, text) in templates {
+                chunk.push_str(if first { "{\n  " } else { ",\n  " });
+                first = false;
+                chunk.push_str(&serde_json::to_string(&spec.name).expect("a string serialises"));
+                chunk.push_str(": ");
+                nest(&text, &mut chunk);
+            }
+            out.write_all(chunk.as_bytes()).map_err(stdout_error)?;
         }
-        out.write_all(chunk.as_bytes()).map_err(stdout_error)?;
     }
     out.write_all(b"\n}\n").map_err(stdout_error)
 }
