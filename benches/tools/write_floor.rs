@@ -25,10 +25,16 @@ fn main() {
 /// Records of `relative path \0 length \n bytes`, folders in order.
 fn pack(tree: &Path, pack: &Path) {
     let mut out = fs::File::create(pack).expect("create the pack");
-    let mut folders: Vec<_> = fs::read_dir(tree).expect("read the tree").map(|e| e.unwrap().path()).collect();
+    let mut folders: Vec<_> = fs::read_dir(tree)
+        .expect("read the tree")
+        .map(|e| e.unwrap().path())
+        .collect();
     folders.sort();
     for folder in folders {
-        let mut files: Vec<_> = fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
         for file in files {
             let bytes = fs::read(&file).unwrap();
@@ -48,7 +54,10 @@ fn unpack(pack: &Path, out: &Path) {
         let nul = at + data[at..].iter().position(|&b| b == 0).unwrap();
         let newline = nul + data[nul..].iter().position(|&b| b == b'\n').unwrap();
         let relative = std::str::from_utf8(&data[at..nul]).unwrap();
-        let length: usize = std::str::from_utf8(&data[nul + 1..newline]).unwrap().parse().unwrap();
+        let length: usize = std::str::from_utf8(&data[nul + 1..newline])
+            .unwrap()
+            .parse()
+            .unwrap();
         let folder = relative.rsplit_once('/').map_or("", |(f, _)| f);
         if folder != made {
             fs::create_dir(out.join(folder)).unwrap();

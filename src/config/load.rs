@@ -96,7 +96,10 @@ impl<'p> Loader<'p> {
                 Err(LayerError::Invalid {
                     table: Some(table), ..
                 }) => table.get("abstract").and_then(toml::Value::as_bool) == Some(true),
-                Err(LayerError::Invalid { errors, table: None }) => return Err(errors),
+                Err(LayerError::Invalid {
+                    errors,
+                    table: None,
+                }) => return Err(errors),
             };
             if !is_abstract {
                 deployable.push(name);

@@ -349,9 +349,7 @@ impl Node<'_> {
                 b't' => Value::Bool(true),
                 b'f' => Value::Bool(false),
                 b'n' => Value::Null,
-                _ => {
-                    serde_json::from_str(text.as_str()).expect("a number serde_json has spelt")
-                }
+                _ => serde_json::from_str(text.as_str()).expect("a number serde_json has spelt"),
             },
             Node::Array(items) => Value::Array(items.into_iter().map(Node::into_value).collect()),
             Node::Object(members) => Value::Object(
@@ -431,7 +429,9 @@ mod tests {
             "",
         ] {
             let ours = Document::parse(input).err().expect(input).to_string();
-            let theirs = serde_json::from_str::<serde_json::Value>(input).unwrap_err().to_string();
+            let theirs = serde_json::from_str::<serde_json::Value>(input)
+                .unwrap_err()
+                .to_string();
             assert_eq!(ours, theirs, "{input:?}");
         }
     }
@@ -440,7 +440,9 @@ mod tests {
     fn nesting_beyond_serde_json_limit_is_refused_as_it_refuses_it() {
         for depth in [126, 127, 128, 129] {
             let input = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-            let ours = Document::parse(&input).map(|d| d.text()).map_err(|e| e.to_string());
+            let ours = Document::parse(&input)
+                .map(|d| d.text())
+                .map_err(|e| e.to_string());
             let theirs = serde_json::from_str::<serde_json::Value>(&input)
                 .map(|_| through_value(&input))
                 .map_err(|e| e.to_string());

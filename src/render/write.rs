@@ -4,11 +4,11 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{Engine, TemplateError, render_env_text};
-use crate::stacks::StackSpec;
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::stacks::Layer;
+use crate::stacks::StackSpec;
 
 /// Environments per thread below which a thread costs more than it saves.
 const MIN_ENVS_PER_THREAD: usize = 8;
@@ -62,10 +62,7 @@ pub fn render_selected(
     match dir {
         Some(dir) => {
             let count = write_tree(engine, envs, only, dir)?;
-            output::notice(&format!(
-                "wrote {count} templates under {}",
-                dir.display()
-            ));
+            output::notice(&format!("wrote {count} templates under {}", dir.display()));
             Ok(())
         }
         None => write_stream(engine, envs, only, out),
