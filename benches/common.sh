@@ -5,8 +5,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 bin="$target/release/mlinfra"
 
+# Extra cargo arguments go in $BENCH_CARGO_ARGS, e.g. `--config
+# profile.release.package.aws-sdk-sagemaker.opt-level=0` for a quicker
+# release build: no AWS client runs in render or validate.
 build_release() {
-  (cd "$root" && cargo build --release --quiet)
+  # shellcheck disable=SC2086
+  (cd "$root" && cargo build --release --quiet ${BENCH_CARGO_ARGS:-})
 }
 
 # hyperfine runs every measurement; install it when it is missing.
