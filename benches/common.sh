@@ -3,12 +3,14 @@
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
-bin="$target/release/mlinfra"
+# MLINFRA_BIN measures a binary already built (no cargo build then).
+bin="${MLINFRA_BIN:-$target/release/mlinfra}"
 
 # Extra cargo arguments go in $BENCH_CARGO_ARGS, e.g. `--config
 # profile.release.package.aws-sdk-sagemaker.opt-level=0` for a quicker
 # release build: no AWS client runs in render or validate.
 build_release() {
+  [ -n "${MLINFRA_BIN:-}" ] && return
   # shellcheck disable=SC2086
   (cd "$root" && cargo build --release --quiet ${BENCH_CARGO_ARGS:-})
 }
