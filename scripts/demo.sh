@@ -94,7 +94,8 @@ step status --env dev;            mlinfra status --env dev
 
 note "prod, in its own account (345678901234): autoscaling 1–3, termination protection and a stack policy on its data stack"
 emulator 345678901234
-step apply --env prod --yes;      mlinfra apply --env prod --yes
+step apply --env prod --yes --approve-broadening
+mlinfra apply --env prod --yes --approve-broadening
 drift_expect 0 --env prod
 note "behind the tool's back: aws application-autoscaling register-scalable-target ... --max-capacity 10"
 behind_the_back "$AWS_ENDPOINT_URL" raise-scaling-max 10

@@ -99,8 +99,14 @@ fn render_env(project: &Path, env: &str) -> Vec<RenderedStack> {
     render::render_env(&Engine::new(&project).unwrap(), &env).unwrap()
 }
 
+/// `apply --yes`; a protected environment (prod) also asks for IAM broadening
+/// to be approved, as a first deploy adds every role.
 fn deploy(moto: &Moto, project: &Path, env: &str) {
-    let output = mlinfra(moto, project, &["apply", "--env", env, "--yes"]);
+    let output = mlinfra(
+        moto,
+        project,
+        &["apply", "--env", env, "--yes", "--approve-broadening"],
+    );
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -461,7 +467,12 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
 // CloudFormation does; nothing is added to the account by the test.
 
 /// The template value of `property` of `logical_id` in the rendered `layer` stack.
-fn rendered_property(rendered: &[RenderedStack], layer: &str, logical_id: &str, property: &str) -> Value {
+fn rendered_property(
+    rendered: &[RenderedStack],
+    layer: &str,
+    logical_id: &str,
+    property: &str,
+) -> Value {
     let stack = rendered
         .iter()
         .find(|s| s.spec.name.ends_with(&format!("-{layer}")))
@@ -489,7 +500,12 @@ async fn the_demo_dev_apply_has_no_drift_then_an_attached_administrator_access_i
     let raw = &data_ids["RawBucket"];
     let versioning = s3.get_bucket_versioning().bucket(raw).send().await.unwrap();
     assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
-    let block = s3.get_public_access_block().bucket(raw).send().await.unwrap();
+    let block = s3
+        .get_public_access_block()
+        .bucket(raw)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         block
             .public_access_block_configuration()
@@ -563,7 +579,8 @@ async fn a_fresh_prod_shaped_apply_has_no_drift_then_a_raised_scaling_maximum_is
         endpoint_name(&serving_ids["DogbreedEndpoint"]),
         name.as_str().unwrap()
     );
-    let resource_id = rendered_property(&rendered, "serving", "DogbreedScalableTarget", "ResourceId");
+    let resource_id =
+        rendered_property(&rendered, "serving", "DogbreedScalableTarget", "ResourceId");
     let resource_id = resource_id.as_str().unwrap();
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
     let autoscaling = aws_sdk_applicationautoscaling::Client::new(&sdk);
@@ -584,10 +601,7 @@ async fn a_fresh_prod_shaped_apply_has_no_drift_then_a_raised_scaling_maximum_is
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        data.stacks()[0].enable_termination_protection(),
-        Some(true)
-    );
+    assert_eq!(data.stacks()[0].enable_termination_protection(), Some(true));
 
     autoscaling
         .register_scalable_target()

@@ -27,8 +27,8 @@ use mlinfra::apply::{self, ApplyOptions};
 use mlinfra::plan::{self, PlanOptions, StackAction};
 use mlinfra::render::{Canonical, RenderedStack};
 
-use crate::common::moto::Moto;
 use super::support::{Calls, captured, example, moto_cfn, moto_clients, project_with, quiet};
+use crate::common::moto::Moto;
 
 struct Run {
     code: i32,
@@ -747,7 +747,11 @@ async fn termination_protection_is_set_through_the_launcher_and_refuses_delete_s
     let cfn = moto_cfn(&moto).await;
     let project = protected_dev();
     assert_exit(
-        &mlinfra(&moto, Some(project.path()), &["apply", "--env", "dev", "--yes"]),
+        &mlinfra(
+            &moto,
+            Some(project.path()),
+            &["apply", "--env", "dev", "--yes", "--approve-broadening"],
+        ),
         0,
         "apply of a protected dev",
     );
@@ -773,7 +777,10 @@ async fn termination_protection_is_set_through_the_launcher_and_refuses_delete_s
         .send()
         .await
         .expect_err("a protected stack cannot be deleted");
-    let message = format!("{}", aws_sdk_cloudformation::error::DisplayErrorContext(&refused));
+    let message = format!(
+        "{}",
+        aws_sdk_cloudformation::error::DisplayErrorContext(&refused)
+    );
     assert!(
         message.contains(
             "Stack [dogbreed-dev-data] cannot be deleted while TerminationProtection is enabled"
@@ -807,7 +814,11 @@ async fn the_stack_policy_refuses_replacing_a_bucket_and_the_update_rolls_back()
     let cfn = moto_cfn(&moto).await;
     let project = protected_dev();
     assert_exit(
-        &mlinfra(&moto, Some(project.path()), &["apply", "--env", "dev", "--yes"]),
+        &mlinfra(
+            &moto,
+            Some(project.path()),
+            &["apply", "--env", "dev", "--yes", "--approve-broadening"],
+        ),
         0,
         "apply of a protected dev",
     );
@@ -822,13 +833,15 @@ async fn the_stack_policy_refuses_replacing_a_bucket_and_the_update_rolls_back()
         .to_string();
     let mut renamed: serde_json::Value = serde_json::from_str(&template).unwrap();
     let old_name = renamed["Resources"]["RawBucket"]["Properties"]["BucketName"].clone();
-    renamed["Resources"]["RawBucket"]["Properties"]["BucketName"] = "dogbreed-dev-raw-renamed".into();
+    renamed["Resources"]["RawBucket"]["Properties"]["BucketName"] =
+        "dogbreed-dev-raw-renamed".into();
 
     // Behind the tool's back: a change set that replaces a bucket.
     let change_set = cfn
         .create_change_set()
         .stack_name("dogbreed-dev-data")
         .change_set_name("rename-raw")
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Update)
         .template_body(renamed.to_string())
         .send()
         .await
@@ -886,8 +899,14 @@ async fn the_stack_policy_refuses_replacing_a_bucket_and_the_update_rolls_back()
         .iter()
         .filter_map(|b| b.name().map(str::to_string))
         .collect();
-    assert!(buckets.contains(&old_name.as_str().unwrap().to_string()), "{buckets:?}");
-    assert!(!buckets.contains(&"dogbreed-dev-raw-renamed".to_string()), "{buckets:?}");
+    assert!(
+        buckets.contains(&old_name.as_str().unwrap().to_string()),
+        "{buckets:?}"
+    );
+    assert!(
+        !buckets.contains(&"dogbreed-dev-raw-renamed".to_string()),
+        "{buckets:?}"
+    );
     let after = cfn
         .get_template()
         .stack_name("dogbreed-dev-data")

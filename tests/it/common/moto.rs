@@ -88,10 +88,7 @@ impl Moto {
     /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` for AWS managed policies.
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         let python = venv_tool("python");
-        let moto = Self::spawn(
-            Command::new(python).arg(repo_root().join(LAUNCHER)),
-            env,
-        );
+        let moto = Self::spawn(Command::new(python).arg(repo_root().join(LAUNCHER)), env);
         if let Err(message) = check_launcher(moto.port) {
             panic!("{message}\n{}", moto.log_text());
         }
