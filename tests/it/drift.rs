@@ -627,6 +627,40 @@ async fn a_fresh_prod_shaped_apply_has_no_drift_then_a_raised_scaling_maximum_is
     );
 }
 
+#[tokio::test]
+async fn an_applied_instance_type_change_leaves_no_drift() {
+    // A new instance type replaces the (immutable) endpoint config; the
+    // endpoint that refers to it is updated to serve the new one, as
+    // CloudFormation does.
+    let moto = start_moto();
+    let project = project_in_moto_account();
+    deploy(&moto, project.path(), "dev");
+    let dev = project.path().join("environments/dev.toml");
+    let text = std::fs::read_to_string(&dev).unwrap();
+    std::fs::write(
+        &dev,
+        format!("{text}\n[endpoints.dogbreed]\ninstance_type = \"ml.m5.xlarge\"\n"),
+    )
+    .unwrap();
+    deploy(&moto, project.path(), "dev");
+
+    let (code, report) = drift_json(&moto, project.path(), "dev");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    let sdk = sdk(&moto).await;
+    let (serving_ids, outputs) = deployed(&CfnClient::new(&sdk), "dogbreed-dev-serving").await;
+    let endpoint = aws_sdk_sagemaker::Client::new(&sdk)
+        .describe_endpoint()
+        .endpoint_name(endpoint_name(&serving_ids["DogbreedEndpoint"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        endpoint.endpoint_config_name(),
+        Some(outputs["DogbreedEndpointConfigName"].as_str())
+    );
+}
+
 // ---------------------------------------------------------------------------
 // CloudFormation drift detection, with mocks: moto has no DetectStackDrift.
 
