@@ -88,6 +88,12 @@ Fixes (remove each once moto ships it):
     updates the resources that refer to it: a new EndpointConfig (it is
     immutable, so any change replaces it) is put on its Endpoint. Here those
     dependents go through moto's own parse_and_update_resource as well.
+14. CreateChangeSet of type CREATE for a stack that already exists makes
+    moto a second stack of the same name, and a request without
+    ChangeSetType is taken as CREATE. CloudFormation refuses the first
+    ("Stack [NAME] already exists and cannot be created again with the
+    changeSet [NAME].", unless the stack is still REVIEW_IN_PROGRESS) and
+    takes UPDATE as the default.
 """
 
 import fnmatch
@@ -141,6 +147,7 @@ FIXES = [
     "delete-stack-termination-protection",
     "stack-policy-enforcement",
     "update-dependents-of-replaced-resources",
+    "create-change-set-type",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -165,8 +172,19 @@ _create_change_set = cfn.CloudFormationBackend.create_change_set
 _execute_change_set = cfn.CloudFormationBackend.execute_change_set
 
 
-def _create_change_set_with_exports(self, *args, **kwargs):
-    change_set_id, stack_id = _create_change_set(self, *args, **kwargs)
+def _create_change_set_with_exports(self, stack_name, change_set_name, *args, change_set_type, **kwargs):
+    # 14. A CREATE change set for a stack that exists makes moto a second
+    # stack of the same name; CloudFormation refuses (only a stack still in
+    # REVIEW_IN_PROGRESS takes another CREATE change set).
+    if change_set_type == "CREATE":
+        for existing in self.stacks.values():
+            if existing.name == stack_name and existing.status != "REVIEW_IN_PROGRESS":
+                raise ValidationError(
+                    message=f"Stack [{stack_name}] already exists and cannot be created again with the changeSet [{change_set_name}]."
+                )
+    change_set_id, stack_id = _create_change_set(
+        self, stack_name, change_set_name, *args, change_set_type=change_set_type, **kwargs
+    )
     stack = self.stacks[stack_id]
     # As create_stack does: the live export table, so imports resolve.
     stack.cross_stack_resources = self.exports
@@ -198,6 +216,24 @@ def _execute_change_set_with_outputs(self, change_set_name, stack_name=None):
 
 
 cfn.CloudFormationBackend.create_change_set = _create_change_set_with_exports
+
+_create_change_set_response = cfn_responses.CloudFormationResponse.create_change_set
+
+
+def _create_change_set_updating_by_default(self):
+    get_param = self._get_param
+
+    def with_update_default(name, if_none=None):
+        return get_param(name, "UPDATE" if name == "ChangeSetType" else if_none)
+
+    self._get_param = with_update_default
+    try:
+        return _create_change_set_response(self)
+    finally:
+        del self._get_param
+
+
+cfn_responses.CloudFormationResponse.create_change_set = _create_change_set_updating_by_default
 cfn.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs
 
 # --- 3. IAM inline policies as JSON -----------------------------------------
@@ -507,7 +543,7 @@ class ScalableTarget(CloudFormationModel):
     def _register(properties, account_id, region_name):
         namespace = properties["ServiceNamespace"]
         resource_id = properties["ResourceId"]
-        if namespace == "sagemaker":
+        if namespace == "sagemaker" and resource_id.startswith("endpoint/"):
             # Application Auto Scaling checks that the variant's endpoint exists.
             endpoint = resource_id.split("/")[1]
             if endpoint not in sagemaker.sagemaker_backends[account_id][region_name].endpoints:
