@@ -916,6 +916,50 @@ async fn the_stack_policy_refuses_replacing_a_bucket_and_the_update_rolls_back()
     assert_eq!(after.template_body(), Some(template.as_str()));
 }
 
+#[tokio::test]
+async fn a_create_change_set_for_a_deployed_stack_is_refused_not_a_second_stack() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    assert_exit(
+        &mlinfra(&moto, None, &["apply", "--env", "dev", "--yes"]),
+        0,
+        "apply of dev",
+    );
+    let template = cfn
+        .get_template()
+        .stack_name("dogbreed-dev-iam")
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string();
+    let refused = cfn
+        .create_change_set()
+        .stack_name("dogbreed-dev-iam")
+        .change_set_name("create-again")
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+        .template_body(&template)
+        .send()
+        .await
+        .expect_err("the stack exists");
+    let message = format!(
+        "{}",
+        aws_sdk_cloudformation::error::DisplayErrorContext(&refused)
+    );
+    assert!(
+        message.contains("Stack [dogbreed-dev-iam] already exists and cannot be created again"),
+        "{message}"
+    );
+    let stacks = cfn.list_stacks().send().await.unwrap();
+    let named = stacks
+        .stack_summaries()
+        .iter()
+        .filter(|s| s.stack_name() == Some("dogbreed-dev-iam"))
+        .count();
+    assert_eq!(named, 1);
+}
+
 #[test]
 fn a_stock_moto_server_is_refused_with_a_message_naming_the_launcher() {
     let stock = Moto::start_stock();
