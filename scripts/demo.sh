@@ -17,7 +17,15 @@ mlinfra() { "$root/target/release/mlinfra" --example "$@"; }
 
 logs="$(mktemp -d)"
 servers=()
-trap 'for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; done; rm -rf "$logs"' EXIT
+stop_emulators() {
+  local pid
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 1
+  # A server still busy after SIGTERM holds nothing worth keeping.
+  for pid in "${servers[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -rf "$logs"
+}
+trap stop_emulators EXIT
 
 # Starts the launcher for ACCOUNT and sets AWS_ENDPOINT_URL once it answers as
 # the launcher: a stock moto_server lacks the fixes the stacks need, so the
