@@ -71,16 +71,17 @@ impl Scope {
         }
     }
 
-    /// What a name of this scope is, for messages.
-    pub fn noun(self) -> String {
+    /// What names of this scope are, for messages.
+    pub fn noun(self, count: usize) -> String {
+        let s = if count == 1 { "" } else { "s" };
         match self {
-            Scope::Resource(layer) => format!("logical id in the {layer} stack"),
-            Scope::Output(layer) => format!("output of the {layer} stack"),
-            Scope::Bucket => "bucket name".into(),
-            Scope::Role => "role name".into(),
-            Scope::Pipeline => "pipeline name".into(),
-            Scope::Endpoint => "endpoint name".into(),
-            Scope::Export => "export name".into(),
+            Scope::Resource(layer) => format!("logical id{s} in the {layer} stack"),
+            Scope::Output(layer) => format!("output{s} of the {layer} stack"),
+            Scope::Bucket => format!("bucket name{s}"),
+            Scope::Role => format!("role name{s}"),
+            Scope::Pipeline => format!("pipeline name{s}"),
+            Scope::Endpoint => format!("endpoint name{s}"),
+            Scope::Export => format!("export name{s}"),
         }
     }
 }

@@ -92,7 +92,7 @@ impl Checker<'_> {
                 .push(i);
         }
         // (entry, other) → the names they share, in claim order.
-        let mut pairs: Vec<(Owner, Claimant, Vec<String>)> = Vec::new();
+        let mut pairs: Vec<(Owner, Claimant, Vec<(Scope, String)>)> = Vec::new();
         for indices in groups.values() {
             for &i in indices {
                 let Claimant::Entry(owner) = &self.claims[i].claimant else {
@@ -103,28 +103,47 @@ impl Checker<'_> {
                     if other == &self.claims[i].claimant {
                         continue;
                     }
-                    let shared =
-                        format!("{} {:?}", self.claims[i].scope.noun(), self.claims[i].name);
-                    match pairs.iter_mut().find(|(o, c, _)| o == owner && c == other) {
+                    let (scope, name) = (self.claims[i].scope, &self.claims[i].name);
+                    // mlinfra's own names are one claimant: one error lists them all.
+                    let (other, shared) = match other {
+                        Claimant::Reserved(what) => (
+                            Claimant::Reserved(""),
+                            (scope, format!("{name:?} ({what})")),
+                        ),
+                        Claimant::Entry(_) => (other.clone(), (scope, format!("{name:?}"))),
+                    };
+                    match pairs.iter_mut().find(|(o, c, _)| o == owner && *c == other) {
                         Some((_, _, names)) => names.push(shared),
-                        None => pairs.push((owner.clone(), other.clone(), vec![shared])),
+                        None => pairs.push((owner.clone(), other, vec![shared])),
                     }
                 }
             }
         }
-        for (owner, other, names) in pairs {
+        for (owner, other, shared) in pairs {
+            // `logical ids in the serving stack "A", "B"; outputs of the serving stack "C"`
+            let mut by_scope: Vec<(Scope, Vec<String>)> = Vec::new();
+            for (scope, name) in shared {
+                match by_scope.iter_mut().find(|(s, _)| *s == scope) {
+                    Some((_, names)) => names.push(name),
+                    None => by_scope.push((scope, vec![name])),
+                }
+            }
+            let names: Vec<String> = by_scope
+                .iter()
+                .map(|(scope, names)| format!("{} {}", scope.noun(names.len()), names.join(", ")))
+                .collect();
             let message = match other {
-                Claimant::Reserved(what) => format!(
-                    "{} derives mlinfra's own {} (used by {what}); choose another name",
+                Claimant::Reserved(_) => format!(
+                    "{} derives names mlinfra uses itself: {}; choose another name",
                     owner.what,
-                    names.join(", ")
+                    names.join("; ")
                 ),
                 Claimant::Entry(other) => {
                     let at = self.locator.locate(&other.path);
                     format!(
                         "{} derives the same {} as {} ({} at {}:{}:{}); rename one of them",
                         owner.what,
-                        names.join(", "),
+                        names.join("; "),
                         other.what,
                         other.path,
                         at.file.display(),
@@ -544,7 +563,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     Ok(env)
 }
 
-fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, names: &Names) -> DataLake {
+fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, derived: &Names) -> DataLake {
     let path = KeyPath::root().key("data_lake");
     let names = c
         .required(&raw.zones, &path.key("zones"))
@@ -571,7 +590,7 @@ fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, names: &Names) -> Data
             continue;
         }
         c.identifier(name, &zone_path);
-        let bucket = names.zone_bucket(name);
+        let bucket = derived.zone_bucket(name);
         if c.names_known
             && let Some(problem) = rules::bucket_name_problem(&bucket)
         {
@@ -605,7 +624,7 @@ fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, names: &Names) -> Data
             c.fail(&p, "a Glacier transition needs at least 1 day");
         }
     }
-    let log_bucket = names.log_bucket();
+    let log_bucket = derived.log_bucket();
     if c.names_known
         && let Some(problem) = rules::bucket_name_problem(&log_bucket)
     {
@@ -642,7 +661,7 @@ fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, names: &Names) -> Data
         ),
         zones,
         log_bucket,
-        key_alias: names.key_alias(),
+        key_alias: derived.key_alias(),
     }
 }
 

@@ -315,24 +315,30 @@ fn a_broken_template_names_the_template_and_the_line() {
 #[test]
 fn values_with_quotes_and_backslashes_are_json_encoded() {
     let base = example_file("base");
-    let dev = example_file("dev") + "\n[endpoints.dogbreed]\ninstance_count = 1\n";
-    let tricky = base.replace(
-        "team = \"ml-platform\"",
-        "team = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"",
-    );
+    // Free text that reaches a template: the reason for turning isolation off.
+    let tricky = "ml \"platform\" \\ {{ x }} ${AWS::Region}";
+    let dev = example_file("dev")
+        + "\n[endpoints.dogbreed]\ninstance_count = 1\nnetwork_isolation = false\n"
+        + "network_isolation_reason = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"\n";
     let dir = project_with(&[
-        ("environments/base.toml", &tricky),
+        ("environments/base.toml", &base),
         ("environments/dev.toml", &dev),
     ]);
     let project = Project::Dir(dir.path().to_path_buf());
     let env = config::load_env(&project, "dev").unwrap();
     let stacks = render::render_env(&Engine::new(&Project::Example).unwrap(), &env).unwrap();
-    let tags = stacks[0].template.value["Resources"]["DataKey"]["Properties"]["Tags"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let team = tags.iter().find(|t| t["Key"] == "team").unwrap();
-    assert_eq!(team["Value"], "ml \"platform\" \\ {{ x }} ${AWS::Region}");
+    let skip =
+        &stacks[3].template.value["Resources"]["DogbreedModel"]["Metadata"]["checkov"]["skip"][0];
+    assert_eq!(skip["comment"], format!("Network isolation off: {tricky}"));
+
+    // The same text as a tag value is refused: AWS accepts none of `"\{}$` in tags.
+    let tagged = base.replace(
+        "team = \"ml-platform\"",
+        "team = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"",
+    );
+    std::fs::write(dir.path().join("environments/base.toml"), tagged).unwrap();
+    let errors = config::load_env(&project, "dev").expect_err("tag value AWS refuses");
+    assert_eq!(errors.first().key.to_string(), "env.tags.team", "{errors}");
 }
 
 #[test]
