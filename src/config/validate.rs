@@ -49,6 +49,14 @@ enum Claimant {
     Reserved(&'static str),
 }
 
+/// An entry that derives names another claimant has too: one error each.
+struct Collision {
+    owner: Owner,
+    other: Claimant,
+    /// The shared names with their scopes, in scope order.
+    shared: Vec<(Scope, String)>,
+}
+
 #[derive(Debug, Clone)]
 struct Claim {
     scope: Scope,
@@ -92,7 +100,7 @@ impl Checker<'_> {
                 .push(i);
         }
         // (entry, other) → the names they share, in claim order.
-        let mut pairs: Vec<(Owner, Claimant, Vec<(Scope, String)>)> = Vec::new();
+        let mut pairs: Vec<Collision> = Vec::new();
         for indices in groups.values() {
             for &i in indices {
                 let Claimant::Entry(owner) = &self.claims[i].claimant else {
@@ -112,14 +120,26 @@ impl Checker<'_> {
                         ),
                         Claimant::Entry(_) => (other.clone(), (scope, format!("{name:?}"))),
                     };
-                    match pairs.iter_mut().find(|(o, c, _)| o == owner && *c == other) {
-                        Some((_, _, names)) => names.push(shared),
-                        None => pairs.push((owner.clone(), other, vec![shared])),
+                    match pairs
+                        .iter_mut()
+                        .find(|p| &p.owner == owner && p.other == other)
+                    {
+                        Some(pair) => pair.shared.push(shared),
+                        None => pairs.push(Collision {
+                            owner: owner.clone(),
+                            other,
+                            shared: vec![shared],
+                        }),
                     }
                 }
             }
         }
-        for (owner, other, shared) in pairs {
+        for Collision {
+            owner,
+            other,
+            shared,
+        } in pairs
+        {
             // `logical ids in the serving stack "A", "B"; outputs of the serving stack "C"`
             let mut by_scope: Vec<(Scope, Vec<String>)> = Vec::new();
             for (scope, name) in shared {
