@@ -13,7 +13,7 @@ use serde::Serialize;
 
 /// A layer of the platform: one CloudFormation stack per layer and environment.
 /// It lives here because it is part of every stack name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Data,

@@ -3,15 +3,15 @@
 //! Endpoints are found through the serving stack's physical resource ids.
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use aws_smithy_types::date_time::Format;
 use serde::Serialize;
+
+use crate::output::{Printer, Report};
 
 use super::OpsError;
 use crate::cloud::AwsError;
+use crate::cloud::{Cfn, Clients};
 use crate::config::Env;
 use crate::config::env::Endpoint;
-use crate::drift::DriftClients;
-use crate::drift::stack::{self, StackState};
 use crate::stacks::{self, Layer};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,41 +79,19 @@ fn count(value: Option<i32>) -> Option<u32> {
     value.and_then(|v| u32::try_from(v).ok())
 }
 
-async fn stack_status(
-    cfn: &aws_sdk_cloudformation::Client,
-    name: &str,
-) -> Result<StackStatus, OpsError> {
-    let described = match cfn.describe_stacks().stack_name(name).send().await {
-        Ok(described) => described,
-        Err(e) => {
-            let error = AwsError::from_sdk("DescribeStacks", e);
-            if error.is_stack_not_found() {
-                return Ok(StackStatus {
-                    name: name.to_string(),
-                    status: None,
-                    last_updated: None,
-                    outputs: Vec::new(),
-                });
-            }
-            return Err(error.into());
-        }
-    };
-    let stack = described.stacks().first();
+async fn stack_status(cfn: &Cfn, name: &str) -> Result<StackStatus, OpsError> {
+    let info = cfn.describe_stack(name).await?;
     Ok(StackStatus {
         name: name.to_string(),
-        status: stack
-            .and_then(|s| s.stack_status())
-            .map(|s| s.as_str().to_string()),
-        last_updated: stack
-            .and_then(|s| s.last_updated_time().or(s.creation_time()))
-            .and_then(|t| t.fmt(Format::DateTime).ok()),
-        outputs: stack
-            .map(|s| s.outputs())
+        status: info.as_ref().map(|s| s.status.clone()),
+        last_updated: info.as_ref().and_then(|s| s.last_changed.clone()),
+        outputs: info
+            .map(|s| s.outputs)
             .unwrap_or_default()
-            .iter()
+            .into_iter()
             .map(|o| Output {
-                key: o.output_key().unwrap_or_default().to_string(),
-                value: o.output_value().unwrap_or_default().to_string(),
+                key: o.key,
+                value: o.value,
             })
             .collect(),
     })
@@ -127,7 +105,7 @@ fn endpoint_name(physical_id: &str) -> &str {
 }
 
 async fn endpoint_status(
-    clients: &DriftClients,
+    clients: &Clients,
     endpoint: &Endpoint,
     physical_id: Option<&str>,
 ) -> Result<EndpointStatus, OpsError> {
@@ -176,7 +154,7 @@ async fn endpoint_status(
 }
 
 async fn scalable_target(
-    clients: &DriftClients,
+    clients: &Clients,
     endpoint: &str,
     variant: &str,
 ) -> Result<Option<Scaling>, OpsError> {
@@ -201,17 +179,14 @@ async fn scalable_target(
 }
 
 /// Reads every stack, then every configured endpoint.
-pub async fn collect(clients: &DriftClients, env: &Env) -> Result<StatusReport, OpsError> {
+pub async fn collect(clients: &Clients, env: &Env) -> Result<StatusReport, OpsError> {
     let names: Vec<String> = stacks::stacks(env).into_iter().map(|s| s.name).collect();
     let stacks = futures_util::future::try_join_all(
         names.iter().map(|name| stack_status(&clients.cfn, name)),
     )
     .await?;
     let serving = stacks::stack_name(env, Layer::Serving);
-    let deployed = match stack::load(&clients.cfn, &serving).await? {
-        StackState::Deployed(stack) => Some(stack),
-        StackState::Missing => None,
-    };
+    let deployed = clients.cfn.deployed_stack(&serving).await?;
     let mut endpoints = Vec::new();
     for endpoint in &env.endpoints {
         let physical_id = deployed
@@ -226,6 +201,20 @@ pub async fn collect(clients: &DriftClients, env: &Env) -> Result<StatusReport, 
         stacks,
         endpoints,
     })
+}
+
+impl Report for StatusReport {
+    fn kind(&self) -> &'static str {
+        "status report"
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        self.render_human()
+    }
+
+    fn json(&self) -> String {
+        self.render_json()
+    }
 }
 
 impl StatusReport {

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration test binaries.
 
-
 use std::path::PathBuf;
 
 /// The repository root (the example project lives here too).
