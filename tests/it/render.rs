@@ -603,3 +603,24 @@ fn every_logical_id_rendered_is_reserved_or_derived_from_the_configuration() {
         }
     }
 }
+
+#[test]
+fn the_execution_role_carries_exactly_the_policies_validation_sized() {
+    use mlinfra::config::policies;
+    let project = example();
+    let engine = Engine::new(&project).unwrap();
+    for name in config::deployable_environments(&project).unwrap() {
+        let env = config::load_env(&project, &name).unwrap();
+        let sized = policies::execution_role_policies(&env);
+        let stacks = render::render_env(&engine, &env).unwrap();
+        let rendered = &stacks[1].template.value["Resources"]["ExecutionRole"]["Properties"]
+            ["Policies"];
+        assert_eq!(rendered, &serde_json::to_value(&sized).unwrap(), "{name}");
+        let size = policies::inline_policy_size(&env, &sized);
+        // The example's documents: well inside IAM's limit, and not trivially small.
+        assert!(
+            (1_000..policies::ROLE_INLINE_POLICY_LIMIT).contains(&size),
+            "{name}: {size}"
+        );
+    }
+}
