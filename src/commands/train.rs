@@ -44,7 +44,7 @@ pub fn run(session: &Session, args: &TrainArgs) -> Result<Exit> {
         let token = ops::train::request_token(&job.name);
         let arn = ops::train::start(&clients.sagemaker, &pipeline, &job.name, &token).await?;
         if !args.wait {
-            let started = ops::report::Started {
+            let started = ops::run::Started {
                 job: job.name.clone(),
                 pipeline: pipeline.clone(),
                 execution_arn: arn,

@@ -8,7 +8,7 @@ use aws_sdk_iam::Client;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::cfn::RECREATE_HINT;
+use super::detection::RECREATE_HINT;
 use super::expected::{Resolver, RoleExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use super::policy;

@@ -1,14 +1,14 @@
 //! `drift`: is what runs in the account still what the repository says?
 //!
 //! Two sources of truth make one report. CloudFormation's own drift detection
-//! runs on every deployed stack (`cfn`), and deep checks read the live
+//! runs on every deployed stack (`detection`), and deep checks read the live
 //! resources through the service APIs (`iam`, `sagemaker`, `autoscaling`,
 //! `s3`), comparing them with the rendered templates (`expected`). Live
 //! resources are found only through the stacks' physical resource ids
 //! (`cloud::cfn::DeployedStack`). Every independent call runs concurrently.
 
 pub mod autoscaling;
-pub mod cfn;
+pub mod detection;
 pub mod expected;
 pub mod finding;
 pub mod iam;
@@ -27,7 +27,7 @@ pub use finding::{
     Severity, Source, StackDetection, Subject, Verdict,
 };
 
-use crate::cloud::cfn::{self as cloud_cfn, DeployedStack};
+use crate::cloud::cfn::{self, DeployedStack};
 use crate::cloud::{AwsError, Clients, Poll};
 use crate::config::Env;
 use crate::render::RenderedStack;
@@ -105,7 +105,7 @@ pub async fn run(
         }
     }
 
-    let exports = cloud_cfn::exports(deployed.iter().map(|(_, d)| &d.info));
+    let exports = cfn::exports(deployed.iter().map(|(_, d)| &d.info));
     let mut tasks: Vec<Task<'_>> = Vec::new();
     for (spec, stack) in &deployed {
         let expectations = expected::from_template(&spec.template.value);
@@ -121,7 +121,7 @@ pub async fn run(
     let detections = join_all(
         deployed
             .iter()
-            .map(|(_, stack)| cfn::detect(clients.cfn.sdk(), stack.name(), &env.name, poll)),
+            .map(|(_, stack)| detection::detect(clients.cfn.sdk(), stack.name(), &env.name, poll)),
     );
     let (detections, results) = tokio::join!(detections, join_all(tasks));
 

@@ -5,7 +5,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::BucketVersioningStatus;
 
-use super::cfn::RECREATE_HINT;
+use super::detection::RECREATE_HINT;
 use super::expected::{BucketExpectation, PublicAccessBlock};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;

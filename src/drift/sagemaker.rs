@@ -5,7 +5,7 @@
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::EndpointStatus;
 
-use super::cfn::RECREATE_HINT;
+use super::detection::RECREATE_HINT;
 use super::expected::{EndpointExpectation, VariantExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;

@@ -5,7 +5,7 @@
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use serde::Serialize;
 
-use crate::output::{Printer, Report};
+use crate::output::{self, Printer, Report};
 
 use super::OpsError;
 use crate::cloud::AwsError;
@@ -227,16 +227,21 @@ impl StatusReport {
 
     pub fn render_human(&self) -> String {
         let mut text = format!(
-            "environment {} (account {}, {})\n\n{:<28} {:<24} LAST UPDATED\n",
-            self.env, self.account_id, self.region, "STACK", "STATUS"
+            "environment {} (account {}, {})\n\n",
+            self.env, self.account_id, self.region
         );
-        for stack in &self.stacks {
-            text.push_str(&format!(
-                "{:<28} {:<24} {}\n",
-                stack.name,
-                stack.status.as_deref().unwrap_or("not deployed"),
-                stack.last_updated.as_deref().unwrap_or("-")
-            ));
+        text.push_str(&output::table(
+            &["STACK", "STATUS", "LAST UPDATED"],
+            self.stacks.iter().map(|stack| {
+                [
+                    stack.name.as_str(),
+                    stack.status.as_deref().unwrap_or("not deployed"),
+                    stack.last_updated.as_deref().unwrap_or("-"),
+                ]
+            }),
+        ));
+        for stack in self.stacks.iter().filter(|s| !s.outputs.is_empty()) {
+            text.push_str(&format!("\noutputs of {}:\n", stack.name));
             for output in &stack.outputs {
                 text.push_str(&format!("  {} = {}\n", output.key, output.value));
             }
@@ -245,51 +250,70 @@ impl StatusReport {
             text.push_str("\nno endpoints configured\n");
             return text;
         }
-        text.push_str(&format!(
-            "\n{:<16} {:<14} {:<14} {:<10} AUTOSCALING\n",
-            "ENDPOINT", "STATUS", "VARIANT", "INSTANCES"
-        ));
+        let mut rows = Vec::new();
+        let mut notes = String::new();
         for endpoint in &self.endpoints {
             let status = endpoint.status.as_deref().unwrap_or("not deployed");
             if endpoint.variants.is_empty() {
-                text.push_str(&format!("{:<16} {status}\n", endpoint.name));
+                rows.push([
+                    endpoint.name.clone(),
+                    status.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
             }
             for variant in &endpoint.variants {
-                let instances = match (variant.current_instances, variant.desired_instances) {
-                    (Some(c), Some(d)) if c != d => format!("{c} (→ {d})"),
-                    (Some(c), _) => c.to_string(),
-                    (None, Some(d)) => format!("- (→ {d})"),
-                    (None, None) => "-".into(),
-                };
-                let scaling = match &variant.autoscaling {
-                    Scaling::NotConfigured => "not configured".to_string(),
-                    Scaling::Registered { min, max } => {
-                        let place = match variant.current_instances {
-                            Some(c) if c <= *min => ", at min",
-                            Some(c) if c >= *max => ", at max",
-                            _ => "",
-                        };
-                        format!("{min}–{max}{place}")
-                    }
-                    Scaling::NotRegistered {
-                        configured_min,
-                        configured_max,
-                    } => format!(
-                        "{configured_min}–{configured_max} configured, no scalable target registered"
-                    ),
-                };
-                text.push_str(&format!(
-                    "{:<16} {:<14} {:<14} {:<10} {scaling}\n",
-                    endpoint.name, status, variant.name, instances
-                ));
+                rows.push([
+                    endpoint.name.clone(),
+                    status.to_string(),
+                    variant.name.clone(),
+                    instances(variant),
+                    scaling(variant),
+                ]);
             }
             if let Some(reason) = &endpoint.failure_reason {
-                text.push_str(&format!("  reason: {reason}\n"));
+                notes.push_str(&format!("  {}: reason: {reason}\n", endpoint.name));
             }
             if let Some(name) = &endpoint.endpoint_name {
-                text.push_str(&format!("  name: {name}\n"));
+                notes.push_str(&format!("  {}: name: {name}\n", endpoint.name));
             }
         }
+        text.push('\n');
+        text.push_str(&output::table(
+            &["ENDPOINT", "STATUS", "VARIANT", "INSTANCES", "AUTOSCALING"],
+            rows,
+        ));
+        text.push_str(&notes);
         text
+    }
+}
+
+/// The current instance count, and where it is going when it differs.
+fn instances(variant: &VariantStatus) -> String {
+    match (variant.current_instances, variant.desired_instances) {
+        (Some(c), Some(d)) if c != d => format!("{c} (→ {d})"),
+        (Some(c), _) => c.to_string(),
+        (None, Some(d)) => format!("- (→ {d})"),
+        (None, None) => "-".into(),
+    }
+}
+
+/// The autoscaling bounds, and whether the count sits at one of them.
+fn scaling(variant: &VariantStatus) -> String {
+    match &variant.autoscaling {
+        Scaling::NotConfigured => "not configured".to_string(),
+        Scaling::Registered { min, max } => {
+            let place = match variant.current_instances {
+                Some(c) if c <= *min => ", at min",
+                Some(c) if c >= *max => ", at max",
+                _ => "",
+            };
+            format!("{min}–{max}{place}")
+        }
+        Scaling::NotRegistered {
+            configured_min,
+            configured_max,
+        } => format!("{configured_min}–{configured_max} configured, no scalable target registered"),
     }
 }

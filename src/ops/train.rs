@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_sagemaker::Client;
 
 use super::OpsError;
-use super::report::{RunStatus, TrainReport, TrainingJobFacts};
+use super::run::{RunStatus, TrainReport, TrainingJobFacts};
 use crate::cloud::AwsError;
 use crate::cloud::cfn::DeployedStack;
 use crate::cloud::poll::{self, Poll, Waited};

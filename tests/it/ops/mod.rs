@@ -32,7 +32,7 @@ use mlinfra::cloud::Clients;
 use mlinfra::cloud::Poll;
 use mlinfra::cloud::cfn::{DeployedResource, DeployedStack, StackInfo};
 use mlinfra::ops::OpsError;
-use mlinfra::ops::report::{RunStatus, TrainReport, TrainingJobFacts};
+use mlinfra::ops::run::{RunStatus, TrainReport, TrainingJobFacts};
 use mlinfra::ops::train;
 use mlinfra::project::Project;
 use mlinfra::render::{self, Engine};
