@@ -613,8 +613,8 @@ fn the_execution_role_carries_exactly_the_policies_validation_sized() {
         let env = config::load_env(&project, &name).unwrap();
         let sized = policies::execution_role_policies(&env);
         let stacks = render::render_env(&engine, &env).unwrap();
-        let rendered = &stacks[1].template.value["Resources"]["ExecutionRole"]["Properties"]
-            ["Policies"];
+        let rendered =
+            &stacks[1].template.value["Resources"]["ExecutionRole"]["Properties"]["Policies"];
         assert_eq!(rendered, &serde_json::to_value(&sized).unwrap(), "{name}");
         let size = policies::inline_policy_size(&env, &sized);
         // The example's documents: well inside IAM's limit, and not trivially small.
