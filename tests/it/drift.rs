@@ -460,6 +460,120 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
     );
 }
 
+#[tokio::test]
+async fn a_cpu_policy_re_pointed_or_unable_to_scale_in_is_drift() {
+    let moto = start_moto();
+    let project = project_in_moto_account();
+    let prod = project.path().join("environments/prod.toml");
+    let text = std::fs::read_to_string(&prod).unwrap().replace(
+        "target_invocations_per_instance = 70",
+        "target_cpu_utilization = 60",
+    );
+    std::fs::write(&prod, text).unwrap();
+    deploy(&moto, project.path(), "prod");
+    let rendered = render_env(project.path(), "prod");
+    let policy = &rendered[3].template.value["Resources"]["DogbreedScalingPolicy"]["Properties"];
+    // ml.m5.xlarge has 4 vCPUs: 60 % per instance is 240 % of SageMaker's summed metric.
+    assert_eq!(
+        policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"].as_f64(),
+        Some(240.0)
+    );
+    let sdk = sdk(&moto).await;
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(finding_keys(&report), BTreeSet::new(), "{report:#}");
+
+    // Behind the tool's back: the same policy, now watching another endpoint
+    // and never scaling in, with a count unit.
+    let cfn = CfnClient::new(&sdk);
+    let (serving_ids, _) = deployed(&cfn, "dogbreed-prod-serving").await;
+    let endpoint = endpoint_name(&serving_ids["DogbreedEndpoint"]).to_string();
+    use aws_sdk_applicationautoscaling::types as aas;
+    aws_sdk_applicationautoscaling::Client::new(&sdk)
+        .put_scaling_policy()
+        .policy_name("dogbreed-prod-dogbreed-target-tracking")
+        .policy_type(aas::PolicyType::TargetTrackingScaling)
+        .service_namespace(aas::ServiceNamespace::Sagemaker)
+        .scalable_dimension(aas::ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .resource_id(format!("endpoint/{endpoint}/variant/AllTraffic"))
+        .target_tracking_scaling_policy_configuration(
+            aas::TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(240.0)
+                .scale_in_cooldown(300)
+                .scale_out_cooldown(30)
+                .disable_scale_in(true)
+                .customized_metric_specification(
+                    aas::CustomizedMetricSpecification::builder()
+                        .metric_name("CPUUtilization")
+                        .namespace("/aws/sagemaker/Endpoints")
+                        .statistic(aas::MetricStatistic::Average)
+                        .unit("Count")
+                        .dimensions(
+                            aas::MetricDimension::builder()
+                                .name("EndpointName")
+                                .value("some-other-endpoint")
+                                .build()
+                                .unwrap(),
+                        )
+                        .dimensions(
+                            aas::MetricDimension::builder()
+                                .name("VariantName")
+                                .value("AllTraffic")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(
+        finding_keys(&report),
+        BTreeSet::from([
+            key("DogbreedScalingPolicy", "scaling-policy", "medium"),
+            key("DogbreedScalingPolicy", "scaling-policy", "high"),
+        ]),
+        "{report:#}"
+    );
+    let pairs: BTreeSet<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["expected"].as_str().unwrap().to_string(),
+                f["actual"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        BTreeSet::from([
+            (
+                "scale-in enabled".to_string(),
+                "scale-in disabled".to_string()
+            ),
+            (
+                "metric unit Percent".to_string(),
+                "metric unit Count".to_string()
+            ),
+            (
+                format!("metric dimensions EndpointName={endpoint}, VariantName=AllTraffic"),
+                "metric dimensions EndpointName=some-other-endpoint, VariantName=AllTraffic"
+                    .to_string()
+            ),
+        ]),
+        "{report:#}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The demo's sequence (scripts/demo.sh): a fresh apply has no drift, then
 // each change made behind the tool's back is caught. The emulator is the
