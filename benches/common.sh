@@ -73,11 +73,12 @@ measure() {
   json="$(mktemp)"
   hyperfine --style none --shell=none --warmup 2 --runs "$runs" \
     ${prepare:+--prepare "$prepare"} --export-json "$json" "$command" >/dev/null
-  read -r median_ms min_ms max_ms < <(jq -r \
-    '.results[0] | [.median, .min, .max] | map(. * 1000 * 100 | round / 100) | @tsv' "$json")
+  read -r median_ms min_ms max_ms cpu_ms < <(jq -r \
+    '.results[0] | [.median, .min, .max, .user + .system] | map(. * 1000 * 100 | round / 100) | @tsv' "$json")
   rm -f "$json"
-  printf '  %-46s median %8.2f ms   (min %.2f, max %.2f, %d runs)\n' \
-    "$label" "$median_ms" "$min_ms" "$max_ms" "$runs"
+  # CPU time (user + system, mean) says more than wall time on a busy machine.
+  printf '  %-46s median %8.2f ms   (min %.2f, max %.2f, CPU %.2f ms, %d runs)\n' \
+    "$label" "$median_ms" "$min_ms" "$max_ms" "$cpu_ms" "$runs"
 }
 
 # peak_kib COMMAND...: the maximum resident set size of one run, in KiB.

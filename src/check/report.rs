@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::accept::Reviewed;
 use super::rule::Severity;
-use crate::error::Exit;
+use crate::exit::Exit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {

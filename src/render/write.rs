@@ -1,12 +1,11 @@
 //! The `render` command's output: a tree of files under `--out`, or stdout.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::{Engine, TemplateError, render_env_text};
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::Printer;
 use crate::stacks::Layer;
 use crate::stacks::StackSpec;
 
@@ -57,15 +56,15 @@ pub fn render_selected(
     envs: &[Env],
     only: Option<Layer>,
     dir: Option<&Path>,
-    out: &mut impl Write,
+    printer: &Printer,
 ) -> Result<()> {
     match dir {
         Some(dir) => {
             let count = write_tree(engine, envs, only, dir)?;
-            output::notice(&format!("wrote {count} templates under {}", dir.display()));
+            printer.notice(&format!("wrote {count} templates under {}", dir.display()));
             Ok(())
         }
-        None => write_stream(engine, envs, only, out),
+        None => write_stream(engine, envs, only, printer),
     }
 }
 
@@ -108,12 +107,9 @@ fn write_stream(
     engine: &Engine,
     envs: &[Env],
     only: Option<Layer>,
-    out: &mut impl Write,
+    printer: &Printer,
 ) -> Result<()> {
-    let stdout_error = |source| Error::Write {
-        path: "<stdout>".into(),
-        source,
-    };
+    let out = |text: &str| printer.report(text).map_err(Error::Stdout);
     let count: usize = envs
         .iter()
         .map(|env| {
@@ -132,10 +128,10 @@ fn write_stream(
             .flatten()
             .next()
             .expect("one stack was counted");
-        return out.write_all(text.as_bytes()).map_err(stdout_error);
+        return out(&text);
     }
     if count == 0 {
-        return out.write_all(b"{}\n").map_err(stdout_error);
+        return out("{}\n");
     }
     let mut chunk = String::new();
     let mut first = true;
@@ -149,10 +145,10 @@ fn write_stream(
                 chunk.push_str(": ");
                 nest(&text, &mut chunk);
             }
-            out.write_all(chunk.as_bytes()).map_err(stdout_error)?;
+            out(&chunk)?;
         }
     }
-    out.write_all(b"\n}\n").map_err(stdout_error)
+    out("\n}\n")
 }
 
 /// A canonical template as a member of the top-level object: one level deeper

@@ -5,8 +5,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{mlinfra_bin, repo_root};
 use super::support::fixtures;
+use crate::common::{mlinfra_bin, repo_root};
 
 fn mlinfra(args: &[&str]) -> Output {
     Command::new(mlinfra_bin())
