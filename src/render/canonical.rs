@@ -104,6 +104,14 @@ impl Text<'_> {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Escapes {
+    None,
+    /// Only escapes serde_json itself writes: the token is already canonical.
+    AsSerdeJson,
+    Other,
+}
+
 struct Key<'a> {
     /// The decoded key, which is what serde_json sorts by.
     name: std::borrow::Cow<'a, str>,
@@ -131,11 +139,10 @@ impl<'a> Parser<'a> {
             b'{' => self.object(),
             b'[' => self.array(),
             b'"' => {
-                let (raw, escaped) = self.string()?;
-                Some(Node::Scalar(if escaped {
-                    Text::Owned(reencode(raw)?)
-                } else {
-                    Text::Slice(raw)
+                let (raw, escapes) = self.string()?;
+                Some(Node::Scalar(match escapes {
+                    Escapes::Other => Text::Owned(reencode(raw)?),
+                    Escapes::None | Escapes::AsSerdeJson => Text::Slice(raw),
                 }))
             }
             b't' => self.literal("true"),
@@ -154,18 +161,26 @@ impl<'a> Parser<'a> {
         Some(Node::Scalar(Text::Slice(word)))
     }
 
-    /// A string token, quotes included, and whether it holds an escape.
-    fn string(&mut self) -> Option<(&'a str, bool)> {
+    /// A string token, quotes included, and what escapes it holds.
+    fn string(&mut self) -> Option<(&'a str, Escapes)> {
         let start = self.at;
         self.at += 1;
-        let mut escaped = false;
+        let mut escapes = Escapes::None;
         loop {
             match *self.bytes.get(self.at)? {
                 b'"' => break,
                 b'\\' => {
-                    escaped = true;
-                    // The escaped character cannot end the string; its
-                    // validity is checked when decoding.
+                    // serde_json writes these characters this way; any other
+                    // escape (`\/`, `\u0041`, an invalid one) is respelt,
+                    // or refused, by serde_json when decoding.
+                    let usual = matches!(
+                        self.bytes.get(self.at + 1),
+                        Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f')
+                    );
+                    escapes = match (escapes, usual) {
+                        (Escapes::Other, _) | (_, false) => Escapes::Other,
+                        _ => Escapes::AsSerdeJson,
+                    };
                     self.at += 2;
                 }
                 0x00..=0x1f => return None,
@@ -173,7 +188,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.at += 1;
-        Some((self.text.get(start..self.at)?, escaped))
+        Some((self.text.get(start..self.at)?, escapes))
     }
 
     /// Integers serde_json prints as written are copied; any other number
@@ -241,8 +256,8 @@ impl<'a> Parser<'a> {
             if self.bytes.get(self.at) != Some(&b'"') {
                 return None;
             }
-            let (raw, escaped) = self.string()?;
-            let key = if escaped {
+            let (raw, escapes) = self.string()?;
+            let key = if escapes != Escapes::None {
                 let name: String = serde_json::from_str(raw).ok()?;
                 let encoded = serde_json::to_string(&name).ok()?;
                 Key {
@@ -398,6 +413,7 @@ mod tests {
     fn unusual_spellings_come_out_as_serde_json_writes_them() {
         for input in [
             r#"{"s": "a\/b \u0041 \"q\" \\ \n \t \u00e9 \ud83d\ude00"}"#,
+            r#"{"s": "{\"a\":\"${!x}\"}\n\t\r\b\f\\", "t": "\u001f"}"#,
             r#"{"\u0062": 1, "a": 2, "b\n": 3}"#,
             r#"[1.0, 1e3, -0, -0.0, 1E-2, 12345678901234567890, -9223372036854775809, 0.1]"#,
             r#"{"k": 1, "j": 2, "k": 3}"#,
