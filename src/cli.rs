@@ -106,7 +106,7 @@ pub enum Command {
     /// serving and training sanity, CloudFormation limits. Exit 0 clean, 2 when
     /// an unaccepted finding is at or above --fail-on, 1 on error.
     #[command(
-        after_help = "Examples:\n  mlinfra check --all\n  mlinfra check --env prod --fail-on medium\n  mlinfra check --all --format json\n\nAccept a finding in the environment's config, with a reason:\n  [accepted_findings]\n  \"NET002@TrainPipeline\" = \"the job installs packages from the internet at start-up\""
+        after_help = "Examples:\n  mlinfra check --all\n  mlinfra check --env prod --fail-on medium\n  mlinfra check --all --format json\n  mlinfra check --all --templates out --format sarif > check.sarif\n\nAccept a finding in the environment's config, with a reason:\n  [accepted_findings]\n  \"NET002@TrainPipeline\" = \"the job installs packages from the internet at start-up\""
     )]
     Check {
         #[command(flatten)]
@@ -114,8 +114,12 @@ pub enum Command {
         /// Fail (exit 2) on unaccepted findings of this severity or worse.
         #[arg(long, value_enum, default_value_t = Severity::High)]
         fail_on: Severity,
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = check::ReportFormat::Human)]
+        format: check::ReportFormat,
+        /// Check an already rendered tree (DIR/<env>/<stack>.json, as `render --all --out DIR`
+        /// writes) instead of rendering; the selected environments' configurations still apply.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
     },
     /// Show what a deploy would change, through CloudFormation change sets.
     /// Exit 0: nothing to change, 2: changes, 3: blocked by a guard, 1: error.
@@ -380,12 +384,14 @@ pub fn run() -> Result<Exit> {
             selection,
             fail_on,
             format,
+            templates,
         } => {
-            let envs = selected_envs(&project, &selection)?;
-            let report = check::check_envs(&project, &envs, fail_on)?;
-            let format = match format {
-                Format::Human => check::ReportFormat::Human,
-                Format::Json => check::ReportFormat::Json,
+            let report = match templates {
+                Some(dir) => check::check_tree(&project, &dir, selection.env.as_deref(), fail_on)?,
+                None => {
+                    let envs = selected_envs(&project, &selection)?;
+                    check::check_envs(&project, &envs, fail_on)?
+                }
             };
             write_out(&mut out, &report.render(format))?;
             Ok(report.exit())

@@ -21,5 +21,6 @@ pub mod render;
 pub mod report;
 pub mod scaffold;
 pub mod stacks;
+pub mod template;
 
 pub use error::{Error, Exit, Result};

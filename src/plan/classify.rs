@@ -11,6 +11,10 @@ use super::model::{
 };
 use super::template_diff::{self, LocalReplacement};
 use crate::cloud::cfn::RawChange;
+use crate::template::catalogue::is_stateful;
+use crate::template::diff::changed_properties;
+use crate::template::ids::variant_resource_id;
+use crate::template::{Resource, Template};
 
 fn action(raw: &str) -> ChangeAction {
     match raw {
@@ -50,7 +54,7 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
             properties.dedup();
             let action = action(&r.action);
             if properties.is_empty() && action == ChangeAction::Modify {
-                properties = template_diff::changed_properties(old, new, &r.logical_id);
+                properties = changed_properties(old, new, &r.logical_id);
             }
             let replacement = replacement(r.replacement.as_deref());
             ResourceChange {
@@ -117,18 +121,11 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
 
 /// The changes of a stack created from scratch: every resource is added.
 pub fn creation(template: &Value) -> Vec<ResourceChange> {
-    let Some(Value::Object(resources)) = template.get("Resources") else {
-        return Vec::new();
-    };
-    resources
-        .iter()
-        .map(|(id, r)| ResourceChange {
-            logical_id: id.clone(),
-            resource_type: r
-                .get("Type")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+    Template::new(template)
+        .resources()
+        .map(|r: Resource| ResourceChange {
+            logical_id: r.logical_id.to_string(),
+            resource_type: r.kind.to_string(),
             action: ChangeAction::Add,
             replacement: None,
             replacement_basis: None,
@@ -144,7 +141,7 @@ pub fn creation(template: &Value) -> Vec<ResourceChange> {
 pub fn data_loss(stack: &str, changes: &[ResourceChange], allowed: &[String]) -> Vec<DataLossRisk> {
     changes
         .iter()
-        .filter(|c| template_diff::is_stateful(&c.resource_type))
+        .filter(|c| is_stateful(&c.resource_type))
         .filter_map(|c| {
             let risk = match (c.action, c.replacement) {
                 (ChangeAction::Remove, _) => Risk::Remove,
@@ -204,8 +201,8 @@ pub fn warnings(stack: &str, changes: &[ResourceChange], old: &Value, new: &Valu
                 "deploy in two steps: remove `autoscaling` from this endpoint and apply (this deregisters the \
                  target), then change the instance type, restore `autoscaling` and apply again; or deregister by \
                  hand first: aws application-autoscaling deregister-scalable-target --service-namespace sagemaker \
-                 --scalable-dimension sagemaker:variant:DesiredInstanceCount --resource-id endpoint/{}/variant/{}",
-                t.endpoint_name, t.variant
+                 --scalable-dimension sagemaker:variant:DesiredInstanceCount --resource-id {}",
+                variant_resource_id(&t.endpoint_name, &t.variant)
             ),
         })
         .collect()

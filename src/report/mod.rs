@@ -97,23 +97,7 @@ fn detail(change: &ResourceChange) -> String {
 }
 
 fn statement_line(statement: &Statement) -> String {
-    let mut line = format!("[{}] {}", statement.policy, statement.effect);
-    if !statement.actions.is_empty() {
-        line.push_str(&format!(" {}", statement.actions.join(", ")));
-    }
-    if !statement.principals.is_empty() {
-        line.push_str(&format!(" for {}", statement.principals.join(", ")));
-    }
-    if !statement.resources.is_empty() {
-        line.push_str(&format!(" on {}", statement.resources.join(", ")));
-    }
-    if !statement.conditions.is_empty() {
-        line.push_str(&format!(" when {}", statement.conditions.join(" and ")));
-    }
-    if let Some(sid) = &statement.sid {
-        line.push_str(&format!(" (Sid {sid})"));
-    }
-    line
+    statement.to_string()
 }
 
 fn risk_text(risk: &DataLossRisk) -> String {
