@@ -174,8 +174,7 @@ fn tls_only(bucket: &Resource, all: &[Resource], scope: &Scope) -> bool {
         .filter(|r| r.kind == "AWS::S3::BucketPolicy")
         .filter(|r| {
             r.prop("Bucket").is_some_and(|b| {
-                reference(b) == Some(bucket.logical_id)
-                    || (name.is_some() && b.as_str() == name)
+                reference(b) == Some(bucket.logical_id) || (name.is_some() && b.as_str() == name)
             })
         })
         .filter_map(|r| r.prop("PolicyDocument"))

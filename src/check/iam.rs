@@ -104,7 +104,10 @@ fn inline_policies(c: &mut StackCheck, resource: &Resource) {
             None if !policy.is_object() || policy.get("PolicyName").is_none() => c.report(
                 RuleId::Iam012,
                 Some(resource.logical_id),
-                format!("inline policy {} cannot be read before deployment", display(&policy)),
+                format!(
+                    "inline policy {} cannot be read before deployment",
+                    display(&policy)
+                ),
             ),
             None => {}
         }
@@ -126,7 +129,10 @@ fn managed_policies(c: &mut StackCheck, resource: &Resource) {
                 c.report(
                     RuleId::Iam012,
                     Some(resource.logical_id),
-                    format!("managed policy {}: {why}, so which policy is attached cannot be checked", display(&arn)),
+                    format!(
+                        "managed policy {}: {why}, so which policy is attached cannot be checked",
+                        display(&arn)
+                    ),
                 );
                 continue;
             }
@@ -267,7 +273,10 @@ fn every_resource(c: &mut StackCheck, resource: &Resource, place: &str, i: usize
         if wildcards == ["*"] {
             "Resource \"*\"".to_string()
         } else {
-            format!("Resource {} (every resource of its kind)", wildcards.join(", "))
+            format!(
+                "Resource {} (every resource of its kind)",
+                wildcards.join(", ")
+            )
         }
     };
     c.report(
@@ -317,7 +326,11 @@ fn trust_policy(c: &mut StackCheck, resource: &Resource, document: &Value) {
         let id = Some(resource.logical_id);
         let label = s.label(i);
         match &s.principal {
-            None => c.report(RuleId::Iam007, id, format!("trust {label} names no principal")),
+            None => c.report(
+                RuleId::Iam007,
+                id,
+                format!("trust {label} names no principal"),
+            ),
             Some(Principal::Anyone) => c.report(
                 RuleId::Iam006,
                 id,

@@ -150,7 +150,10 @@ pub fn check_tree(
     let mut files = std::collections::BTreeMap::new();
     for rendered in &envs {
         stacks += rendered.stacks.len();
-        reviewed.extend(review(&rendered.env, check_env(&rendered.env, &rendered.stacks)));
+        reviewed.extend(review(
+            &rendered.env,
+            check_env(&rendered.env, &rendered.stacks),
+        ));
         files.extend(rendered.files.clone());
     }
     let names = envs.iter().map(|e| e.env.name.clone()).collect();

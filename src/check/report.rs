@@ -68,7 +68,9 @@ impl Report {
         match f.stack.as_ref().and_then(|s| self.files.get(s)) {
             Some(file) => (
                 file.path.to_string_lossy().replace('\\', "/"),
-                f.logical_id.as_ref().and_then(|id| file.lines.get(id).copied()),
+                f.logical_id
+                    .as_ref()
+                    .and_then(|id| file.lines.get(id).copied()),
             ),
             None => (format!("environments/{}.toml", f.env), None),
         }

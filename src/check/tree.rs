@@ -151,7 +151,9 @@ mod tests {
 
     #[test]
     fn resources_are_found_on_their_lines() {
-        let template = Canonical::new(json!({"Outputs": {"A": {"Value": 1}}, "Resources": {"A": {"Type": "T"}, "B": {"Type": "T"}}}));
+        let template = Canonical::new(
+            json!({"Outputs": {"A": {"Value": 1}}, "Resources": {"A": {"Type": "T"}, "B": {"Type": "T"}}}),
+        );
         let lines = resource_lines(&template.text, &template.value);
         let text: Vec<&str> = template.text.lines().collect();
         assert!(text[lines["A"] - 1].contains("\"A\": {"), "{lines:?}");

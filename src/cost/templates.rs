@@ -61,8 +61,15 @@ pub fn variants(serving: &Value) -> Vec<VariantUnits> {
             let resource_id = variant_resource_id(&name, variant_name);
             let bounds = template
                 .of_type("AWS::ApplicationAutoScaling::ScalableTarget")
-                .find(|t| t.prop("ResourceId").and_then(Value::as_str) == Some(resource_id.as_str()))
-                .and_then(|t| Some((as_u32(t.prop("MinCapacity")?)?, as_u32(t.prop("MaxCapacity")?)?)));
+                .find(|t| {
+                    t.prop("ResourceId").and_then(Value::as_str) == Some(resource_id.as_str())
+                })
+                .and_then(|t| {
+                    Some((
+                        as_u32(t.prop("MinCapacity")?)?,
+                        as_u32(t.prop("MaxCapacity")?)?,
+                    ))
+                });
             let (min, max) = bounds.unwrap_or((count, count));
             found.push(VariantUnits {
                 endpoint: name.clone(),

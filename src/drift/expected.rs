@@ -230,11 +230,7 @@ fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<S
         })?;
     let t = target;
     let policy = of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
-        .find(|(_, p)| {
-            p.get("ScalingTargetId")
-                .and_then(referenced_logical_id)
-                == Some(target_id)
-        })
+        .find(|(_, p)| p.get("ScalingTargetId").and_then(referenced_logical_id) == Some(target_id))
         .and_then(|(policy_id, policy)| {
             let p = policy;
             let config = p.get("TargetTrackingScalingPolicyConfiguration")?;

@@ -64,9 +64,10 @@ pub fn difference(expected: &Value, actual: &Value) -> (String, String) {
 /// An `Allow` with a wildcard action (`*`, `iam:*`, `s3:Get*`) or `NotAction`:
 /// far broader than anything the templates grant.
 pub fn grants_wildcard(value: &Value) -> bool {
-    document(value).statements.iter().any(|s| {
-        s.allows() && (s.not_action || s.actions.iter().any(|a| a.contains('*')))
-    })
+    document(value)
+        .statements
+        .iter()
+        .any(|s| s.allows() && (s.not_action || s.actions.iter().any(|a| a.contains('*'))))
 }
 
 /// Policies that hand out administrator-level or service-wide access, by name.

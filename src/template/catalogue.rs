@@ -88,7 +88,11 @@ mod tests {
     #[test]
     fn buckets_are_stateful_and_their_names_create_only() {
         assert!(is_stateful("AWS::S3::Bucket") && !is_stateful("AWS::S3::BucketPolicy"));
-        assert!(create_only("AWS::S3::Bucket").unwrap().contains(&"BucketName"));
+        assert!(
+            create_only("AWS::S3::Bucket")
+                .unwrap()
+                .contains(&"BucketName")
+        );
         assert_eq!(create_only("AWS::KMS::Key"), Some(&[][..]));
         assert_eq!(create_only("AWS::Made::Up"), None);
     }

@@ -74,7 +74,11 @@ pub fn changed_properties(old: &Value, new: &Value, logical_id: &str) -> Vec<Str
         name: logical_id,
         out: &mut differences,
     }
-    .walk(String::new(), Some(&properties(old)), Some(&properties(new)));
+    .walk(
+        String::new(),
+        Some(&properties(old)),
+        Some(&properties(new)),
+    );
     let names: BTreeSet<String> = differences
         .iter()
         .map(|d| {
@@ -164,7 +168,11 @@ mod tests {
         assert_eq!(
             places,
             [
-                ("Resources", "Config", "Properties.ProductionVariants[0].InstanceType"),
+                (
+                    "Resources",
+                    "Config",
+                    "Properties.ProductionVariants[0].InstanceType"
+                ),
                 ("Resources", "New", ""),
                 ("Resources", "Old", ""),
             ]
@@ -181,7 +189,10 @@ mod tests {
             &json!({ "Outputs": { "A": { "Value": [1, 2, 3] } } }),
         );
         assert_eq!(diff.len(), 1);
-        assert_eq!((diff[0].name.as_str(), diff[0].path.as_str()), ("A", "Value"));
+        assert_eq!(
+            (diff[0].name.as_str(), diff[0].path.as_str()),
+            ("A", "Value")
+        );
     }
 
     #[test]

@@ -153,22 +153,31 @@ impl PolicyDocument {
                     }
                 },
                 Static::Named(reference) => {
-                    self.unresolved
-                        .push(format!("{policy}: the document is {reference:?}, not written in the template"));
+                    self.unresolved.push(format!(
+                        "{policy}: the document is {reference:?}, not written in the template"
+                    ));
                     return;
                 }
                 Static::Unknown(why) => {
-                    self.unresolved.push(format!("{policy}: the document {why}"));
+                    self.unresolved
+                        .push(format!("{policy}: the document {why}"));
                     return;
                 }
             },
         };
         if self.version.is_none() {
-            self.version = object.get("Version").and_then(Value::as_str).map(str::to_string);
+            self.version = object
+                .get("Version")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         for item in scope.items(object.get("Statement")) {
             match item {
-                Value::Object(_) if item.get("Effect").is_some() || item.get("Action").is_some() || item.get("NotAction").is_some() => {
+                Value::Object(_)
+                    if item.get("Effect").is_some()
+                        || item.get("Action").is_some()
+                        || item.get("NotAction").is_some() =>
+                {
                     self.statements.push(Statement::read(&item, policy, scope));
                 }
                 other => self.unresolved.push(format!(
@@ -198,7 +207,11 @@ impl Statement {
                 }
             })
             .collect();
-        let resource_key = if not_resource { "NotResource" } else { "Resource" };
+        let resource_key = if not_resource {
+            "NotResource"
+        } else {
+            "Resource"
+        };
         let resources = scope
             .items(s.get(resource_key))
             .into_iter()
@@ -211,7 +224,11 @@ impl Statement {
                 }
             })
             .collect();
-        let principal_key = if not_principal { "NotPrincipal" } else { "Principal" };
+        let principal_key = if not_principal {
+            "NotPrincipal"
+        } else {
+            "Principal"
+        };
         let principal = s
             .get(principal_key)
             .map(|p| read_principal(p, scope, &mut unresolved));
@@ -223,7 +240,9 @@ impl Statement {
             effects
                 .first()
                 .and_then(Value::as_str)
-                .map_or(Effect::Other(String::new()), |e| Effect::from(e.to_string()))
+                .map_or(Effect::Other(String::new()), |e| {
+                    Effect::from(e.to_string())
+                })
         };
         Statement {
             policy: policy.to_string(),
@@ -271,7 +290,9 @@ impl Statement {
 
     pub fn has_condition_key(&self, key: &str) -> bool {
         let key = key.to_ascii_lowercase();
-        self.condition.as_ref().is_some_and(|c| c.keys().any(|k| k == key))
+        self.condition
+            .as_ref()
+            .is_some_and(|c| c.keys().any(|k| k == key))
     }
 
     pub fn condition_values(&self, operator: &str, key: &str) -> Vec<&Value> {
@@ -367,18 +388,30 @@ impl Statement {
         }
         map.insert("Effect".into(), Value::String(self.effect.to_string()));
         if !self.actions.is_empty() || self.not_action {
-            let key = if self.not_action { "NotAction" } else { "Action" };
+            let key = if self.not_action {
+                "NotAction"
+            } else {
+                "Action"
+            };
             map.insert(
                 key.into(),
                 list(self.actions.iter().cloned().map(Value::String).collect()),
             );
         }
         if !self.resources.is_empty() || self.not_resource {
-            let key = if self.not_resource { "NotResource" } else { "Resource" };
+            let key = if self.not_resource {
+                "NotResource"
+            } else {
+                "Resource"
+            };
             map.insert(key.into(), list(self.resources.clone()));
         }
         if let Some(principal) = &self.principal {
-            let key = if self.not_principal { "NotPrincipal" } else { "Principal" };
+            let key = if self.not_principal {
+                "NotPrincipal"
+            } else {
+                "Principal"
+            };
             let value = match principal {
                 Principal::Anyone => Value::String("*".into()),
                 Principal::Named(entries) => {
@@ -447,7 +480,8 @@ fn read_principal(value: &Value, scope: &Scope, unresolved: &mut Vec<String>) ->
                         Static::Text(text) => Value::String(text),
                         Static::Named(_) => item,
                         Static::Unknown(reason) => {
-                            unresolved.push(format!("Principal {kind} {}: {reason}", display(&item)));
+                            unresolved
+                                .push(format!("Principal {kind} {}: {reason}", display(&item)));
                             item
                         }
                     };
@@ -464,7 +498,10 @@ fn read_principal(value: &Value, scope: &Scope, unresolved: &mut Vec<String>) ->
             }
         }
         other => {
-            unresolved.push(format!("Principal {}: not readable before deployment", display(other)));
+            unresolved.push(format!(
+                "Principal {}: not readable before deployment",
+                display(other)
+            ));
             Principal::Named(vec![(String::new(), other.clone())])
         }
     }
@@ -609,7 +646,10 @@ pub fn is_wildcard_resource(resource: &str) -> bool {
     }
     // S3 ARNs carry no resource type: `bucket/key`; a wildcard bucket is every bucket.
     if service == "s3" {
-        return rest.split('/').next().is_some_and(|bucket| bucket.contains(['*', '?']));
+        return rest
+            .split('/')
+            .next()
+            .is_some_and(|bucket| bucket.contains(['*', '?']));
     }
     match rest.split_once(['/', ':']) {
         Some((kind, name)) => {
@@ -691,36 +731,65 @@ mod tests {
     fn sub_strings_ifs_and_joins_are_read_not_skipped() {
         let sub = json!({"Fn::Sub": r#"{"Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::${AWS::AccountId}:role/*"}]}"#});
         let s = &parse(sub).statements[0];
-        assert_eq!(s.resource_texts().collect::<Vec<_>>(), ["arn:aws:iam::${AWS::AccountId}:role/*"]);
+        assert_eq!(
+            s.resource_texts().collect::<Vec<_>>(),
+            ["arn:aws:iam::${AWS::AccountId}:role/*"]
+        );
         let chosen = parse(json!({"Statement": [
             {"Fn::If": ["C", {"Effect": "Allow", "Action": {"Fn::Split": [",", "s3:GetObject,*"]}, "Resource": "*"}, {"Ref": "AWS::NoValue"}]}
         ]}));
         assert_eq!(chosen.statements[0].actions, ["s3:GetObject", "*"]);
-        let hidden = parse(json!({"Statement": [{"Effect": "Allow", "Action": {"Ref": "P"}, "Resource": {"Fn::FindInMap": ["M", "a", "b"]}}]}));
-        assert_eq!(hidden.statements[0].unresolved.len(), 2, "{:?}", hidden.statements[0].unresolved);
+        let hidden = parse(
+            json!({"Statement": [{"Effect": "Allow", "Action": {"Ref": "P"}, "Resource": {"Fn::FindInMap": ["M", "a", "b"]}}]}),
+        );
+        assert_eq!(
+            hidden.statements[0].unresolved.len(),
+            2,
+            "{:?}",
+            hidden.statements[0].unresolved
+        );
         assert_eq!(parse(json!({"Ref": "Param"})).unresolved.len(), 1);
     }
 
     #[test]
     fn the_same_grant_written_differently_normalises_equal() {
-        let a = parse(json!({"Statement": {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::b/*",
-            "Condition": {"Bool": {"aws:SecureTransport": true}}, "Principal": {"Service": "x"}}}));
-        let b = parse(json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": ["arn:aws:s3:::b/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "true"}}, "Principal": {"Service": ["x"]}}]}));
+        let a = parse(
+            json!({"Statement": {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::b/*",
+            "Condition": {"Bool": {"aws:SecureTransport": true}}, "Principal": {"Service": "x"}}}),
+        );
+        let b = parse(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": ["arn:aws:s3:::b/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}}, "Principal": {"Service": ["x"]}}]}),
+        );
         assert_eq!(a.statements[0].normalized(), b.statements[0].normalized());
         assert_ne!(a.statements[0], b.statements[0]);
     }
 
     #[test]
     fn wildcard_resources_in_arn_form() {
-        for wildcard in ["*", "arn:aws:s3:::*/*", "arn:aws:s3:::*", "arn:aws:kms:*:*:key/*", "arn:aws:iam::1:role/*", "arn:aws:sagemaker:*:*:*"] {
+        for wildcard in [
+            "*",
+            "arn:aws:s3:::*/*",
+            "arn:aws:s3:::*",
+            "arn:aws:kms:*:*:key/*",
+            "arn:aws:iam::1:role/*",
+            "arn:aws:sagemaker:*:*:*",
+        ] {
             assert!(is_wildcard_resource(wildcard), "{wildcard}");
         }
-        for named in ["arn:aws:s3:::b/*", "arn:aws:sagemaker:us-east-1:1:training-job/pipelines-*",
-            "arn:aws:logs:us-east-1:1:log-group:/aws/sagemaker/*", "arn:aws:kms:us-east-1:1:key/abc"] {
+        for named in [
+            "arn:aws:s3:::b/*",
+            "arn:aws:sagemaker:us-east-1:1:training-job/pipelines-*",
+            "arn:aws:logs:us-east-1:1:log-group:/aws/sagemaker/*",
+            "arn:aws:kms:us-east-1:1:key/abc",
+        ] {
             assert!(!is_wildcard_resource(named), "{named}");
         }
-        assert!(is_partial_wildcard("iam:Put*") && !is_partial_wildcard("s3:*") && !is_partial_wildcard("iam:PassRole"));
+        assert!(
+            is_partial_wildcard("iam:Put*")
+                && !is_partial_wildcard("s3:*")
+                && !is_partial_wildcard("iam:PassRole")
+        );
     }
 
     #[test]
@@ -731,7 +800,10 @@ mod tests {
             s.to_string(),
             r#"[p] Allow iam:PassRole on arn:r when StringEquals {"iam:PassedToService":"sagemaker.amazonaws.com"} (Sid S)"#
         );
-        assert_eq!(aws_managed_policy_name("arn:aws:iam::aws:policy/job-function/AdministratorAccess"), Some("AdministratorAccess"));
+        assert_eq!(
+            aws_managed_policy_name("arn:aws:iam::aws:policy/job-function/AdministratorAccess"),
+            Some("AdministratorAccess")
+        );
         assert!(is_broad_policy_name("AmazonSageMakerFullAccess"));
     }
 }

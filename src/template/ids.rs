@@ -95,7 +95,10 @@ mod tests {
     fn variant_ids_round_trip() {
         let id = variant_resource_id("p-e-ep", "AllTraffic");
         assert_eq!(id, "endpoint/p-e-ep/variant/AllTraffic");
-        assert_eq!(parse_variant_resource_id(&id), Some(("p-e-ep", "AllTraffic")));
+        assert_eq!(
+            parse_variant_resource_id(&id),
+            Some(("p-e-ep", "AllTraffic"))
+        );
         assert_eq!(parse_variant_resource_id("table/x"), None);
     }
 
@@ -113,10 +116,15 @@ mod tests {
             "PipelineDefinition": {"PipelineDefinitionBody": {"Fn::Sub": [
                 r#"{"Steps": [{"Name": "Train", "Type": "Training", "Arguments": {"K": "${KeyArn}"}}]}"#,
                 {"KeyArn": "arn:key"}]}}}}}});
-        let pipeline = super::super::Template::new(&template).resource("P").unwrap();
+        let pipeline = super::super::Template::new(&template)
+            .resource("P")
+            .unwrap();
         let definition = pipeline_definition(&pipeline).unwrap();
         let steps = definition.training_steps();
         assert_eq!(steps[0].0, "Train");
-        assert_eq!(definition.variable(steps[0].1["K"].as_str().unwrap()), Some(&json!("arn:key")));
+        assert_eq!(
+            definition.variable(steps[0].1["K"].as_str().unwrap()),
+            Some(&json!("arn:key"))
+        );
     }
 }

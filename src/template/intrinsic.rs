@@ -124,9 +124,9 @@ impl<'a> Scope<'a> {
             ("Ref", Value::String(name)) if is_pseudo_parameter(name) => {
                 Static::Text(format!("${{{name}}}"))
             }
-            ("Ref", Value::String(name)) if self.is_parameter(name) => Static::Unknown(format!(
-                "parameter {name} is chosen at deploy time"
-            )),
+            ("Ref", Value::String(name)) if self.is_parameter(name) => {
+                Static::Unknown(format!("parameter {name} is chosen at deploy time"))
+            }
             ("Ref" | "Fn::GetAtt" | "Fn::ImportValue", _) => match reference_of(value) {
                 Some(reference) => Static::Named(reference),
                 None => Static::Unknown(format!("{function} of a computed name")),
@@ -179,7 +179,9 @@ impl<'a> Scope<'a> {
         let (template, variables) = match args {
             Value::String(text) => (text.as_str(), None),
             Value::Array(parts) => match parts.first() {
-                Some(Value::String(text)) => (text.as_str(), parts.get(1).and_then(Value::as_object)),
+                Some(Value::String(text)) => {
+                    (text.as_str(), parts.get(1).and_then(Value::as_object))
+                }
                 _ => return Static::Unknown("Fn::Sub of a computed string".into()),
             },
             _ => return Static::Unknown("Fn::Sub of a computed string".into()),
@@ -270,8 +272,14 @@ mod tests {
     fn parameters_and_unknown_functions_are_unknown() {
         let template = json!({"Parameters": {"P": {"Type": "String"}}});
         let scope = Scope::of(&template);
-        assert!(matches!(scope.text(&json!({"Ref": "P"})), Static::Unknown(_)));
-        assert!(matches!(scope.text(&json!({"Fn::Sub": "x${P}"})), Static::Unknown(_)));
+        assert!(matches!(
+            scope.text(&json!({"Ref": "P"})),
+            Static::Unknown(_)
+        ));
+        assert!(matches!(
+            scope.text(&json!({"Fn::Sub": "x${P}"})),
+            Static::Unknown(_)
+        ));
         assert!(matches!(
             scope.text(&json!({"Fn::FindInMap": ["M", "a", "b"]})),
             Static::Unknown(_)

@@ -44,7 +44,11 @@ pub fn reference_of(value: &Value) -> Option<Reference> {
     match value.get("Fn::GetAtt")? {
         Value::Array(parts) => Some(Reference::GetAtt(
             parts.first()?.as_str()?.to_string(),
-            parts.get(1).and_then(Value::as_str).unwrap_or("").to_string(),
+            parts
+                .get(1)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
         )),
         Value::String(dotted) => {
             let (id, attr) = dotted.split_once('.').unwrap_or((dotted, ""));

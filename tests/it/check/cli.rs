@@ -5,8 +5,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{mlinfra_bin, repo_root};
 use super::support::fixtures;
+use crate::common::{mlinfra_bin, repo_root};
 
 fn mlinfra(args: &[&str]) -> Output {
     Command::new(mlinfra_bin())
@@ -251,7 +251,13 @@ fn check_templates_judges_the_files_of_a_rendered_tree() {
     let tree = rendered_tree();
     let dir = tree.path().display().to_string();
     let clean = mlinfra(&["--example", "check", "--all", "--templates", &dir]);
-    assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&clean),
+        stderr(&clean)
+    );
     assert_eq!(
         stdout(&clean),
         "checked dev, prod, staging (12 stacks): no findings\n"
@@ -259,10 +265,7 @@ fn check_templates_judges_the_files_of_a_rendered_tree() {
     tamper_prod_iam(tree.path());
     let only_dev = mlinfra(&["--example", "check", "--env", "dev", "--templates", &dir]);
     assert_eq!(only_dev.status.code(), Some(0), "{}", stdout(&only_dev));
-    assert_eq!(
-        stdout(&only_dev),
-        "checked dev (4 stacks): no findings\n"
-    );
+    assert_eq!(stdout(&only_dev), "checked dev (4 stacks): no findings\n");
     let tampered = mlinfra(&["--example", "check", "--all", "--templates", &dir]);
     assert_eq!(tampered.status.code(), Some(2), "{}", stderr(&tampered));
     let text = stdout(&tampered);
@@ -283,7 +286,11 @@ fn check_templates_refuses_what_is_not_a_rendered_tree() {
         &empty.path().display().to_string(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no rendered environment"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no rendered environment"),
+        "{}",
+        stderr(&out)
+    );
 
     let tree = rendered_tree();
     let broken = tree.path().join("dev/dogbreed-dev-data.json");
@@ -345,13 +352,19 @@ fn sarif_names_the_rule_the_file_the_line_and_the_logical_id() {
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    let all: Vec<&str> = mlinfra::check::RuleId::ALL.iter().map(|r| r.code()).collect();
+    let all: Vec<&str> = mlinfra::check::RuleId::ALL
+        .iter()
+        .map(|r| r.code())
+        .collect();
     assert_eq!(rules, all);
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{results:#?}");
     let result = &results[0];
     assert_eq!(result["ruleId"], "IAM004");
-    assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize], "IAM004");
+    assert_eq!(
+        rules[result["ruleIndex"].as_u64().unwrap() as usize],
+        "IAM004"
+    );
     assert_eq!(result["level"], "error");
     assert!(
         result["message"]["text"]
@@ -369,7 +382,10 @@ fn sarif_names_the_rule_the_file_the_line_and_the_logical_id() {
         .expect("the resource's line") as usize;
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
-        text.lines().nth(line - 1).unwrap().contains("\"ExecutionRole\": {"),
+        text.lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("\"ExecutionRole\": {"),
         "line {line} of {uri}"
     );
     assert_eq!(location["logicalLocations"][0]["name"], "ExecutionRole");
@@ -404,7 +420,11 @@ fn sarif_of_a_clean_run_has_the_rules_and_no_results_and_marks_accepted_ones() {
     let sarif: Value = serde_json::from_str(&stdout(&stale)).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(!results.is_empty());
-    assert!(results.iter().all(|r| r["ruleId"] == "ACC001" && r["level"] == "note"));
+    assert!(
+        results
+            .iter()
+            .all(|r| r["ruleId"] == "ACC001" && r["level"] == "note")
+    );
     assert_eq!(
         results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "environments/stale.toml"

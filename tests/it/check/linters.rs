@@ -9,8 +9,8 @@ use std::process::Command;
 use mlinfra::project::Project;
 use serde_json::Value;
 
-use crate::common::venv_tool;
 use super::support::{fixtures, rendered};
+use crate::common::venv_tool;
 
 const CORNERS: &[&str] = &[
     "cpu",

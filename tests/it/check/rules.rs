@@ -665,40 +665,64 @@ fn cases() -> Vec<Case> {
             rule: Iam010,
             layer: Iam,
             at: Some(IAM_ROLE),
-            edit: |t| push_statement(t, IAM_ROLE, json!({
-                "Effect": "Allow", "Action": "iam:Put*",
-                "Resource": "arn:aws:iam::345678901234:role/*"
-            })),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({
+                        "Effect": "Allow", "Action": "iam:Put*",
+                        "Resource": "arn:aws:iam::345678901234:role/*"
+                    }),
+                )
+            },
         },
         Case {
             what: "iam:Put* on role/*: the role can grant itself anything",
             rule: Iam011,
             layer: Iam,
             at: Some(IAM_ROLE),
-            edit: |t| push_statement(t, IAM_ROLE, json!({
-                "Effect": "Allow", "Action": "iam:Put*",
-                "Resource": "arn:aws:iam::345678901234:role/*"
-            })),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({
+                        "Effect": "Allow", "Action": "iam:Put*",
+                        "Resource": "arn:aws:iam::345678901234:role/*"
+                    }),
+                )
+            },
         },
         Case {
             what: "iam:Put* on role/*: every role",
             rule: Iam003,
             layer: Iam,
             at: Some("PipelineRole"),
-            edit: |t| push_statement(t, "PipelineRole", json!({
-                "Effect": "Allow", "Action": "iam:Put*",
-                "Resource": "arn:aws:iam::345678901234:role/*"
-            })),
+            edit: |t| {
+                push_statement(
+                    t,
+                    "PipelineRole",
+                    json!({
+                        "Effect": "Allow", "Action": "iam:Put*",
+                        "Resource": "arn:aws:iam::345678901234:role/*"
+                    }),
+                )
+            },
         },
         Case {
             what: "secretsmanager:Get*",
             rule: Iam010,
             layer: Iam,
             at: Some("InferenceLambdaInvokerRole"),
-            edit: |t| push_statement(t, "InferenceLambdaInvokerRole", json!({
-                "Effect": "Allow", "Action": ["secretsmanager:Get*"],
-                "Resource": "arn:aws:secretsmanager:us-east-1:345678901234:secret:dogbreed-*"
-            })),
+            edit: |t| {
+                push_statement(
+                    t,
+                    "InferenceLambdaInvokerRole",
+                    json!({
+                        "Effect": "Allow", "Action": ["secretsmanager:Get*"],
+                        "Resource": "arn:aws:secretsmanager:us-east-1:345678901234:secret:dogbreed-*"
+                    }),
+                )
+            },
         },
         Case {
             what: "AdministratorAccess built with Fn::Join",
@@ -716,10 +740,7 @@ fn cases() -> Vec<Case> {
             rule: Iam005,
             layer: Iam,
             at: Some("PipelineRole"),
-            edit: |t| {
-                statement(t, "PipelineRole", "PassOnlyTheExecutionRoleToSageMaker")["Resource"] =
-                    json!({ "Fn::Join": ["", ["arn:aws:iam::", { "Ref": "AWS::AccountId" }, ":role/*"]] })
-            },
+            edit: |t| statement(t, "PipelineRole", "PassOnlyTheExecutionRoleToSageMaker")["Resource"] = json!({ "Fn::Join": ["", ["arn:aws:iam::", { "Ref": "AWS::AccountId" }, ":role/*"]] }),
         },
         Case {
             what: "a policy document given as an Fn::Sub string",
@@ -748,10 +769,16 @@ fn cases() -> Vec<Case> {
             rule: Iam001,
             layer: Iam,
             at: Some(IAM_ROLE),
-            edit: |t| push_statement(t, IAM_ROLE, json!({ "Fn::If": ["IsProduction",
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Fn::If": ["IsProduction",
                 { "Effect": "Allow", "Action": "*", "Resource": "*" },
                 { "Ref": "AWS::NoValue" }
-            ] })),
+            ] }),
+                )
+            },
         },
         Case {
             what: "actions from Fn::Split",
@@ -768,10 +795,7 @@ fn cases() -> Vec<Case> {
             rule: Iam003,
             layer: Iam,
             at: Some("InferenceLambdaInvokerRole"),
-            edit: |t| {
-                statement(t, "InferenceLambdaInvokerRole", "InvokeNamedEndpoints")["Resource"] =
-                    json!({ "Fn::If": ["IsProduction", "arn:aws:sagemaker:us-east-1:345678901234:endpoint/x", "*"] })
-            },
+            edit: |t| statement(t, "InferenceLambdaInvokerRole", "InvokeNamedEndpoints")["Resource"] = json!({ "Fn::If": ["IsProduction", "arn:aws:sagemaker:us-east-1:345678901234:endpoint/x", "*"] }),
         },
         Case {
             what: "a public bucket policy statement inside Fn::If",
