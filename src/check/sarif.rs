@@ -35,8 +35,8 @@ fn rule(rule: RuleId) -> Value {
         "id": rule.code(),
         "name": rule.code(),
         "shortDescription": { "text": rule.title() },
+        "fullDescription": { "text": format!("{} (docs/check.md)", rule.title()) },
         "help": { "text": rule.fix() },
-        "helpUri": "https://github.com/mlinfra/mlinfra/blob/main/docs/check.md#rules",
         "defaultConfiguration": { "level": level(rule.severity()) },
         "properties": {
             "security-severity": security_severity(rule.severity()),
@@ -90,7 +90,7 @@ pub fn render(report: &Report) -> String {
             "tool": { "driver": {
                 "name": "mlinfra",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/mlinfra/mlinfra",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": RuleId::ALL.iter().map(|r| rule(*r)).collect::<Vec<_>>(),
             }},
             "results": report.findings.iter().map(|r| result(report, r)).collect::<Vec<_>>(),

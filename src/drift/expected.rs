@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::template::Template;
 use crate::template::ids::parse_variant_resource_id;
-use crate::template::refs::reference as referenced_logical_id;
+use crate::template::refs::reference;
 use crate::template::value::{boolean, float, integer, string};
 
 /// One stack's resources that the deep checks compare with the account.
@@ -230,7 +230,7 @@ fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<S
         })?;
     let t = target;
     let policy = of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
-        .find(|(_, p)| p.get("ScalingTargetId").and_then(referenced_logical_id) == Some(target_id))
+        .find(|(_, p)| p.get("ScalingTargetId").and_then(reference) == Some(target_id))
         .and_then(|(policy_id, policy)| {
             let p = policy;
             let config = p.get("TargetTrackingScalingPolicyConfiguration")?;
@@ -270,7 +270,7 @@ fn endpoints(template: &Value) -> Vec<EndpointExpectation> {
             let endpoint_name = string(p, "EndpointName");
             let config_logical_id = p
                 .get("EndpointConfigName")
-                .and_then(referenced_logical_id)
+                .and_then(reference)
                 .map(str::to_string);
             let config = config_logical_id
                 .as_deref()
@@ -315,7 +315,7 @@ fn buckets(template: &Value) -> Vec<BucketExpectation> {
                     let default = rule.get("ServerSideEncryptionByDefault")?;
                     let kms_key = default.get("KMSMasterKeyID").map(|key| match key {
                         Value::String(literal) => KeyRef::Literal(literal.clone()),
-                        other => match referenced_logical_id(other) {
+                        other => match reference(other) {
                             Some(id) => KeyRef::Resource(id.to_string()),
                             None => KeyRef::Literal(other.to_string()),
                         },

@@ -202,7 +202,7 @@ impl Statement {
             .map(|a| match scope.text(a) {
                 Static::Text(text) => text,
                 other => {
-                    unresolved.push(format!("{action_key} {} {}", display(a), why(&other)));
+                    unresolved.push(format!("{action_key} {}: {}", display(a), why(&other)));
                     display(a)
                 }
             })
@@ -232,18 +232,22 @@ impl Statement {
         let principal = s
             .get(principal_key)
             .map(|p| read_principal(p, scope, &mut unresolved));
-        let effects = scope.items(s.get("Effect"));
-        // An effect chosen by `Fn::If` is read as Allow when either branch allows.
-        let effect = if effects.len() > 1 && effects.iter().any(|e| e == "Allow") {
-            Effect::Allow
-        } else {
-            effects
-                .first()
-                .and_then(Value::as_str)
-                .map_or(Effect::Other(String::new()), |e| {
-                    Effect::from(e.to_string())
-                })
-        };
+        // Either branch of an `Fn::If` may be deployed, so Allow wins; an
+        // effect only known at deploy time is read as Allow too, and said.
+        let mut effect: Option<Effect> = None;
+        for item in scope.items(s.get("Effect")) {
+            let this = match scope.text(&item) {
+                Static::Text(text) => Effect::from(text),
+                other => {
+                    unresolved.push(format!("Effect {}: {}", display(&item), why(&other)));
+                    Effect::Allow
+                }
+            };
+            if effect.is_none() || this == Effect::Allow {
+                effect = Some(this);
+            }
+        }
+        let effect = effect.unwrap_or(Effect::Other(String::new()));
         Statement {
             policy: policy.to_string(),
             sid: s.get("Sid").and_then(Value::as_str).map(str::to_string),
@@ -463,7 +467,7 @@ fn condition_json(condition: &Condition) -> Value {
 
 fn why(value: &Static) -> String {
     match value {
-        Static::Named(reference) => format!("is {reference:?}, not an action"),
+        Static::Named(reference) => format!("is a reference ({reference:?}), not a literal"),
         Static::Unknown(reason) => reason.clone(),
         Static::Text(_) => String::new(),
     }

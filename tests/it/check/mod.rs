@@ -9,8 +9,6 @@
 //! - `faults`: unreadable, empty, huge, non-UTF-8, deeply nested, duplicate-key
 //!   and circular input, each a clear error with exit 1 and no side effects.
 
-use crate::common;
-
 mod cli;
 mod faults;
 mod fuzz;

@@ -824,6 +824,20 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            what: "an effect taken from a parameter",
+            rule: Iam012,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                t["Parameters"] = json!({ "Effect": { "Type": "String" } });
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Effect": { "Ref": "Effect" }, "Action": "s3:DeleteBucket", "Resource": "*" }),
+                )
+            },
+        },
+        Case {
             what: "a resource from Fn::FindInMap",
             rule: Iam012,
             layer: Iam,

@@ -2,10 +2,6 @@
 //! fault injection with aws-smithy-mocks. One test binary, so the AWS SDK is
 //! linked once for all of them.
 
-use crate::common;
-
-use crate::common::moto;
-
 mod support;
 
 mod emulator;
