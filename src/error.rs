@@ -1,33 +1,16 @@
-//! The library's error type and the exit-code contract. `main` is the one
-//! place that turns an error into the user's message and exit code.
+//! The library's error type. `main` is the one place that turns an error into
+//! the user's message and exit code ([`Error::exit`]).
 
 use std::path::PathBuf;
 
 use crate::apply::ApplyError;
+use crate::cloud::AwsError;
 use crate::cloud::guard::GuardError;
 use crate::config::ConfigErrors;
+use crate::exit::Exit;
 use crate::ops::OpsError;
 use crate::plan::PlanError;
 use crate::render::TemplateError;
-
-/// Exit codes are a contract for CI, like `terraform plan -detailed-exitcode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Success, nothing to change.
-    Clean = 0,
-    /// An error: bad input, AWS failure, failed deploy.
-    Error = 1,
-    /// `plan`: changes present; `drift`/`check`: drift or findings.
-    Changes = 2,
-    /// A safety guard refused to go on.
-    Blocked = 3,
-}
-
-impl Exit {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -40,8 +23,13 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Writing a report to stdout failed; a closed pipe ends the command quietly.
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     #[error(transparent)]
     Guard(#[from] GuardError),
     #[error(transparent)]
@@ -57,7 +45,22 @@ impl Error {
         match self {
             Error::Guard(e) if e.is_refusal() => Exit::Blocked,
             Error::Apply(e) if e.is_refusal() => Exit::Blocked,
+            Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Clean,
             _ => Exit::Error,
+        }
+    }
+
+    /// Whether the user should see this error: not for a reader that went away.
+    pub fn is_silent(&self) -> bool {
+        matches!(self, Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<crate::output::PrintError> for Error {
+    fn from(error: crate::output::PrintError) -> Self {
+        match error {
+            crate::output::PrintError::Stdout(e) => Error::Stdout(e),
+            other => Error::Usage(other.to_string()),
         }
     }
 }

@@ -2,17 +2,21 @@
 //! platforms on AWS. Each module is one step of the flow:
 //! `config` (load, validate) → `stacks` → `render` → `check` / `plan` → `apply`,
 //! and `drift` comparing the account with the rendered templates,
-//! with `report` formatting results and `cli` wiring commands to steps.
+//! with `report` formatting results, `cli` parsing arguments into a session,
+//! `commands` running one command each, `output` the one printer and `exit`
+//! the exit-code contract. `cloud` is the only door to AWS.
 
 pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod cloud;
+pub mod commands;
 pub mod config;
 pub mod cost;
 pub mod diff;
 pub mod drift;
 pub mod error;
+pub mod exit;
 pub mod ops;
 pub mod output;
 pub mod plan;
@@ -23,4 +27,5 @@ pub mod scaffold;
 pub mod stacks;
 pub mod template;
 
-pub use error::{Error, Exit, Result};
+pub use error::{Error, Result};
+pub use exit::Exit;

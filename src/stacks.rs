@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::config::Env;
 
 /// A layer of the platform: one CloudFormation stack per layer and environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Data,

@@ -13,7 +13,8 @@ use super::protect;
 use crate::cloud::Clients;
 use crate::cloud::cfn::EventInfo;
 use crate::config::Env;
-use crate::plan::{self, ChangeSetRef, Log, Plan, StackAction, StackPlan, run_id};
+use crate::output::Printer;
+use crate::plan::{self, ChangeSetRef, Plan, StackAction, StackPlan, run_id};
 use crate::render::RenderedStack;
 use crate::stacks;
 
@@ -22,7 +23,7 @@ pub struct Context<'a> {
     pub env: &'a Env,
     pub rendered: &'a [RenderedStack],
     pub progress: &'a Progress,
-    pub log: &'a Log,
+    pub printer: &'a Printer,
     /// Stacks with an operation running now: what an interruption leaves behind.
     pub in_flight: &'a Mutex<BTreeSet<String>>,
 }
@@ -226,7 +227,7 @@ async fn run_stack(
         (_, StackAction::NoChange) => None,
         (Some(existing), _) => Some(existing.clone()),
         // Its dependencies exist now, so CloudFormation can resolve its imports.
-        (None, _) => plan::create_change_set(ctx.clients, ctx.env, rendered, true, ctx.log)
+        (None, _) => plan::create_change_set(ctx.clients, ctx.env, rendered, true, ctx.printer)
             .await
             .map_err(|e| aws(&e))?
             .map(|(made, _)| made),

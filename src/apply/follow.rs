@@ -6,6 +6,7 @@
 use super::progress::Progress;
 use crate::cloud::Cfn;
 use crate::cloud::cfn::{EventInfo, WaitError, status};
+use crate::cloud::poll::{self, Waited};
 
 /// Which events belong to the operation being followed.
 #[derive(Debug, Clone, Default)]
@@ -55,16 +56,15 @@ pub async fn follow(
     operation: &Operation,
     progress: &Progress,
 ) -> Result<Outcome, WaitError> {
-    let poll = cfn.poll();
-    let started = tokio::time::Instant::now();
-    let mut interval = poll.first;
-    let mut after = operation.after.clone();
-    let mut seen = Vec::new();
-    loop {
+    let after = std::cell::RefCell::new(operation.after.clone());
+    let seen = std::cell::RefCell::new(Vec::new());
+    let current = std::cell::RefCell::new(String::new());
+    let waited = poll::until(&cfn.poll(), || async {
         let info = cfn.describe_stack(lookup).await?;
         // Events after the status: none of this operation's can be missed.
-        for event in cfn.events_after(lookup, after.as_deref()).await? {
-            after = Some(event.id.clone());
+        let marker = after.borrow().clone();
+        for event in cfn.events_after(lookup, marker.as_deref()).await? {
+            *after.borrow_mut() = Some(event.id.clone());
             // Without tokens on events (as from an emulator), the marker alone decides.
             let ours = match (&operation.token, &event.client_request_token) {
                 (Some(mine), Some(theirs)) => mine == theirs,
@@ -72,28 +72,28 @@ pub async fn follow(
             };
             if ours {
                 progress.event(stack, &event);
-                seen.push(event);
+                seen.borrow_mut().push(event);
             }
         }
-        let (current, reason) = match info {
+        let (status, reason) = match info {
             Some(info) => (info.status, info.status_reason),
             None => ("DELETE_COMPLETE".to_string(), None),
         };
         // REVIEW_IN_PROGRESS: a create change set was executed and has not started yet.
-        if !status::in_progress(&current) && current != "REVIEW_IN_PROGRESS" {
-            return Ok(Outcome {
-                status: current,
-                status_reason: reason,
-                events: seen,
-            });
-        }
-        if started.elapsed() >= poll.timeout {
-            return Err(WaitError::TimedOut {
-                what: format!("stack {stack} ({current})"),
-                waited: started.elapsed(),
-            });
-        }
-        tokio::time::sleep(interval).await;
-        interval = poll.next(interval);
+        let done = !status::in_progress(&status) && status != "REVIEW_IN_PROGRESS";
+        *current.borrow_mut() = status.clone();
+        Ok::<_, WaitError>(done.then_some((status, reason)))
+    })
+    .await?;
+    match waited {
+        Waited::Ready((status, status_reason)) => Ok(Outcome {
+            status,
+            status_reason,
+            events: seen.into_inner(),
+        }),
+        Waited::TimedOut(waited) => Err(WaitError::TimedOut {
+            what: format!("stack {stack} ({})", current.borrow()),
+            waited,
+        }),
     }
 }

@@ -24,8 +24,9 @@ use progress::Progress;
 use crate::cloud::cfn::{WaitError, status};
 use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
+use crate::output::Printer;
 use crate::plan::document::DocumentError;
-use crate::plan::{self, Log, Plan, PlanError, PlanOptions, StackAction, state};
+use crate::plan::{self, Plan, PlanError, PlanOptions, StackAction, state};
 use crate::render::{Canonical, RenderedStack};
 use crate::report;
 
@@ -118,8 +119,8 @@ impl ApplyError {
 }
 
 /// Refuses before any AWS call when nobody can confirm.
-pub fn check_confirmable(options: &ApplyOptions) -> Result<(), ApplyError> {
-    if options.plan_file.is_none() && !options.yes && !std::io::stdin().is_terminal() {
+pub fn check_confirmable(reviewed_plan: bool, yes: bool) -> Result<(), ApplyError> {
+    if !reviewed_plan && !yes && !std::io::stdin().is_terminal() {
         return Err(ApplyError::NeedsYes);
     }
     Ok(())
@@ -132,7 +133,7 @@ pub async fn run(
     rendered: &[RenderedStack],
     options: &ApplyOptions,
     progress: &Progress,
-    log: &Log,
+    printer: &Printer,
 ) -> Result<Vec<Executed>, ApplyError> {
     let in_flight = Mutex::new(BTreeSet::new());
     let ctx = Context {
@@ -140,7 +141,7 @@ pub async fn run(
         env,
         rendered,
         progress,
-        log,
+        printer,
         in_flight: &in_flight,
     };
     tokio::select! {
@@ -165,8 +166,14 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             let plan_options = PlanOptions {
                 allow_data_loss: options.allow_data_loss.clone(),
             };
-            let plan =
-                plan::plan(ctx.clients, ctx.env, ctx.rendered, &plan_options, ctx.log).await?;
+            let plan = plan::plan(
+                ctx.clients,
+                ctx.env,
+                ctx.rendered,
+                &plan_options,
+                ctx.printer,
+            )
+            .await?;
             ctx.progress.line(&report::human(&plan));
             plan
         }
@@ -229,11 +236,14 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             )))
             .await;
         }
-        if !ask("Approve these IAM permission changes? Only 'yes' is accepted: ") {
+        if !ask(
+            ctx.printer,
+            "Approve these IAM permission changes? Only 'yes' is accepted: ",
+        ) {
             return refuse(ApplyError::Declined).await;
         }
     }
-    if fresh && !options.yes && !confirm(ctx.env) {
+    if fresh && !options.yes && !confirm(ctx.printer, ctx.env) {
         return refuse(ApplyError::Declined).await;
     }
     match execute::execute(ctx, &plan).await {
@@ -270,18 +280,21 @@ fn broadening_summary(plan: &Plan, policy: RequireApproval) -> Option<String> {
     (!widened.is_empty()).then(|| format!("IAM broadening:\n{}", widened.join("\n")))
 }
 
-fn ask(question: &str) -> bool {
-    eprint!("{question}");
+fn ask(printer: &Printer, question: &str) -> bool {
+    printer.prompt(question);
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
 }
 
 /// Asks on the terminal; only `yes` goes ahead.
-fn confirm(env: &Env) -> bool {
-    ask(&format!(
-        "Apply these changes to {} (account {})? Only 'yes' is accepted: ",
-        env.name, env.account_id
-    ))
+fn confirm(printer: &Printer, env: &Env) -> bool {
+    ask(
+        printer,
+        &format!(
+            "Apply these changes to {} (account {})? Only 'yes' is accepted: ",
+            env.name, env.account_id
+        ),
+    )
 }
 
 /// Waits for operations already running on the environment's stacks (an

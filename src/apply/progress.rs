@@ -1,15 +1,16 @@
-//! How `apply` shows what happens: on a terminal, a spinner per running stack
-//! with events scrolling above; in CI, with `NO_COLOR`, or when output is not
-//! a terminal, plain timestamped lines that read well in a build log.
+//! How `apply` shows what happens, on stderr (stdout is for reports): on a
+//! terminal, a spinner per running stack with events scrolling above; in CI,
+//! with `NO_COLOR`, or when stderr is not a terminal, plain timestamped lines
+//! that read well in a build log.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::cloud::cfn::EventInfo;
+use crate::output::{Printer, Tone};
 
 type Sink = Box<dyn Fn(&str) + Send + Sync>;
 
@@ -17,6 +18,8 @@ pub struct Progress {
     terminal: Option<MultiProgress>,
     sink: Sink,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
+    /// Set when statuses are coloured (live display only).
+    colour: Option<Printer>,
 }
 
 impl Progress {
@@ -26,31 +29,26 @@ impl Progress {
             terminal: None,
             sink: Box::new(sink),
             bars: Mutex::new(BTreeMap::new()),
+            colour: None,
         }
     }
 
-    /// A live display when stdout is a terminal and neither `NO_COLOR` nor
-    /// `CI` is set; plain lines on stdout otherwise.
-    pub fn detect() -> Self {
-        let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
-        let no_color = set("NO_COLOR") || set("CI");
-        let stdout_line = |line: &str| {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        };
-        if crate::output::level() == crate::output::Verbosity::Quiet {
-            // Failures still reach the user through the error that ends apply.
-            return Self::plain(|_: &str| {});
-        }
-        if std::io::stdout().is_terminal() && !no_color {
+    /// Through the printer: a live display when it may draw one (stderr is a
+    /// terminal, not CI, not `NO_COLOR`), plain lines on stderr otherwise,
+    /// nothing with `--quiet` (failures still reach the user through the
+    /// error that ends apply).
+    pub fn for_printer(printer: &Printer) -> Self {
+        let lines = printer.clone();
+        let sink = move |line: &str| lines.notice(line);
+        if printer.live() {
             Self {
                 terminal: Some(MultiProgress::new()),
-                sink: Box::new(stdout_line),
+                sink: Box::new(sink),
                 bars: Mutex::new(BTreeMap::new()),
+                colour: Some(printer.clone()),
             }
         } else {
-            Self::plain(stdout_line)
+            Self::plain(sink)
         }
     }
 
@@ -76,10 +74,9 @@ impl Progress {
             .as_deref()
             .map(|r| format!("  {r}"))
             .unwrap_or_default();
-        let status = if self.is_terminal() {
-            colour(&event.status)
-        } else {
-            event.status.clone()
+        let status = match &self.colour {
+            Some(printer) => printer.paint_note(&event.status, tone(&event.status)),
+            None => event.status.clone(),
         };
         self.line(&format!(
             "{}  {stack}  {}  {}  {status}{reason}",
@@ -118,13 +115,12 @@ impl Progress {
     }
 }
 
-fn colour(status: &str) -> String {
-    let code = if status.ends_with("_FAILED") || status.contains("ROLLBACK") {
-        "31"
+fn tone(status: &str) -> Tone {
+    if status.ends_with("_FAILED") || status.contains("ROLLBACK") {
+        Tone::Bad
     } else if status.ends_with("_COMPLETE") {
-        "32"
+        Tone::Good
     } else {
-        "33"
-    };
-    format!("\x1b[{code}m{status}\x1b[0m")
+        Tone::Attention
+    }
 }

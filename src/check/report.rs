@@ -10,9 +10,9 @@ use serde::Serialize;
 use super::accept::Reviewed;
 use super::rule::Severity;
 use super::tree::TemplateFile;
-use crate::error::Exit;
+use crate::exit::Exit;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     Human,
     Json,

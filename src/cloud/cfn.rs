@@ -11,34 +11,9 @@ use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag, TemplateStag
 use aws_smithy_types::date_time::Format;
 
 use super::error::AwsError;
+use super::poll::{self, Poll, Waited};
 
-/// How long to wait between polls of an asynchronous operation, and for how long at most.
-#[derive(Debug, Clone, Copy)]
-pub struct Poll {
-    pub first: Duration,
-    pub max: Duration,
-    pub timeout: Duration,
-}
-
-impl Default for Poll {
-    fn default() -> Self {
-        Self {
-            first: Duration::from_secs(1),
-            max: Duration::from_secs(5),
-            timeout: Duration::from_secs(3 * 3600),
-        }
-    }
-}
-
-impl Poll {
-    /// The next interval: grows by half up to `max`, so short operations answer
-    /// fast and long ones do not flood the API.
-    pub fn next(&self, current: Duration) -> Duration {
-        (current + current / 2).min(self.max)
-    }
-}
-
-/// A stack as planning needs it.
+/// A deployed stack as `DescribeStacks` reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackInfo {
     pub stack_id: String,
@@ -50,6 +25,52 @@ pub struct StackInfo {
     pub tags: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, String>,
     pub termination_protection: bool,
+    pub outputs: Vec<StackOutput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackOutput {
+    pub key: String,
+    pub value: String,
+    pub export_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedResource {
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub status: String,
+}
+
+/// A stack with its resources: deep checks find live resources only through
+/// these physical ids, never by rebuilding a name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployedStack {
+    pub info: StackInfo,
+    /// By logical id.
+    pub resources: BTreeMap<String, DeployedResource>,
+}
+
+impl DeployedStack {
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    pub fn physical_id(&self, logical_id: &str) -> Option<&str> {
+        self.resources
+            .get(logical_id)
+            .and_then(|r| r.physical_id.as_deref())
+    }
+}
+
+/// The export table of the environment's own stacks, for `Fn::ImportValue`.
+pub fn exports<'a>(stacks: impl IntoIterator<Item = &'a StackInfo>) -> BTreeMap<String, String> {
+    stacks
+        .into_iter()
+        .flat_map(|s| &s.outputs)
+        .filter_map(|o| Some((o.export_name.clone()?, o.value.clone())))
+        .collect()
 }
 
 /// What to create a change set from.
@@ -144,7 +165,7 @@ impl EventInfo {
     }
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Cfn {
     client: Client,
     poll: Poll,
@@ -165,6 +186,11 @@ impl Cfn {
 
     pub fn poll(&self) -> Poll {
         self.poll
+    }
+
+    /// The SDK client, for the drift detection calls only `drift` makes.
+    pub fn sdk(&self) -> &Client {
+        &self.client
     }
 
     /// `None` when no such stack exists (deleted stacks are not found by name).
@@ -218,6 +244,67 @@ impl Cfn {
                 })
                 .collect(),
             termination_protection: stack.enable_termination_protection().unwrap_or(false),
+            outputs: stack
+                .outputs()
+                .iter()
+                .map(|o| StackOutput {
+                    key: o.output_key().unwrap_or_default().to_string(),
+                    value: o.output_value().unwrap_or_default().to_string(),
+                    export_name: o.export_name().map(str::to_string),
+                })
+                .collect(),
+        }))
+    }
+
+    /// Every resource of the stack, every page, by logical id.
+    pub async fn resources(
+        &self,
+        stack: &str,
+    ) -> Result<BTreeMap<String, DeployedResource>, AwsError> {
+        let summaries = self
+            .client
+            .list_stack_resources()
+            .stack_name(stack)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListStackResources", e))?;
+        Ok(summaries
+            .into_iter()
+            // A resource type CloudFormation (or an emulator) could not place has
+            // no logical id; nothing can be matched against it.
+            .filter_map(|summary| {
+                let logical_id = summary.logical_resource_id().filter(|id| !id.is_empty())?;
+                Some((
+                    logical_id.to_string(),
+                    DeployedResource {
+                        logical_id: logical_id.to_string(),
+                        physical_id: summary
+                            .physical_resource_id()
+                            .filter(|id| !id.is_empty())
+                            .map(str::to_string),
+                        resource_type: summary.resource_type().unwrap_or_default().to_string(),
+                        status: summary
+                            .resource_status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                    },
+                ))
+            })
+            .collect())
+    }
+
+    /// The stack and its resources, read concurrently; `None` when not deployed.
+    pub async fn deployed_stack(&self, name: &str) -> Result<Option<DeployedStack>, AwsError> {
+        let (info, resources) = tokio::join!(self.describe_stack(name), self.resources(name));
+        let Some(info) = info? else {
+            return Ok(None);
+        };
+        Ok(Some(DeployedStack {
+            info,
+            resources: resources?,
         }))
     }
 
@@ -271,68 +358,56 @@ impl Cfn {
         })
     }
 
-    /// One page of the change set (status and the first changes).
-    async fn change_set_page(
-        &self,
-        id: &str,
-        token: Option<String>,
-    ) -> Result<(ChangeSetInfo, Option<String>), AwsError> {
-        let output = self
+    /// The whole change set, every page read through the SDK's paginator.
+    pub async fn describe_change_set(&self, id: &str) -> Result<ChangeSetInfo, AwsError> {
+        let mut pages = self
             .client
             .describe_change_set()
             .change_set_name(id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeChangeSet", e))?;
-        let info = ChangeSetInfo {
-            id: output.change_set_id().unwrap_or(id).to_string(),
-            status: output
-                .status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            status_reason: output.status_reason().map(str::to_string),
-            execution_status: output.execution_status().map(|s| s.as_str().to_string()),
-            changes: output.changes().iter().filter_map(raw_change).collect(),
-        };
-        Ok((info, output.next_token().map(str::to_string)))
-    }
-
-    /// The whole change set: the first page and every following one.
-    pub async fn describe_change_set(&self, id: &str) -> Result<ChangeSetInfo, AwsError> {
-        let (mut info, mut token) = self.change_set_page(id, None).await?;
-        while let Some(next) = token {
-            let (page, following) = self.change_set_page(id, Some(next)).await?;
-            info.changes.extend(page.changes);
-            token = following;
-        }
-        Ok(info)
-    }
-
-    /// Polls until CloudFormation has finished computing the change set, then
-    /// reads the remaining pages. Reading all pages only once it is complete
-    /// keeps the number of calls down.
-    pub async fn wait_change_set(&self, id: &str) -> Result<ChangeSetInfo, WaitError> {
-        let started = tokio::time::Instant::now();
-        let mut interval = self.poll.first;
-        loop {
-            let (mut info, mut token) = self.change_set_page(id, None).await?;
-            if !info.is_pending() {
-                while let Some(next) = token {
-                    let (page, following) = self.change_set_page(id, Some(next)).await?;
-                    info.changes.extend(page.changes);
-                    token = following;
+            .into_paginator()
+            .send();
+        let mut info: Option<ChangeSetInfo> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeChangeSet", e))?;
+            let changes = page.changes().iter().filter_map(raw_change);
+            match &mut info {
+                Some(info) => info.changes.extend(changes),
+                None => {
+                    info = Some(ChangeSetInfo {
+                        id: page.change_set_id().unwrap_or(id).to_string(),
+                        status: page
+                            .status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                        status_reason: page.status_reason().map(str::to_string),
+                        execution_status: page.execution_status().map(|s| s.as_str().to_string()),
+                        changes: changes.collect(),
+                    })
                 }
-                return Ok(info);
             }
-            if started.elapsed() >= self.poll.timeout {
-                return Err(WaitError::TimedOut {
-                    what: format!("change set {id}"),
-                    waited: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(interval).await;
-            interval = self.poll.next(interval);
+        }
+        info.ok_or_else(|| AwsError {
+            operation: "DescribeChangeSet",
+            code: None,
+            message: format!("no answer for change set {id}"),
+        })
+    }
+
+    /// Polls until CloudFormation has finished computing the change set. The
+    /// status comes with every page, so a pending change set costs one call a
+    /// poll; its pages are read once it is complete.
+    pub async fn wait_change_set(&self, id: &str) -> Result<ChangeSetInfo, WaitError> {
+        let waited = poll::until(&self.poll, || async {
+            let info = self.describe_change_set(id).await?;
+            Ok::<_, AwsError>((!info.is_pending()).then_some(info))
+        })
+        .await?;
+        match waited {
+            Waited::Ready(info) => Ok(info),
+            Waited::TimedOut(waited) => Err(WaitError::TimedOut {
+                what: format!("change set {id}"),
+                waited,
+            }),
         }
     }
 
@@ -386,25 +461,24 @@ impl Cfn {
             .map(str::to_string))
     }
 
-    /// Events newer than `after` (all events when `None`), oldest first.
-    /// CloudFormation lists newest first, so pages are read until the marker.
+    /// Events newer than `after` (all events of the first page when `None`),
+    /// oldest first. CloudFormation lists newest first, so pages are read
+    /// until the marker.
     pub async fn events_after(
         &self,
         stack: &str,
         after: Option<&str>,
     ) -> Result<Vec<EventInfo>, AwsError> {
         let mut events = Vec::new();
-        let mut token: Option<String> = None;
-        'pages: loop {
-            let output = self
-                .client
-                .describe_stack_events()
-                .stack_name(stack)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
-            for event in output.stack_events() {
+        let mut pages = self
+            .client
+            .describe_stack_events()
+            .stack_name(stack)
+            .into_paginator()
+            .send();
+        'pages: while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeStackEvents", e))?;
+            for event in page.stack_events() {
                 let id = event.event_id().unwrap_or_default();
                 if Some(id) == after {
                     break 'pages;
@@ -422,11 +496,10 @@ impl Cfn {
                     client_request_token: event.client_request_token().map(str::to_string),
                 });
             }
-            match output.next_token() {
-                Some(next) if after.is_some() => token = Some(next.to_string()),
-                // Without a marker the first page is enough: it is for showing
-                // where an operation someone else started has got to.
-                _ => break,
+            // Without a marker the first page is enough: it is for showing
+            // where an operation someone else started has got to.
+            if after.is_none() {
+                break;
             }
         }
         events.reverse();

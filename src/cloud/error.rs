@@ -34,6 +34,11 @@ impl AwsError {
         }
     }
 
+    /// Whether AWS answered with one of these error codes.
+    pub fn has_code(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
+    }
+
     /// CloudFormation answers a lookup of an unknown stack with a plain
     /// `ValidationError` "Stack with id X does not exist".
     pub fn is_stack_not_found(&self) -> bool {

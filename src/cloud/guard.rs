@@ -96,11 +96,12 @@ pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Env) -> Result<Strin
     Ok(identity.arn().unwrap_or_default().to_string())
 }
 
-/// Clients for `env`, after the guard: the region setting first (no call),
+/// Every client for `env`, after the guard: the region setting first (no call),
 /// then the account (one STS call). Nothing else is called before both pass.
 pub async fn connect(env: &Env, endpoint_url: Option<&str>) -> Result<super::Clients, GuardError> {
     check_region(env, ambient_region().await)?;
-    let clients = super::Clients::connect(&env.region, endpoint_url).await;
+    let (config, emulated) = super::load_config(&env.region, endpoint_url).await;
+    let clients = super::Clients::from_config(&config, emulated);
     check_account(&clients.sts, env).await?;
     crate::output::detail(&format!(
         "AWS: account {} in {}{}",

@@ -1,20 +1,26 @@
-//! AWS access for `plan` and `apply`: clients built from the default
-//! credential chain (profiles, SSO, environment, CodeBuild container
-//! credentials), pointed at the environment's region and optionally at an
-//! emulator, with retries and backoff on throttling; the account and region
-//! guard; and a typed wrapper around the CloudFormation calls.
+//! The only door to AWS. Clients built from the default credential chain
+//! (profiles, SSO, environment, CodeBuild container credentials), pointed at
+//! the environment's region and optionally at an emulator, with retries and
+//! backoff on throttling; the account and region guard ([`connect`]); typed
+//! wrappers around the CloudFormation calls; the one polling helper; and one
+//! error type for every failed call.
 
 pub mod cfn;
+pub mod counter;
 pub mod error;
 pub mod guard;
+pub mod poll;
 
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-pub use cfn::{Cfn, Poll};
+pub use cfn::Cfn;
+pub use counter::CallCounter;
 pub use error::AwsError;
+pub use guard::connect;
+pub use poll::{Poll, Waited};
 
 /// Attempts per call (the first one included). CloudFormation throttles
 /// `Describe*` calls of busy accounts; a deploy should ride that out.
@@ -45,32 +51,47 @@ pub async fn load_config(region: &str, endpoint_url: Option<&str>) -> (SdkConfig
     (loader.load().await, custom_endpoint)
 }
 
-/// The clients of one environment's account and region.
-#[derive(Clone)]
+/// Every client of one environment's account and region, sharing one call
+/// counter.
+#[derive(Debug, Clone)]
 pub struct Clients {
     pub cfn: Cfn,
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub counter: CallCounter,
 }
 
 impl Clients {
-    /// Loads the default credential chain for `region`. `endpoint_url` (or the
-    /// SDK's own `AWS_ENDPOINT_URL`) sends every call to an emulator instead.
-    pub async fn connect(region: &str, endpoint_url: Option<&str>) -> Self {
-        let (config, emulated) = load_config(region, endpoint_url).await;
-        Self::from_config(&config, emulated)
-    }
-
     /// `emulated`: S3 then uses path-style addressing, since an emulator on
     /// `127.0.0.1:port` has no per-bucket host names.
     pub fn from_config(config: &SdkConfig, emulated: bool) -> Self {
-        let s3_config = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(emulated)
-            .build();
+        let counter = CallCounter::default();
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(config)
+                        .interceptor(counter.clone())
+                        .build(),
+                )
+            };
+        }
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(config)
+                .force_path_style(emulated)
+                .interceptor(counter.clone())
+                .build(),
+        );
         Self {
-            cfn: Cfn::new(aws_sdk_cloudformation::Client::new(config)),
-            sts: aws_sdk_sts::Client::new(config),
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            cfn: Cfn::new(client!(aws_sdk_cloudformation)),
+            sts: client!(aws_sdk_sts),
+            s3,
+            iam: client!(aws_sdk_iam),
+            sagemaker: client!(aws_sdk_sagemaker),
+            autoscaling: client!(aws_sdk_applicationautoscaling),
+            counter,
         }
     }
 }

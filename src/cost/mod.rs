@@ -231,9 +231,18 @@ pub fn usd(amount: Option<f64>) -> String {
 /// Human table of an estimate (and, given the deployed estimate, the monthly delta).
 pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> String {
     let mut text = String::from("Cost estimate (on-demand list prices):\n");
+    // Names line up however long they are.
+    let width = estimate
+        .endpoints
+        .iter()
+        .map(|e| e.endpoint.chars().count())
+        .chain(estimate.training.iter().map(|t| t.job.chars().count()))
+        .max()
+        .unwrap_or(0)
+        .max(16);
     for e in &estimate.endpoints {
         text.push_str(&format!(
-            "  endpoint {:<16} {} × {}–{}: {} to {} per month\n",
+            "  endpoint {:<width$} {} × {}–{}: {} to {} per month\n",
             e.endpoint,
             e.instance_type,
             e.min_instances,
@@ -252,7 +261,7 @@ pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> S
             None => String::new(),
         };
         text.push_str(&format!(
-            "  training {:<16} {} × {}: {} per run on demand{spot}\n",
+            "  training {:<width$} {} × {}: {} per run on demand{spot}\n",
             t.job,
             t.instance_count,
             t.instance_type,

@@ -10,7 +10,7 @@ use aws_sdk_applicationautoscaling::types::{
     PolicyType, ScalableDimension, ScalingPolicy, ServiceNamespace,
 };
 
-use super::cfn::RECREATE_HINT;
+use super::detection::RECREATE_HINT;
 use super::expected::{Metric, PolicyExpectation, ScalingExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;

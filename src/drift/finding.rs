@@ -6,34 +6,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// How much a finding matters. Ordered: `High` sorts first in reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Security or availability: broader permissions, a deleted endpoint,
-    /// data protection switched off.
-    High,
-    /// The account no longer matches the configuration, with no immediate risk.
-    Medium,
-    /// Worth knowing (a resource still settling, a cost setting).
-    Low,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// How much a finding matters: the same scale as `check`'s
+/// (`Low < Medium < High`; drift has no `Critical`). Reports list the most
+/// severe first.
+pub use crate::check::Severity;
 
 /// Which source of truth saw the difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -319,13 +295,20 @@ impl DriftReport {
     /// Orders findings for reading: most severe first, then by stack and resource.
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (a.severity, &a.stack, &a.logical_id, &a.check, &a.actual).cmp(&(
-                b.severity,
-                &b.stack,
-                &b.logical_id,
-                &b.check,
-                &b.actual,
-            ))
+            (
+                std::cmp::Reverse(a.severity),
+                &a.stack,
+                &a.logical_id,
+                &a.check,
+                &a.actual,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.severity),
+                    &b.stack,
+                    &b.logical_id,
+                    &b.check,
+                    &b.actual,
+                ))
         });
         self.detection.sort_by(|a, b| a.stack.cmp(&b.stack));
         self.errors

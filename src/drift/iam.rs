@@ -8,8 +8,7 @@ use aws_sdk_iam::Client;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use super::aws::code_is;
-use super::cfn::RECREATE_HINT;
+use super::detection::RECREATE_HINT;
 use super::expected::{Resolver, RoleExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use super::policy;
@@ -62,7 +61,7 @@ pub async fn check_role(
     let (role, attached, inline_names) = tokio::join!(get_role, attached, inline_names);
     let role = match role {
         Ok(output) => output,
-        Err(error) if code_is(&error, &NOT_FOUND) => {
+        Err(error) if error.has_code(&NOT_FOUND) => {
             return Ok(vec![
                 subject
                     .finding(Source::Iam, Check::Exists)

@@ -1,22 +1,20 @@
 //! `drift`: is what runs in the account still what the repository says?
 //!
 //! Two sources of truth make one report. CloudFormation's own drift detection
-//! runs on every deployed stack (`cfn`), and deep checks read the live
+//! runs on every deployed stack (`detection`), and deep checks read the live
 //! resources through the service APIs (`iam`, `sagemaker`, `autoscaling`,
 //! `s3`), comparing them with the rendered templates (`expected`). Live
 //! resources are found only through the stacks' physical resource ids
-//! (`stack`). Every independent call runs concurrently.
+//! (`cloud::cfn::DeployedStack`). Every independent call runs concurrently.
 
 pub mod autoscaling;
-pub mod aws;
-pub mod cfn;
+pub mod detection;
 pub mod expected;
 pub mod finding;
 pub mod iam;
 pub mod policy;
 pub mod s3;
 pub mod sagemaker;
-pub mod stack;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -24,17 +22,16 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, join_all};
 
-pub use aws::{DriftClients, connect};
 pub use finding::{
     Check, CheckError, Detection, DriftFinding, DriftReport, NotChecked, Remedy, RunStats,
     Severity, Source, StackDetection, Subject, Verdict,
 };
 
-use crate::cloud::{AwsError, Poll};
+use crate::cloud::cfn::{self, DeployedStack};
+use crate::cloud::{AwsError, Clients, Poll};
 use crate::config::Env;
 use crate::render::RenderedStack;
 use expected::{KeyRef, Resolver, StackExpectations};
-use stack::{DeployedStack, StackState};
 
 /// Polling of CloudFormation drift detection: a small stack takes seconds,
 /// a large one a few minutes.
@@ -51,7 +48,7 @@ type Task<'a> = BoxFuture<'a, (Subject, Result<Vec<DriftFinding>, AwsError>)>;
 /// Checks one environment. AWS errors do not abort the run: they are
 /// recorded in the report (and make its verdict `Incomplete`).
 pub async fn run(
-    clients: &DriftClients,
+    clients: &Clients,
     env: &Env,
     rendered: &[RenderedStack],
     poll: &Poll,
@@ -76,14 +73,14 @@ pub async fn run(
     let loaded = join_all(
         rendered
             .iter()
-            .map(|s| stack::load(&clients.cfn, &s.spec.name)),
+            .map(|s| clients.cfn.deployed_stack(&s.spec.name)),
     )
     .await;
     let mut deployed: Vec<(&RenderedStack, DeployedStack)> = Vec::new();
     for (spec, state) in rendered.iter().zip(loaded) {
         match state {
-            Ok(StackState::Deployed(stack)) => deployed.push((spec, stack)),
-            Ok(StackState::Missing) => {
+            Ok(Some(stack)) => deployed.push((spec, stack)),
+            Ok(None) => {
                 report.detection.push(StackDetection {
                     stack: spec.spec.name.clone(),
                     detection: Detection::Skipped,
@@ -108,7 +105,7 @@ pub async fn run(
         }
     }
 
-    let exports = stack::exports(deployed.iter().map(|(_, d)| d));
+    let exports = cfn::exports(deployed.iter().map(|(_, d)| &d.info));
     let mut tasks: Vec<Task<'_>> = Vec::new();
     for (spec, stack) in &deployed {
         let expectations = expected::from_template(&spec.template.value);
@@ -124,7 +121,7 @@ pub async fn run(
     let detections = join_all(
         deployed
             .iter()
-            .map(|(_, stack)| cfn::detect(&clients.cfn, &stack.name, &env.name, poll)),
+            .map(|(_, stack)| detection::detect(clients.cfn.sdk(), stack.name(), &env.name, poll)),
     );
     let (detections, results) = tokio::join!(detections, join_all(tasks));
 
@@ -170,7 +167,7 @@ fn stack_missing(env: &Env, stack: &str) -> DriftFinding {
 /// The template resource as deployed in the stack.
 fn deployed_subject(stack: &DeployedStack, logical_id: &str, resource_type: &str) -> Subject {
     Subject {
-        stack: stack.name.clone(),
+        stack: stack.name().to_string(),
         logical_id: logical_id.to_string(),
         physical_id: stack.physical_id(logical_id).map(str::to_string),
         resource_type: resource_type.to_string(),
@@ -194,7 +191,7 @@ fn not_in_stack(subject: &Subject, env: &Env) -> DriftFinding {
 
 /// Queues the deep checks of one stack; returns the findings known without a call.
 fn deep_checks<'a>(
-    clients: &'a DriftClients,
+    clients: &'a Clients,
     env: &'a Env,
     stack: &'a DeployedStack,
     expectations: StackExpectations,

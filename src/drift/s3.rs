@@ -5,8 +5,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::BucketVersioningStatus;
 
-use super::aws::code_is;
-use super::cfn::RECREATE_HINT;
+use super::detection::RECREATE_HINT;
 use super::expected::{BucketExpectation, PublicAccessBlock};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;
@@ -64,7 +63,7 @@ pub async fn check_bucket(
         tokio::join!(versioning, encryption, public_access);
     let versioning = match versioning {
         Ok(v) => v,
-        Err(error) if code_is(&error, &NO_BUCKET) => {
+        Err(error) if error.has_code(&NO_BUCKET) => {
             return Ok(vec![
                 subject
                     .finding(Source::S3, Check::Exists)
@@ -112,7 +111,7 @@ pub async fn check_bucket(
                     .first()
                     .cloned()
             }),
-            Err(error) if code_is(&error, &NO_ENCRYPTION) => None,
+            Err(error) if error.has_code(&NO_ENCRYPTION) => None,
             Err(error) => return Err(error),
         };
         let default = rule
@@ -183,7 +182,7 @@ pub async fn check_bucket(
                     restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
                 })
                 .unwrap_or_default(),
-            Err(error) if code_is(&error, &NO_PUBLIC_ACCESS_BLOCK) => PublicAccessBlock::default(),
+            Err(error) if error.has_code(&NO_PUBLIC_ACCESS_BLOCK) => PublicAccessBlock::default(),
             Err(error) => return Err(error),
         };
         if !want.missing_in(&have).is_empty() {

@@ -5,8 +5,7 @@
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::EndpointStatus;
 
-use super::aws::code_is;
-use super::cfn::RECREATE_HINT;
+use super::detection::RECREATE_HINT;
 use super::expected::{EndpointExpectation, VariantExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;
@@ -24,7 +23,7 @@ pub fn name_from_arn<'a>(physical_id: &'a str, kind: &str) -> &'a str {
 /// SageMaker answers a lookup of an unknown endpoint with a plain
 /// `ValidationException` "Could not find endpoint …".
 fn is_not_found(error: &AwsError) -> bool {
-    code_is(error, &["ValidationException"]) && error.message.contains("Could not find")
+    error.has_code(&["ValidationException"]) && error.message.contains("Could not find")
 }
 
 pub async fn check_endpoint(

@@ -2,7 +2,7 @@
 //! job's pipeline and follows it, `status` shows what runs. Both find live
 //! resources only through the stacks' physical resource ids.
 
-pub mod report;
+pub mod run;
 pub mod status;
 pub mod train;
 

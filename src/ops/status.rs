@@ -3,15 +3,15 @@
 //! Endpoints are found through the serving stack's physical resource ids.
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use aws_smithy_types::date_time::Format;
 use serde::Serialize;
+
+use crate::output::{self, Printer, Report};
 
 use super::OpsError;
 use crate::cloud::AwsError;
+use crate::cloud::{Cfn, Clients};
 use crate::config::Env;
 use crate::config::env::Endpoint;
-use crate::drift::DriftClients;
-use crate::drift::stack::{self, StackState};
 use crate::stacks::{self, Layer};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,41 +79,19 @@ fn count(value: Option<i32>) -> Option<u32> {
     value.and_then(|v| u32::try_from(v).ok())
 }
 
-async fn stack_status(
-    cfn: &aws_sdk_cloudformation::Client,
-    name: &str,
-) -> Result<StackStatus, OpsError> {
-    let described = match cfn.describe_stacks().stack_name(name).send().await {
-        Ok(described) => described,
-        Err(e) => {
-            let error = AwsError::from_sdk("DescribeStacks", e);
-            if error.is_stack_not_found() {
-                return Ok(StackStatus {
-                    name: name.to_string(),
-                    status: None,
-                    last_updated: None,
-                    outputs: Vec::new(),
-                });
-            }
-            return Err(error.into());
-        }
-    };
-    let stack = described.stacks().first();
+async fn stack_status(cfn: &Cfn, name: &str) -> Result<StackStatus, OpsError> {
+    let info = cfn.describe_stack(name).await?;
     Ok(StackStatus {
         name: name.to_string(),
-        status: stack
-            .and_then(|s| s.stack_status())
-            .map(|s| s.as_str().to_string()),
-        last_updated: stack
-            .and_then(|s| s.last_updated_time().or(s.creation_time()))
-            .and_then(|t| t.fmt(Format::DateTime).ok()),
-        outputs: stack
-            .map(|s| s.outputs())
+        status: info.as_ref().map(|s| s.status.clone()),
+        last_updated: info.as_ref().and_then(|s| s.last_changed.clone()),
+        outputs: info
+            .map(|s| s.outputs)
             .unwrap_or_default()
-            .iter()
+            .into_iter()
             .map(|o| Output {
-                key: o.output_key().unwrap_or_default().to_string(),
-                value: o.output_value().unwrap_or_default().to_string(),
+                key: o.key,
+                value: o.value,
             })
             .collect(),
     })
@@ -127,7 +105,7 @@ fn endpoint_name(physical_id: &str) -> &str {
 }
 
 async fn endpoint_status(
-    clients: &DriftClients,
+    clients: &Clients,
     endpoint: &Endpoint,
     physical_id: Option<&str>,
 ) -> Result<EndpointStatus, OpsError> {
@@ -176,7 +154,7 @@ async fn endpoint_status(
 }
 
 async fn scalable_target(
-    clients: &DriftClients,
+    clients: &Clients,
     endpoint: &str,
     variant: &str,
 ) -> Result<Option<Scaling>, OpsError> {
@@ -201,17 +179,14 @@ async fn scalable_target(
 }
 
 /// Reads every stack, then every configured endpoint.
-pub async fn collect(clients: &DriftClients, env: &Env) -> Result<StatusReport, OpsError> {
+pub async fn collect(clients: &Clients, env: &Env) -> Result<StatusReport, OpsError> {
     let names: Vec<String> = stacks::stacks(env).into_iter().map(|s| s.name).collect();
     let stacks = futures_util::future::try_join_all(
         names.iter().map(|name| stack_status(&clients.cfn, name)),
     )
     .await?;
     let serving = stacks::stack_name(env, Layer::Serving);
-    let deployed = match stack::load(&clients.cfn, &serving).await? {
-        StackState::Deployed(stack) => Some(stack),
-        StackState::Missing => None,
-    };
+    let deployed = clients.cfn.deployed_stack(&serving).await?;
     let mut endpoints = Vec::new();
     for endpoint in &env.endpoints {
         let logical_id = format!("{}Endpoint", endpoint.logical_prefix);
@@ -227,6 +202,20 @@ pub async fn collect(clients: &DriftClients, env: &Env) -> Result<StatusReport, 
     })
 }
 
+impl Report for StatusReport {
+    fn kind(&self) -> &'static str {
+        "status report"
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        self.render_human()
+    }
+
+    fn json(&self) -> String {
+        self.render_json()
+    }
+}
+
 impl StatusReport {
     pub fn render_json(&self) -> String {
         format!(
@@ -237,16 +226,21 @@ impl StatusReport {
 
     pub fn render_human(&self) -> String {
         let mut text = format!(
-            "environment {} (account {}, {})\n\n{:<28} {:<24} LAST UPDATED\n",
-            self.env, self.account_id, self.region, "STACK", "STATUS"
+            "environment {} (account {}, {})\n\n",
+            self.env, self.account_id, self.region
         );
-        for stack in &self.stacks {
-            text.push_str(&format!(
-                "{:<28} {:<24} {}\n",
-                stack.name,
-                stack.status.as_deref().unwrap_or("not deployed"),
-                stack.last_updated.as_deref().unwrap_or("-")
-            ));
+        text.push_str(&output::table(
+            &["STACK", "STATUS", "LAST UPDATED"],
+            self.stacks.iter().map(|stack| {
+                [
+                    stack.name.as_str(),
+                    stack.status.as_deref().unwrap_or("not deployed"),
+                    stack.last_updated.as_deref().unwrap_or("-"),
+                ]
+            }),
+        ));
+        for stack in self.stacks.iter().filter(|s| !s.outputs.is_empty()) {
+            text.push_str(&format!("\noutputs of {}:\n", stack.name));
             for output in &stack.outputs {
                 text.push_str(&format!("  {} = {}\n", output.key, output.value));
             }
@@ -255,51 +249,70 @@ impl StatusReport {
             text.push_str("\nno endpoints configured\n");
             return text;
         }
-        text.push_str(&format!(
-            "\n{:<16} {:<14} {:<14} {:<10} AUTOSCALING\n",
-            "ENDPOINT", "STATUS", "VARIANT", "INSTANCES"
-        ));
+        let mut rows = Vec::new();
+        let mut notes = String::new();
         for endpoint in &self.endpoints {
             let status = endpoint.status.as_deref().unwrap_or("not deployed");
             if endpoint.variants.is_empty() {
-                text.push_str(&format!("{:<16} {status}\n", endpoint.name));
+                rows.push([
+                    endpoint.name.clone(),
+                    status.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
             }
             for variant in &endpoint.variants {
-                let instances = match (variant.current_instances, variant.desired_instances) {
-                    (Some(c), Some(d)) if c != d => format!("{c} (→ {d})"),
-                    (Some(c), _) => c.to_string(),
-                    (None, Some(d)) => format!("- (→ {d})"),
-                    (None, None) => "-".into(),
-                };
-                let scaling = match &variant.autoscaling {
-                    Scaling::NotConfigured => "not configured".to_string(),
-                    Scaling::Registered { min, max } => {
-                        let place = match variant.current_instances {
-                            Some(c) if c <= *min => ", at min",
-                            Some(c) if c >= *max => ", at max",
-                            _ => "",
-                        };
-                        format!("{min}–{max}{place}")
-                    }
-                    Scaling::NotRegistered {
-                        configured_min,
-                        configured_max,
-                    } => format!(
-                        "{configured_min}–{configured_max} configured, no scalable target registered"
-                    ),
-                };
-                text.push_str(&format!(
-                    "{:<16} {:<14} {:<14} {:<10} {scaling}\n",
-                    endpoint.name, status, variant.name, instances
-                ));
+                rows.push([
+                    endpoint.name.clone(),
+                    status.to_string(),
+                    variant.name.clone(),
+                    instances(variant),
+                    scaling(variant),
+                ]);
             }
             if let Some(reason) = &endpoint.failure_reason {
-                text.push_str(&format!("  reason: {reason}\n"));
+                notes.push_str(&format!("  {}: reason: {reason}\n", endpoint.name));
             }
             if let Some(name) = &endpoint.endpoint_name {
-                text.push_str(&format!("  name: {name}\n"));
+                notes.push_str(&format!("  {}: name: {name}\n", endpoint.name));
             }
         }
+        text.push('\n');
+        text.push_str(&output::table(
+            &["ENDPOINT", "STATUS", "VARIANT", "INSTANCES", "AUTOSCALING"],
+            rows,
+        ));
+        text.push_str(&notes);
         text
+    }
+}
+
+/// The current instance count, and where it is going when it differs.
+fn instances(variant: &VariantStatus) -> String {
+    match (variant.current_instances, variant.desired_instances) {
+        (Some(c), Some(d)) if c != d => format!("{c} (→ {d})"),
+        (Some(c), _) => c.to_string(),
+        (None, Some(d)) => format!("- (→ {d})"),
+        (None, None) => "-".into(),
+    }
+}
+
+/// The autoscaling bounds, and whether the count sits at one of them.
+fn scaling(variant: &VariantStatus) -> String {
+    match &variant.autoscaling {
+        Scaling::NotConfigured => "not configured".to_string(),
+        Scaling::Registered { min, max } => {
+            let place = match variant.current_instances {
+                Some(c) if c <= *min => ", at min",
+                Some(c) if c >= *max => ", at max",
+                _ => "",
+            };
+            format!("{min}–{max}{place}")
+        }
+        Scaling::NotRegistered {
+            configured_min,
+            configured_max,
+        } => format!("{configured_min}–{configured_max} configured, no scalable target registered"),
     }
 }

@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_sagemaker::Client;
 
 use super::OpsError;
-use super::report::{RunStatus, TrainReport, TrainingJobFacts};
-use crate::cloud::{AwsError, Poll};
+use super::run::{RunStatus, TrainReport, TrainingJobFacts};
+use crate::cloud::AwsError;
+use crate::cloud::cfn::DeployedStack;
+use crate::cloud::poll::{self, Poll, Waited};
 use crate::config::env::TrainingJob;
-use crate::drift::stack::DeployedStack;
 
 /// The step every mlinfra pipeline runs (see `render::pipeline`).
 pub const TRAIN_STEP: &str = "Train";
@@ -20,7 +21,7 @@ const PIPELINE_TYPE: &str = "AWS::SageMaker::Pipeline";
 /// The deployed pipeline of `job` in the training stack.
 pub fn pipeline_name(stack: &DeployedStack, job: &TrainingJob) -> Result<String, OpsError> {
     let missing = || OpsError::PipelineMissing {
-        stack: stack.name.clone(),
+        stack: stack.name().to_string(),
         job: job.name.clone(),
         logical_id: job.logical_id.clone(),
     };
@@ -189,19 +190,17 @@ pub async fn wait(
     poll: &Poll,
     log: &dyn Fn(&str),
 ) -> Result<TrainReport, OpsError> {
-    let started = tokio::time::Instant::now();
-    let mut interval = poll.first;
-    let mut last_execution = String::new();
-    let mut last_step: Option<StepState> = None;
-    loop {
+    let last_execution = std::cell::RefCell::new(String::new());
+    let last_step: std::cell::RefCell<Option<StepState>> = std::cell::RefCell::new(None);
+    let waited = poll::until(poll, || async {
         let (status, reason) = execution_status(sagemaker, arn).await?;
-        if status != last_execution {
+        if *last_execution.borrow() != status {
             log(&format!("execution: {status}"));
-            last_execution = status.clone();
+            *last_execution.borrow_mut() = status.clone();
         }
         let step = train_step(sagemaker, arn).await?;
         if let Some(step) = &step
-            && last_step.as_ref().map(|s| &s.status) != Some(&step.status)
+            && last_step.borrow().as_ref().map(|s| &s.status) != Some(&step.status)
         {
             let job_name = step
                 .training_job
@@ -211,36 +210,38 @@ pub async fn wait(
             log(&format!("step {TRAIN_STEP}: {}{job_name}", step.status));
         }
         if step.is_some() {
-            last_step = step;
+            *last_step.borrow_mut() = step;
         }
-        if let Some(terminal) = RunStatus::terminal(&status) {
-            let training_job = match last_step.as_ref().and_then(|s| s.training_job.as_deref()) {
-                Some(name) => Some(training_job(sagemaker, name).await?),
-                None => None,
-            };
-            let failure_reason = reason.or_else(|| {
-                last_step
-                    .as_ref()
-                    .and_then(|s| s.failure_reason.clone())
-                    .filter(|_| terminal != RunStatus::Succeeded)
-            });
-            return Ok(TrainReport {
-                job: job.to_string(),
-                execution_arn: arn.to_string(),
-                status: terminal,
-                failure_reason,
-                training_job,
-            });
-        }
-        if started.elapsed() >= poll.timeout {
+        Ok::<_, OpsError>(RunStatus::terminal(&status).map(|terminal| (terminal, reason)))
+    })
+    .await?;
+    let (terminal, reason) = match waited {
+        Waited::Ready(done) => done,
+        Waited::TimedOut(waited) => {
             return Err(OpsError::WaitTimeout {
                 arn: arn.to_string(),
-                waited_secs: started.elapsed().as_secs(),
+                waited_secs: waited.as_secs(),
             });
         }
-        tokio::time::sleep(interval).await;
-        interval = poll.next(interval);
-    }
+    };
+    let last_step = last_step.into_inner();
+    let training_job = match last_step.as_ref().and_then(|s| s.training_job.as_deref()) {
+        Some(name) => Some(training_job(sagemaker, name).await?),
+        None => None,
+    };
+    let failure_reason = reason.or_else(|| {
+        last_step
+            .as_ref()
+            .and_then(|s| s.failure_reason.clone())
+            .filter(|_| terminal != RunStatus::Succeeded)
+    });
+    Ok(TrainReport {
+        job: job.to_string(),
+        execution_arn: arn.to_string(),
+        status: terminal,
+        failure_reason,
+        training_job,
+    })
 }
 
 /// [`wait`], but Ctrl-C ends only the waiting: the execution runs on in AWS.

@@ -27,14 +27,12 @@ use crate::cloud::cfn::{ChangeSetRequest, TemplateSource, WaitError};
 use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
 use crate::cost::{self, CostDelta, PriceTable};
+use crate::output::Printer;
 use crate::render::{Canonical, RenderedStack};
 use crate::stacks::Layer;
 
 /// CloudFormation's limit for an inline `TemplateBody`; larger goes through S3.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
-
-/// Where progress messages go (stderr in the CLI, so stdout stays the report).
-pub type Log = dyn Fn(&str) + Send + Sync;
 
 #[derive(Debug, Default, Clone)]
 pub struct PlanOptions {
@@ -139,7 +137,7 @@ pub async fn create_change_set(
     env: &Env,
     stack: &RenderedStack,
     create: bool,
-    log: &Log,
+    printer: &Printer,
 ) -> Result<Option<(ChangeSetRef, Vec<crate::cloud::cfn::RawChange>)>, PlanError> {
     let hash = template_hash(&stack.template.value);
     let name = format!("mlinfra-{}-{}", &hash[..12], run_id());
@@ -154,7 +152,7 @@ pub async fn create_change_set(
             stack.spec.layer, env.name, hash
         ),
     };
-    log(&format!("{}: creating change set {name}", stack.spec.name));
+    printer.notice(&format!("{}: creating change set {name}", stack.spec.name));
     let created = clients.cfn.create_change_set(&request).await?;
     let reference = ChangeSetRef {
         id: created.id.clone(),
@@ -164,7 +162,7 @@ pub async fn create_change_set(
     };
     let info = clients.cfn.wait_change_set(&created.id).await?;
     if info.is_empty_change() {
-        log(&format!(
+        printer.notice(&format!(
             "{}: CloudFormation reports no changes; deleting the empty change set",
             stack.spec.name
         ));
@@ -232,7 +230,7 @@ pub async fn plan(
     env: &Env,
     rendered: &[RenderedStack],
     options: &PlanOptions,
-    log: &Log,
+    printer: &Printer,
 ) -> Result<Plan, PlanError> {
     let infos = try_join_all(
         rendered
@@ -310,7 +308,7 @@ pub async fn plan(
 
     let change_sets = join_all(rendered.iter().zip(&needs).map(|(stack, need)| async move {
         match need {
-            Need::ChangeSet { create } => create_change_set(clients, env, stack, *create, log)
+            Need::ChangeSet { create } => create_change_set(clients, env, stack, *create, printer)
                 .await
                 .map(Some),
             _ => Ok(None),

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::template_diff::Statement;
-use crate::error::Exit;
+use crate::exit::Exit;
 use crate::stacks::Layer;
 
 /// Bumped when `plan.json` changes shape; `apply --plan` refuses other versions.

@@ -134,6 +134,7 @@ mod tests {
             tags: BTreeMap::new(),
             parameters: BTreeMap::new(),
             termination_protection: false,
+            outputs: Vec::new(),
         }
     }
 

@@ -5,14 +5,16 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::ReportFormat;
 use crate::drift::{Detection, DriftFinding, DriftReport, Severity, Verdict};
+use crate::exit::Exit;
+use crate::output::{Format, Printer, Report};
 
-pub fn render(report: &DriftReport, format: ReportFormat) -> String {
+pub fn render(report: &DriftReport, format: Format) -> String {
     match format {
-        ReportFormat::Human => human(report),
-        ReportFormat::Json => json(report),
-        ReportFormat::Markdown => markdown(report),
+        Format::Human => human(report),
+        // No SARIF form: the printer refuses it (`Report::sarif` is `None`) before rendering.
+        Format::Json | Format::Sarif => json(report),
+        Format::Markdown => markdown(report),
     }
 }
 
@@ -259,4 +261,31 @@ pub fn markdown(report: &DriftReport) -> String {
     }
     let _ = writeln!(out, "\n<sub>{}</sub>", stats(report));
     out
+}
+
+impl Report for DriftReport {
+    fn kind(&self) -> &'static str {
+        "drift report"
+    }
+
+    /// An incomplete run is an error even when it found drift.
+    fn exit(&self) -> Exit {
+        match self.verdict() {
+            Verdict::InSync => Exit::Clean,
+            Verdict::Drifted => Exit::Changes,
+            Verdict::Incomplete => Exit::Error,
+        }
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        human(self)
+    }
+
+    fn json(&self) -> String {
+        json(self)
+    }
+
+    fn markdown(&self) -> Option<String> {
+        Some(markdown(self))
+    }
 }

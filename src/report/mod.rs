@@ -5,24 +5,43 @@ pub mod drift;
 
 use std::fmt::Write;
 
+use crate::exit::Exit;
+use crate::output::{Format, Printer, Report};
+
 use crate::plan::template_diff::Statement;
 use crate::plan::{
     Basis, ChangeAction, DataLossRisk, Plan, Replacement, ResourceChange, Risk, Setting,
     StackAction, StackPlan,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
-    Human,
-    Json,
-    Markdown,
+pub fn render(plan: &Plan, format: Format) -> String {
+    match format {
+        Format::Human => human(plan),
+        // No SARIF form: the printer refuses it (`Report::sarif` is `None`) before rendering.
+        Format::Json | Format::Sarif => crate::plan::document::to_json(plan),
+        Format::Markdown => markdown(plan),
+    }
 }
 
-pub fn render(plan: &Plan, format: ReportFormat) -> String {
-    match format {
-        ReportFormat::Human => human(plan),
-        ReportFormat::Json => crate::plan::document::to_json(plan),
-        ReportFormat::Markdown => markdown(plan),
+impl Report for Plan {
+    fn kind(&self) -> &'static str {
+        "plan"
+    }
+
+    fn exit(&self) -> Exit {
+        Plan::exit(self)
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        human(self)
+    }
+
+    fn json(&self) -> String {
+        crate::plan::document::to_json(self)
+    }
+
+    fn markdown(&self) -> Option<String> {
+        Some(markdown(self))
     }
 }
 
@@ -448,7 +467,7 @@ mod tests {
         settings.bind(|| {
             insta::assert_snapshot!("plan__human", human(&plan));
             insta::assert_snapshot!("plan__markdown", markdown(&plan));
-            insta::assert_snapshot!("plan__json", render(&plan, ReportFormat::Json));
+            insta::assert_snapshot!("plan__json", render(&plan, Format::Json));
         });
         // Decisions come before details: blocked, then replacements, then the stacks.
         let text = markdown(&plan);

@@ -1,31 +1,19 @@
 //! The command-line interface as a user meets it: output, exit codes, help.
 
-use crate::common;
+use crate::common::{self, Cli, stderr, stdout};
 
 use std::process::{Command, Output};
 
 fn mlinfra(args: &[&str]) -> Output {
-    Command::new(common::mlinfra_bin())
-        .args(args)
-        .current_dir(common::repo_root())
-        .env_remove("MLINFRA_PROJECT")
-        .output()
-        .expect("mlinfra runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    Cli::new().args(args).run()
 }
 
 #[test]
 fn list_shows_environments_and_stacks_in_deploy_order() {
     let output = mlinfra(&["list"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    common::snapshot_settings().bind(|| insta::assert_snapshot!("cli__list", stdout(&output)));
+    common::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("cli__list", common::transcript(&output)));
     let json: serde_json::Value =
         serde_json::from_slice(&mlinfra(&["list", "--format", "json"]).stdout).unwrap();
     assert_eq!(json[0]["stacks"][3]["deps"][1], "dogbreed-dev-iam");
@@ -36,7 +24,7 @@ fn validate_summarises_each_environment() {
     let output = mlinfra(&["validate", "--all"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     common::snapshot_settings()
-        .bind(|| insta::assert_snapshot!("cli__validate_all", stdout(&output)));
+        .bind(|| insta::assert_snapshot!("cli__validate_all", common::transcript(&output)));
 }
 
 #[test]
@@ -51,7 +39,7 @@ fn validate_reports_a_bad_config_with_its_position_and_exit_1() {
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
     common::snapshot_settings()
-        .bind(|| insta::assert_snapshot!("cli__validate_error", stderr(&output)));
+        .bind(|| insta::assert_snapshot!("cli__validate_error", common::transcript(&output)));
 }
 
 #[test]
@@ -107,11 +95,10 @@ fn render_all_writes_every_template_of_every_environment() {
 #[test]
 fn the_built_in_example_renders_without_a_project_directory() {
     let empty = tempfile::tempdir().unwrap();
-    let output = Command::new(common::mlinfra_bin())
+    let output = Cli::new()
         .args(["--example", "render", "--env", "dev", "--stack", "data"])
         .current_dir(empty.path())
-        .output()
-        .unwrap();
+        .run();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let template: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
@@ -227,7 +214,8 @@ fn init_scaffolds_a_project_that_validates_and_renders_at_once() {
 fn cost_estimates_endpoints_per_month_and_training_per_run() {
     let output = mlinfra(&["cost", "--env", "prod"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    common::snapshot_settings().bind(|| insta::assert_snapshot!("cli__cost_prod", stdout(&output)));
+    common::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("cli__cost_prod", common::transcript(&output)));
     // ml.m5.xlarge at 0.23 USD/h, 730 h a month, autoscaling 1–3.
     assert!(stdout(&output).contains("$167.90 to $503.70 per month"));
 }

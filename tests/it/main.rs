@@ -8,6 +8,9 @@
 //! - `drift`: deep checks against the emulator, drift detection against mocks;
 //! - `ops`: train and status.
 
+// Tests report figures (AWS calls, fuzz cases) on stderr for the log.
+#![allow(clippy::print_stderr)]
+
 mod check;
 mod cli;
 mod cloud;

@@ -25,8 +25,8 @@ use mlinfra::apply::{self, ApplyOptions};
 use mlinfra::plan::{self, PlanOptions, StackAction};
 use mlinfra::render::{Canonical, RenderedStack};
 
-use crate::common::moto::Moto;
 use super::support::{Calls, captured, example, moto_cfn, moto_clients, project_with, quiet};
+use crate::common::moto::Moto;
 
 struct Run {
     code: i32,
@@ -121,7 +121,8 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
         unconfirmed.stderr
     );
 
-    // First apply creates all four stacks, in order, showing their events.
+    // First apply creates all four stacks, in order, showing their events
+    // (progress, so on stderr: stdout is for reports).
     let applied = mlinfra(&moto, None, &["apply", "--env", "dev", "--yes"]);
     assert_exit(&applied, 0, "first apply");
     for stack in STACKS {
@@ -132,24 +133,24 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
         );
         assert!(
             applied
-                .stdout
+                .stderr
                 .contains(&format!("{stack}: CREATE_COMPLETE")),
             "{}",
-            applied.stdout
+            applied.stderr
         );
-        assert!(applied.stdout.contains(&format!(
+        assert!(applied.stderr.contains(&format!(
             "{stack}  {stack}  AWS::CloudFormation::Stack  CREATE_IN_PROGRESS"
         )));
     }
     let data_done = applied
-        .stdout
+        .stderr
         .find("dogbreed-dev-data: CREATE_COMPLETE")
         .unwrap();
-    let iam_started = applied.stdout.find("dogbreed-dev-iam: creating").unwrap();
+    let iam_started = applied.stderr.find("dogbreed-dev-iam: creating").unwrap();
     assert!(
         data_done < iam_started,
         "iam starts after data: {}",
-        applied.stdout
+        applied.stderr
     );
     let buckets = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(
@@ -320,20 +321,20 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
     assert_exit(&brought_in, 0, "apply --plan");
     assert!(
         brought_in
-            .stdout
+            .stderr
             .contains("dogbreed-dev-serving: UPDATE_COMPLETE"),
         "{}",
-        brought_in.stdout
+        brought_in.stderr
     );
     assert!(
         brought_in
-            .stdout
+            .stderr
             .contains("dogbreed-dev-data: UPDATE_COMPLETE"),
         "{}",
-        brought_in.stdout
+        brought_in.stderr
     );
     assert!(
-        !brought_in.stdout.contains("dogbreed-dev-iam: UPDATE"),
+        !brought_in.stderr.contains("dogbreed-dev-iam: UPDATE"),
         "unchanged stacks are not touched"
     );
 
@@ -472,13 +473,13 @@ async fn a_no_op_plan_costs_two_cloudformation_calls_per_stack() {
         yes: true,
         ..Default::default()
     };
-    apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+    apply::run(&clients, &env, &rendered, &options, &progress, &quiet())
         .await
         .expect("first apply");
     calls.take();
 
     let started = Instant::now();
-    let noop = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+    let noop = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet())
         .await
         .unwrap();
     let made = calls.take();
@@ -511,7 +512,7 @@ async fn a_no_op_plan_costs_two_cloudformation_calls_per_stack() {
         "ml.m5.xlarge".into();
     serving.template = Canonical::new(value);
     let started = Instant::now();
-    let real = plan::plan(&clients, &env, &changed, &PlanOptions::default(), &quiet)
+    let real = plan::plan(&clients, &env, &changed, &PlanOptions::default(), &quiet())
         .await
         .unwrap();
     let made = calls.take();
@@ -538,7 +539,7 @@ async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
     big.template = Canonical::new(value);
     assert!(big.template.size() > plan::MAX_TEMPLATE_BODY);
 
-    let refused = plan::create_change_set(&clients, &env, &big, true, &quiet)
+    let refused = plan::create_change_set(&clients, &env, &big, true, &quiet())
         .await
         .unwrap_err();
     assert!(
@@ -554,7 +555,7 @@ async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
         .send()
         .await
         .unwrap();
-    let (change_set, changes) = plan::create_change_set(&clients, &env, &big, true, &quiet)
+    let (change_set, changes) = plan::create_change_set(&clients, &env, &big, true, &quiet())
         .await
         .unwrap()
         .unwrap();

@@ -191,7 +191,7 @@ async fn throttling_is_retried_with_backoff_until_it_succeeds() {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet())
         .await
         .expect("retried to success");
     assert_eq!(plan.exit(), Exit::Clean);
@@ -232,7 +232,7 @@ async fn a_change_set_cloudformation_rejects_fails_the_plan_and_is_deleted() {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let error = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+    let error = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet())
         .await
         .unwrap_err();
     match &error {
@@ -282,7 +282,7 @@ async fn an_empty_change_set_is_a_no_op_and_is_deleted() {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet())
         .await
         .unwrap();
     assert!(
@@ -400,7 +400,7 @@ async fn a_stack_that_rolls_back_shows_its_events_and_the_first_failure() {
         yes: true,
         ..Default::default()
     };
-    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet())
         .await
         .unwrap_err();
     let lines = lines.lock().unwrap().join("\n");
@@ -472,7 +472,7 @@ async fn a_stack_busy_with_another_operation_is_refused_by_plan_and_awaited_by_a
         &env,
         &rendered,
         &PlanOptions::default(),
-        &quiet,
+        &quiet(),
     )
     .await
     .unwrap_err();
@@ -553,7 +553,7 @@ async fn a_stack_busy_with_another_operation_is_refused_by_plan_and_awaited_by_a
         &rendered,
         &options,
         &progress,
-        &quiet,
+        &quiet(),
     )
     .await
     .expect("waited, then nothing to do");
@@ -590,7 +590,7 @@ async fn a_rolled_back_first_create_is_recreated_only_with_consent() {
     ];
     rules.extend(rendered[1..].iter().map(missing));
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet())
         .await
         .unwrap();
     assert_eq!(plan.stacks[0].action, StackAction::Recreate);
@@ -602,7 +602,7 @@ async fn a_rolled_back_first_create_is_recreated_only_with_consent() {
         yes: true,
         ..Default::default()
     };
-    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+    let error = apply::run(&clients, &env, &rendered, &options, &progress, &quiet())
         .await
         .unwrap_err();
     let message = error.to_string();
@@ -633,7 +633,7 @@ async fn the_data_stack_gets_its_stack_policy_and_termination_protection() {
         rules.extend(unchanged(&env, stack));
     }
     let clients = client(&rules);
-    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet)
+    let plan = plan::plan(&clients, &env, &rendered, &PlanOptions::default(), &quiet())
         .await
         .unwrap();
     assert_eq!(plan.stacks[0].settings, [Setting::Protection]);
@@ -643,7 +643,7 @@ async fn the_data_stack_gets_its_stack_policy_and_termination_protection() {
         yes: true,
         ..Default::default()
     };
-    apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+    apply::run(&clients, &env, &rendered, &options, &progress, &quiet())
         .await
         .unwrap();
     assert_eq!(policy.num_calls(), 1);
@@ -722,7 +722,7 @@ async fn with_consent_a_rolled_back_stack_is_deleted_and_created_again() {
         recreate_rolled_back: true,
         ..Default::default()
     };
-    let done = apply::run(&clients, &env, &rendered, &options, &progress, &quiet)
+    let done = apply::run(&clients, &env, &rendered, &options, &progress, &quiet())
         .await
         .expect("recreated");
     assert_eq!(delete.num_calls(), 1);

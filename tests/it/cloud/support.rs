@@ -16,6 +16,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use mlinfra::apply::progress::Progress;
 use mlinfra::cloud::{Cfn, Clients, Poll, retry_config};
 use mlinfra::config::{self, Env};
+use mlinfra::output::{Printer, Verbosity};
 use mlinfra::project::Project;
 use mlinfra::render::{self, Engine, RenderedStack};
 
@@ -100,25 +101,15 @@ pub async fn moto_cfn(moto: &Moto) -> aws_sdk_cloudformation::Client {
     aws_sdk_cloudformation::Client::new(&config)
 }
 
-/// Clients around a mocked CloudFormation client; STS and S3 are never called.
+/// Clients around a mocked CloudFormation client; no other client is called.
 pub fn mocked(cfn: aws_sdk_cloudformation::Client) -> Clients {
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .build(),
-    );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .build(),
-    );
-    Clients {
-        cfn: Cfn::new(cfn).with_poll(Poll::default()),
-        sts,
-        s3,
-    }
+    let blank = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .build();
+    let mut clients = Clients::from_config(&blank, false);
+    clients.cfn = Cfn::new(cfn).with_poll(Poll::default());
+    clients
 }
 
 /// Plain progress lines collected for assertions.
@@ -131,7 +122,10 @@ pub fn captured() -> (Progress, Arc<Mutex<Vec<String>>>) {
     )
 }
 
-pub fn quiet(_line: &str) {}
+/// A printer that keeps its notes to itself.
+pub fn quiet() -> Printer {
+    Printer::capturing(Verbosity::Quiet)
+}
 
 /// A project directory: the example's environments, with `edit` applied to dev.toml.
 pub fn project_with(dev_extra: &str, base_edit: impl Fn(String) -> String) -> tempfile::TempDir {

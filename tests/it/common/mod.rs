@@ -1,6 +1,5 @@
 //! Helpers shared by the integration test binaries.
 
-
 use std::path::PathBuf;
 
 /// The repository root (the example project lives here too).
@@ -38,3 +37,66 @@ pub fn snapshot_settings() -> insta::Settings {
 }
 
 pub mod moto;
+
+/// The `mlinfra` binary as a test runs it: from the repository root (the
+/// example project), with no project or colour settings inherited from the
+/// caller's shell, and no standard input.
+pub struct Cli(std::process::Command);
+
+impl Default for Cli {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        let mut command = std::process::Command::new(mlinfra_bin());
+        command
+            .current_dir(repo_root())
+            .env_remove("MLINFRA_PROJECT")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(std::process::Stdio::null());
+        Self(command)
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.0.args(args);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+        self.0.current_dir(dir);
+        self
+    }
+
+    pub fn run(mut self) -> std::process::Output {
+        self.0.output().expect("mlinfra runs")
+    }
+}
+
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// What a user sees of one run, for snapshots: the exit code, stdout and
+/// stderr together, so none of them can change unnoticed.
+pub fn transcript(output: &std::process::Output) -> String {
+    format!(
+        "exit code: {}\n--- stdout\n{}--- stderr\n{}",
+        output
+            .status
+            .code()
+            .map_or_else(|| "killed".to_string(), |c| c.to_string()),
+        stdout(output),
+        stderr(output)
+    )
+}

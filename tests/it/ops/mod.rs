@@ -28,12 +28,11 @@ use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
+use mlinfra::cloud::Clients;
 use mlinfra::cloud::Poll;
-use mlinfra::drift::DriftClients;
-use mlinfra::drift::aws::CallCounter;
-use mlinfra::drift::stack::{DeployedResource, DeployedStack};
+use mlinfra::cloud::cfn::{DeployedResource, DeployedStack, StackInfo};
 use mlinfra::ops::OpsError;
-use mlinfra::ops::report::{RunStatus, TrainReport, TrainingJobFacts};
+use mlinfra::ops::run::{RunStatus, TrainReport, TrainingJobFacts};
 use mlinfra::ops::train;
 use mlinfra::project::Project;
 use mlinfra::render::{self, Engine};
@@ -135,9 +134,18 @@ fn spot_without_reported_times_says_so_rather_than_guessing() {
 
 fn training_stack(resources: &[(&str, &str, Option<&str>)]) -> DeployedStack {
     DeployedStack {
-        name: "dogbreed-dev-training".into(),
-        status: "CREATE_COMPLETE".into(),
-        outputs: Vec::new(),
+        info: StackInfo {
+            stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/dogbreed-dev-training/1"
+                .into(),
+            name: "dogbreed-dev-training".into(),
+            status: "CREATE_COMPLETE".into(),
+            status_reason: None,
+            last_changed: None,
+            tags: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+            termination_protection: false,
+            outputs: Vec::new(),
+        },
         resources: resources
             .iter()
             .map(|(logical, kind, physical)| {
@@ -808,20 +816,14 @@ async fn status_fails_with_the_refused_call_named() {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(moto::REGION))
         .build();
-    let clients = DriftClients {
-        cfn: mock_client!(
-            aws_sdk_cloudformation,
-            RuleMode::MatchAny,
-            [&describe, &list]
-        ),
-        sagemaker: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&denied]),
-        // Never called for dev (no autoscaling, nothing else read).
-        iam: aws_sdk_iam::Client::new(&blank),
-        autoscaling: aws_sdk_applicationautoscaling::Client::new(&blank),
-        s3: aws_sdk_s3::Client::new(&blank),
-        sts: aws_sdk_sts::Client::new(&blank),
-        counter: CallCounter::default(),
-    };
+    // Only CloudFormation and SageMaker are called for dev (no autoscaling).
+    let mut clients = Clients::from_config(&blank, false);
+    clients.cfn = mlinfra::cloud::Cfn::new(mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &list]
+    ));
+    clients.sagemaker = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&denied]);
 
     let error = mlinfra::ops::status::collect(&clients, &env)
         .await

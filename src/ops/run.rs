@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+use crate::exit::Exit;
+use crate::output::{Printer, Report};
+
 /// How a pipeline execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum RunStatus {
@@ -59,6 +62,50 @@ impl TrainingJobFacts {
             }
             _ => None,
         }
+    }
+}
+
+/// A pipeline execution started and not followed (`train` without `--wait`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Started {
+    pub job: String,
+    pub pipeline: String,
+    pub execution_arn: String,
+}
+
+impl Report for Started {
+    fn kind(&self) -> &'static str {
+        "started execution"
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        format!("{}\n", self.execution_arn)
+    }
+
+    fn json(&self) -> String {
+        format!("{}\n", serde_json::to_string(self).expect("serialises"))
+    }
+}
+
+impl Report for TrainReport {
+    fn kind(&self) -> &'static str {
+        "training report"
+    }
+
+    fn exit(&self) -> Exit {
+        if self.succeeded() {
+            Exit::Clean
+        } else {
+            Exit::Error
+        }
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        self.render_human()
+    }
+
+    fn json(&self) -> String {
+        self.render_json()
     }
 }
 

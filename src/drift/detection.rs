@@ -10,12 +10,12 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use tokio::time::Instant;
 
 use super::finding::{
     Check, Detection, DriftFinding, NotChecked, Remedy, Severity, Source, StackDetection, Subject,
 };
-use crate::cloud::{AwsError, Poll};
+use crate::cloud::AwsError;
+use crate::cloud::poll::{self, Poll, Waited};
 
 /// Error codes with which an endpoint says it does not know the operation.
 const NOT_IMPLEMENTED_CODES: [&str; 5] = [
@@ -124,36 +124,31 @@ pub async fn detect(
 }
 
 async fn wait(cfn: &Client, detection_id: &str, poll: &Poll) -> Result<Detection, AwsError> {
-    let start = Instant::now();
-    let mut interval = poll.first;
-    loop {
-        let elapsed = start.elapsed();
-        if elapsed >= poll.timeout {
-            return Ok(Detection::TimedOut {
-                after: poll.timeout,
-            });
-        }
-        tokio::time::sleep(interval.min(poll.timeout - elapsed)).await;
-        interval = poll.next(interval);
+    let waited = poll::until(poll, || async {
         let status = cfn
             .describe_stack_drift_detection_status()
             .stack_drift_detection_id(detection_id)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("DescribeStackDriftDetectionStatus", e))?;
-        match status.detection_status() {
-            Some(StackDriftDetectionStatus::DetectionComplete) => return Ok(Detection::Complete),
-            Some(StackDriftDetectionStatus::DetectionFailed) => {
-                return Ok(Detection::Failed {
-                    reason: status
-                        .detection_status_reason()
-                        .unwrap_or("no reason given")
-                        .to_string(),
-                });
-            }
-            _ => {}
-        }
-    }
+        Ok(match status.detection_status() {
+            Some(StackDriftDetectionStatus::DetectionComplete) => Some(Detection::Complete),
+            Some(StackDriftDetectionStatus::DetectionFailed) => Some(Detection::Failed {
+                reason: status
+                    .detection_status_reason()
+                    .unwrap_or("no reason given")
+                    .to_string(),
+            }),
+            _ => None,
+        })
+    })
+    .await?;
+    Ok(match waited {
+        Waited::Ready(detection) => detection,
+        Waited::TimedOut(_) => Detection::TimedOut {
+            after: poll.timeout,
+        },
+    })
 }
 
 /// Every drift except IN_SYNC, every page.

@@ -1,0 +1,296 @@
+//! The command line's argument types (clap). Domain enums (`Format`,
+//! `Layer`, `Severity`, `RequireApproval`, `ColorChoice`) derive `ValueEnum`
+//! themselves, so no mirror types stand between the flags and the program.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::apply::RequireApproval;
+use crate::check::Severity;
+use crate::output::{ColorChoice, Format};
+use crate::stacks::Layer;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlinfra",
+    version,
+    about = "Typed, reviewable CloudFormation for machine-learning platforms on AWS",
+    long_about = "mlinfra renders CloudFormation stacks (data lake, IAM, training pipelines, \
+SageMaker endpoints) from typed per-environment configs in environments/*.toml.",
+    after_help = "Examples:\n  mlinfra list\n  mlinfra validate --env prod\n  mlinfra render --env prod --stack serving\n  mlinfra render --all --out build/\n  mlinfra --example render --env dev --out build/\n  mlinfra plan --env prod --out plan.json\n  mlinfra apply --env prod --plan plan.json"
+)]
+pub struct Cli {
+    /// Project directory holding environments/ (and optionally templates/).
+    #[arg(
+        long,
+        global = true,
+        env = "MLINFRA_PROJECT",
+        default_value = ".",
+        conflicts_with = "example"
+    )]
+    pub project: PathBuf,
+    /// Use the built-in dog-breed example project instead of a directory.
+    #[arg(long, global = true)]
+    pub example: bool,
+    /// Only results and errors: no progress notes on stderr.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also say where things come from (project, templates, AWS endpoint).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// Colour: auto (on a terminal, unless NO_COLOR or CI is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the deployable environments and the stacks each renders to.
+    #[command(after_help = "Examples:\n  mlinfra list\n  mlinfra list --format json")]
+    List(ListArgs),
+    /// Load and validate environments; exit 0, or 1 with every error located.
+    #[command(after_help = "Examples:\n  mlinfra validate --env prod\n  mlinfra validate --all")]
+    Validate(Selection),
+    /// Render CloudFormation templates: to stdout, or as files under --out.
+    #[command(
+        after_help = "Examples:\n  mlinfra render --env prod                 # JSON object: stack name → template\n  mlinfra render --env prod --stack iam     # one template, pipe it to jq\n  mlinfra render --all --out build/         # build/<env>/<stack>.json"
+    )]
+    Render(RenderArgs),
+    /// Estimate what an environment costs: endpoints per month, training per run.
+    #[command(after_help = "Examples:\n  mlinfra cost --env prod\n  mlinfra cost --all")]
+    Cost(CostArgs),
+    /// Print the JSON Schema of environment files, for editor completion and validation.
+    #[command(
+        after_help = "Examples:\n  mlinfra schema > mlinfra.schema.json\n  # then in an environment file (taplo / Even Better TOML):\n  #:schema ./mlinfra.schema.json"
+    )]
+    Schema,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  mlinfra completions bash > /etc/bash_completion.d/mlinfra\n  mlinfra completions zsh > \"${fpath[1]}/_mlinfra\"\n  mlinfra completions fish > ~/.config/fish/completions/mlinfra.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Create a new project: environments/base.toml, dev.toml and prod.toml.
+    #[command(after_help = "Examples:\n  mlinfra init churn-model\n  mlinfra init . --name churn")]
+    Init(InitArgs),
+    /// Check rendered templates offline: least privilege, data protection,
+    /// serving and training sanity, CloudFormation limits. Exit 0 clean, 2 when
+    /// an unaccepted finding is at or above --fail-on, 1 on error.
+    #[command(
+        after_help = "Examples:\n  mlinfra check --all\n  mlinfra check --env prod --fail-on medium\n  mlinfra check --all --format json\n  mlinfra check --all --templates out --format sarif > check.sarif\n\nAccept a finding in the environment's config, with a reason:\n  [accepted_findings]\n  \"NET002@TrainPipeline\" = \"the job installs packages from the internet at start-up\""
+    )]
+    Check(CheckArgs),
+    /// Show what a deploy would change, through CloudFormation change sets.
+    /// Exit 0: nothing to change, 2: changes, 3: blocked by a guard, 1: error.
+    #[command(
+        after_help = "Examples:\n  mlinfra plan --env prod\n  mlinfra plan --env prod --out plan.json --format markdown > plan.md\n  mlinfra plan --env prod --allow-data-loss RawBucket"
+    )]
+    Plan(PlanArgs),
+    /// Deploy: execute change sets in dependency order, streaming stack events.
+    #[command(
+        after_help = "Examples:\n  mlinfra apply --env dev                 # plan, show, ask\n  mlinfra apply --env prod --plan plan.json\n  mlinfra apply --env dev --yes           # CI without a reviewed plan"
+    )]
+    Apply(ApplyArgs),
+    /// The rendered templates against the deployed ones: resource, property path, before → after.
+    /// Exit 0: no differences, 2: differences (or stacks not deployed), 1: error.
+    #[command(
+        after_help = "Examples:\n  mlinfra diff --env prod\n  mlinfra diff --env prod --format markdown >> pr-comment.md"
+    )]
+    Diff(DiffArgs),
+    /// Report what changed in the account outside the pipeline: CloudFormation
+    /// drift detection plus deep checks of roles, endpoints, autoscaling and buckets.
+    #[command(
+        after_help = "Exit codes: 0 in sync, 2 drift found, 1 error (or checks that could not be made), \
+3 blocked by a guard (credentials of another account).\n\nExamples:\n  mlinfra drift --env prod\n  mlinfra drift --env prod --format markdown > drift.md\n  mlinfra drift --env dev --endpoint-url http://127.0.0.1:5000"
+    )]
+    Drift(DriftArgs),
+    /// Start a training job's SageMaker pipeline; with --wait, follow it and
+    /// report spot savings and the model artifact. Exit 0 started or
+    /// succeeded, 1 failed, stopped or error.
+    #[command(
+        after_help = "Examples:\n  mlinfra train --env dev dogbreed\n  mlinfra train --env prod dogbreed --wait\n  mlinfra train --env prod dogbreed --wait --format json\n\nCtrl-C while waiting stops only the waiting: the pipeline execution carries on in SageMaker."
+    )]
+    Train(TrainArgs),
+    /// Show each stack's status and outputs, and each endpoint's status and
+    /// instance count against its autoscaling bounds. Exit 0, or 1 on error.
+    #[command(
+        after_help = "Examples:\n  mlinfra status --env prod\n  mlinfra status --env prod --format json"
+    )]
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Write `{out}/{env}/{stack}.json` instead of printing.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only this stack.
+    #[arg(long, value_enum)]
+    pub stack: Option<Layer>,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory of the new project (created if missing).
+    pub dir: PathBuf,
+    /// Project name used in every resource name (default: the directory's name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Fail (exit 2) on unaccepted findings of this severity or worse.
+    #[arg(long, value_enum, default_value_t = Severity::High)]
+    pub fail_on: Severity,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Check an already rendered tree (DIR/<env>/<stack>.json, as `render --all --out DIR`
+    /// writes) instead of rendering; the selected environments' configurations still apply.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// The training job (a `[training.<job>]` table of the environment).
+    pub job: String,
+    /// Follow the execution until it ends and report the training job.
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// How long to wait for CloudFormation drift detection of each stack.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub detection_timeout: Duration,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Keep the change sets and write the plan here, for `apply --plan`.
+    /// Without it the change sets are deleted after planning.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// human: for terminals; json: the plan document; markdown: for pull-request comments.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Accept the replacement or removal of this bucket or key (repeatable).
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_data_loss: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Execute exactly the change sets of this plan (from `plan --out`); refused when stale.
+    #[arg(long, value_name = "PLAN_JSON")]
+    pub plan: Option<PathBuf>,
+    /// Apply without asking (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Accept the replacement or removal of this bucket or key (repeatable).
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_data_loss: Vec<String>,
+    /// Delete and recreate stacks whose first create rolled back (ROLLBACK_COMPLETE).
+    #[arg(long)]
+    pub recreate_rolled_back: bool,
+    /// Stop for approval when IAM permissions are added or widened
+    /// [default: broadening where termination protection is on, as in prod; else never].
+    #[arg(long, value_enum)]
+    pub require_approval: Option<RequireApproval>,
+    /// Approve added or widened IAM permissions up front (CI, after review).
+    #[arg(long)]
+    pub approve_broadening: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Send every AWS call here (an emulator); `AWS_ENDPOINT_URL` does the same.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Selection {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Every deployable environment.
+    #[arg(long)]
+    pub all: bool,
+}

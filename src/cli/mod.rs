@@ -1,0 +1,63 @@
+//! The command line: argument types (`args`), the session every command
+//! shares (`session`), and dispatch to one module per command
+//! (`crate::commands`). This is the one place that turns an error into the
+//! user's message and the exit code.
+
+pub mod args;
+pub mod session;
+
+use clap::Parser;
+
+pub use args::Cli;
+pub use session::Session;
+
+use crate::commands;
+use crate::error::Result;
+use crate::exit::Exit;
+
+/// Parses the arguments, runs the command, prints the error if any; the
+/// process exits with the code returned.
+pub fn main() -> Exit {
+    // clap exits 2 on a usage error, which is the "changes/findings" code here.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Clean
+            };
+        }
+    };
+    let session = Session::from_cli(&cli);
+    match dispatch(&session, cli.command) {
+        Ok(exit) => exit,
+        Err(error) => {
+            if !error.is_silent() {
+                session.printer.error(&error.to_string());
+            }
+            error.exit()
+        }
+    }
+}
+
+fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
+    use args::Command;
+    match command {
+        Command::List(args) => commands::list::run(session, &args),
+        Command::Validate(selection) => commands::validate::run(session, &selection),
+        Command::Render(args) => commands::render::run(session, &args),
+        Command::Cost(args) => commands::cost::run(session, &args),
+        Command::Schema => commands::schema::run(session),
+        Command::Completions(args) => commands::completions::run(session, &args),
+        Command::Init(args) => commands::init::run(session, &args),
+        Command::Check(args) => commands::check::run(session, &args),
+        Command::Plan(args) => commands::plan::run(session, &args),
+        Command::Apply(args) => commands::apply::run(session, &args),
+        Command::Diff(args) => commands::diff::run(session, &args),
+        Command::Drift(args) => commands::drift::run(session, &args),
+        Command::Train(args) => commands::train::run(session, &args),
+        Command::Status(args) => commands::status::run(session, &args),
+    }
+}

@@ -1,0 +1,50 @@
+//! `mlinfra diff`: rendered against deployed templates, structurally.
+
+use crate::cli::Session;
+use crate::cli::args::DiffArgs;
+use crate::cli::session::runtime;
+use crate::cloud;
+use crate::diff::{self, StackDiff};
+use crate::error::Result;
+use crate::exit::Exit;
+use crate::output::{self, Printer, Report};
+use crate::plan::PlanError;
+
+struct Diffs(Vec<StackDiff>);
+
+impl Report for Diffs {
+    fn kind(&self) -> &'static str {
+        "diff"
+    }
+
+    fn exit(&self) -> Exit {
+        if self.0.iter().any(StackDiff::has_differences) {
+            Exit::Changes
+        } else {
+            Exit::Clean
+        }
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        diff::render_human(&self.0)
+    }
+
+    fn json(&self) -> String {
+        output::json_text(&self.0)
+    }
+
+    fn markdown(&self) -> Option<String> {
+        Some(diff::render_markdown(&self.0))
+    }
+}
+
+pub fn run(session: &Session, args: &DiffArgs) -> Result<Exit> {
+    let (env, rendered) = session.prepare(&args.env)?;
+    runtime()?.block_on(async {
+        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let diffs = diff::diff_stacks(&clients.cfn, &rendered)
+            .await
+            .map_err(PlanError::from)?;
+        Ok(session.printer.print(&Diffs(diffs), args.format)?)
+    })
+}

@@ -1,0 +1,19 @@
+//! One module per command, each `run(&Session, &Args) -> Result<Exit>`: it
+//! loads what it needs through the session, calls one step of the flow and
+//! prints the step's report through the printer. Domain logic stays in the
+//! step's own module.
+
+pub mod apply;
+pub mod check;
+pub mod completions;
+pub mod cost;
+pub mod diff;
+pub mod drift;
+pub mod init;
+pub mod list;
+pub mod plan;
+pub mod render;
+pub mod schema;
+pub mod status;
+pub mod train;
+pub mod validate;
