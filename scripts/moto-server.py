@@ -1,10 +1,23 @@
-"""moto's server (the pinned moto 5.2.5 from the project's venv) with two bugs in
-its CloudFormation emulation fixed, so that the stacks mlinfra renders can be
-deployed through change sets as on AWS. Started by tests/common/moto.rs.
+"""The project's AWS emulator: moto's server (the pinned moto 5.2.5 from the
+project's venv) with its CloudFormation gaps filled, so that the stacks
+mlinfra renders deploy through change sets as they do on AWS and a fresh
+apply shows no drift. Started by tests/it/common/moto.rs and scripts/demo.sh.
 
 Nothing here invents a result: each fix routes a call through code moto
-already has (moto's own CreateStack path, moto's own KMS tagging), in the way
-CloudFormation behaves. Remove a fix when moto ships it.
+already has (its S3, Application Auto Scaling, SageMaker, IAM and KMS
+backends, the same methods its API handlers call), in the way CloudFormation
+behaves. Each fix says what moto lacks; remove it once moto ships it. The
+launcher refuses any other moto version: a fix written against 5.2.5 may be
+wrong, or no longer needed, in another.
+
+The server marks itself as this launcher: every response carries the header
+`x-mlinfra-emulator: scripts/moto-server.py`, and `GET /mlinfra-emulator`
+answers with the moto version and the fixes below. A stock `moto_server`
+has neither; the test harness and the demo refuse it with a message naming
+this file (stock moto fails later with misleading errors such as
+"No export named …").
+
+Fixes (remove each once moto ships it):
 
 1. AWS::KMS::Key `Tags` are `[{Key, Value}]` in CloudFormation; moto hands them
    unchanged to its KMS backend, which expects `[{TagKey, TagValue}]` and fails
@@ -20,16 +33,124 @@ CloudFormation behaves. Remove a fix when moto ships it.
 4. GetBucketVersioning answers with the root element
    `GetBucketVersioningResponse`; S3's is `VersioningConfiguration`, and the
    Rust SDK rejects any other. The body carries the same Status.
+5. AWS::S3::Bucket: moto's CloudFormation applies only `BucketEncryption`
+   (without `BucketKeyEnabled`) and `Tags`. CloudFormation also applies
+   `VersioningConfiguration`, `PublicAccessBlockConfiguration`,
+   `OwnershipControls`, `LifecycleConfiguration`, `LoggingConfiguration` and
+   the bucket key, on create and on update (a removed setting is removed).
+   Routed through the S3 backend's put_bucket_versioning,
+   put_public_access_block, put_bucket_ownership_controls,
+   put_bucket_lifecycle, put_bucket_logging and put_bucket_encryption, with
+   the values in the form moto's S3 API handlers pass them.
+   moto's check that the log bucket's policy lets S3 deliver logs fails
+   (AttributeError) on a statement whose Principal is the string "*", such
+   as the TLS-only deny; such a statement is skipped, as it grants nothing.
+6. AWS::S3::BucketPolicy is not a moto CloudFormation type: the resource is
+   skipped (a nameless placeholder in ListStackResources) and no policy is
+   set, so server access logging into the log bucket is refused by moto's own
+   permission check. Here it is a resource whose physical id is the bucket
+   name (as on AWS), created, updated and deleted through the S3 backend's
+   put_bucket_policy / delete_bucket_policy.
+7. AWS::ApplicationAutoScaling::ScalableTarget and ::ScalingPolicy are not
+   moto CloudFormation types: no target is registered and no policy put.
+   Here they are resources routed through the Application Auto Scaling
+   backend's register_scalable_target / deregister_scalable_target and
+   put_scaling_policy / delete_scaling_policy. Physical ids as on AWS: the
+   target's is `ResourceId|ScalableDimension|ServiceNamespace` (what a
+   policy's ScalingTargetId refers to), the policy's is its ARN. A SageMaker
+   variant target needs its endpoint to exist, as AWS checks.
+8. AWS::SageMaker::Pipeline is not a moto CloudFormation type: no pipeline
+   exists after the deploy. Here it is a resource (physical id: the pipeline
+   name) routed through the SageMaker backend's create_pipeline /
+   update_pipeline / delete_pipeline; a new PipelineName replaces it.
+9. AWS::SageMaker::Endpoint ignores `EndpointName` and names the endpoint
+   after the stack and logical id; CloudFormation uses the given name (and a
+   new name replaces the endpoint). An update of the endpoint config is done
+   by moto as delete and create; with `RetainAllVariantProperties` the
+   variants' desired instance counts are put back through the backend's
+   update_endpoint_weights_and_capacities, as UpdateEndpoint retains them.
+10. UpdateTerminationProtection is not implemented (InvalidAction). Here it
+    sets the flag moto already keeps and DescribeStacks returns.
+11. DeleteStack deletes a stack with termination protection enabled.
+    CloudFormation refuses: "Stack [NAME] cannot be deleted while
+    TerminationProtection is enabled".
+12. Stack policies are stored (SetStackPolicy / GetStackPolicy) but never
+    enforced. Here an update (ExecuteChangeSet or UpdateStack) is checked
+    against the policy as CloudFormation does: every Update:Modify,
+    Update:Replace (a create-only property changed, per the resource schemas
+    cfn-lint ships) and Update:Delete of an existing resource must be allowed
+    by a statement and not denied by one (Resource/NotResource patterns on
+    `LogicalResourceId/…`, the `ResourceType` condition); a denied update
+    changes nothing, fails the resource with "Action denied by stack policy"
+    and ends in UPDATE_ROLLBACK_COMPLETE.
+13. An update changes only resources whose own template text changed. When
+    a replacement gives a resource a new physical id, CloudFormation also
+    updates the resources that refer to it: a new EndpointConfig (it is
+    immutable, so any change replaces it) is put on its Endpoint. Here those
+    dependents go through moto's own parse_and_update_resource as well.
+14. CreateChangeSet of type CREATE for a stack that already exists makes
+    moto a second stack of the same name, and a request without
+    ChangeSetType is taken as CREATE. CloudFormation refuses the first
+    ("Stack [NAME] already exists and cannot be created again with the
+    changeSet [NAME].", unless the stack is still REVIEW_IN_PROGRESS) and
+    takes UPDATE as the default.
 """
 
+import fnmatch
 import json
+import re
 import sys
 
-from moto.cloudformation import models as cfn
-from moto.iam import models as iam
-from moto.kms import models as kms
-from moto.s3 import responses as s3_responses
-from moto.server import main
+import moto
+
+MOTO_VERSION = "5.2.5"
+if moto.__version__ != MOTO_VERSION:
+    sys.exit(
+        f"scripts/moto-server.py patches moto {MOTO_VERSION}, found moto {moto.__version__}: "
+        "install the pinned version (scripts/python-tools.sh), or review each fix "
+        "against the new moto before changing the pin"
+    )
+
+from moto.applicationautoscaling.exceptions import AWSValidationException  # noqa: E402
+from moto.applicationautoscaling.models import applicationautoscaling_backends  # noqa: E402
+from moto.cloudformation import models as cfn  # noqa: E402
+from moto.cloudformation import parsing  # noqa: E402
+from moto.cloudformation import responses as cfn_responses  # noqa: E402
+from moto.cloudformation.exceptions import ValidationError  # noqa: E402
+from moto.core.common_models import CloudFormationModel  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.iam import models as iam  # noqa: E402
+from moto.kms import models as kms  # noqa: E402
+from moto.moto_server import werkzeug_app  # noqa: E402
+from moto.s3 import models as s3_models  # noqa: E402
+from moto.s3 import responses as s3_responses  # noqa: E402
+from moto.s3.cloud_formation import cfn_to_api_encryption  # noqa: E402
+from moto.s3.exceptions import MissingBucket  # noqa: E402
+from moto.sagemaker import models as sagemaker  # noqa: E402
+from moto.server import main  # noqa: E402
+from moto.utilities.utils import get_partition  # noqa: E402
+
+MARKER_HEADER = "x-mlinfra-emulator"
+MARKER_PATH = "/mlinfra-emulator"
+LAUNCHER = "scripts/moto-server.py"
+FIXES = [
+    "kms-key-tags",
+    "change-set-exports",
+    "iam-inline-policy-json",
+    "s3-versioning-response",
+    "s3-bucket-settings",
+    "s3-bucket-policy",
+    "application-autoscaling",
+    "sagemaker-pipeline",
+    "sagemaker-endpoint-name",
+    "update-termination-protection",
+    "delete-stack-termination-protection",
+    "stack-policy-enforcement",
+    "update-dependents-of-replaced-resources",
+    "create-change-set-type",
+]
+
+# --- 1. KMS key tags --------------------------------------------------------
 
 _kms_create = kms.Key.create_from_cloudformation_json.__func__
 
@@ -45,12 +166,25 @@ def _kms_create_with_cfn_tags(cls, resource_name, cloudformation_json, account_i
 
 kms.Key.create_from_cloudformation_json = classmethod(_kms_create_with_cfn_tags)
 
+# --- 2. Exports of change-set stacks ----------------------------------------
+
 _create_change_set = cfn.CloudFormationBackend.create_change_set
 _execute_change_set = cfn.CloudFormationBackend.execute_change_set
 
 
-def _create_change_set_with_exports(self, *args, **kwargs):
-    change_set_id, stack_id = _create_change_set(self, *args, **kwargs)
+def _create_change_set_with_exports(self, stack_name, change_set_name, *args, change_set_type, **kwargs):
+    # 14. A CREATE change set for a stack that exists makes moto a second
+    # stack of the same name; CloudFormation refuses (only a stack still in
+    # REVIEW_IN_PROGRESS takes another CREATE change set).
+    if change_set_type == "CREATE":
+        for existing in self.stacks.values():
+            if existing.name == stack_name and existing.status != "REVIEW_IN_PROGRESS":
+                raise ValidationError(
+                    message=f"Stack [{stack_name}] already exists and cannot be created again with the changeSet [{change_set_name}]."
+                )
+    change_set_id, stack_id = _create_change_set(
+        self, stack_name, change_set_name, *args, change_set_type=change_set_type, **kwargs
+    )
     stack = self.stacks[stack_id]
     # As create_stack does: the live export table, so imports resolve.
     stack.cross_stack_resources = self.exports
@@ -61,6 +195,12 @@ def _create_change_set_with_exports(self, *args, **kwargs):
 def _execute_change_set_with_outputs(self, change_set_name, stack_name=None):
     change_set = self.describe_change_set(change_set_name)
     stack = self.stacks[change_set.stack_id]
+    if change_set.change_set_type == "UPDATE":
+        denied = _stack_policy_denials(stack, change_set.template_dict)
+        if denied:
+            _fail_update_by_policy(stack, denied)
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
     old_exports = [export.name for export in stack.exports] if stack.template_dict else []
     _execute_change_set(self, change_set_name, stack_name)
     # As create_stack / Stack.update do: outputs from the executed template,
@@ -76,7 +216,27 @@ def _execute_change_set_with_outputs(self, change_set_name, stack_name=None):
 
 
 cfn.CloudFormationBackend.create_change_set = _create_change_set_with_exports
+
+_create_change_set_response = cfn_responses.CloudFormationResponse.create_change_set
+
+
+def _create_change_set_updating_by_default(self):
+    get_param = self._get_param
+
+    def with_update_default(name, if_none=None):
+        return get_param(name, "UPDATE" if name == "ChangeSetType" else if_none)
+
+    self._get_param = with_update_default
+    try:
+        return _create_change_set_response(self)
+    finally:
+        del self._get_param
+
+
+cfn_responses.CloudFormationResponse.create_change_set = _create_change_set_updating_by_default
 cfn.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs
+
+# --- 3. IAM inline policies as JSON -----------------------------------------
 
 _role_put_policy = iam.Role.put_policy
 
@@ -88,6 +248,8 @@ def _role_put_policy_as_json(self, policy_name, policy_json):
 
 
 iam.Role.put_policy = _role_put_policy_as_json
+
+# --- 4. GetBucketVersioning's root element ----------------------------------
 
 
 def _get_bucket_versioning_as_s3(self):
@@ -101,6 +263,782 @@ def _get_bucket_versioning_as_s3(self):
 
 
 s3_responses.S3Response.get_bucket_versioning = _get_bucket_versioning_as_s3
+
+# --- 5. S3 bucket settings --------------------------------------------------
+
+
+def _s3_backend(account_id, region_name):
+    return s3_models.s3_backends[account_id][get_partition(region_name)]
+
+
+def _api_text(value):
+    """A value as moto's S3 API handlers receive it: XML text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return {k: _api_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_api_text(v) for v in value]
+    return str(value)
+
+
+def _lifecycle_rule(rule):
+    """A CloudFormation lifecycle rule in the S3 API's shape."""
+    api = {"Status": rule["Status"]}
+    if "Id" in rule:
+        api["ID"] = rule["Id"]
+    if "Prefix" in rule:
+        api["Prefix"] = rule["Prefix"]
+    else:
+        tags = [{"Key": t["Key"], "Value": t["Value"]} for t in rule.get("TagFilters", [])]
+        if tags:
+            api["Filter"] = {"And": {"Prefix": "", "Tag": tags}}
+        else:
+            api["Filter"] = {"Prefix": ""}
+    expiration = {}
+    if "ExpirationInDays" in rule:
+        expiration["Days"] = rule["ExpirationInDays"]
+    if "ExpirationDate" in rule:
+        expiration["Date"] = rule["ExpirationDate"]
+    if "ExpiredObjectDeleteMarker" in rule:
+        expiration["ExpiredObjectDeleteMarker"] = rule["ExpiredObjectDeleteMarker"]
+    if expiration:
+        api["Expiration"] = expiration
+    transitions = list(rule.get("Transitions", []))
+    if "Transition" in rule:
+        transitions.append(rule["Transition"])
+    if transitions:
+        api["Transition"] = [
+            {
+                k: v
+                for k, v in (
+                    ("Days", t.get("TransitionInDays")),
+                    ("Date", t.get("TransitionDate")),
+                    ("StorageClass", t.get("StorageClass")),
+                )
+                if v is not None
+            }
+            for t in transitions
+        ]
+    if "NoncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = dict(rule["NoncurrentVersionExpiration"])
+    elif "NoncurrentVersionExpirationInDays" in rule:
+        api["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["NoncurrentVersionExpirationInDays"]}
+    nv_transitions = list(rule.get("NoncurrentVersionTransitions", []))
+    if "NoncurrentVersionTransition" in rule:
+        nv_transitions.append(rule["NoncurrentVersionTransition"])
+    if nv_transitions:
+        api["NoncurrentVersionTransition"] = [
+            {
+                k: v
+                for k, v in (
+                    ("NoncurrentDays", t.get("TransitionInDays")),
+                    ("StorageClass", t.get("StorageClass")),
+                    ("NewerNoncurrentVersions", t.get("NewerNoncurrentVersions")),
+                )
+                if v is not None
+            }
+            for t in nv_transitions
+        ]
+    if "AbortIncompleteMultipartUpload" in rule:
+        api["AbortIncompleteMultipartUpload"] = dict(rule["AbortIncompleteMultipartUpload"])
+    return _api_text(api)
+
+
+def _apply_bucket_settings(backend, bucket, properties, updating):
+    """What CloudFormation sets on a bucket besides moto's encryption and tags."""
+    versioning = properties.get("VersioningConfiguration")
+    if versioning:
+        backend.put_bucket_versioning(bucket, versioning["Status"])
+    # A versioned bucket cannot go back to unversioned; without the property
+    # CloudFormation leaves versioning as it is.
+
+    block = properties.get("PublicAccessBlockConfiguration")
+    if block:
+        backend.put_public_access_block(bucket, _api_text(block))
+    elif updating:
+        backend.delete_public_access_block(bucket)
+
+    ownership = properties.get("OwnershipControls")
+    if ownership:
+        backend.put_bucket_ownership_controls(bucket, ownership["Rules"][0]["ObjectOwnership"])
+    elif updating:
+        backend.delete_bucket_ownership_controls(bucket)
+
+    lifecycle = properties.get("LifecycleConfiguration")
+    if lifecycle:
+        backend.put_bucket_lifecycle(bucket, [_lifecycle_rule(r) for r in lifecycle["Rules"]])
+    elif updating:
+        backend.delete_bucket_lifecycle(bucket)
+
+    logging = properties.get("LoggingConfiguration")
+    if logging:
+        config = {"TargetPrefix": logging.get("LogFilePrefix", "")}
+        # Without a destination, S3 logs into the bucket itself.
+        config["TargetBucket"] = logging.get("DestinationBucketName", bucket)
+        backend.put_bucket_logging(bucket, config)
+    elif updating:
+        backend.put_bucket_logging(bucket, {})
+
+    encryption = properties.get("BucketEncryption")
+    if encryption:
+        api = cfn_to_api_encryption(encryption)
+        rule = encryption["ServerSideEncryptionConfiguration"][0]
+        if "BucketKeyEnabled" in rule:
+            api["Rule"]["BucketKeyEnabled"] = _api_text(rule["BucketKeyEnabled"])
+        backend.put_bucket_encryption(bucket, api)
+
+
+_bucket_create = s3_models.FakeBucket.create_from_cloudformation_json.__func__
+_bucket_update = s3_models.FakeBucket.update_from_cloudformation_json.__func__
+
+
+def _bucket_create_with_settings(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    bucket = _bucket_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json.get("Properties", {})
+    _apply_bucket_settings(_s3_backend(account_id, region_name), bucket.name, properties, updating=False)
+    return bucket
+
+
+def _bucket_update_with_settings(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+    properties = cloudformation_json["Properties"]
+    replaced = "BucketName" in properties and properties["BucketName"] != original_resource.name
+    bucket = _bucket_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+    if not replaced:  # a replacement went through create, settings included
+        _apply_bucket_settings(_s3_backend(account_id, region_name), bucket.name, properties, updating=True)
+    return bucket
+
+
+_log_permissions_enabled_policy = s3_models.FakeBucket._log_permissions_enabled_policy
+
+
+def _log_permissions_with_any_principal(target_bucket, target_prefix):
+    # moto reads every statement's Principal as a map and fails on the
+    # `"Principal": "*"` of a deny statement; such a statement grants nothing.
+    policy = target_bucket.policy
+    if policy:
+        document = json.loads(policy.decode())
+        statements = [s for s in document.get("Statement", []) if isinstance(s.get("Principal", {}), dict)]
+        target_bucket = _PolicyView(target_bucket, json.dumps(dict(document, Statement=statements)).encode())
+    return _log_permissions_enabled_policy(target_bucket, target_prefix)
+
+
+class _PolicyView:
+    """The target bucket as moto's check reads it, with another policy text."""
+
+    def __init__(self, bucket, policy):
+        self._bucket = bucket
+        self.policy = policy
+
+    def __getattr__(self, name):
+        return getattr(self._bucket, name)
+
+
+s3_models.FakeBucket._log_permissions_enabled_policy = staticmethod(_log_permissions_with_any_principal)
+s3_models.FakeBucket.create_from_cloudformation_json = classmethod(_bucket_create_with_settings)
+s3_models.FakeBucket.update_from_cloudformation_json = classmethod(_bucket_update_with_settings)
+
+# --- 6. AWS::S3::BucketPolicy -----------------------------------------------
+
+
+class BucketPolicy(CloudFormationModel):
+    __module__ = "moto.s3.models"  # moto files its models by service
+
+    def __init__(self, bucket, account_id, region_name):
+        self.bucket = bucket
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self):
+        return self.bucket
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @staticmethod
+    def _put(properties, account_id, region_name):
+        document = properties["PolicyDocument"]
+        if not isinstance(document, str):
+            document = json.dumps(document)
+        _s3_backend(account_id, region_name).put_bucket_policy(properties["Bucket"], document.encode())
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        cls._put(properties, account_id, region_name)
+        return cls(properties["Bucket"], account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        if properties["Bucket"] != original_resource.bucket:  # create-only: replaced
+            new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+            original_resource.delete(account_id, region_name)
+            return new
+        cls._put(properties, account_id, region_name)
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        cls(resource_name, account_id, region_name).delete(account_id, region_name)
+
+    def delete(self, account_id, region_name):
+        try:
+            _s3_backend(account_id, region_name).delete_bucket_policy(self.bucket)
+        except MissingBucket:
+            pass  # the bucket went first: its policy with it
+
+
+# --- 7. Application Auto Scaling ---------------------------------------------
+
+
+def _autoscaling_backend(account_id, region_name):
+    return applicationautoscaling_backends[account_id][region_name]
+
+
+def _integer(value):
+    return None if value is None else int(value)
+
+
+class ScalableTarget(CloudFormationModel):
+    __module__ = "moto.applicationautoscaling.models"  # moto files its models by service
+
+    def __init__(self, namespace, resource_id, dimension):
+        self.namespace = namespace
+        self.resource_id = resource_id
+        self.dimension = dimension
+
+    @property
+    def physical_resource_id(self):
+        return f"{self.resource_id}|{self.dimension}|{self.namespace}"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name):
+        if attribute_name == "Id":
+            return self.physical_resource_id
+        raise NotImplementedError(attribute_name)
+
+    @staticmethod
+    def _register(properties, account_id, region_name):
+        namespace = properties["ServiceNamespace"]
+        resource_id = properties["ResourceId"]
+        if namespace == "sagemaker" and resource_id.startswith("endpoint/"):
+            # Application Auto Scaling checks that the variant's endpoint exists.
+            endpoint = resource_id.split("/")[1]
+            if endpoint not in sagemaker.sagemaker_backends[account_id][region_name].endpoints:
+                raise AWSValidationException(f"The endpoint {endpoint} does not exist: cannot register {resource_id}")
+        _autoscaling_backend(account_id, region_name).register_scalable_target(
+            namespace,
+            resource_id,
+            properties["ScalableDimension"],
+            min_capacity=_integer(properties.get("MinCapacity")),
+            max_capacity=_integer(properties.get("MaxCapacity")),
+            role_arn=properties.get("RoleARN"),
+            suspended_state=properties.get("SuspendedState"),
+        )
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        cls._register(properties, account_id, region_name)
+        return cls(properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"])
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        key = (properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"])
+        if key != (original_resource.namespace, original_resource.resource_id, original_resource.dimension):
+            new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+            original_resource.delete(account_id, region_name)
+            return new
+        cls._register(properties, account_id, region_name)
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        resource_id, dimension, namespace = resource_name.split("|")
+        cls(namespace, resource_id, dimension).delete(account_id, region_name)
+
+    def delete(self, account_id, region_name):
+        backend = _autoscaling_backend(account_id, region_name)
+        if backend._scalable_target_exists(self.resource_id, self.dimension):
+            backend.deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
+
+
+class ScalingPolicy(CloudFormationModel):
+    __module__ = "moto.applicationautoscaling.models"  # moto files its models by service
+
+    def __init__(self, policy, namespace, resource_id, dimension):
+        self.policy_name = policy.policy_name
+        self.arn = policy.policy_arn
+        self.namespace = namespace
+        self.resource_id = resource_id
+        self.dimension = dimension
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name):
+        if attribute_name == "Arn":
+            return self.arn
+        raise NotImplementedError(attribute_name)
+
+    @staticmethod
+    def _target(properties):
+        if properties.get("ScalingTargetId"):
+            resource_id, dimension, namespace = properties["ScalingTargetId"].split("|")
+            return namespace, resource_id, dimension
+        return properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"]
+
+    @classmethod
+    def _put(cls, properties, account_id, region_name):
+        namespace, resource_id, dimension = cls._target(properties)
+        policy = _autoscaling_backend(account_id, region_name).put_scaling_policy(
+            policy_name=properties["PolicyName"],
+            service_namespace=namespace,
+            resource_id=resource_id,
+            scalable_dimension=dimension,
+            policy_body=properties.get(
+                "StepScalingPolicyConfiguration",
+                properties.get("TargetTrackingScalingPolicyConfiguration"),
+            ),
+            policy_type=properties["PolicyType"],
+        )
+        return cls(policy, namespace, resource_id, dimension)
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        return cls._put(cloudformation_json["Properties"], account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        key = (properties["PolicyName"],) + cls._target(properties)
+        old = (original_resource.policy_name, original_resource.namespace, original_resource.resource_id, original_resource.dimension)
+        if key != old:  # create-only properties: replaced
+            new = cls._put(properties, account_id, region_name)
+            original_resource.delete(account_id, region_name)
+            return new
+        return cls._put(properties, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = _autoscaling_backend(account_id, region_name)
+        for key, policy in list(backend.policies.items()):
+            if policy.policy_arn == resource_name:
+                backend.delete_scaling_policy(policy.policy_name, policy.service_namespace, policy.resource_id, policy.scalable_dimension)
+
+    def delete(self, account_id, region_name):
+        # Deregistering the target deletes its policies: gone already is fine.
+        self.delete_from_cloudformation_json(self.arn, None, account_id, region_name)
+
+
+# --- 8. AWS::SageMaker::Pipeline --------------------------------------------
+
+
+def _sagemaker_backend(account_id, region_name):
+    return sagemaker.sagemaker_backends[account_id][region_name]
+
+
+def _pipeline_definition(properties):
+    definition = properties["PipelineDefinition"]
+    body = definition.get("PipelineDefinitionBody")
+    location = definition.get("PipelineDefinitionS3Location")
+    if location:
+        location = {
+            k: v
+            for k, v in (
+                ("Bucket", location.get("Bucket")),
+                ("ObjectKey", location.get("Key")),
+                ("VersionId", location.get("Version")),
+            )
+            if v is not None
+        }
+    return body, location
+
+
+class Pipeline(CloudFormationModel):
+    __module__ = "moto.sagemaker.models"  # moto files its models by service
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "PipelineName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SageMaker::Pipeline"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        body, location = _pipeline_definition(properties)
+        pipeline = _sagemaker_backend(account_id, region_name).create_pipeline(
+            pipeline_name=properties["PipelineName"],
+            pipeline_display_name=properties.get("PipelineDisplayName"),
+            pipeline_definition=body,
+            pipeline_definition_s3_location=location,
+            pipeline_description=properties.get("PipelineDescription"),
+            role_arn=properties["RoleArn"],
+            tags=properties.get("Tags", []),
+            parallelism_configuration=properties.get("ParallelismConfiguration"),
+        )
+        return cls(pipeline.pipeline_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        if properties["PipelineName"] != original_resource.name:  # create-only: replaced
+            new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+            original_resource.delete(account_id, region_name)
+            return new
+        backend = _sagemaker_backend(account_id, region_name)
+        body, location = _pipeline_definition(properties)
+        backend.update_pipeline(
+            original_resource.name,
+            pipeline_display_name=properties.get("PipelineDisplayName"),
+            pipeline_definition=body,
+            pipeline_definition_s3_location=location,
+            pipeline_description=properties.get("PipelineDescription"),
+            role_arn=properties["RoleArn"],
+            parallelism_configuration=properties.get("ParallelismConfiguration"),
+        )
+        backend.pipelines[original_resource.name].tags = list(properties.get("Tags", []))
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        cls(resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id, region_name):
+        backend = _sagemaker_backend(account_id, region_name)
+        if self.name in backend.pipelines:
+            backend.delete_pipeline(self.name)
+
+
+# The model list is built from CloudFormationModel's subclasses and cached:
+# built again so that the types above are known.
+for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+    cached.cache_clear()
+
+# --- 9. AWS::SageMaker::Endpoint's EndpointName -----------------------------
+
+sagemaker.FakeEndpoint.cloudformation_name_type = staticmethod(lambda: "EndpointName")
+
+
+def _endpoint_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+    properties = cloudformation_json["Properties"]
+    backend = _sagemaker_backend(account_id, region_name)
+    if properties.get("EndpointName", original_resource.endpoint_name) != original_resource.endpoint_name:
+        # Create-only: a new endpoint first, then the old one goes.
+        new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        cls.delete_from_cloudformation_json(original_resource.arn, cloudformation_json, account_id, region_name)
+        return new
+    retained = {
+        v["VariantName"]: {"DesiredWeight": v.get("DesiredWeight"), "DesiredInstanceCount": v.get("DesiredInstanceCount")}
+        for v in original_resource.production_variants
+        if v.get("DesiredInstanceCount") is not None
+    }
+    cls.delete_from_cloudformation_json(original_resource.arn, cloudformation_json, account_id, region_name)
+    new = cls.create_from_cloudformation_json(original_resource.endpoint_name, cloudformation_json, account_id, region_name)
+    if str(properties.get("RetainAllVariantProperties", "false")).lower() == "true":
+        keep = [
+            dict(retained[v["VariantName"]], VariantName=v["VariantName"])
+            for v in new.production_variants
+            if v["VariantName"] in retained
+        ]
+        if keep:
+            backend.update_endpoint_weights_and_capacities(new.endpoint_name, keep)
+    return new
+
+
+sagemaker.FakeEndpoint.update_from_cloudformation_json = classmethod(_endpoint_update)
+
+# --- 10, 11. Termination protection -----------------------------------------
+
+
+def _update_termination_protection(self, stack_name, enabled):
+    stack = self.get_stack(stack_name)
+    if stack.status == "DELETE_COMPLETE":
+        raise ValidationError(stack_name)
+    stack.enable_termination_protection = enabled
+    return stack
+
+
+def _update_termination_protection_response(self):
+    stack = self.cloudformation_backend.update_termination_protection(
+        self._get_param("StackName"),
+        self._get_bool_param("EnableTerminationProtection", False),
+    )
+    return ActionResult({"StackId": stack.stack_id})
+
+
+cfn.CloudFormationBackend.update_termination_protection = _update_termination_protection
+cfn_responses.CloudFormationResponse.update_termination_protection = _update_termination_protection_response
+
+_delete_stack = cfn.CloudFormationBackend.delete_stack
+
+
+def _delete_stack_unless_protected(self, name_or_stack_id):
+    for stack in self.stacks.values():
+        if name_or_stack_id in (stack.name, stack.stack_id) and stack.enable_termination_protection:
+            raise ValidationError(
+                message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
+            )
+    return _delete_stack(self, name_or_stack_id)
+
+
+cfn.CloudFormationBackend.delete_stack = _delete_stack_unless_protected
+
+# --- 12. Stack policies enforced on updates ---------------------------------
+
+
+def _create_only(resource_type):
+    """Top-level create-only properties of a resource type, from the schemas
+    cfn-lint carries (the CloudFormation registry's)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    except Exception:  # an unknown type: nothing known to force a replacement
+        return set()
+    return {p.split("/")[2] for p in schema.get("createOnlyProperties", []) if p.startswith("/properties/")}
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_decision(policy, action, logical_id, resource_type):
+    """None when allowed; otherwise why not, in CloudFormation's words."""
+    resource = f"LogicalResourceId/{logical_id}"
+    allowed = False
+    for number, statement in enumerate(policy.get("Statement", []), start=1):
+        if "Action" in statement:
+            if not any(fnmatch.fnmatchcase(action, a) for a in _as_list(statement["Action"])):
+                continue
+        elif any(fnmatch.fnmatchcase(action, a) for a in _as_list(statement.get("NotAction", []))):
+            continue
+        if "Resource" in statement:
+            if not any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement["Resource"])):
+                continue
+        elif "NotResource" in statement:
+            if any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement["NotResource"])):
+                continue
+        condition = statement.get("Condition", {})
+        types = condition.get("StringEquals", {}).get("ResourceType")
+        if types is not None and resource_type not in _as_list(types):
+            continue
+        patterns = condition.get("StringLike", {}).get("ResourceType")
+        if patterns is not None and not any(fnmatch.fnmatchcase(resource_type, p) for p in _as_list(patterns)):
+            continue
+        if statement.get("Effect") == "Deny":
+            return f"Action denied by stack policy: Statement [#{number}] does not allow [{action}] for resource [{resource}]"
+        allowed = True
+    if allowed:
+        return None
+    return f"Action denied by stack policy: Stack policy does not allow [{action}] for resource [{resource}]"
+
+
+def _stack_policy_denials(stack, new_template):
+    if not stack.policy:
+        return []
+    policy = json.loads(stack.policy)
+    old = stack.template_dict.get("Resources", {})
+    new = new_template.get("Resources", {})
+    denied = []
+    for logical_id, resource in old.items():
+        if logical_id not in new:
+            action = "Update:Delete"
+        elif new[logical_id] == resource:
+            continue
+        else:
+            before, after = resource.get("Properties", {}), new[logical_id].get("Properties", {})
+            replaced = new[logical_id].get("Type") != resource.get("Type") or any(
+                before.get(p) != after.get(p) for p in _create_only(resource.get("Type"))
+            )
+            action = "Update:Replace" if replaced else "Update:Modify"
+        reason = _policy_decision(policy, action, logical_id, resource.get("Type"))
+        if reason:
+            denied.append((logical_id, resource.get("Type"), reason))
+    return denied
+
+
+def _fail_update_by_policy(stack, denied):
+    """The events and status of an update CloudFormation refused: nothing changed."""
+    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    physical = {
+        getattr(r, "logical_resource_id", None): getattr(r, "physical_resource_id", None)
+        for r in stack.resource_map._parsed_resources.values()
+        if hasattr(r, "logical_resource_id")
+    }
+    for logical_id, resource_type, reason in denied:
+        event = cfn.Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=physical.get(logical_id) or "",
+            resource_type=resource_type,
+            resource_status="UPDATE_FAILED",
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+        stack.events.append(event)
+    failed = ", ".join(logical_id for logical_id, _, _ in denied)
+    stack._add_stack_event(
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to update: [{failed}].",
+    )
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+
+
+_update_stack = cfn.CloudFormationBackend.update_stack
+
+
+def _update_stack_under_policy(self, name, template, role_arn, parameters, tags):
+    stack = self.get_stack(name)
+    denied = _stack_policy_denials(stack, stack.parse_template(template))
+    if denied:
+        _fail_update_by_policy(stack, denied)
+        return stack
+    return _update_stack(self, name, template, role_arn, parameters, tags)
+
+
+cfn.CloudFormationBackend.update_stack = _update_stack_under_policy
+
+# --- 13. Dependents of a replaced resource are updated ----------------------
+
+
+def _referenced(value):
+    """The logical ids a template value refers to (Ref, Fn::GetAtt, Fn::Sub)."""
+    found = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found.update(name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text))
+                if isinstance(inner, list):
+                    found.update(_referenced(inner[1]))
+            else:
+                found.update(_referenced(inner))
+    elif isinstance(value, list):
+        for inner in value:
+            found.update(_referenced(inner))
+    return found
+
+
+def _physical_ids(resource_map):
+    return {
+        logical_id: getattr(resource, "physical_resource_id", None)
+        for logical_id, resource in resource_map._parsed_resources.items()
+        if isinstance(resource, CloudFormationModel)
+    }
+
+
+_resource_map_update = parsing.ResourceMap.update
+
+
+def _update_with_dependents(self, template, parameters=None):
+    before = _physical_ids(self)
+    unchanged_before = {
+        name for name, resource in template.get("Resources", {}).items() if self._resource_json_map.get(name) == resource
+    }
+    _resource_map_update(self, template, parameters)
+    # moto updates only resources whose own template text changed. When a
+    # replacement gives a resource a new physical id, CloudFormation also
+    # updates every resource that refers to it (an endpoint whose endpoint
+    # config was replaced is pointed at the new config).
+    changed = {name for name, physical in _physical_ids(self).items() if before.get(name) not in (None, physical)}
+    while changed:
+        dependents = [
+            name
+            for name in unchanged_before
+            if name in self._parsed_resources and _referenced(self._resource_json_map[name]) & changed
+        ]
+        unchanged_before.difference_update(dependents)
+        before = _physical_ids(self)
+        for name in dependents:
+            updated = parsing.parse_and_update_resource(
+                name, self._resource_json_map[name], self, account_id=self._account_id, region_name=self._region_name
+            )
+            if updated is not None:
+                self._parsed_resources[name] = updated
+        changed = {name for name, physical in _physical_ids(self).items() if before.get(name) not in (None, physical)}
+
+
+parsing.ResourceMap.update = _update_with_dependents
+
+# --- The launcher's marker ---------------------------------------------------
+
+_dispatch = werkzeug_app.DomainDispatcherApplication.__call__
+
+
+def _dispatch_marked(self, environ, start_response):
+    if environ.get("PATH_INFO") == MARKER_PATH:
+        body = json.dumps({"launcher": LAUNCHER, "moto": moto.__version__, "fixes": FIXES}).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), (MARKER_HEADER, LAUNCHER)],
+        )
+        return [body]
+
+    def start_marked(status, headers, exc_info=None):
+        return start_response(status, list(headers) + [(MARKER_HEADER, LAUNCHER)], exc_info)
+
+    return _dispatch(self, environ, start_marked)
+
+
+werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_marked
 
 if __name__ == "__main__":
     sys.exit(main())

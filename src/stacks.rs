@@ -1,33 +1,12 @@
 //! The four stacks of an environment, their names and the order they deploy in.
 
-use std::fmt;
-
 use serde::Serialize;
 
 use crate::config::Env;
 
-/// A layer of the platform: one CloudFormation stack per layer and environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Layer {
-    Data,
-    Iam,
-    Training,
-    Serving,
-}
+pub use crate::config::names::Layer;
 
 impl Layer {
-    pub const ALL: [Layer; 4] = [Layer::Data, Layer::Iam, Layer::Training, Layer::Serving];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Layer::Data => "data",
-            Layer::Iam => "iam",
-            Layer::Training => "training",
-            Layer::Serving => "serving",
-        }
-    }
-
     /// The layers whose exports this one imports: they must exist first.
     pub fn depends_on(self) -> &'static [Layer] {
         match self {
@@ -44,12 +23,6 @@ impl Layer {
 
     pub fn template_file(self) -> String {
         format!("{}.json.tera", self.as_str())
-    }
-}
-
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -76,7 +49,7 @@ impl StackSpec {
 }
 
 pub fn stack_name(env: &Env, layer: Layer) -> String {
-    format!("{}-{}", env.prefix(), layer.as_str())
+    env.names().stack(layer)
 }
 
 /// Every stack of the environment in dependency order (data, iam, training, serving).

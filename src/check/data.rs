@@ -107,7 +107,7 @@ fn bucket(c: &mut StackCheck, bucket: &Resource, all: &[Resource], receives_logs
         .data_lake
         .zones
         .iter()
-        .any(|z| z.logical_id == bucket.logical_id);
+        .any(|z| z.ids.bucket == bucket.logical_id);
     if is_zone {
         let key_target = defaults
             .first()

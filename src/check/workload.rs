@@ -63,7 +63,7 @@ fn model(c: &mut StackCheck, resource: &Resource) {
         .env
         .endpoints
         .iter()
-        .find(|e| format!("{}Model", e.logical_prefix) == resource.logical_id);
+        .find(|e| e.ids.model == resource.logical_id);
     let opt_out = endpoint.map(|e| {
         (!e.network_isolation)
             .then_some(e.network_isolation_reason.as_deref())

@@ -2,8 +2,11 @@
 
 pub mod env;
 pub mod error;
+pub mod instances;
 pub mod load;
 pub mod locate;
+pub mod names;
+pub mod policies;
 pub mod raw;
 pub mod rules;
 pub mod validate;

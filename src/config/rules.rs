@@ -174,27 +174,100 @@ pub fn identifier_problem(name: &str) -> Option<String> {
     None
 }
 
+/// AWS's limit on tags per resource.
+pub const MAX_TAGS: usize = 50;
+/// `mlinfra:env`, `mlinfra:project` and `mlinfra:stack` on every resource.
+pub const MLINFRA_TAGS: usize = 3;
+pub const MAX_USER_TAGS: usize = MAX_TAGS - MLINFRA_TAGS;
+
+/// SageMaker's limits on a training job's hyperparameters.
+pub const MAX_HYPERPARAMETERS: usize = 100;
+pub const MAX_HYPERPARAMETER_KEY: usize = 256;
+pub const MAX_HYPERPARAMETER_VALUE: usize = 2500;
+
+/// Instance counts are 32-bit signed integers in SageMaker (`InitialInstanceCount`)
+/// and Application Auto Scaling (`MinCapacity`/`MaxCapacity`).
+pub const MAX_VARIANT_INSTANCES: u32 = i32::MAX as u32;
+
+/// A tag AWS accepts: key 1–128 and value 0–256 characters of letters,
+/// digits, spaces and `_ . : / = + - @`; `aws:` is AWS's own and `mlinfra:`
+/// this tool's.
+pub fn tag_problem(key: &str, value: &str) -> Option<String> {
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+    let lower = key.to_ascii_lowercase();
+    if lower.starts_with("aws:") || lower.starts_with("mlinfra:") {
+        return Some("tag keys starting with aws: or mlinfra: are reserved".into());
+    }
+    let key_chars = key.chars().count();
+    if key_chars == 0 || key_chars > 128 {
+        return Some(format!(
+            "tag keys must be 1 to 128 characters, this one has {key_chars}"
+        ));
+    }
+    let value_chars = value.chars().count();
+    if value_chars > 256 {
+        return Some(format!(
+            "tag values must be at most 256 characters, this one has {value_chars}"
+        ));
+    }
+    if let Some(c) = key.chars().find(|c| !allowed(*c)) {
+        return Some(format!(
+            "the key contains {c:?}; AWS tags allow letters, digits, spaces and _ . : / = + - @"
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| !allowed(*c)) {
+        return Some(format!(
+            "the value contains {c:?}; AWS tags allow letters, digits, spaces and _ . : / = + - @"
+        ));
+    }
+    None
+}
+
+/// A location inside the data lake becomes an S3 key and, in the execution
+/// role's policies, part of an IAM resource ARN, where `*` and `?` are
+/// wildcards and `${…}` a policy variable: `models/*` would grant the whole
+/// bucket. Control characters are not valid in either.
+pub fn s3_location_problem(text: &str) -> Option<String> {
+    if let Some(c) = text.chars().find(|c| *c == '*' || *c == '?') {
+        return Some(format!(
+            "contains {c:?}, which IAM reads as a wildcard (granting more than this location); write the exact prefix or object"
+        ));
+    }
+    if text.contains("${") {
+        return Some(
+            "contains \"${\", which IAM reads as a policy variable; write the exact prefix or object"
+                .into(),
+        );
+    }
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "contains the control character {c:?}; S3 locations are single-line text"
+        ));
+    }
+    None
+}
+
+/// An AWS service principal: `name.amazonaws.com`, with DNS labels of
+/// lowercase letters, digits and `-` (no wildcards, no account or ARN).
+pub fn is_service_principal(principal: &str) -> bool {
+    let Some(service) = principal.strip_suffix(".amazonaws.com") else {
+        return false;
+    };
+    !service.is_empty()
+        && service.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+}
+
 /// Instance types with local NVMe storage, on which SageMaker rejects a volume
 /// KMS key (the storage is hardware-encrypted instead).
 pub fn has_instance_storage(instance_type: &str) -> bool {
-    let family = instance_family(instance_type);
-    family.ends_with('d')
-        || family.ends_with("dn")
-        || family.ends_with("de")
-        || matches!(
-            family,
-            "g5" | "g6"
-                | "g6e"
-                | "g7"
-                | "g7e"
-                | "p5"
-                | "p5e"
-                | "p5en"
-                | "p6"
-                | "trn1"
-                | "trn1n"
-                | "trn2"
-        )
+    super::instances::local_storage(instance_type).is_local()
 }
 
 #[cfg(test)]
@@ -239,6 +312,52 @@ mod tests {
         assert!(bucket_name_problem("xn--bucket").is_some());
         assert!(bucket_name_problem("bucket-s3alias").is_some());
         assert!(bucket_name_problem(&"a".repeat(64)).is_some());
+    }
+
+    #[test]
+    fn tags_follow_aws_rules() {
+        assert_eq!(tag_problem("cost-center", "cc-1234"), None);
+        assert_eq!(tag_problem("Team Name", "ML platform: é/ü @ 1+1=2"), None);
+        assert!(tag_problem("aws:x", "v").unwrap().contains("reserved"));
+        assert!(tag_problem("k", "a\"}").unwrap().contains("'\"'"));
+        assert!(tag_problem("k", "line\nbreak").is_some());
+        assert!(tag_problem("a*", "v").is_some());
+        assert!(tag_problem(&"k".repeat(129), "v").unwrap().contains("129"));
+        assert!(tag_problem("k", &"v".repeat(257)).unwrap().contains("257"));
+    }
+
+    #[test]
+    fn s3_locations_carry_no_wildcards_or_variables() {
+        assert_eq!(s3_location_problem("models/dogbreed/model.tar.gz"), None);
+        assert!(
+            s3_location_problem("models/*")
+                .unwrap()
+                .contains("wildcard")
+        );
+        assert!(s3_location_problem("raw/a?b/").is_some());
+        assert!(
+            s3_location_problem("raw/${aws:username}/")
+                .unwrap()
+                .contains("variable")
+        );
+        assert!(s3_location_problem("raw/a\nb/").is_some());
+    }
+
+    #[test]
+    fn service_principals_have_the_aws_shape() {
+        assert!(is_service_principal("lambda.amazonaws.com"));
+        assert!(is_service_principal("states.us-east-1.amazonaws.com"));
+        for bad in [
+            "*.amazonaws.com",
+            ".amazonaws.com",
+            "amazonaws.com",
+            "lambda.amazonaws.com.evil.com",
+            "arn:aws:iam::123456789012:root",
+            "Lambda.amazonaws.com",
+            "a..b.amazonaws.com",
+        ] {
+            assert!(!is_service_principal(bad), "{bad}");
+        }
     }
 
     #[test]

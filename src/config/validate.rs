@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use super::env::*;
 use super::error::{ConfigError, ConfigErrors};
+use super::instances::{self, LocalStorage};
 use super::load::Loaded;
 use super::locate::{KeyPath, Locator};
+use super::names::{self, EndpointIds, InvokerIds, JobIds, Names, Scope, ZoneIds};
+use super::policies;
 use super::raw::*;
 use super::rules;
 
@@ -28,9 +31,151 @@ struct Checker<'a> {
     /// Project, account and region are valid, so names derived from them are
     /// worth checking; otherwise every derived name would repeat their error.
     names_known: bool,
+    /// Every derived name and the entry it comes from, checked for collisions at the end.
+    claims: Vec<Claim>,
+}
+
+/// A configuration entry that derives names: where it is and how to call it.
+#[derive(Debug, Clone, PartialEq)]
+struct Owner {
+    path: KeyPath,
+    what: String,
+}
+
+/// Who a derived name belongs to: a configuration entry, or mlinfra itself.
+#[derive(Debug, Clone, PartialEq)]
+enum Claimant {
+    Entry(Owner),
+    Reserved(&'static str),
+}
+
+/// An entry that derives names another claimant has too: one error each.
+struct Collision {
+    owner: Owner,
+    other: Claimant,
+    /// The shared names with their scopes, in scope order.
+    shared: Vec<(Scope, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct Claim {
+    scope: Scope,
+    name: String,
+    claimant: Claimant,
 }
 
 impl Checker<'_> {
+    fn claim(&mut self, scope: Scope, name: &str, owner: &Owner) {
+        self.claims.push(Claim {
+            scope,
+            name: name.to_string(),
+            claimant: Claimant::Entry(owner.clone()),
+        });
+    }
+
+    fn claim_all(&mut self, claims: Vec<(Scope, &str)>, owner: &Owner) {
+        for (scope, name) in claims {
+            self.claim(scope, name, owner);
+        }
+    }
+
+    fn reserve(&mut self, scope: Scope, name: String, what: &'static str) {
+        self.claims.push(Claim {
+            scope,
+            name,
+            claimant: Claimant::Reserved(what),
+        });
+    }
+
+    /// Two entries deriving one name would silently become one resource (the
+    /// later overwriting the earlier in the template) or fail at deploy time;
+    /// an entry deriving one of mlinfra's own names would replace it. Each
+    /// colliding pair is reported once at each of its two places.
+    fn check_collisions(&mut self) {
+        let mut groups: BTreeMap<(Scope, String), Vec<usize>> = BTreeMap::new();
+        for (i, claim) in self.claims.iter().enumerate() {
+            groups
+                .entry((claim.scope, claim.scope.normalise(&claim.name)))
+                .or_default()
+                .push(i);
+        }
+        // (entry, other) → the names they share, in claim order.
+        let mut pairs: Vec<Collision> = Vec::new();
+        for indices in groups.values() {
+            for &i in indices {
+                let Claimant::Entry(owner) = &self.claims[i].claimant else {
+                    continue;
+                };
+                for &j in indices {
+                    let other = &self.claims[j].claimant;
+                    if other == &self.claims[i].claimant {
+                        continue;
+                    }
+                    let (scope, name) = (self.claims[i].scope, &self.claims[i].name);
+                    // mlinfra's own names are one claimant: one error lists them all.
+                    let (other, shared) = match other {
+                        Claimant::Reserved(what) => (
+                            Claimant::Reserved(""),
+                            (scope, format!("{name:?} ({what})")),
+                        ),
+                        Claimant::Entry(_) => (other.clone(), (scope, format!("{name:?}"))),
+                    };
+                    match pairs
+                        .iter_mut()
+                        .find(|p| &p.owner == owner && p.other == other)
+                    {
+                        Some(pair) => pair.shared.push(shared),
+                        None => pairs.push(Collision {
+                            owner: owner.clone(),
+                            other,
+                            shared: vec![shared],
+                        }),
+                    }
+                }
+            }
+        }
+        for Collision {
+            owner,
+            other,
+            shared,
+        } in pairs
+        {
+            // `logical ids in the serving stack "A", "B"; outputs of the serving stack "C"`
+            let mut by_scope: Vec<(Scope, Vec<String>)> = Vec::new();
+            for (scope, name) in shared {
+                match by_scope.iter_mut().find(|(s, _)| *s == scope) {
+                    Some((_, names)) => names.push(name),
+                    None => by_scope.push((scope, vec![name])),
+                }
+            }
+            let names: Vec<String> = by_scope
+                .iter()
+                .map(|(scope, names)| format!("{} {}", scope.noun(names.len()), names.join(", ")))
+                .collect();
+            let message = match other {
+                Claimant::Reserved(_) => format!(
+                    "{} derives names mlinfra uses itself: {}; choose another name",
+                    owner.what,
+                    names.join("; ")
+                ),
+                Claimant::Entry(other) => {
+                    let at = self.locator.locate(&other.path);
+                    format!(
+                        "{} derives the same {} as {} ({} at {}:{}:{}); rename one of them",
+                        owner.what,
+                        names.join("; "),
+                        other.what,
+                        other.path,
+                        at.file.display(),
+                        at.line,
+                        at.column
+                    )
+                }
+            };
+            self.fail(&owner.path, message);
+        }
+    }
+
     fn fail(&mut self, path: &KeyPath, message: impl Into<String>) {
         let location = self.locator.locate(path);
         self.errors
@@ -85,15 +230,35 @@ impl Checker<'_> {
         (on, reason)
     }
 
-    fn image(&mut self, uri: &str, path: &KeyPath) -> Option<ImageUri> {
-        let parsed = parse_ecr_image(uri);
-        if parsed.is_none() {
+    fn image(&mut self, uri: &str, path: &KeyPath, region: &str) -> Option<ImageUri> {
+        let Some(parsed) = parse_ecr_image(uri) else {
             self.fail(
                 path,
-                format!("expected an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG), got {uri:?}"),
+                format!("expected an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG or REPO@sha256:DIGEST), got {uri:?}"),
             );
+            return None;
+        };
+        if !rules::REGIONS.contains(&parsed.registry_region.as_str()) {
+            self.fail(
+                path,
+                format!(
+                    "{:?} in {uri:?} is not a known AWS region",
+                    parsed.registry_region
+                ),
+            );
+            return None;
         }
-        parsed
+        if self.names_known && parsed.registry_region != region {
+            self.fail(
+                path,
+                format!(
+                    "the image is in {} but the environment is in {region}: SageMaker pulls images only from ECR in its own region (copy the image to {region})",
+                    parsed.registry_region
+                ),
+            );
+            return None;
+        }
+        Some(parsed)
     }
 
     fn location(
@@ -103,6 +268,10 @@ impl Checker<'_> {
         path: &KeyPath,
         object: bool,
     ) -> Option<S3Location> {
+        if let Some(problem) = rules::s3_location_problem(text) {
+            self.fail(path, format!("{text:?} {problem}"));
+            return None;
+        }
         let Some((zone, key)) = text.split_once('/') else {
             self.fail(
                 path,
@@ -148,9 +317,9 @@ impl Checker<'_> {
     }
 }
 
-/// The values later checks build on; the prefix and zones are needed to check locations.
-struct PartialEnv {
-    prefix: String,
+/// The values later checks build on: names, and the zones that locations point into.
+struct PartialEnv<'a> {
+    names: Names<'a>,
     zones: Vec<Zone>,
 }
 
@@ -178,6 +347,25 @@ pub fn parse_ecr_image(uri: &str) -> Option<ImageUri> {
     if !valid_repo || rest.len() == repository.len() {
         return None;
     }
+    // Docker's grammar: a tag is `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`, a digest `sha256:<64 hex>`.
+    let reference = &rest[repository.len()..];
+    let valid_reference = if let Some(tag) = reference.strip_prefix(':') {
+        (1..=128).contains(&tag.len())
+            && !tag.starts_with(['.', '-'])
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    } else if let Some(digest) = reference.strip_prefix("@sha256:") {
+        digest.len() == 64
+            && digest
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    } else {
+        false
+    };
+    if !valid_reference {
+        return None;
+    }
     Some(ImageUri {
         uri: uri.to_string(),
         registry_account: account.to_string(),
@@ -191,6 +379,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         locator: Locator::new(&loaded.files),
         errors: Vec::new(),
         names_known: false,
+        claims: Vec::new(),
     };
     let raw = &loaded.raw;
     let root = KeyPath::root();
@@ -233,19 +422,22 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         );
     }
     c.names_known = c.errors.is_empty();
+    let tags_path = env_path.key("tags");
+    if raw.env.tags.len() > rules::MAX_USER_TAGS {
+        c.fail(
+            &tags_path,
+            format!(
+                "{} tags: AWS allows 50 per resource and mlinfra adds {} of its own, so at most {} here",
+                raw.env.tags.len(),
+                rules::MLINFRA_TAGS,
+                rules::MAX_USER_TAGS
+            ),
+        );
+    }
     for (key, value) in &raw.env.tags {
-        let path = env_path.key("tags").key(key);
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with("mlinfra:") {
-            c.fail(
-                &path,
-                "tag keys starting with aws: or mlinfra: are reserved",
-            );
-        } else if key.is_empty() || key.len() > 128 {
-            c.fail(&path, "tag keys must be 1 to 128 characters");
-        }
-        if value.len() > 256 {
-            c.fail(&path, "tag values must be at most 256 characters");
+        let path = tags_path.key(key);
+        if let Some(problem) = rules::tag_problem(key, value) {
+            c.fail(&path, problem);
         }
     }
     if let Some(bucket) = &raw.env.artifacts_bucket
@@ -257,10 +449,36 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         );
     }
 
-    let prefix = format!("{project}-{}", loaded.name);
-    let data_lake = validate_data_lake(&mut c, &raw.data_lake, &prefix, &account_id, &region);
+    let names = Names {
+        project: &project,
+        env: &loaded.name,
+        account: &account_id,
+        region: &region,
+    };
+    for (scope, name, what) in names::reserved_logical_ids() {
+        c.reserve(scope, name.to_string(), what);
+    }
+    c.reserve(Scope::Bucket, names.log_bucket(), "the access-log bucket");
+    c.reserve(
+        Scope::Role,
+        names.execution_role(),
+        "the SageMaker execution role",
+    );
+    c.reserve(
+        Scope::Role,
+        names.pipeline_role(),
+        "the training pipeline role",
+    );
+    if let Some(bucket) = &raw.env.artifacts_bucket {
+        let owner = Owner {
+            path: env_path.key("artifacts_bucket"),
+            what: "the artifacts bucket".into(),
+        };
+        c.claim(Scope::Bucket, bucket, &owner);
+    }
+    let data_lake = validate_data_lake(&mut c, &raw.data_lake, &names);
     let partial = PartialEnv {
-        prefix: prefix.clone(),
+        names,
         zones: data_lake.zones.clone(),
     };
     let training = raw
@@ -301,10 +519,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     }
 
     // Role names derived from the prefix: checked once, where the prefix comes from.
-    for role in [
-        format!("{prefix}-sagemaker-execution"),
-        format!("{prefix}-training-pipeline"),
-    ] {
+    for role in [names.execution_role(), names.pipeline_role()] {
         if c.names_known
             && let Some(problem) = rules::iam_role_name_problem(&role)
         {
@@ -314,6 +529,8 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
             );
         }
     }
+
+    c.check_collisions();
 
     if !c.errors.is_empty() {
         let mut errors = c.errors;
@@ -329,7 +546,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         errors.dedup();
         return Err(ConfigErrors(errors));
     }
-    Ok(Env {
+    let env = Env {
         name: loaded.name.clone(),
         project,
         account_id,
@@ -343,16 +560,30 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         invokers,
         accepted_findings: raw.accepted_findings.clone(),
         prices: raw.prices.clone(),
-    })
+    };
+    let size = policies::inline_policy_size(&env, &policies::execution_role_policies(&env));
+    if size > policies::ROLE_INLINE_POLICY_LIMIT {
+        // The locations of jobs and endpoints are what make the documents grow.
+        let key = if raw.training.is_empty() {
+            root.key("endpoints")
+        } else {
+            root.key("training")
+        };
+        let at = Locator::new(&loaded.files).locate(&key);
+        return Err(ConfigErrors::one(ConfigError::located(
+            at,
+            key,
+            format!(
+                "the execution role's inline policies would be {size} characters (without whitespace); \
+                 IAM allows {} per role: use fewer distinct input, output and model locations, or split the environment",
+                policies::ROLE_INLINE_POLICY_LIMIT
+            ),
+        )));
+    }
+    Ok(env)
 }
 
-fn validate_data_lake(
-    c: &mut Checker,
-    raw: &RawDataLake,
-    prefix: &str,
-    account: &str,
-    region: &str,
-) -> DataLake {
+fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, derived: &Names) -> DataLake {
     let path = KeyPath::root().key("data_lake");
     let names = c
         .required(&raw.zones, &path.key("zones"))
@@ -371,7 +602,7 @@ fn validate_data_lake(
             c.fail(&zone_path, format!("zone {name:?} is declared twice"));
             continue;
         }
-        if name == "access-logs" {
+        if name == names::RESERVED_LOG_ZONE {
             c.fail(
                 &zone_path,
                 "\"access-logs\" is reserved for the access-log bucket",
@@ -379,7 +610,7 @@ fn validate_data_lake(
             continue;
         }
         c.identifier(name, &zone_path);
-        let bucket = format!("{prefix}-{name}-{account}-{region}");
+        let bucket = derived.zone_bucket(name);
         if c.names_known
             && let Some(problem) = rules::bucket_name_problem(&bucket)
         {
@@ -388,9 +619,16 @@ fn validate_data_lake(
                 format!("derived bucket name {bucket:?} {problem}"),
             );
         }
+        let ids = ZoneIds::of(name);
+        let owner = Owner {
+            path: zone_path.clone(),
+            what: format!("zone {name:?}"),
+        };
+        c.claim_all(ids.claims(), &owner);
+        c.claim(Scope::Bucket, &bucket, &owner);
         zones.push(Zone {
             name: name.clone(),
-            logical_id: format!("{}Bucket", pascal_case(name)),
+            ids,
             bucket,
             glacier_after_days: raw.glacier_after_days.get(name).copied(),
         });
@@ -406,7 +644,7 @@ fn validate_data_lake(
             c.fail(&p, "a Glacier transition needs at least 1 day");
         }
     }
-    let log_bucket = format!("{prefix}-access-logs-{account}-{region}");
+    let log_bucket = derived.log_bucket();
     if c.names_known
         && let Some(problem) = rules::bucket_name_problem(&log_bucket)
     {
@@ -443,7 +681,7 @@ fn validate_data_lake(
         ),
         zones,
         log_bucket,
-        key_alias: format!("alias/{prefix}-data"),
+        key_alias: derived.key_alias(),
     }
 }
 
@@ -456,7 +694,7 @@ fn validate_training(
     let path = KeyPath::root().key("training").key(name);
     let before = c.errors.len();
     c.identifier(name, &path);
-    let pipeline_name = format!("{}-{name}", env.prefix);
+    let pipeline_name = env.names.pipeline(name);
     if c.names_known
         && let Some(problem) = rules::sagemaker_name_problem(&pipeline_name)
     {
@@ -467,7 +705,7 @@ fn validate_training(
     }
     let image = c
         .required(&raw.image, &path.key("image"))
-        .and_then(|i| c.image(&i, &path.key("image")));
+        .and_then(|i| c.image(&i, &path.key("image"), env.names.region));
     let gpu = raw.gpu.unwrap_or(true);
     let instance_type = c
         .required(&raw.instance_type, &path.key("instance_type"))
@@ -501,6 +739,17 @@ fn validate_training(
         c.fail(
             &path.key("volume_gb"),
             format!("expected 1 to 16384 GB, got {volume_gb}"),
+        );
+    } else if let LocalStorage::Nvme { gb } = instances::local_storage(&instance_type)
+        && volume_gb > gb
+    {
+        // Such types get no EBS volume: the job has the local disks and nothing more.
+        c.fail(
+            &path.key("volume_gb"),
+            format!(
+                "{volume_gb} GB is more than {instance_type}'s {gb} GB of local NVMe storage; \
+                 SageMaker attaches no EBS volume to it (choose at most {gb} or another instance type)"
+            ),
         );
     }
     let runtime_text = raw
@@ -540,19 +789,35 @@ fn validate_training(
     let output = c
         .required(&raw.output, &path.key("output"))
         .and_then(|t| c.location(env, &t, &path.key("output"), false));
-    for key in raw.hyperparameters.keys() {
-        if key.is_empty() || key.len() > 256 {
-            c.fail(
-                &path.key("hyperparameters").key(key),
-                "hyperparameter names must be 1 to 256 characters",
-            );
-        }
+    if raw.hyperparameters.len() > rules::MAX_HYPERPARAMETERS {
+        c.fail(
+            &path.key("hyperparameters"),
+            format!(
+                "{} hyperparameters: SageMaker accepts at most {}",
+                raw.hyperparameters.len(),
+                rules::MAX_HYPERPARAMETERS
+            ),
+        );
     }
     for (key, value) in &raw.hyperparameters {
-        if value.len() > 2500 {
+        let hp = path.key("hyperparameters").key(key);
+        let (key_chars, value_chars) = (key.chars().count(), value.chars().count());
+        if key_chars == 0 || key_chars > rules::MAX_HYPERPARAMETER_KEY {
             c.fail(
-                &path.key("hyperparameters").key(key),
-                "hyperparameter values must be at most 2500 characters",
+                &hp,
+                format!(
+                    "hyperparameter names must be 1 to {} characters, this one has {key_chars}",
+                    rules::MAX_HYPERPARAMETER_KEY
+                ),
+            );
+        }
+        if value_chars > rules::MAX_HYPERPARAMETER_VALUE {
+            c.fail(
+                &hp,
+                format!(
+                    "hyperparameter values must be at most {} characters, this one has {value_chars}",
+                    rules::MAX_HYPERPARAMETER_VALUE
+                ),
             );
         }
     }
@@ -562,6 +827,13 @@ fn validate_training(
         return None;
     }
     let output = output?;
+    let ids = JobIds::of(name);
+    let owner = Owner {
+        path: path.clone(),
+        what: format!("training job {name:?}"),
+    };
+    c.claim_all(ids.claims(), &owner);
+    c.claim(Scope::Pipeline, &pipeline_name, &owner);
     let checkpoints = S3Location {
         zone: output.zone.clone(),
         bucket: output.bucket.clone(),
@@ -570,7 +842,8 @@ fn validate_training(
     Some(TrainingJob {
         name: name.to_string(),
         pipeline_name,
-        logical_id: format!("{}Pipeline", pascal_case(name)),
+        logical_id: ids.pipeline,
+        name_output: ids.name_output,
         image: image?,
         instance_type,
         gpu,
@@ -596,7 +869,7 @@ fn validate_endpoint(
     let path = KeyPath::root().key("endpoints").key(name);
     let before = c.errors.len();
     c.identifier(name, &path);
-    let endpoint_name = format!("{}-{name}", env.prefix);
+    let endpoint_name = env.names.endpoint(name);
     if c.names_known
         && let Some(problem) = rules::sagemaker_name_problem(&endpoint_name)
     {
@@ -607,7 +880,7 @@ fn validate_endpoint(
     }
     let image = c
         .required(&raw.image, &path.key("image"))
-        .and_then(|i| c.image(&i, &path.key("image")));
+        .and_then(|i| c.image(&i, &path.key("image"), env.names.region));
     let model_data = c
         .required(&raw.model_data, &path.key("model_data"))
         .and_then(|t| c.location(env, &t, &path.key("model_data"), true));
@@ -625,7 +898,7 @@ fn validate_endpoint(
     let autoscaling = raw
         .autoscaling
         .as_ref()
-        .and_then(|a| validate_autoscaling(c, &path.key("autoscaling"), a));
+        .and_then(|a| validate_autoscaling(c, &path.key("autoscaling"), a, &instance_type));
     let initial_instance_count = match (&autoscaling, raw.instance_count) {
         (Some(a), Some(n)) if n < a.min || n > a.max => {
             c.fail(
@@ -641,6 +914,16 @@ fn validate_endpoint(
             );
             0
         }
+        (_, Some(n)) if n > rules::MAX_VARIANT_INSTANCES => {
+            c.fail(
+                &path.key("instance_count"),
+                format!(
+                    "{n} is more instances than SageMaker's InitialInstanceCount allows (at most {})",
+                    rules::MAX_VARIANT_INSTANCES
+                ),
+            );
+            n
+        }
         (_, Some(n)) => n,
         (Some(a), None) => a.min,
         (None, None) => 1,
@@ -648,10 +931,18 @@ fn validate_endpoint(
     if c.errors.len() > before {
         return None;
     }
+    let ids = EndpointIds::of(name);
+    let owner = Owner {
+        path: path.clone(),
+        what: format!("endpoint {name:?}"),
+    };
+    c.claim_all(ids.claims(), &owner);
+    c.claim(Scope::Endpoint, &endpoint_name, &owner);
     Some(Endpoint {
         name: name.to_string(),
+        scaling_policy_name: env.names.scaling_policy(&endpoint_name),
         endpoint_name,
-        logical_prefix: pascal_case(name),
+        ids,
         image: image?,
         model_data: model_data?,
         instance_type,
@@ -666,6 +957,7 @@ fn validate_autoscaling(
     c: &mut Checker,
     path: &KeyPath,
     raw: &RawAutoscaling,
+    instance_type: &str,
 ) -> Option<Autoscaling> {
     let before = c.errors.len();
     let min = c.required(&raw.min, &path.key("min")).unwrap_or(1);
@@ -680,6 +972,14 @@ fn validate_autoscaling(
         c.fail(
             &path.key("max"),
             format!("max ({max}) must be at least min ({min})"),
+        );
+    } else if max > rules::MAX_VARIANT_INSTANCES {
+        c.fail(
+            &path.key("max"),
+            format!(
+                "{max} is more instances than a SageMaker variant can be scaled to (Application Auto Scaling's MaxCapacity is at most {})",
+                rules::MAX_VARIANT_INSTANCES
+            ),
         );
     }
     let (metric, target, target_key) = match (
@@ -715,9 +1015,17 @@ fn validate_autoscaling(
     } else if metric == ScalingMetric::CpuUtilization && target > 100.0 {
         c.fail(
             &path.key(target_key),
-            format!("CPU utilisation is a percentage; got {target}"),
+            format!(
+                "expected the average CPU percentage per instance (at most 100), got {target}; \
+                 mlinfra multiplies it by the instance type's vCPUs"
+            ),
         );
     }
+    let target_value = match metric {
+        ScalingMetric::InvocationsPerInstance => target,
+        // An unknown instance type is reported on `instance_type` already.
+        ScalingMetric::CpuUtilization => cpu_target_value(target, instance_type).unwrap_or(target),
+    };
     let cooldown = |c: &mut Checker, text: &Option<String>, key: &str| -> u64 {
         let Some(text) = text else {
             return DEFAULT_COOLDOWN_SECONDS;
@@ -735,6 +1043,7 @@ fn validate_autoscaling(
         max,
         metric,
         target,
+        target_value,
         scale_in_cooldown_seconds: scale_in,
         scale_out_cooldown_seconds: scale_out,
     })
@@ -763,7 +1072,7 @@ fn validate_invokers(
                 );
             }
         }
-        let role_name = format!("{}-invoke-{name}", env.prefix);
+        let role_name = env.names.invoker_role(&name);
         if c.names_known
             && let Some(problem) = rules::iam_role_name_problem(&role_name)
         {
@@ -775,9 +1084,7 @@ fn validate_invokers(
         let service = c
             .required(&invoker.service, &path.key("service"))
             .unwrap_or_default();
-        if invoker.service.is_some()
-            && (!service.ends_with(".amazonaws.com") || service.contains('*'))
-        {
+        if invoker.service.is_some() && !rules::is_service_principal(&service) {
             c.fail(&path.key("service"), format!("expected an AWS service principal such as \"lambda.amazonaws.com\", got {service:?}"));
         }
         if invoker.endpoints.is_empty() {
@@ -799,8 +1106,16 @@ fn validate_invokers(
             }
         }
         if c.errors.len() == before {
+            let ids = InvokerIds::of(&name);
+            let owner = Owner {
+                path: path.key("name"),
+                what: format!("invoker {name:?}"),
+            };
+            c.claim_all(ids.claims(), &owner);
+            c.claim(Scope::Role, &role_name, &owner);
             invokers.push(Invoker {
-                logical_id: format!("{}InvokerRole", pascal_case(&name)),
+                logical_id: ids.role,
+                arn_output: ids.arn_output,
                 name,
                 role_name,
                 service,

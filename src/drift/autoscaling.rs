@@ -4,6 +4,11 @@
 //!
 //! The target is looked up by the live endpoint's name (from the endpoint's
 //! physical id) and the variant: that is what actually scales the endpoint.
+//! For the same reason a customized metric must watch that endpoint: its
+//! `EndpointName` dimension is compared with the live name. Its other
+//! dimensions, unit and statistic, and `DisableScaleIn`, are compared with
+//! the template: a policy re-pointed at another endpoint, or one that can no
+//! longer scale in, still "exists" and would otherwise pass.
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
@@ -174,16 +179,51 @@ pub async fn check_variant(
                     .severity(Severity::High)
                     .hint(Remedy::Recreate, RECREATE_HINT),
             ),
-            Some(live) => findings.extend(policy_findings(subject, want, live, env_name)),
+            Some(live) => findings.extend(policy_findings(
+                subject,
+                want,
+                live,
+                endpoint_name,
+                env_name,
+            )),
         }
     }
     Ok(findings)
+}
+
+/// The dimensions a customized metric must have on the live endpoint.
+fn expected_dimensions(written: &[(String, String)], endpoint_name: &str) -> Vec<(String, String)> {
+    let mut dimensions: Vec<(String, String)> = written
+        .iter()
+        .map(|(name, value)| {
+            let value = if name == "EndpointName" {
+                endpoint_name.to_string()
+            } else {
+                value.clone()
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    dimensions.sort();
+    dimensions
+}
+
+fn show_dimensions(dimensions: &[(String, String)]) -> String {
+    if dimensions.is_empty() {
+        return "none".into();
+    }
+    dimensions
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn policy_findings(
     subject: &Subject,
     want: &PolicyExpectation,
     live: &ScalingPolicy,
+    endpoint_name: &str,
     env_name: &str,
 ) -> Vec<DriftFinding> {
     let check = || Check::ScalingPolicy {
@@ -218,15 +258,22 @@ fn policy_findings(
                 .statistic()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
+            unit: custom.unit().map(str::to_string),
+            dimensions: custom
+                .dimensions()
+                .iter()
+                .map(|d| (d.name().to_string(), d.value().to_string()))
+                .collect(),
         }),
         (None, None) => None,
     };
     let cooldown = |c: Option<i64>| c.map_or("default".to_string(), |s| format!("{s}s"));
-    let mut differences: Vec<(String, String)> = Vec::new();
+    let mut differences: Vec<(String, String, Severity)> = Vec::new();
     if config.target_value() != want.target_value {
         differences.push((
             format!("target {}", want.target_value),
             format!("target {}", config.target_value()),
+            Severity::Medium,
         ));
     }
     let live_in = config.scale_in_cooldown().map(i64::from);
@@ -234,6 +281,7 @@ fn policy_findings(
         differences.push((
             format!("scale-in cooldown {}", cooldown(want.scale_in_cooldown)),
             format!("scale-in cooldown {}", cooldown(live_in)),
+            Severity::Medium,
         ));
     }
     let live_out = config.scale_out_cooldown().map(i64::from);
@@ -241,23 +289,89 @@ fn policy_findings(
         differences.push((
             format!("scale-out cooldown {}", cooldown(want.scale_out_cooldown)),
             format!("scale-out cooldown {}", cooldown(live_out)),
+            Severity::Medium,
         ));
     }
-    if live_metric.as_ref() != Some(&want.metric) {
-        differences.push((
-            format!("metric {}", want.metric),
-            format!(
-                "metric {}",
-                live_metric.map_or("(none)".to_string(), |m| m.to_string())
-            ),
-        ));
+    if let Some(want_disabled) = want.disable_scale_in {
+        let live_disabled = config.disable_scale_in().unwrap_or(false);
+        if live_disabled != want_disabled {
+            let show = |disabled: bool| {
+                if disabled {
+                    "scale-in disabled"
+                } else {
+                    "scale-in enabled"
+                }
+            };
+            differences.push((
+                show(want_disabled).into(),
+                show(live_disabled).into(),
+                Severity::Medium,
+            ));
+        }
+    }
+    match (&want.metric, &live_metric) {
+        (
+            Metric::Customized {
+                name,
+                namespace,
+                statistic,
+                unit,
+                dimensions,
+            },
+            Some(Metric::Customized {
+                name: live_name,
+                namespace: live_namespace,
+                statistic: live_statistic,
+                unit: live_unit,
+                dimensions: live_dimensions,
+            }),
+        ) => {
+            if (name, namespace, statistic) != (live_name, live_namespace, live_statistic) {
+                differences.push((
+                    format!("metric {}", want.metric),
+                    format!("metric {}", live_metric.as_ref().expect("matched")),
+                    Severity::Medium,
+                ));
+            }
+            if unit.is_some() && unit != live_unit {
+                let show = |u: &Option<String>| u.clone().unwrap_or_else(|| "none".into());
+                differences.push((
+                    format!("metric unit {}", show(unit)),
+                    format!("metric unit {}", show(live_unit)),
+                    Severity::Medium,
+                ));
+            }
+            let want_dimensions = expected_dimensions(dimensions, endpoint_name);
+            let mut live_dimensions = live_dimensions.clone();
+            live_dimensions.sort();
+            if want_dimensions != live_dimensions {
+                // Scaling on another endpoint's load is scaling blind.
+                differences.push((
+                    format!("metric dimensions {}", show_dimensions(&want_dimensions)),
+                    format!("metric dimensions {}", show_dimensions(&live_dimensions)),
+                    Severity::High,
+                ));
+            }
+        }
+        _ if live_metric.as_ref() != Some(&want.metric) => {
+            differences.push((
+                format!("metric {}", want.metric),
+                format!(
+                    "metric {}",
+                    live_metric.map_or("(none)".to_string(), |m| m.to_string())
+                ),
+                Severity::Medium,
+            ));
+        }
+        _ => {}
     }
     differences
         .into_iter()
-        .map(|(expected, actual)| {
+        .map(|(expected, actual, severity)| {
             subject
                 .finding(Source::ApplicationAutoScaling, check())
                 .values(expected, actual)
+                .severity(severity)
                 .hint(Remedy::RevertOrUpdateConfig, hint.clone())
         })
         .collect()

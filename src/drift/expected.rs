@@ -61,6 +61,7 @@ pub struct PolicyExpectation {
     pub target_value: f64,
     pub scale_in_cooldown: Option<i64>,
     pub scale_out_cooldown: Option<i64>,
+    pub disable_scale_in: Option<bool>,
     pub metric: Metric,
 }
 
@@ -72,6 +73,9 @@ pub enum Metric {
         name: String,
         namespace: String,
         statistic: String,
+        unit: Option<String>,
+        /// `(Name, Value)` as written; an endpoint's name may still need resolving to the live one.
+        dimensions: Vec<(String, String)>,
     },
 }
 
@@ -83,6 +87,7 @@ impl std::fmt::Display for Metric {
                 name,
                 namespace,
                 statistic,
+                ..
             } => write!(f, "{namespace} {name} ({statistic})"),
         }
     }
@@ -242,6 +247,16 @@ fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<S
                     name: string(custom, "MetricName")?,
                     namespace: string(custom, "Namespace")?,
                     statistic: string(custom, "Statistic")?,
+                    unit: string(custom, "Unit"),
+                    dimensions: custom
+                        .get("Dimensions")
+                        .and_then(Value::as_array)
+                        .map(|dims| {
+                            dims.iter()
+                                .filter_map(|d| Some((string(d, "Name")?, string(d, "Value")?)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 }
             };
             Some(PolicyExpectation {
@@ -250,6 +265,7 @@ fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<S
                 target_value: float(config, "TargetValue")?,
                 scale_in_cooldown: integer(config, "ScaleInCooldown"),
                 scale_out_cooldown: integer(config, "ScaleOutCooldown"),
+                disable_scale_in: boolean(config, "DisableScaleIn"),
                 metric,
             })
         });

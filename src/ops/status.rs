@@ -189,8 +189,9 @@ pub async fn collect(clients: &Clients, env: &Env) -> Result<StatusReport, OpsEr
     let deployed = clients.cfn.deployed_stack(&serving).await?;
     let mut endpoints = Vec::new();
     for endpoint in &env.endpoints {
-        let logical_id = format!("{}Endpoint", endpoint.logical_prefix);
-        let physical_id = deployed.as_ref().and_then(|s| s.physical_id(&logical_id));
+        let physical_id = deployed
+            .as_ref()
+            .and_then(|s| s.physical_id(&endpoint.ids.endpoint));
         endpoints.push(endpoint_status(clients, endpoint, physical_id).await?);
     }
     Ok(StatusReport {

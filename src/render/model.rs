@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use super::pipeline;
 use crate::config::Env;
-use crate::config::env::{Endpoint, Invoker, S3Location, TrainingJob};
+use crate::config::env::{Endpoint, Invoker, TrainingJob, Zone};
+use crate::config::names;
+use crate::config::policies::{self, InlinePolicy};
 use crate::config::rules;
 use crate::stacks::{Layer, StackSpec};
 
@@ -27,29 +29,31 @@ pub struct Exports {
 impl Exports {
     /// The export names of an environment: `{project}-{env}-data-KeyArn`, …
     pub fn of(env: &Env) -> Self {
-        let prefix = env.prefix();
+        let names = env.names();
         Self {
-            key_arn: format!("{prefix}-data-KeyArn"),
-            execution_role_arn: format!("{prefix}-iam-ExecutionRoleArn"),
+            key_arn: names.key_arn_export(),
+            execution_role_arn: names.execution_role_arn_export(),
         }
     }
 }
 
+/// A data-lake zone with the ARNs its bucket policy and the log bucket's policy name.
 #[derive(Debug, Clone, Serialize)]
-pub struct BucketAccess {
+pub struct ZoneModel<'a> {
+    pub zone: &'a Zone,
     pub bucket_arn: String,
-    /// `s3:prefix` values the role may list.
-    pub list_prefixes: Vec<String>,
+    pub objects_arn: String,
+    /// Where the zone's access logs go inside the log bucket.
+    pub log_prefix: String,
 }
 
-/// The least-privilege resource lists of the SageMaker execution role.
+/// The data stack's derived values.
 #[derive(Debug, Clone, Serialize)]
-pub struct ExecutionRoleAccess {
-    pub read_object_arns: Vec<String>,
-    pub write_object_arns: Vec<String>,
-    pub buckets: Vec<BucketAccess>,
-    pub ecr_repository_arns: Vec<String>,
-    pub log_group_arn: String,
+pub struct DataModel<'a> {
+    pub account_root_arn: String,
+    pub log_bucket_arn: String,
+    pub log_objects_arn: String,
+    pub zones: Vec<ZoneModel<'a>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,16 +84,15 @@ pub struct InvokerModel<'a> {
 pub struct RenderModel<'a> {
     pub env: &'a Env,
     pub prefix: String,
-    pub stack: StackSpec,
-    pub description: String,
-    pub tags: Vec<Tag>,
     pub exports: Exports,
     pub execution_role_name: String,
     pub execution_role_arn: String,
     pub pipeline_role_name: String,
     pub pipeline_role_arn: String,
     pub training_job_arn_pattern: String,
-    pub execution: ExecutionRoleAccess,
+    /// The execution role's inline policies, whole (validation has sized them).
+    pub execution_policies: Vec<InlinePolicy>,
+    pub data: DataModel<'a>,
     pub pipelines: Vec<PipelineModel<'a>>,
     pub endpoints: Vec<EndpointModel<'a>>,
     pub invokers: Vec<InvokerModel<'a>>,
@@ -97,74 +100,27 @@ pub struct RenderModel<'a> {
 
 pub const VARIANT_NAME: &str = "AllTraffic";
 
-fn object_arn(location: &S3Location, wildcard: bool) -> String {
-    let star = if wildcard { "*" } else { "" };
-    format!("arn:aws:s3:::{}/{}{star}", location.bucket, location.key)
-}
-
 fn endpoint_arn(env: &Env, endpoint: &Endpoint) -> String {
-    // SageMaker lower-cases endpoint names in ARNs.
-    format!(
-        "arn:aws:sagemaker:{}:{}:endpoint/{}",
-        env.region,
-        env.account_id,
-        endpoint.endpoint_name.to_ascii_lowercase()
-    )
+    env.names().endpoint_arn(&endpoint.endpoint_name)
 }
 
-fn execution_access(env: &Env) -> ExecutionRoleAccess {
-    let mut reads: Vec<&S3Location> = Vec::new();
-    let mut writes: Vec<&S3Location> = Vec::new();
-    for job in &env.training {
-        reads.extend([&job.input, &job.checkpoints]);
-        writes.extend([&job.output, &job.checkpoints]);
-    }
-    let model_objects: Vec<&S3Location> = env.endpoints.iter().map(|e| &e.model_data).collect();
-
-    let mut read_object_arns: Vec<String> = reads.iter().map(|l| object_arn(l, true)).collect();
-    read_object_arns.extend(model_objects.iter().map(|l| object_arn(l, false)));
-    let mut write_object_arns: Vec<String> = writes.iter().map(|l| object_arn(l, true)).collect();
-    read_object_arns.sort();
-    read_object_arns.dedup();
-    write_object_arns.sort();
-    write_object_arns.dedup();
-
-    let mut buckets: Vec<BucketAccess> = Vec::new();
-    for location in reads.iter().chain(writes.iter()) {
-        let arn = format!("arn:aws:s3:::{}", location.bucket);
-        let prefix = format!("{}*", location.key);
-        match buckets.iter_mut().find(|b| b.bucket_arn == arn) {
-            Some(b) => b.list_prefixes.push(prefix),
-            None => buckets.push(BucketAccess {
-                bucket_arn: arn,
-                list_prefixes: vec![prefix],
-            }),
-        }
-    }
-    for bucket in &mut buckets {
-        bucket.list_prefixes.sort();
-        bucket.list_prefixes.dedup();
-    }
-    buckets.sort_by(|a, b| a.bucket_arn.cmp(&b.bucket_arn));
-
-    let mut ecr_repository_arns: Vec<String> = env
-        .training
-        .iter()
-        .map(|j| j.image.repository_arn())
-        .chain(env.endpoints.iter().map(|e| e.image.repository_arn()))
-        .collect();
-    ecr_repository_arns.sort();
-    ecr_repository_arns.dedup();
-
-    ExecutionRoleAccess {
-        read_object_arns,
-        write_object_arns,
-        buckets,
-        ecr_repository_arns,
-        log_group_arn: format!(
-            "arn:aws:logs:{}:{}:log-group:/aws/sagemaker/*",
-            env.region, env.account_id
-        ),
+fn data_model(env: &Env) -> DataModel<'_> {
+    let log_bucket = &env.data_lake.log_bucket;
+    DataModel {
+        account_root_arn: env.names().account_root_arn(),
+        log_bucket_arn: names::bucket_arn(log_bucket),
+        log_objects_arn: names::objects_arn(log_bucket),
+        zones: env
+            .data_lake
+            .zones
+            .iter()
+            .map(|zone| ZoneModel {
+                zone,
+                bucket_arn: names::bucket_arn(&zone.bucket),
+                objects_arn: names::objects_arn(&zone.bucket),
+                log_prefix: format!("{}/", zone.name),
+            })
+            .collect(),
     }
 }
 
@@ -193,7 +149,8 @@ pub fn tags(env: &Env, layer: Layer) -> Vec<Tag> {
     tags
 }
 
-/// Everything derived once per environment; `stack_fields` fills in the stack.
+/// Everything derived once per environment; `stack_fields` gives what
+/// differs per stack, which the renderer adds to the context.
 pub struct EnvModel<'a> {
     base: RenderModel<'a>,
 }
@@ -240,9 +197,6 @@ impl<'a> EnvModel<'a> {
             .collect();
         let base = RenderModel {
             env,
-            stack: StackSpec::new(env, Layer::Data),
-            description: String::new(),
-            tags: Vec::new(),
             exports,
             execution_role_name: env.execution_role_name(),
             execution_role_arn: env.execution_role_arn(),
@@ -252,7 +206,8 @@ impl<'a> EnvModel<'a> {
                 "arn:aws:sagemaker:{}:{}:training-job/pipelines-*",
                 env.region, env.account_id
             ),
-            execution: execution_access(env),
+            execution_policies: policies::execution_role_policies(env),
+            data: data_model(env),
             pipelines,
             endpoints,
             invokers,
@@ -261,7 +216,7 @@ impl<'a> EnvModel<'a> {
         Self { base }
     }
 
-    /// The values shared by the four stacks (the stack fields are placeholders).
+    /// The values shared by the four stacks.
     pub fn shared(&self) -> &RenderModel<'a> {
         &self.base
     }

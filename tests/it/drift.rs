@@ -72,8 +72,9 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// A copy of the example project in a temp dir, every environment in moto's
-/// account and without termination protection (moto has no
-/// UpdateTerminationProtection), so `prod` deploys there with its own shape.
+/// account, so `prod` deploys there with its own shape (termination
+/// protection and the data stack's policy included: the launcher implements
+/// both).
 fn project_in_moto_account() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let environments = dir.path().join("environments");
@@ -86,11 +87,7 @@ fn project_in_moto_account() -> tempfile::TempDir {
         )
         .unwrap()
         .replace("345678901234", "123456789012")
-        .replace("234567890123", "123456789012")
-        .replace(
-            "termination_protection = true",
-            "termination_protection = false",
-        );
+        .replace("234567890123", "123456789012");
         std::fs::write(environments.join(format!("{name}.toml")), text).unwrap();
     }
     dir
@@ -102,8 +99,14 @@ fn render_env(project: &Path, env: &str) -> Vec<RenderedStack> {
     render::render_env(&Engine::new(&project).unwrap(), &env).unwrap()
 }
 
+/// `apply --yes`; a protected environment (prod) also asks for IAM broadening
+/// to be approved, as a first deploy adds every role.
 fn deploy(moto: &Moto, project: &Path, env: &str) {
-    let output = mlinfra(moto, project, &["apply", "--env", env, "--yes"]);
+    let output = mlinfra(
+        moto,
+        project,
+        &["apply", "--env", env, "--yes", "--approve-broadening"],
+    );
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -203,181 +206,9 @@ fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-/// The value of an output whose template value is exactly `intrinsic`.
-fn output_for(template: &Value, outputs: &BTreeMap<String, String>, intrinsic: &Value) -> String {
-    let (name, _) = template["Outputs"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(_, o)| &o["Value"] == intrinsic)
-        .expect("an output for the intrinsic");
-    outputs[name].clone()
-}
-
 /// The live name of an endpoint: the last part of its ARN (its physical id).
 fn endpoint_name(physical_id: &str) -> &str {
     physical_id.rsplit('/').next().unwrap()
-}
-
-/// Creates, through the service APIs and exactly as CloudFormation does on
-/// AWS, the state moto's CloudFormation skips for resources it does create:
-/// bucket versioning, public access block and S3 bucket key; Application
-/// Auto Scaling targets and policies (moto leaves both as placeholders).
-/// Without this the deep checks would rightly report those as drift.
-async fn complete_what_moto_skips(sdk: &SdkConfig, rendered: &[RenderedStack]) {
-    use aws_sdk_applicationautoscaling::types as aas;
-    use aws_sdk_s3::types as s3t;
-
-    let cfn = CfnClient::new(sdk);
-    let s3 = s3_client(sdk);
-    let autoscaling = aws_sdk_applicationautoscaling::Client::new(sdk);
-    for stack in rendered {
-        let template = &stack.template.value;
-        let (physical, outputs) = deployed(&cfn, &stack.spec.name).await;
-        let resources = template["Resources"].as_object().unwrap();
-        for (logical, resource) in resources {
-            let p = &resource["Properties"];
-            if resource["Type"] != "AWS::S3::Bucket" {
-                continue;
-            }
-            let bucket = &physical[logical];
-            if let Some(status) = p["VersioningConfiguration"]["Status"].as_str() {
-                s3.put_bucket_versioning()
-                    .bucket(bucket)
-                    .versioning_configuration(
-                        s3t::VersioningConfiguration::builder()
-                            .status(s3t::BucketVersioningStatus::from(status))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            let block = &p["PublicAccessBlockConfiguration"];
-            if block.is_object() {
-                s3.put_public_access_block()
-                    .bucket(bucket)
-                    .public_access_block_configuration(
-                        s3t::PublicAccessBlockConfiguration::builder()
-                            .block_public_acls(block["BlockPublicAcls"] == true)
-                            .ignore_public_acls(block["IgnorePublicAcls"] == true)
-                            .block_public_policy(block["BlockPublicPolicy"] == true)
-                            .restrict_public_buckets(block["RestrictPublicBuckets"] == true)
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            let rule = &p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
-            if rule.is_object() {
-                let default = &rule["ServerSideEncryptionByDefault"];
-                let mut by_default = s3t::ServerSideEncryptionByDefault::builder().sse_algorithm(
-                    s3t::ServerSideEncryption::from(default["SSEAlgorithm"].as_str().unwrap()),
-                );
-                if default["KMSMasterKeyID"].is_object() {
-                    by_default = by_default.kms_master_key_id(output_for(
-                        template,
-                        &outputs,
-                        &default["KMSMasterKeyID"],
-                    ));
-                }
-                s3.put_bucket_encryption()
-                    .bucket(bucket)
-                    .server_side_encryption_configuration(
-                        s3t::ServerSideEncryptionConfiguration::builder()
-                            .rules(
-                                s3t::ServerSideEncryptionRule::builder()
-                                    .apply_server_side_encryption_by_default(
-                                        by_default.build().unwrap(),
-                                    )
-                                    .bucket_key_enabled(rule["BucketKeyEnabled"] == true)
-                                    .build(),
-                            )
-                            .build()
-                            .unwrap(),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-
-        // CloudFormation registers the template's ResourceId
-        // `endpoint/<EndpointName>/variant/<variant>`, which on AWS names the
-        // live endpoint. moto ignored EndpointName and named the endpoint
-        // itself, so the resource id here carries the name the endpoint has.
-        let resource_id = |target: &Value| {
-            let endpoint = target["DependsOn"]
-                .as_str()
-                .expect("target depends on its endpoint");
-            let template_id = target["Properties"]["ResourceId"].as_str().unwrap();
-            let variant = template_id.rsplit('/').next().unwrap();
-            format!(
-                "endpoint/{}/variant/{variant}",
-                endpoint_name(&physical[endpoint])
-            )
-        };
-        for (_, target) in resources
-            .iter()
-            .filter(|(_, r)| r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget")
-        {
-            let p = &target["Properties"];
-            autoscaling
-                .register_scalable_target()
-                .service_namespace(aas::ServiceNamespace::from(
-                    p["ServiceNamespace"].as_str().unwrap(),
-                ))
-                .scalable_dimension(aas::ScalableDimension::from(
-                    p["ScalableDimension"].as_str().unwrap(),
-                ))
-                .resource_id(resource_id(target))
-                .min_capacity(p["MinCapacity"].as_i64().unwrap() as i32)
-                .max_capacity(p["MaxCapacity"].as_i64().unwrap() as i32)
-                .send()
-                .await
-                .unwrap();
-        }
-        for (_, policy) in resources
-            .iter()
-            .filter(|(_, r)| r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy")
-        {
-            let p = &policy["Properties"];
-            let target = &resources[p["ScalingTargetId"]["Ref"].as_str().unwrap()];
-            let config = &p["TargetTrackingScalingPolicyConfiguration"];
-            let metric = config["PredefinedMetricSpecification"]["PredefinedMetricType"]
-                .as_str()
-                .expect("the example configures a predefined metric");
-            autoscaling
-                .put_scaling_policy()
-                .policy_name(p["PolicyName"].as_str().unwrap())
-                .policy_type(aas::PolicyType::from(p["PolicyType"].as_str().unwrap()))
-                .service_namespace(aas::ServiceNamespace::from(
-                    target["Properties"]["ServiceNamespace"].as_str().unwrap(),
-                ))
-                .scalable_dimension(aas::ScalableDimension::from(
-                    target["Properties"]["ScalableDimension"].as_str().unwrap(),
-                ))
-                .resource_id(resource_id(target))
-                .target_tracking_scaling_policy_configuration(
-                    aas::TargetTrackingScalingPolicyConfiguration::builder()
-                        .target_value(config["TargetValue"].as_f64().unwrap())
-                        .scale_in_cooldown(config["ScaleInCooldown"].as_i64().unwrap() as i32)
-                        .scale_out_cooldown(config["ScaleOutCooldown"].as_i64().unwrap() as i32)
-                        .predefined_metric_specification(
-                            aas::PredefinedMetricSpecification::builder()
-                                .predefined_metric_type(aas::MetricType::from(metric))
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -421,9 +252,7 @@ async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
     let moto = start_moto();
     let project = common::repo_root();
     deploy(&moto, &project, "dev");
-    let rendered = render_env(&project, "dev");
     let sdk = sdk(&moto).await;
-    complete_what_moto_skips(&sdk, &rendered).await;
 
     // Credentials of another account are refused before anything is read.
     let other = mlinfra(&moto, &project, &["drift", "--env", "prod"]);
@@ -536,9 +365,7 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
     let moto = start_moto();
     let project = project_in_moto_account();
     deploy(&moto, project.path(), "prod");
-    let rendered = render_env(project.path(), "prod");
     let sdk = sdk(&moto).await;
-    complete_what_moto_skips(&sdk, &rendered).await;
 
     // staging was never deployed: each of its stacks is missing, which is drift.
     let (code, staging) = drift_json(&moto, project.path(), "staging");
@@ -630,6 +457,321 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
         text(&markdown.stdout).starts_with("### mlinfra drift: `prod` — drift found (exit 2)"),
         "{}",
         text(&markdown.stdout)
+    );
+}
+
+#[tokio::test]
+async fn a_cpu_policy_re_pointed_or_unable_to_scale_in_is_drift() {
+    let moto = start_moto();
+    let project = project_in_moto_account();
+    let prod = project.path().join("environments/prod.toml");
+    let text = std::fs::read_to_string(&prod).unwrap().replace(
+        "target_invocations_per_instance = 70",
+        "target_cpu_utilization = 60",
+    );
+    std::fs::write(&prod, text).unwrap();
+    deploy(&moto, project.path(), "prod");
+    let rendered = render_env(project.path(), "prod");
+    let policy = &rendered[3].template.value["Resources"]["DogbreedScalingPolicy"]["Properties"];
+    // ml.m5.xlarge has 4 vCPUs: 60 % per instance is 240 % of SageMaker's summed metric.
+    assert_eq!(
+        policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"].as_f64(),
+        Some(240.0)
+    );
+    let sdk = sdk(&moto).await;
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(finding_keys(&report), BTreeSet::new(), "{report:#}");
+
+    // Behind the tool's back: the same policy, now watching another endpoint
+    // and never scaling in, with a count unit.
+    let cfn = CfnClient::new(&sdk);
+    let (serving_ids, _) = deployed(&cfn, "dogbreed-prod-serving").await;
+    let endpoint = endpoint_name(&serving_ids["DogbreedEndpoint"]).to_string();
+    use aws_sdk_applicationautoscaling::types as aas;
+    aws_sdk_applicationautoscaling::Client::new(&sdk)
+        .put_scaling_policy()
+        .policy_name("dogbreed-prod-dogbreed-target-tracking")
+        .policy_type(aas::PolicyType::TargetTrackingScaling)
+        .service_namespace(aas::ServiceNamespace::Sagemaker)
+        .scalable_dimension(aas::ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .resource_id(format!("endpoint/{endpoint}/variant/AllTraffic"))
+        .target_tracking_scaling_policy_configuration(
+            aas::TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(240.0)
+                .scale_in_cooldown(300)
+                .scale_out_cooldown(30)
+                .disable_scale_in(true)
+                .customized_metric_specification(
+                    aas::CustomizedMetricSpecification::builder()
+                        .metric_name("CPUUtilization")
+                        .namespace("/aws/sagemaker/Endpoints")
+                        .statistic(aas::MetricStatistic::Average)
+                        .unit("Count")
+                        .dimensions(
+                            aas::MetricDimension::builder()
+                                .name("EndpointName")
+                                .value("some-other-endpoint")
+                                .build()
+                                .unwrap(),
+                        )
+                        .dimensions(
+                            aas::MetricDimension::builder()
+                                .name("VariantName")
+                                .value("AllTraffic")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(
+        finding_keys(&report),
+        BTreeSet::from([
+            key("DogbreedScalingPolicy", "scaling-policy", "medium"),
+            key("DogbreedScalingPolicy", "scaling-policy", "high"),
+        ]),
+        "{report:#}"
+    );
+    let pairs: BTreeSet<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["expected"].as_str().unwrap().to_string(),
+                f["actual"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        BTreeSet::from([
+            (
+                "scale-in enabled".to_string(),
+                "scale-in disabled".to_string()
+            ),
+            (
+                "metric unit Percent".to_string(),
+                "metric unit Count".to_string()
+            ),
+            (
+                format!("metric dimensions EndpointName={endpoint}, VariantName=AllTraffic"),
+                "metric dimensions EndpointName=some-other-endpoint, VariantName=AllTraffic"
+                    .to_string()
+            ),
+        ]),
+        "{report:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The demo's sequence (scripts/demo.sh): a fresh apply has no drift, then
+// each change made behind the tool's back is caught. The emulator is the
+// project's launcher, which deploys every rendered resource type as
+// CloudFormation does; nothing is added to the account by the test.
+
+/// The template value of `property` of `logical_id` in the rendered `layer` stack.
+fn rendered_property(
+    rendered: &[RenderedStack],
+    layer: &str,
+    logical_id: &str,
+    property: &str,
+) -> Value {
+    let stack = rendered
+        .iter()
+        .find(|s| s.spec.name.ends_with(&format!("-{layer}")))
+        .unwrap_or_else(|| panic!("a rendered {layer} stack"));
+    stack.template.value["Resources"][logical_id]["Properties"][property].clone()
+}
+
+#[tokio::test]
+async fn the_demo_dev_apply_has_no_drift_then_an_attached_administrator_access_is_caught() {
+    let moto = start_moto();
+    let project = common::repo_root();
+    deploy(&moto, &project, "dev");
+
+    let (code, report) = drift_json(&moto, &project, "dev");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["verdict"], "in-sync");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+
+    // What the deep checks read is really there, as the template has it.
+    let sdk = sdk(&moto).await;
+    let cfn = CfnClient::new(&sdk);
+    let (data_ids, _) = deployed(&cfn, "dogbreed-dev-data").await;
+    let s3 = s3_client(&sdk);
+    let raw = &data_ids["RawBucket"];
+    let versioning = s3.get_bucket_versioning().bucket(raw).send().await.unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let block = s3
+        .get_public_access_block()
+        .bucket(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        block
+            .public_access_block_configuration()
+            .and_then(|c| c.restrict_public_buckets()),
+        Some(true)
+    );
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(raw)
+        .send()
+        .await
+        .unwrap();
+    let rule_ids: Vec<&str> = lifecycle.rules().iter().filter_map(|r| r.id()).collect();
+    assert_eq!(rule_ids, ["TierToGlacier", "ExpireNoncurrentVersions"]);
+    let policy = s3.get_bucket_policy().bucket(raw).send().await.unwrap();
+    assert!(
+        policy.policy().unwrap().contains("DenyInsecureTransport"),
+        "{policy:?}"
+    );
+    let (training_ids, _) = deployed(&cfn, "dogbreed-dev-training").await;
+    aws_sdk_sagemaker::Client::new(&sdk)
+        .describe_pipeline()
+        .pipeline_name(&training_ids["DogbreedPipeline"])
+        .send()
+        .await
+        .expect("the pipeline exists");
+
+    let (iam_ids, _) = deployed(&cfn, "dogbreed-dev-iam").await;
+    let role = &iam_ids["ExecutionRole"];
+    aws_sdk_iam::Client::new(&sdk)
+        .attach_role_policy()
+        .role_name(role)
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+
+    let (code, report) = drift_json(&moto, &project, "dev");
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(report["verdict"], "drifted");
+    assert_eq!(
+        finding_keys(&report),
+        BTreeSet::from([key("ExecutionRole", "managed-policies", "high")]),
+        "{report:#}"
+    );
+    assert_eq!(
+        finding(&report, "ExecutionRole", "managed-policies")["actual"],
+        "arn:aws:iam::aws:policy/AdministratorAccess attached"
+    );
+}
+
+#[tokio::test]
+async fn a_fresh_prod_shaped_apply_has_no_drift_then_a_raised_scaling_maximum_is_caught() {
+    let moto = start_moto();
+    let project = project_in_moto_account();
+    deploy(&moto, project.path(), "prod");
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+
+    // The endpoint has the name the template gives it, and Application Auto
+    // Scaling registered the target the template declares.
+    let rendered = render_env(project.path(), "prod");
+    let name = rendered_property(&rendered, "serving", "DogbreedEndpoint", "EndpointName");
+    let sdk = sdk(&moto).await;
+    let cfn = CfnClient::new(&sdk);
+    let (serving_ids, _) = deployed(&cfn, "dogbreed-prod-serving").await;
+    assert_eq!(
+        endpoint_name(&serving_ids["DogbreedEndpoint"]),
+        name.as_str().unwrap()
+    );
+    let resource_id =
+        rendered_property(&rendered, "serving", "DogbreedScalableTarget", "ResourceId");
+    let resource_id = resource_id.as_str().unwrap();
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let autoscaling = aws_sdk_applicationautoscaling::Client::new(&sdk);
+    let targets = autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .resource_ids(resource_id)
+        .send()
+        .await
+        .unwrap();
+    let target = &targets.scalable_targets()[0];
+    assert_eq!((target.min_capacity(), target.max_capacity()), (1, 3));
+
+    // The data stack is protected as the configuration asks.
+    let data = cfn
+        .describe_stacks()
+        .stack_name("dogbreed-prod-data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(data.stacks()[0].enable_termination_protection(), Some(true));
+
+    autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
+        .resource_id(resource_id)
+        .max_capacity(10)
+        .send()
+        .await
+        .unwrap();
+
+    let (code, report) = drift_json(&moto, project.path(), "prod");
+    assert_eq!(code, 2, "{report:#}");
+    assert_eq!(
+        finding_keys(&report),
+        BTreeSet::from([key("DogbreedScalableTarget", "scaling-capacity", "medium")]),
+        "{report:#}"
+    );
+    let capacity = finding(&report, "DogbreedScalableTarget", "scaling-capacity");
+    assert_eq!(
+        (&capacity["expected"], &capacity["actual"]),
+        (&Value::from("min 1 max 3"), &Value::from("min 1 max 10"))
+    );
+}
+
+#[tokio::test]
+async fn an_applied_instance_type_change_leaves_no_drift() {
+    // A new instance type replaces the (immutable) endpoint config; the
+    // endpoint that refers to it is updated to serve the new one, as
+    // CloudFormation does.
+    let moto = start_moto();
+    let project = project_in_moto_account();
+    deploy(&moto, project.path(), "dev");
+    let dev = project.path().join("environments/dev.toml");
+    let text = std::fs::read_to_string(&dev).unwrap();
+    std::fs::write(
+        &dev,
+        format!("{text}\n[endpoints.dogbreed]\ninstance_type = \"ml.m5.xlarge\"\n"),
+    )
+    .unwrap();
+    deploy(&moto, project.path(), "dev");
+
+    let (code, report) = drift_json(&moto, project.path(), "dev");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    let sdk = sdk(&moto).await;
+    let (serving_ids, outputs) = deployed(&CfnClient::new(&sdk), "dogbreed-dev-serving").await;
+    let endpoint = aws_sdk_sagemaker::Client::new(&sdk)
+        .describe_endpoint()
+        .endpoint_name(endpoint_name(&serving_ids["DogbreedEndpoint"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        endpoint.endpoint_config_name(),
+        Some(outputs["DogbreedEndpointConfigName"].as_str())
     );
 }
 

@@ -315,24 +315,30 @@ fn a_broken_template_names_the_template_and_the_line() {
 #[test]
 fn values_with_quotes_and_backslashes_are_json_encoded() {
     let base = example_file("base");
-    let dev = example_file("dev") + "\n[endpoints.dogbreed]\ninstance_count = 1\n";
-    let tricky = base.replace(
-        "team = \"ml-platform\"",
-        "team = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"",
-    );
+    // Free text that reaches a template: the reason for turning isolation off.
+    let tricky = "ml \"platform\" \\ {{ x }} ${AWS::Region}";
+    let dev = example_file("dev")
+        + "\n[endpoints.dogbreed]\ninstance_count = 1\nnetwork_isolation = false\n"
+        + "network_isolation_reason = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"\n";
     let dir = project_with(&[
-        ("environments/base.toml", &tricky),
+        ("environments/base.toml", &base),
         ("environments/dev.toml", &dev),
     ]);
     let project = Project::Dir(dir.path().to_path_buf());
     let env = config::load_env(&project, "dev").unwrap();
     let stacks = render::render_env(&Engine::new(&Project::Example).unwrap(), &env).unwrap();
-    let tags = stacks[0].template.value["Resources"]["DataKey"]["Properties"]["Tags"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let team = tags.iter().find(|t| t["Key"] == "team").unwrap();
-    assert_eq!(team["Value"], "ml \"platform\" \\ {{ x }} ${AWS::Region}");
+    let skip =
+        &stacks[3].template.value["Resources"]["DogbreedModel"]["Metadata"]["checkov"]["skip"][0];
+    assert_eq!(skip["comment"], format!("Network isolation off: {tricky}"));
+
+    // The same text as a tag value is refused: AWS accepts none of `"\{}$` in tags.
+    let tagged = base.replace(
+        "team = \"ml-platform\"",
+        "team = \"ml \\\"platform\\\" \\\\ {{ x }} ${AWS::Region}\"",
+    );
+    std::fs::write(dir.path().join("environments/base.toml"), tagged).unwrap();
+    let errors = config::load_env(&project, "dev").expect_err("tag value AWS refuses");
+    assert_eq!(errors.first().key.to_string(), "env.tags.team", "{errors}");
 }
 
 #[test]
@@ -445,5 +451,176 @@ fn checkov_fails_no_check_on_any_rendered_template() {
             .as_str()
             .unwrap_or("");
         assert!(reason.len() > 20, "skip without a reason: {skipped}");
+    }
+}
+
+/// A copy of the example with `extra` appended to dev.toml.
+fn dev_with(extra: &str) -> tempfile::TempDir {
+    let base = example_file("base");
+    let dev = example_file("dev") + extra;
+    project_with(&[
+        ("environments/base.toml", &base),
+        ("environments/dev.toml", &dev),
+    ])
+}
+
+#[test]
+fn the_cpu_target_is_rendered_per_vcpu_of_the_instance_type() {
+    let engine = Engine::new(&Project::Example).unwrap();
+    for (instance_type, vcpus) in [
+        ("ml.m5.large", 2.0),
+        ("ml.c5.xlarge", 4.0),
+        ("ml.c5.2xlarge", 8.0),
+        ("ml.c5.4xlarge", 16.0),
+    ] {
+        let dir = dev_with(&format!(
+            "\n[endpoints.dogbreed]\ninstance_type = \"{instance_type}\"\n\
+             autoscaling = {{ min = 1, max = 2, target_cpu_utilization = 60 }}\n"
+        ));
+        let env = config::load_env(&Project::Dir(dir.path().to_path_buf()), "dev").unwrap();
+        let stacks = render::render_env(&engine, &env).unwrap();
+        let config = &stacks[3].template.value["Resources"]["DogbreedScalingPolicy"]["Properties"]
+            ["TargetTrackingScalingPolicyConfiguration"];
+        assert_eq!(
+            config["TargetValue"].as_f64(),
+            Some(60.0 * vcpus),
+            "{instance_type}"
+        );
+        let metric = &config["CustomizedMetricSpecification"];
+        assert_eq!(metric["MetricName"], "CPUUtilization", "{instance_type}");
+        assert_eq!(metric["Statistic"], "Average", "{instance_type}");
+        assert_eq!(
+            stacks[3].template.value["Resources"]["DogbreedEndpointConfig"]["Properties"]["ProductionVariants"]
+                [0]["InstanceType"],
+            instance_type
+        );
+    }
+}
+
+#[test]
+fn invocation_targets_do_not_depend_on_the_instance_type() {
+    let engine = Engine::new(&Project::Example).unwrap();
+    let dir = dev_with(
+        "\n[endpoints.dogbreed]\ninstance_type = \"ml.c5.4xlarge\"\n\
+         autoscaling = { min = 1, max = 2, target_invocations_per_instance = 70 }\n",
+    );
+    let env = config::load_env(&Project::Dir(dir.path().to_path_buf()), "dev").unwrap();
+    let stacks = render::render_env(&engine, &env).unwrap();
+    let config = &stacks[3].template.value["Resources"]["DogbreedScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"];
+    assert_eq!(config["TargetValue"].as_f64(), Some(70.0));
+}
+
+#[test]
+fn a_name_collision_is_reported_at_both_entries() {
+    let dir = common::repo_root().join("tests/fixtures/invalid");
+    let file = dir.join("environments/endpoint-id-collision.toml");
+    let errors = config::load_env(&Project::Dir(dir.clone()), "endpoint-id-collision")
+        .expect_err("ep1 and ep-1 share their logical ids");
+    let at = |key: &str| {
+        errors
+            .0
+            .iter()
+            .find(|e| e.key.to_string() == key)
+            .unwrap_or_else(|| panic!("no error at {key}: {errors}"))
+    };
+    let (first, second) = (at("endpoints.ep1"), at("endpoints.ep-1"));
+    let line = |e: &config::ConfigError| e.location.as_ref().unwrap().line;
+    assert_eq!((line(first), line(second)), (3, 8), "{errors}");
+    for e in [first, second] {
+        assert_eq!(e.location.as_ref().unwrap().file, file, "{errors}");
+        for id in [
+            "Ep1Model",
+            "Ep1EndpointConfig",
+            "Ep1Endpoint",
+            "Ep1EndpointArn",
+        ] {
+            assert!(e.message.contains(&format!("{id:?}")), "{id}: {e}");
+        }
+    }
+    // Each names the other's place, so both can be found from either.
+    assert!(
+        first.message.contains(
+            "endpoints.ep-1 at tests/fixtures/invalid/environments/endpoint-id-collision.toml:8:"
+        ) || first
+            .message
+            .contains(&format!("endpoints.ep-1 at {}:8:", file.display())),
+        "{first}"
+    );
+    assert!(
+        second.message.contains("endpoints.ep1 at") && second.message.contains("toml:3:"),
+        "{second}"
+    );
+    assert_eq!(
+        errors.0.len(),
+        2,
+        "one error per entry, not per id: {errors}"
+    );
+}
+
+#[test]
+fn every_logical_id_rendered_is_reserved_or_derived_from_the_configuration() {
+    use mlinfra::config::names::{self, EndpointIds, InvokerIds, JobIds, Scope, ZoneIds};
+    let project = example();
+    let engine = Engine::new(&project).unwrap();
+    for name in config::deployable_environments(&project).unwrap() {
+        let env = config::load_env(&project, &name).unwrap();
+        let mut known: Vec<(Scope, String)> = names::reserved_logical_ids()
+            .into_iter()
+            .map(|(scope, id, _)| (scope, id.to_string()))
+            .collect();
+        let mut claim = |claims: Vec<(Scope, &str)>| {
+            known.extend(claims.into_iter().map(|(s, id)| (s, id.to_string())))
+        };
+        for zone in &env.data_lake.zones {
+            claim(ZoneIds::of(&zone.name).claims());
+        }
+        for job in &env.training {
+            claim(JobIds::of(&job.name).claims());
+        }
+        for endpoint in &env.endpoints {
+            claim(EndpointIds::of(&endpoint.name).claims());
+        }
+        for invoker in &env.invokers {
+            claim(InvokerIds::of(&invoker.name).claims());
+        }
+        for stack in render::render_env(&engine, &env).unwrap() {
+            let layer = stack.spec.layer;
+            for (section, scope) in [
+                ("Resources", Scope::Resource(layer)),
+                ("Outputs", Scope::Output(layer)),
+            ] {
+                let ids = stack.template.value[section]
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default();
+                for id in ids {
+                    assert!(
+                        known.contains(&(scope, id.clone())),
+                        "{name}/{layer}: {section} id {id} is neither reserved nor derived in config::names"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_execution_role_carries_exactly_the_policies_validation_sized() {
+    use mlinfra::config::policies;
+    let project = example();
+    let engine = Engine::new(&project).unwrap();
+    for name in config::deployable_environments(&project).unwrap() {
+        let env = config::load_env(&project, &name).unwrap();
+        let sized = policies::execution_role_policies(&env);
+        let stacks = render::render_env(&engine, &env).unwrap();
+        let rendered =
+            &stacks[1].template.value["Resources"]["ExecutionRole"]["Properties"]["Policies"];
+        assert_eq!(rendered, &serde_json::to_value(&sized).unwrap(), "{name}");
+        let size = policies::inline_policy_size(&env, &sized);
+        // The example's documents: well inside IAM's limit, and not trivially small.
+        assert!(
+            (1_000..policies::ROLE_INLINE_POLICY_LIMIT).contains(&size),
+            "{name}: {size}"
+        );
     }
 }

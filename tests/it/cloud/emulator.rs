@@ -6,16 +6,18 @@
 //! change sets, returns the submitted body from GetTemplate, reports the real
 //! "didn't contain changes" FAILED status, keeps stack tags, and fetches a
 //! TemplateURL from its S3. It creates buckets, the KMS key and alias, IAM
-//! roles and SageMaker Model/EndpointConfig/Endpoint, but keeps
-//! AWS::S3::BucketPolicy and AWS::SageMaker::Pipeline as placeholders (no
-//! pipeline exists afterwards) and ignores EndpointName. Its change sets list
-//! changes without Replacement or Details (the plan then judges replacement
-//! from the templates, and says so), its stack events are stack-level only
-//! and carry no ClientRequestToken, and it never sets LastUpdatedTime (the
-//! stale-plan check also compares the deployed template). Two of its bugs
-//! (KMS key tags, exports of change-set stacks) are fixed in the harness:
-//! scripts/moto-server.py. Failures, rollbacks and in-progress stacks
-//! it cannot produce: tests/cloud/faults.rs covers those with mocks.
+//! roles and SageMaker Model/EndpointConfig/Endpoint. The project's launcher,
+//! scripts/moto-server.py, fills its CloudFormation gaps through moto's own
+//! service code: bucket settings and policies, Application Auto Scaling
+//! targets and policies, pipelines, EndpointName, exports of change-set
+//! stacks, UpdateTerminationProtection, DeleteStack refused on a protected
+//! stack and stack policies enforced on updates (see that file). Its change
+//! sets list changes without Replacement or Details (the plan then judges
+//! replacement from the templates, and says so), its stack events are
+//! stack-level only and carry no ClientRequestToken, and it never sets
+//! LastUpdatedTime (the stale-plan check also compares the deployed
+//! template). Failures and in-progress stacks it cannot produce:
+//! tests/it/cloud/faults.rs covers those with mocks.
 
 use std::path::Path;
 use std::process::Output;
@@ -576,9 +578,9 @@ async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_type_change_under_autoscaling_is_warned_about() {
-    // moto keeps the scalable target as a placeholder resource (it registers
-    // nothing with Application Auto Scaling); the warning comes from the
-    // deployed template, which moto returns as submitted.
+    // The launcher registers the scalable target with Application Auto
+    // Scaling; the warning comes from the deployed template, which moto
+    // returns as submitted.
     let moto = Moto::start();
     let autoscaled = "autoscaling = { min = 1, max = 2, target_invocations_per_instance = 70, scale_in_cooldown = \"5m\", scale_out_cooldown = \"1m\" }";
     let before = project_with(&format!("[endpoints.dogbreed]\n{autoscaled}"), |base| base);
@@ -722,4 +724,251 @@ async fn diff_shows_property_paths_between_deployed_and_rendered_templates() {
         "{}",
         markdown.stdout
     );
+}
+
+// ---------------------------------------------------------------------------
+// The launcher's CloudFormation: what stock moto lacks and the guards need.
+
+/// The example project with `dev` protected as production is: a stack policy
+/// on its data stack and termination protection.
+fn protected_dev() -> tempfile::TempDir {
+    let dir = project_with("", |base| base);
+    let dev = dir.path().join("environments/dev.toml");
+    let text = std::fs::read_to_string(&dev).unwrap().replace(
+        "termination_protection = false",
+        "termination_protection = true",
+    );
+    std::fs::write(dev, text).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn termination_protection_is_set_through_the_launcher_and_refuses_delete_stack() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    let project = protected_dev();
+    assert_exit(
+        &mlinfra(
+            &moto,
+            Some(project.path()),
+            &["apply", "--env", "dev", "--yes", "--approve-broadening"],
+        ),
+        0,
+        "apply of a protected dev",
+    );
+    let protection = |stack: &'static str| {
+        let cfn = cfn.clone();
+        async move {
+            cfn.describe_stacks()
+                .stack_name(stack)
+                .send()
+                .await
+                .unwrap()
+                .stacks()[0]
+                .enable_termination_protection()
+        }
+    };
+    // apply called UpdateTerminationProtection on the data stack only.
+    assert_eq!(protection("dogbreed-dev-data").await, Some(true));
+    assert_eq!(protection("dogbreed-dev-serving").await, Some(false));
+
+    let refused = cfn
+        .delete_stack()
+        .stack_name("dogbreed-dev-data")
+        .send()
+        .await
+        .expect_err("a protected stack cannot be deleted");
+    let message = format!(
+        "{}",
+        aws_sdk_cloudformation::error::DisplayErrorContext(&refused)
+    );
+    assert!(
+        message.contains(
+            "Stack [dogbreed-dev-data] cannot be deleted while TerminationProtection is enabled"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        stack_status(&cfn, "dogbreed-dev-data").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // Switched off, the same call deletes it (its buckets and key are retained).
+    cfn.update_termination_protection()
+        .stack_name("dogbreed-dev-data")
+        .enable_termination_protection(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(protection("dogbreed-dev-data").await, Some(false));
+    cfn.delete_stack()
+        .stack_name("dogbreed-dev-data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stack_status(&cfn, "dogbreed-dev-data").await, None);
+}
+
+#[tokio::test]
+async fn the_stack_policy_refuses_replacing_a_bucket_and_the_update_rolls_back() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    let project = protected_dev();
+    assert_exit(
+        &mlinfra(
+            &moto,
+            Some(project.path()),
+            &["apply", "--env", "dev", "--yes", "--approve-broadening"],
+        ),
+        0,
+        "apply of a protected dev",
+    );
+    let template = cfn
+        .get_template()
+        .stack_name("dogbreed-dev-data")
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string();
+    let mut renamed: serde_json::Value = serde_json::from_str(&template).unwrap();
+    let old_name = renamed["Resources"]["RawBucket"]["Properties"]["BucketName"].clone();
+    renamed["Resources"]["RawBucket"]["Properties"]["BucketName"] =
+        "dogbreed-dev-raw-renamed".into();
+
+    // Behind the tool's back: a change set that replaces a bucket.
+    let change_set = cfn
+        .create_change_set()
+        .stack_name("dogbreed-dev-data")
+        .change_set_name("rename-raw")
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Update)
+        .template_body(renamed.to_string())
+        .send()
+        .await
+        .unwrap();
+    cfn.execute_change_set()
+        .change_set_name(change_set.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        stack_status(&cfn, "dogbreed-dev-data").await.as_deref(),
+        Some("UPDATE_ROLLBACK_COMPLETE")
+    );
+    let events = cfn
+        .describe_stack_events()
+        .stack_name("dogbreed-dev-data")
+        .send()
+        .await
+        .unwrap();
+    let failed = events
+        .stack_events()
+        .iter()
+        .find(|e| e.resource_status().map(|s| s.as_str()) == Some("UPDATE_FAILED"))
+        .expect("the bucket's update failed");
+    assert_eq!(failed.logical_resource_id(), Some("RawBucket"));
+    assert!(
+        failed
+            .resource_status_reason()
+            .unwrap()
+            .contains("Action denied by stack policy"),
+        "{failed:?}"
+    );
+    // Nothing changed: the bucket keeps its name, the template is the old one.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(
+            &aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(crate::common::moto::REGION))
+                .endpoint_url(&moto.endpoint)
+                .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    "testing", "testing", None, None, "moto",
+                ))
+                .load()
+                .await,
+        )
+        .force_path_style(true)
+        .build(),
+    );
+    let buckets: Vec<String> = s3
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_string))
+        .collect();
+    assert!(
+        buckets.contains(&old_name.as_str().unwrap().to_string()),
+        "{buckets:?}"
+    );
+    assert!(
+        !buckets.contains(&"dogbreed-dev-raw-renamed".to_string()),
+        "{buckets:?}"
+    );
+    let after = cfn
+        .get_template()
+        .stack_name("dogbreed-dev-data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.template_body(), Some(template.as_str()));
+}
+
+#[tokio::test]
+async fn a_create_change_set_for_a_deployed_stack_is_refused_not_a_second_stack() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    assert_exit(
+        &mlinfra(&moto, None, &["apply", "--env", "dev", "--yes"]),
+        0,
+        "apply of dev",
+    );
+    let template = cfn
+        .get_template()
+        .stack_name("dogbreed-dev-iam")
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string();
+    let refused = cfn
+        .create_change_set()
+        .stack_name("dogbreed-dev-iam")
+        .change_set_name("create-again")
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+        .template_body(&template)
+        .send()
+        .await
+        .expect_err("the stack exists");
+    let message = format!(
+        "{}",
+        aws_sdk_cloudformation::error::DisplayErrorContext(&refused)
+    );
+    assert!(
+        message.contains("Stack [dogbreed-dev-iam] already exists and cannot be created again"),
+        "{message}"
+    );
+    let stacks = cfn.list_stacks().send().await.unwrap();
+    let named = stacks
+        .stack_summaries()
+        .iter()
+        .filter(|s| s.stack_name() == Some("dogbreed-dev-iam"))
+        .count();
+    assert_eq!(named, 1);
+}
+
+#[test]
+fn a_stock_moto_server_is_refused_with_a_message_naming_the_launcher() {
+    let stock = Moto::start_stock();
+    let refused = crate::common::moto::check_launcher(stock.port)
+        .expect_err("a stock moto_server is not the launcher");
+    assert!(refused.contains("scripts/moto-server.py"), "{refused}");
+    assert!(refused.contains("stock moto_server"), "{refused}");
+
+    let launcher = Moto::start();
+    assert_eq!(crate::common::moto::check_launcher(launcher.port), Ok(()));
 }

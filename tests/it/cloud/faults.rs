@@ -617,7 +617,8 @@ async fn a_rolled_back_first_create_is_recreated_only_with_consent() {
 
 #[tokio::test(start_paused = true)]
 async fn the_data_stack_gets_its_stack_policy_and_termination_protection() {
-    // moto has no UpdateTerminationProtection: this is covered with mocks.
+    // The order of the calls (the policy before the protection) with mocks;
+    // tests/it/cloud/emulator.rs runs both against the emulator.
     let (mut env, rendered) = example("dev");
     env.termination_protection = true;
     let policy =

@@ -2,8 +2,13 @@
 //! for a test: started on a free loopback port, waited for until it answers,
 //! stopped when dropped. Missing tools fail the test loudly, never skip it.
 //!
-//! It runs `scripts/moto-server.py`: moto's own server with a few of its
-//! bugs fixed (see that file); everything else is stock moto.
+//! It runs `scripts/moto-server.py`: moto's own server with its
+//! CloudFormation gaps filled through moto's own service code (see that
+//! file); everything else is stock moto. A stock `moto_server` is refused
+//! before any test runs against it: without the launcher's fixes the stacks
+//! fail to deploy with misleading errors ("No export named …") and drift
+//! reports the emulator's gaps. The launcher answers `GET /mlinfra-emulator`
+//! and marks every response with the `x-mlinfra-emulator` header.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -15,6 +20,10 @@ use std::time::{Duration, Instant};
 use crate::common::{mlinfra_bin, repo_root, venv_tool};
 
 pub const ACCOUNT: &str = "123456789012";
+/// The launcher, as it names itself in its marker.
+pub const LAUNCHER: &str = "scripts/moto-server.py";
+const MARKER_PATH: &str = "/mlinfra-emulator";
+const MARKER_HEADER: &str = "x-mlinfra-emulator";
 pub const REGION: &str = "us-east-1";
 
 pub struct Moto {
@@ -49,6 +58,27 @@ fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     Some((status, response))
 }
 
+/// Whether the server on `port` is the project's launcher: its marker
+/// endpoint answers and names it, with the marker header. The error says
+/// what to run instead.
+pub fn check_launcher(port: u16) -> Result<(), String> {
+    match http(port, "GET", MARKER_PATH) {
+        Some((200, response))
+            if response.contains(LAUNCHER)
+                && response
+                    .lines()
+                    .any(|l| l.to_ascii_lowercase().starts_with(MARKER_HEADER)) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "the AWS emulator on 127.0.0.1:{port} is not the project's launcher {LAUNCHER} \
+             (GET {MARKER_PATH} does not answer): a stock moto_server lacks the CloudFormation \
+             fixes mlinfra's stacks need. Start `.venv/bin/python {LAUNCHER} -p PORT` instead"
+        )),
+    }
+}
+
 impl Moto {
     pub fn start() -> Self {
         Self::start_with_env(&[])
@@ -57,14 +87,27 @@ impl Moto {
     /// `env`: extra settings of the server, such as
     /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` for AWS managed policies.
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
-        // Both fail loudly when the venv is missing.
-        venv_tool("moto_server");
         let python = venv_tool("python");
+        let moto = Self::spawn(Command::new(python).arg(repo_root().join(LAUNCHER)), env);
+        if let Err(message) = check_launcher(moto.port) {
+            panic!("{message}\n{}", moto.log_text());
+        }
+        moto
+    }
+
+    /// Plain `moto_server`, without the launcher: only to show that the
+    /// harness refuses it.
+    pub fn start_stock() -> Self {
+        Self::spawn(&mut Command::new(venv_tool("moto_server")), &[])
+    }
+
+    fn spawn(command: &mut Command, env: &[(&str, &str)]) -> Self {
+        // Fails loudly when the venv is missing.
+        venv_tool("moto_server");
         let dir = tempfile::tempdir().expect("temp dir for the moto log");
         let log = dir.path().join("moto.log");
         let port = free_port();
-        let child = Command::new(python)
-            .arg(repo_root().join("scripts/moto-server.py"))
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACCOUNT_ID", ACCOUNT)
             .envs(env.iter().copied())

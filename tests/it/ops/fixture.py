@@ -1,12 +1,11 @@
-"""Creates in moto what CloudFormation and SageMaker Pipelines would have.
+"""Creates in moto what a SageMaker Pipelines run would have.
 
-moto's CloudFormation leaves AWS::SageMaker::Pipeline as a placeholder and
-moto's pipelines run no steps. This script creates, through the SageMaker API:
-  pipeline     <endpoint> <training template>        the pipeline, with the
-               template's own properties and Fn::Sub resolved as CloudFormation
-               resolves it (imports from the stacks' exports);
+moto's pipelines run no steps (the pipeline itself is created by the
+emulator's CloudFormation). This script creates, through the SageMaker API:
   training-job <endpoint> <training template> <name> the Train step's training
-               job: the step's Arguments are the CreateTrainingJob request.
+               job: the step's Arguments are the CreateTrainingJob request,
+               with Fn::Sub resolved as CloudFormation resolves it (imports
+               from the stacks' exports).
 """
 
 import json
@@ -33,16 +32,7 @@ for resource in template["Resources"].values():
     for name, value in variables.items():
         body = body.replace("${%s}" % name, exports[value["Fn::ImportValue"]])
     body = body.replace("${!", "${")
-    if mode == "pipeline":
-        sm.create_pipeline(
-            PipelineName=props["PipelineName"],
-            PipelineDisplayName=props["PipelineDisplayName"],
-            PipelineDescription=props["PipelineDescription"],
-            RoleArn=props["RoleArn"],
-            PipelineDefinition=body,
-            Tags=props["Tags"],
-        )
-    elif mode == "training-job":
+    if mode == "training-job":
         arguments = json.loads(body)["Steps"][0]["Arguments"]
         sm.create_training_job(TrainingJobName=sys.argv[4], **arguments)
     else:

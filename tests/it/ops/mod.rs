@@ -454,22 +454,26 @@ fn train_starts_the_pipeline_and_reads_the_training_job_in_moto() {
     let config = sdk(&moto);
     let sagemaker = SageMaker::new(&config);
 
-    // moto's CloudFormation creates only a placeholder without a logical id
-    // for AWS::SageMaker::Pipeline, so the training stack lists no pipeline:
-    // `train` says so rather than guessing the name (names are never rebuilt).
-    fixture(&moto, &["pipeline"]);
-    let output = mlinfra(&moto, &["train", "--env", "dev", "dogbreed"]);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
-    let stderr = text(&output.stderr);
-    assert!(
-        stderr.contains("has no deployed pipeline for training job `dogbreed`"),
-        "{stderr}"
+    // The emulator creates the pipeline from the training stack, as
+    // CloudFormation does: `train` finds it through the stack's own
+    // resources (names are never rebuilt) and starts it.
+    let output = mlinfra(
+        &moto,
+        &["train", "--env", "dev", "dogbreed", "--format", "json"],
     );
-    assert!(output.stdout.is_empty());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let started: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(started["pipeline"], "dogbreed-dev-dogbreed");
+    assert!(
+        started["execution_arn"].as_str().unwrap().starts_with(
+            "arn:aws:sagemaker:us-east-1:123456789012:pipeline/dogbreed-dev-dogbreed/execution/"
+        ),
+        "{started}"
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        // The pipeline the fixture created as CloudFormation would.
+        // The pipeline the training stack created.
         let job = dev_job();
         let token = train::request_token(&job.name);
         let arn = train::start(&sagemaker, &job.pipeline_name, &job.name, &token)
@@ -643,12 +647,10 @@ fn status_of_a_deployed_dev_lists_stacks_and_endpoints() {
     let endpoint = &report["endpoints"][0];
     assert_eq!(endpoint["name"], "dogbreed");
     assert_eq!(endpoint["status"], "InService");
-    // The live name is the serving stack's physical id, with CloudFormation's suffix.
+    // The live name is the one the template gives (EndpointName), read from
+    // the serving stack's physical id.
     let live = endpoint["endpoint_name"].as_str().unwrap();
-    assert!(
-        live.starts_with("dogbreed-dev-serving-DogbreedEndpoint-"),
-        "{live}"
-    );
+    assert_eq!(live, "dogbreed-dev-dogbreed");
     assert_eq!(endpoint["variants"][0]["current_instances"], 1);
     assert_eq!(
         endpoint["variants"][0]["autoscaling"]["state"],
@@ -662,14 +664,13 @@ fn status_of_a_deployed_dev_lists_stacks_and_endpoints() {
         .map(|s| s["last_updated"].as_str().unwrap().to_string())
         .collect();
     let redacted = redact(&text(&human.stdout), &times);
-    assert!(!redacted.contains(live), "{redacted}");
     common::snapshot_settings().bind(|| {
         insta::assert_snapshot!("ops__status_human", redacted);
     });
 }
 
-/// The example project with staging in moto's account and without termination
-/// protection (moto has no UpdateTerminationProtection): an endpoint with autoscaling.
+/// The example project with staging in moto's account: an endpoint with
+/// autoscaling, and the data stack protected.
 fn staging_in_moto_account() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let environments = dir.path().join("environments");
@@ -681,11 +682,7 @@ fn staging_in_moto_account() -> tempfile::TempDir {
                 .join(format!("{name}.toml")),
         )
         .unwrap()
-        .replace("234567890123", moto::ACCOUNT)
-        .replace(
-            "termination_protection = true",
-            "termination_protection = false",
-        );
+        .replace("234567890123", moto::ACCOUNT);
         std::fs::write(environments.join(format!("{name}.toml")), text).unwrap();
     }
     dir
@@ -704,38 +701,12 @@ fn status_reads_the_instance_count_against_the_registered_bounds() {
             .output()
             .unwrap()
     };
-    let output = run(&["apply", "--env", "staging", "--yes"]);
+    // A protected environment asks for IAM broadening to be approved.
+    let output = run(&["apply", "--env", "staging", "--yes", "--approve-broadening"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 
-    // moto's CloudFormation leaves the scalable target as a placeholder:
-    // configured, but nothing registered.
-    let output = run(&["status", "--env", "staging", "--format", "json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let endpoint = &report["endpoints"][0];
-    assert_eq!(
-        endpoint["variants"][0]["autoscaling"],
-        serde_json::json!({ "state": "not_registered", "configured_min": 1, "configured_max": 2 })
-    );
-
-    // Register the target as CloudFormation would: moto ignores EndpointName,
-    // so the live endpoint's name stands where AWS has the configured one.
-    let live = endpoint["endpoint_name"].as_str().unwrap();
-    let variant = endpoint["variants"][0]["name"].as_str().unwrap();
-    let script = format!(
-        "import boto3\n\
-         boto3.client('application-autoscaling', endpoint_url='{}', region_name='us-east-1',\n\
-           aws_access_key_id='testing', aws_secret_access_key='testing').register_scalable_target(\n\
-           ServiceNamespace='sagemaker', ResourceId='endpoint/{live}/variant/{variant}',\n\
-           ScalableDimension='sagemaker:variant:DesiredInstanceCount', MinCapacity=1, MaxCapacity=2)\n",
-        moto.endpoint
-    );
-    let registered = Command::new(common::venv_tool("python"))
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(registered.status.success(), "{}", text(&registered.stderr));
-
+    // The serving stack registered the scalable target with Application
+    // Auto Scaling, as CloudFormation does.
     let output = run(&["status", "--env", "staging", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();

@@ -1,0 +1,216 @@
+//! The SageMaker execution role's inline policy documents, built from the
+//! environment: every S3 location, image repository and log group it uses,
+//! and nothing else. Built here, typed, rather than in the IAM template so
+//! that validation can size them against IAM's limit before anything is
+//! rendered or deployed, and the template inserts exactly what was sized.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::env::{Env, S3Location};
+use super::names;
+
+/// IAM's limit on the aggregate size of a role's inline policies, in
+/// characters not counting whitespace.
+pub const ROLE_INLINE_POLICY_LIMIT: usize = 10_240;
+
+/// One inline policy of a role.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct InlinePolicy {
+    pub policy_name: String,
+    /// May hold `Fn::ImportValue` for the data key's ARN.
+    pub policy_document: Value,
+}
+
+/// `s3:prefix` values a role may list in one bucket.
+struct BucketAccess {
+    bucket_arn: String,
+    list_prefixes: Vec<String>,
+}
+
+fn object_arn(location: &S3Location, wildcard: bool) -> String {
+    let star = if wildcard { "*" } else { "" };
+    format!("arn:aws:s3:::{}/{}{star}", location.bucket, location.key)
+}
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items.dedup();
+    items
+}
+
+/// The execution role's inline policies: `data-lake-access` and `images-and-logs`.
+pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
+    let names = env.names();
+    let mut reads: Vec<&S3Location> = Vec::new();
+    let mut writes: Vec<&S3Location> = Vec::new();
+    for job in &env.training {
+        reads.extend([&job.input, &job.checkpoints]);
+        writes.extend([&job.output, &job.checkpoints]);
+    }
+    let read_object_arns = sorted(
+        reads
+            .iter()
+            .map(|l| object_arn(l, true))
+            .chain(
+                env.endpoints
+                    .iter()
+                    .map(|e| object_arn(&e.model_data, false)),
+            )
+            .collect(),
+    );
+    let write_object_arns = sorted(writes.iter().map(|l| object_arn(l, true)).collect());
+
+    let mut buckets: Vec<BucketAccess> = Vec::new();
+    for location in reads.iter().chain(writes.iter()) {
+        let arn = names::bucket_arn(&location.bucket);
+        let prefix = format!("{}*", location.key);
+        match buckets.iter_mut().find(|b| b.bucket_arn == arn) {
+            Some(b) => b.list_prefixes.push(prefix),
+            None => buckets.push(BucketAccess {
+                bucket_arn: arn,
+                list_prefixes: vec![prefix],
+            }),
+        }
+    }
+    for bucket in &mut buckets {
+        bucket.list_prefixes.sort();
+        bucket.list_prefixes.dedup();
+    }
+    buckets.sort_by(|a, b| a.bucket_arn.cmp(&b.bucket_arn));
+
+    let ecr_repository_arns = sorted(
+        env.training
+            .iter()
+            .map(|j| j.image.repository_arn())
+            .chain(env.endpoints.iter().map(|e| e.image.repository_arn()))
+            .collect(),
+    );
+    let key_arn = json!({ "Fn::ImportValue": names.key_arn_export() });
+
+    let mut data = Vec::new();
+    if !read_object_arns.is_empty() {
+        data.push(json!({
+            "Sid": "ReadInputsModelsAndCheckpoints",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": read_object_arns,
+        }));
+    }
+    if !write_object_arns.is_empty() {
+        data.push(json!({
+            "Sid": "WriteOutputsAndCheckpoints",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": write_object_arns,
+        }));
+    }
+    for (i, bucket) in buckets.iter().enumerate() {
+        data.push(json!({
+            "Sid": format!("ListPrefixes{}", i + 1),
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": bucket.bucket_arn,
+            "Condition": { "StringLike": { "s3:prefix": bucket.list_prefixes } },
+        }));
+    }
+    data.push(json!({
+        "Sid": "UseDataKeyThroughS3AndSageMaker",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+        "Resource": key_arn,
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": [names.service_endpoint("s3"), names.service_endpoint("sagemaker")]
+            }
+        },
+    }));
+    data.push(json!({
+        "Sid": "EncryptVolumesWithDataKey",
+        "Effect": "Allow",
+        "Action": ["kms:CreateGrant"],
+        "Resource": key_arn,
+        "Condition": { "Bool": { "kms:GrantIsForAWSResource": "true" } },
+    }));
+
+    let mut images = Vec::new();
+    if !ecr_repository_arns.is_empty() {
+        images.push(json!({
+            "Sid": "PullConfiguredImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": ecr_repository_arns,
+        }));
+    }
+    images.extend([
+        json!({
+            "Sid": "EcrLoginHasNoResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": ["ecr:GetAuthorizationToken"],
+            "Resource": "*",
+        }),
+        json!({
+            "Sid": "WriteSageMakerLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            "Resource": format!("arn:aws:logs:{}:{}:log-group:/aws/sagemaker/*", env.region, env.account_id),
+        }),
+        json!({
+            "Sid": "PublishSageMakerMetricsOnly",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": "*",
+            "Condition": { "StringLike": { "cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"] } },
+        }),
+    ]);
+
+    let document =
+        |statements: Vec<Value>| json!({ "Version": "2012-10-17", "Statement": statements });
+    vec![
+        InlinePolicy {
+            policy_name: "data-lake-access".into(),
+            policy_document: document(data),
+        },
+        InlinePolicy {
+            policy_name: "images-and-logs".into(),
+            policy_document: document(images),
+        },
+    ]
+}
+
+/// The size IAM counts for a role's inline policies: their documents as
+/// CloudFormation sends them (the data key's `Fn::ImportValue` resolved to
+/// a key ARN of this account and region), without whitespace.
+pub fn inline_policy_size(env: &Env, policies: &[InlinePolicy]) -> usize {
+    // A KMS key ARN: the key id is a 36-character UUID.
+    let key_arn = format!(
+        "arn:aws:kms:{}:{}:key/{}",
+        env.region,
+        env.account_id,
+        "0".repeat(36)
+    );
+    policies
+        .iter()
+        .map(|p| {
+            let resolved = resolve_imports(&p.policy_document, &key_arn);
+            let text = serde_json::to_string(&resolved).expect("a JSON value always serialises");
+            text.chars().filter(|c| !c.is_whitespace()).count()
+        })
+        .sum()
+}
+
+fn resolve_imports(value: &Value, key_arn: &str) -> Value {
+    match value {
+        Value::Object(map) if map.contains_key("Fn::ImportValue") => Value::String(key_arn.into()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve_imports(v, key_arn)))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve_imports(v, key_arn)).collect())
+        }
+        other => other.clone(),
+    }
+}
