@@ -11,9 +11,11 @@ use super::model::{
 };
 use super::template_diff::{self, LocalReplacement};
 use crate::cloud::cfn::RawChange;
+use crate::config::Env;
 use crate::template::catalogue::is_stateful;
 use crate::template::diff::changed_properties;
 use crate::template::ids::variant_resource_id;
+use crate::template::value::one_or_many;
 use crate::template::{Resource, Template};
 
 fn action(raw: &str) -> ChangeAction {
@@ -204,6 +206,33 @@ pub fn warnings(stack: &str, changes: &[ResourceChange], old: &Value, new: &Valu
                  --scalable-dimension sagemaker:variant:DesiredInstanceCount --resource-id {}",
                 variant_resource_id(&t.endpoint_name, &t.variant)
             ),
+        })
+        .collect()
+}
+
+/// A CPU autoscaling target is rendered per vCPU (SageMaker sums
+/// `CPUUtilization` over vCPUs): an instance type with another vCPU count
+/// changes the rendered `TargetValue` though the configured percent stays.
+pub fn cpu_target_notes(env: &Env, stack: &str, old: &Value) -> Vec<Warning> {
+    env.endpoints
+        .iter()
+        .filter_map(|endpoint| {
+            let deployed = Template::new(old)
+                .resource(&endpoint.ids.config)
+                .map(|r| one_or_many(r.prop("ProductionVariants")))?
+                .first()?
+                .get("InstanceType")?
+                .as_str()?
+                .to_string();
+            let change = endpoint.cpu_target_change(&deployed)?;
+            Some(Warning {
+                stack: stack.to_string(),
+                logical_id: endpoint.ids.scaling_policy.clone(),
+                message: change.to_string(),
+                advice: "the configured percent per instance stays; check it still suits the new \
+                         instance type"
+                    .to_string(),
+            })
         })
         .collect()
 }

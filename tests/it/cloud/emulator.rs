@@ -614,6 +614,34 @@ async fn an_instance_type_change_under_autoscaling_is_warned_about() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_type_with_more_vcpus_says_the_cpu_target_is_rendered_anew() {
+    let moto = Moto::start();
+    let autoscaled = "autoscaling = { min = 1, max = 2, target_cpu_utilization = 60, scale_in_cooldown = \"5m\", scale_out_cooldown = \"1m\" }";
+    let before = project_with(&format!("[endpoints.dogbreed]\n{autoscaled}"), |base| base);
+    let applied = mlinfra(
+        &moto,
+        Some(before.path()),
+        &["apply", "--env", "dev", "--yes"],
+    );
+    assert_exit(&applied, 0, "apply with CPU autoscaling");
+    let after = project_with(
+        &format!("[endpoints.dogbreed]\ninstance_type = \"ml.m5.2xlarge\"\n{autoscaled}"),
+        |base| base,
+    );
+    let planned = mlinfra(&moto, Some(after.path()), &["plan", "--env", "dev"]);
+    assert_exit(&planned, 2, "plan of the instance-type change");
+    // ml.m5.large has 2 vCPUs, ml.m5.2xlarge 8: SageMaker sums CPU over vCPUs.
+    assert!(
+        planned.stdout.contains(
+            "CPU scaling target 60% per instance renders as TargetValue 480 on ml.m5.2xlarge (8 vCPUs), \
+             was 120 on ml.m5.large (2 vCPUs)"
+        ),
+        "{}",
+        planned.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn added_iam_permissions_need_their_own_approval() {
     let moto = Moto::start();
     let cfn = moto_cfn(&moto).await;
