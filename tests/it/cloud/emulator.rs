@@ -37,17 +37,12 @@ struct Run {
 }
 
 fn mlinfra(moto: &Moto, project: Option<&Path>, args: &[&str]) -> Run {
-    let mut command = moto.mlinfra();
-    if let Some(dir) = project {
-        command.arg("--project").arg(dir);
-    } else {
-        command.arg("--project").arg(crate::common::repo_root());
-    }
+    let root = crate::common::repo_root();
     let Output {
         status,
         stdout,
         stderr,
-    } = command.args(args).output().expect("run mlinfra");
+    } = moto.cli(project.unwrap_or(&root)).args(args).run();
     Run {
         code: status.code().expect("exit code"),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -442,14 +437,11 @@ async fn the_account_guard_refuses_another_account_before_any_change() {
     // disagrees with the environment is refused before any call.
     let dev = mlinfra(&moto, None, &["plan", "--env", "dev"]);
     assert_exit(&dev, 2, "plan of the right account");
-    let mut elsewhere = moto.mlinfra();
-    let output = elsewhere
-        .arg("--project")
-        .arg(crate::common::repo_root())
+    let output = moto
+        .cli(&crate::common::repo_root())
         .args(["plan", "--env", "dev"])
         .env("AWS_REGION", "eu-west-1")
-        .output()
-        .unwrap();
+        .run();
     assert_eq!(output.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("AWS_REGION selects region eu-west-1")
