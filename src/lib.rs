@@ -25,6 +25,7 @@ pub mod render;
 pub mod report;
 pub mod scaffold;
 pub mod stacks;
+pub mod template;
 
 pub use error::{Error, Result};
 pub use exit::Exit;

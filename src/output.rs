@@ -37,6 +37,8 @@ pub enum Format {
     Human,
     Json,
     Markdown,
+    /// SARIF 2.1.0, for code-scanning annotations.
+    Sarif,
 }
 
 impl Format {
@@ -45,6 +47,7 @@ impl Format {
             Format::Human => "human",
             Format::Json => "json",
             Format::Markdown => "markdown",
+            Format::Sarif => "sarif",
         }
     }
 }
@@ -62,6 +65,10 @@ pub trait Report {
     fn json(&self) -> String;
     /// For pull-request comments, where the report has such a form.
     fn markdown(&self) -> Option<String> {
+        None
+    }
+    /// For code-scanning services, where the report has such a form.
+    fn sarif(&self) -> Option<String> {
         None
     }
 }
@@ -192,6 +199,10 @@ impl Printer {
             Format::Human => report.human(self),
             Format::Json => report.json(),
             Format::Markdown => report.markdown().ok_or(PrintError::NoSuchForm {
+                kind: report.kind(),
+                format: format.name(),
+            })?,
+            Format::Sarif => report.sarif().ok_or(PrintError::NoSuchForm {
                 kind: report.kind(),
                 format: format.name(),
             })?,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-const STATEFUL_TYPES: [&str; 2] = ["AWS::S3::Bucket", "AWS::KMS::Key"];
+use crate::template::catalogue::STATEFUL_TYPES;
 
 /// Every update allowed, except replacing or deleting a bucket or key.
 pub fn policy() -> String {

@@ -4,21 +4,24 @@
 use serde_json::Value;
 
 use super::StackCheck;
-use super::policy::{self, Principal};
 use super::rule::RuleId;
-use super::template::{self, Resource, is_false, is_true, one_or_many};
+use crate::template::Resource;
+use crate::template::iam::PolicyDocument;
+use crate::template::intrinsic::Scope;
+use crate::template::refs::reference;
+use crate::template::value::{is_false, is_true, one_or_many};
 
 const BUCKET: &str = "AWS::S3::Bucket";
 const KEY: &str = "AWS::KMS::Key";
 
 pub fn check(c: &mut StackCheck) {
-    let resources = template::resources(c.template());
+    let resources: Vec<Resource> = c.template().resources().collect();
     // A bucket that receives other buckets' access logs cannot log into itself.
     let log_destinations: Vec<&str> = resources
         .iter()
         .filter(|r| r.kind == BUCKET)
         .filter_map(|r| r.prop("LoggingConfiguration")?.get("DestinationBucketName"))
-        .filter_map(template::reference)
+        .filter_map(reference)
         .collect();
     for resource in &resources {
         match resource.kind {
@@ -109,7 +112,7 @@ fn bucket(c: &mut StackCheck, bucket: &Resource, all: &[Resource], receives_logs
         let key_target = defaults
             .first()
             .and_then(|d| d.get("KMSMasterKeyID"))
-            .and_then(template::reference);
+            .and_then(reference);
         let own_key =
             key_target.is_some_and(|t| all.iter().any(|r| r.logical_id == t && r.kind == KEY));
         if !matches!(algorithm, Some("aws:kms" | "aws:kms:dsse")) || !own_key {
@@ -120,7 +123,7 @@ fn bucket(c: &mut StackCheck, bucket: &Resource, all: &[Resource], receives_logs
             );
         }
     }
-    if !tls_only(bucket, all) {
+    if !tls_only(bucket, all, &c.scope()) {
         c.report(
             RuleId::Data005,
             id,
@@ -165,28 +168,24 @@ fn bucket(c: &mut StackCheck, bucket: &Resource, all: &[Resource], receives_logs
 
 /// A bucket policy attached to `bucket` that denies every S3 action on the
 /// bucket's objects to anyone when `aws:SecureTransport` is false.
-fn tls_only(bucket: &Resource, all: &[Resource]) -> bool {
+fn tls_only(bucket: &Resource, all: &[Resource], scope: &Scope) -> bool {
     let name = bucket.prop("BucketName").and_then(Value::as_str);
     all.iter()
         .filter(|r| r.kind == "AWS::S3::BucketPolicy")
         .filter(|r| {
             r.prop("Bucket").is_some_and(|b| {
-                template::reference(b) == Some(bucket.logical_id)
-                    || (name.is_some() && b.as_str() == name)
+                reference(b) == Some(bucket.logical_id) || (name.is_some() && b.as_str() == name)
             })
         })
         .filter_map(|r| r.prop("PolicyDocument"))
-        .flat_map(policy::statements)
+        .flat_map(|document| PolicyDocument::parse(document, "bucket policy", scope).statements)
         .any(|s| {
-            !s.allow
-                && s.principal == Some(Principal::Anyone)
+            !s.allows()
+                && s.is_anyone()
                 && (s.covers("s3:GetObject")
                     && s.covers("s3:PutObject")
                     && s.covers("s3:DeleteObject"))
-                && s.resources
-                    .iter()
-                    .filter_map(template::text)
-                    .any(|r| r.ends_with("/*"))
+                && s.resource_texts().any(|r| r.ends_with("/*"))
                 && ["Bool", "BoolIfExists"].iter().any(|op| {
                     s.condition_values(op, "aws:SecureTransport")
                         .into_iter()

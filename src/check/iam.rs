@@ -1,12 +1,20 @@
 //! Least privilege: identity policies, trust policies, managed policies and
-//! resource policies (bucket and key policies).
+//! resource policies (bucket and key policies). Documents are read through the
+//! template model, so a grant built with `Fn::Join`, written as an `Fn::Sub`
+//! string or chosen by `Fn::If` is judged like a literal one, and a value only
+//! known at deploy time is reported rather than passed over.
 
 use serde_json::Value;
 
 use super::StackCheck;
-use super::policy::{self, Principal, Statement};
 use super::rule::RuleId;
-use super::template::{self, Resource, one_or_many};
+use crate::template::Resource;
+use crate::template::iam::{
+    self, PRIVILEGE_ESCALATION, PolicyDocument, Principal, Statement, aws_managed_policy_name,
+    is_broad_policy_name,
+};
+use crate::template::intrinsic::Static;
+use crate::template::value::display;
 
 /// An action without resource-level permissions: `Resource: "*"` is the only
 /// possible grant, narrowed by `condition_key` where the action has one.
@@ -28,11 +36,8 @@ pub const WITHOUT_RESOURCE_LEVEL: &[Unscopeable] = &[
     },
 ];
 
-/// AWS managed policies too broad for any role this tool makes.
-const BROAD_MANAGED: &[&str] = &["AdministratorAccess", "PowerUserAccess"];
-
 pub fn check(c: &mut StackCheck) {
-    for resource in template::resources(c.template()) {
+    for resource in c.template().resources() {
         match resource.kind {
             "AWS::IAM::Role" => {
                 if let Some(trust) = resource.prop("AssumeRolePolicyDocument") {
@@ -69,29 +74,73 @@ pub fn check(c: &mut StackCheck) {
     }
 }
 
+/// Reads a document and reports (IAM012) what of it cannot be judged before deployment.
+fn read(c: &mut StackCheck, resource: &Resource, place: &str, document: &Value) -> PolicyDocument {
+    let parsed = PolicyDocument::parse(document, place, &c.scope());
+    let unresolved: Vec<String> = parsed
+        .unresolved
+        .iter()
+        .cloned()
+        .chain(parsed.statements.iter().enumerate().flat_map(|(i, s)| {
+            s.unresolved
+                .iter()
+                .map(move |u| format!("{place}, {}: {u}", s.label(i)))
+        }))
+        .collect();
+    for problem in unresolved {
+        c.report(RuleId::Iam012, Some(resource.logical_id), problem);
+    }
+    parsed
+}
+
 fn inline_policies(c: &mut StackCheck, resource: &Resource) {
-    for policy in one_or_many(resource.prop("Policies")) {
+    for policy in c.scope().items(resource.prop("Policies")) {
         let name = policy
             .get("PolicyName")
             .and_then(Value::as_str)
             .unwrap_or("(unnamed)");
-        if let Some(document) = policy.get("PolicyDocument") {
-            identity_policy(c, resource, &format!("policy {name:?}"), document);
+        match policy.get("PolicyDocument") {
+            Some(document) => identity_policy(c, resource, &format!("policy {name:?}"), document),
+            None if !policy.is_object() || policy.get("PolicyName").is_none() => c.report(
+                RuleId::Iam012,
+                Some(resource.logical_id),
+                format!(
+                    "inline policy {} cannot be read before deployment",
+                    display(&policy)
+                ),
+            ),
+            None => {}
         }
     }
 }
 
 fn managed_policies(c: &mut StackCheck, resource: &Resource) {
-    for arn in one_or_many(resource.prop("ManagedPolicyArns"))
-        .into_iter()
-        .filter_map(template::text)
-    {
-        // AWS managed policies live under the `aws` account: arn:aws:iam::aws:policy/...
-        let Some((_, name)) = arn.split_once(":iam::aws:policy/") else {
-            continue;
+    let scope = c.scope();
+    for arn in scope.items(resource.prop("ManagedPolicyArns")) {
+        let text = match scope.text(&arn) {
+            Static::Text(text) => text,
+            // A policy of this stack: its document is checked where it is declared.
+            Static::Named(reference) if reference.logical_id().is_some() => continue,
+            other => {
+                let why = match other {
+                    Static::Unknown(why) => why,
+                    _ => "is imported from another stack".to_string(),
+                };
+                c.report(
+                    RuleId::Iam012,
+                    Some(resource.logical_id),
+                    format!(
+                        "managed policy {}: {why}, so which policy is attached cannot be checked",
+                        display(&arn)
+                    ),
+                );
+                continue;
+            }
         };
-        let name = name.rsplit('/').next().unwrap_or(name);
-        if name.ends_with("FullAccess") || BROAD_MANAGED.contains(&name) {
+        // AWS managed policies live under the `aws` account: arn:aws:iam::aws:policy/...
+        if let Some(name) = aws_managed_policy_name(&text)
+            && is_broad_policy_name(name)
+        {
             c.report(
                 RuleId::Iam004,
                 Some(resource.logical_id),
@@ -102,58 +151,101 @@ fn managed_policies(c: &mut StackCheck, resource: &Resource) {
 }
 
 /// Wildcard actions: checked in identity policies and in resource policies alike.
-fn wildcard_actions(c: &mut StackCheck, resource: &Resource, place: &str, s: &Statement) {
+fn wildcard_actions(c: &mut StackCheck, resource: &Resource, place: &str, i: usize, s: &Statement) {
+    let label = s.label(i);
     if s.not_action {
         c.report(
             RuleId::Iam001,
             Some(resource.logical_id),
-            format!(
-                "{place}, {}: Allow with NotAction grants every action not listed",
-                s.label()
-            ),
+            format!("{place}, {label}: Allow with NotAction grants every action not listed"),
         );
         return;
     }
-    if s.actions.iter().any(|a| policy::is_any_action(a)) {
+    if s.actions.iter().any(|a| iam::is_any_action(a)) {
         c.report(
             RuleId::Iam001,
             Some(resource.logical_id),
-            format!("{place}, {}: allows Action \"*\"", s.label()),
+            format!("{place}, {label}: allows Action \"*\""),
         );
     }
-    let services: Vec<&str> = s
+    let services: Vec<String> = s
         .actions
         .iter()
-        .filter_map(|a| policy::service_wildcard(a))
+        .filter_map(|a| iam::service_wildcard(a))
+        .map(|s| format!("{s}:*"))
         .collect();
     if !services.is_empty() {
-        let list: Vec<String> = services.iter().map(|s| format!("{s}:*")).collect();
         c.report(
             RuleId::Iam002,
             Some(resource.logical_id),
             format!(
-                "{place}, {}: allows every action of a service ({})",
-                s.label(),
-                list.join(", ")
+                "{place}, {label}: allows every action of a service ({})",
+                services.join(", ")
+            ),
+        );
+    }
+    let partial: Vec<&str> = s
+        .actions
+        .iter()
+        .map(String::as_str)
+        .filter(|a| iam::is_partial_wildcard(a))
+        .collect();
+    if !partial.is_empty() {
+        c.report(
+            RuleId::Iam010,
+            Some(resource.logical_id),
+            format!(
+                "{place}, {label}: allows actions by pattern ({}), including any the service adds later",
+                partial.join(", ")
             ),
         );
     }
 }
 
 fn identity_policy(c: &mut StackCheck, resource: &Resource, place: &str, document: &Value) {
-    for s in policy::statements(document).iter().filter(|s| s.allow) {
-        wildcard_actions(c, resource, place, s);
+    let document = read(c, resource, place, document);
+    for (i, s) in document.statements.iter().enumerate() {
+        if !s.allows() {
+            continue;
+        }
+        wildcard_actions(c, resource, place, i, s);
         if s.on_every_resource() {
-            every_resource(c, resource, place, s);
+            every_resource(c, resource, place, i, s);
         }
         if s.covers("iam:PassRole") {
-            pass_role(c, resource, place, s);
+            pass_role(c, resource, place, i, s);
         }
+        escalation(c, resource, place, i, s);
     }
 }
 
-/// `Resource: "*"` is allowed only for actions that cannot be scoped.
-fn every_resource(c: &mut StackCheck, resource: &Resource, place: &str, s: &Statement) {
+/// Actions that let the role rewrite its own permissions (IAM011). `Action: "*"`
+/// is reported by IAM001 already, which says more.
+fn escalation(c: &mut StackCheck, resource: &Resource, place: &str, i: usize, s: &Statement) {
+    if s.not_action || s.actions.iter().any(|a| iam::is_any_action(a)) {
+        return;
+    }
+    let covered: Vec<&str> = PRIVILEGE_ESCALATION
+        .iter()
+        .copied()
+        .filter(|action| s.covers(action))
+        .collect();
+    if !covered.is_empty() {
+        c.report(
+            RuleId::Iam011,
+            Some(resource.logical_id),
+            format!(
+                "{place}, {}: allows {}, with which the role can raise its own privileges",
+                s.label(i),
+                covered.join(", ")
+            ),
+        );
+    }
+}
+
+/// `Resource: "*"` (or an ARN that means every resource) is allowed only for
+/// actions that cannot be scoped.
+fn every_resource(c: &mut StackCheck, resource: &Resource, place: &str, i: usize, s: &Statement) {
     let scopeable: Vec<&str> = if s.not_action {
         vec!["(every action not listed)"]
     } else {
@@ -172,27 +264,36 @@ fn every_resource(c: &mut StackCheck, resource: &Resource, place: &str, s: &Stat
         return;
     }
     let what = if s.not_resource {
-        "NotResource"
+        "NotResource".to_string()
     } else {
-        "Resource \"*\""
+        let wildcards: Vec<&str> = s
+            .resource_texts()
+            .filter(|r| iam::is_wildcard_resource(r))
+            .collect();
+        if wildcards == ["*"] {
+            "Resource \"*\"".to_string()
+        } else {
+            format!(
+                "Resource {} (every resource of its kind)",
+                wildcards.join(", ")
+            )
+        }
     };
     c.report(
         RuleId::Iam003,
         Some(resource.logical_id),
         format!(
             "{place}, {}: {what} with {} (these support resource-level permissions, or lack their narrowing condition)",
-            s.label(),
+            s.label(i),
             scopeable.join(", ")
         ),
     );
 }
 
-fn pass_role(c: &mut StackCheck, resource: &Resource, place: &str, s: &Statement) {
+fn pass_role(c: &mut StackCheck, resource: &Resource, place: &str, i: usize, s: &Statement) {
     let mut problems = Vec::new();
-    let unnamed: Vec<String> = s
-        .resources
-        .iter()
-        .filter_map(|r| template::text(r).map(str::to_string))
+    let unnamed: Vec<&str> = s
+        .resource_texts()
         .filter(|arn| arn.contains('*') || arn.contains('?') || !arn.contains(":role/"))
         .collect();
     if s.not_resource || s.resources.is_empty() {
@@ -209,7 +310,7 @@ fn pass_role(c: &mut StackCheck, resource: &Resource, place: &str, s: &Statement
             Some(resource.logical_id),
             format!(
                 "{place}, {}: iam:PassRole {}",
-                s.label(),
+                s.label(i),
                 problems.join(" and ")
             ),
         );
@@ -217,28 +318,33 @@ fn pass_role(c: &mut StackCheck, resource: &Resource, place: &str, s: &Statement
 }
 
 fn trust_policy(c: &mut StackCheck, resource: &Resource, document: &Value) {
-    for s in policy::statements(document).iter().filter(|s| s.allow) {
+    let document = read(c, resource, "trust policy", document);
+    for (i, s) in document.statements.iter().enumerate() {
+        if !s.allows() {
+            continue;
+        }
         let id = Some(resource.logical_id);
+        let label = s.label(i);
         match &s.principal {
             None => c.report(
                 RuleId::Iam007,
                 id,
-                format!("trust {} names no principal", s.label()),
+                format!("trust {label} names no principal"),
             ),
             Some(Principal::Anyone) => c.report(
                 RuleId::Iam006,
                 id,
-                format!("trust {} lets any principal assume the role", s.label()),
+                format!("trust {label} lets any principal assume the role"),
             ),
             Some(Principal::Named(entries)) => {
                 let wildcard = entries
                     .iter()
-                    .any(|(_, v)| template::text(v).is_some_and(|t| t.contains('*')));
+                    .any(|(_, v)| v.as_str().is_some_and(|t| t.contains('*')));
                 if wildcard {
                     c.report(
                         RuleId::Iam006,
                         id,
-                        format!("trust {} names a principal by wildcard", s.label()),
+                        format!("trust {label} names a principal by wildcard"),
                     );
                 }
                 let others: Vec<&str> = entries
@@ -251,8 +357,7 @@ fn trust_policy(c: &mut StackCheck, resource: &Resource, document: &Value) {
                         RuleId::Iam007,
                         id,
                         format!(
-                            "trust {} names {} principals, not a service",
-                            s.label(),
+                            "trust {label} names {} principals, not a service",
                             others.join(", ")
                         ),
                     );
@@ -263,8 +368,7 @@ fn trust_policy(c: &mut StackCheck, resource: &Resource, document: &Value) {
                         RuleId::Iam009,
                         id,
                         format!(
-                            "trust {} lets the service assume the role on behalf of any account",
-                            s.label()
+                            "trust {label} lets the service assume the role on behalf of any account"
                         ),
                     );
                 }
@@ -282,18 +386,22 @@ fn resource_policy(c: &mut StackCheck, resource: &Resource, document: &Value, ke
     } else {
         "bucket policy"
     };
-    for s in policy::statements(document).iter().filter(|s| s.allow) {
+    let document = read(c, resource, place, document);
+    for (i, s) in document.statements.iter().enumerate() {
+        if !s.allows() {
+            continue;
+        }
         let delegates_to_account = key_policy && only_own_account_root(s, &c.env.account_id);
         if !delegates_to_account {
-            wildcard_actions(c, resource, place, s);
+            wildcard_actions(c, resource, place, i, s);
         }
-        if s.principal == Some(Principal::Anyone) && s.condition.is_none() {
+        if s.is_anyone() && s.condition.is_none() {
             c.report(
                 RuleId::Iam008,
                 Some(resource.logical_id),
                 format!(
                     "{place}, {}: allows {} to anyone, with no condition",
-                    s.label(),
+                    s.label(i),
                     s.actions.join(", ")
                 ),
             );
@@ -316,5 +424,5 @@ fn only_own_account_root(s: &Statement, account_id: &str) -> bool {
     !entries.is_empty()
         && entries
             .iter()
-            .all(|(kind, v)| kind == "AWS" && template::text(v).is_some_and(is_own_root))
+            .all(|(kind, v)| kind == "AWS" && v.as_str().is_some_and(is_own_root))
 }

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::StackCheck;
 use super::rule::RuleId;
-use super::template::{self, section_keys, section_len};
 use crate::config::rules;
+use crate::template::value::one_or_many;
 
 /// Largest `TemplateBody` CloudFormation takes inline.
 pub const INLINE_BODY_BYTES: usize = 51_200;
@@ -45,7 +45,7 @@ fn sizes(c: &mut StackCheck) {
         ("Outputs", MAX_OUTPUTS, RuleId::Lim004),
         ("Parameters", MAX_PARAMETERS, RuleId::Lim005),
     ] {
-        let count = section_len(template, section);
+        let count = template.section_len(section);
         if count > limit {
             c.report(
                 rule,
@@ -132,7 +132,7 @@ fn names(c: &mut StackCheck) {
     }
     let template = c.template();
     for section in ["Resources", "Outputs", "Parameters"] {
-        for id in section_keys(template, section) {
+        for id in template.section_keys(section) {
             if id.is_empty()
                 || id.len() > MAX_LOGICAL_ID
                 || !id.chars().all(|ch| ch.is_ascii_alphanumeric())
@@ -145,7 +145,7 @@ fn names(c: &mut StackCheck) {
             }
         }
     }
-    for resource in template::resources(template) {
+    for resource in template.resources() {
         for (kind, property, rule) in NAMED {
             if resource.kind != *kind {
                 continue;
@@ -160,7 +160,7 @@ fn names(c: &mut StackCheck) {
                 );
             }
         }
-        for policy in template::one_or_many(resource.prop("Policies")) {
+        for policy in one_or_many(resource.prop("Policies")) {
             if let Some(name) = policy.get("PolicyName").and_then(Value::as_str)
                 && let Some(problem) = length_problem(name, 128)
             {

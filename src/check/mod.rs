@@ -7,10 +7,10 @@ pub mod accept;
 mod data;
 mod iam;
 mod limits;
-pub mod policy;
 pub mod report;
 pub mod rule;
-pub mod template;
+pub mod sarif;
+pub mod tree;
 mod workload;
 
 use serde::Serialize;
@@ -24,6 +24,8 @@ use crate::config::Env;
 use crate::project::Project;
 use crate::render::model::Exports;
 use crate::render::{self, Engine, RenderedStack, TemplateError};
+use crate::template::Template;
+use crate::template::intrinsic::Scope;
 
 /// One problem found in one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,8 +82,13 @@ impl<'a> StackCheck<'a> {
         }
     }
 
-    pub fn template(&self) -> &'a serde_json::Value {
-        &self.stack.template.value
+    pub fn template(&self) -> Template<'a> {
+        Template::new(&self.stack.template.value)
+    }
+
+    /// How values of this template evaluate before deployment.
+    pub fn scope(&self) -> Scope<'a> {
+        Scope::of(&self.stack.template.value)
     }
 
     pub fn report(&mut self, rule: RuleId, logical_id: Option<&str>, message: impl Into<String>) {
@@ -127,4 +134,30 @@ pub fn check_envs(
     }
     let names = envs.iter().map(|e| e.name.clone()).collect();
     Ok(Report::new(fail_on, names, stacks, reviewed))
+}
+
+/// Checks an already rendered tree (`DIR/<env>/<stack>.json`); findings
+/// point into its files.
+pub fn check_tree(
+    project: &Project,
+    dir: &std::path::Path,
+    only: Option<&str>,
+    fail_on: Severity,
+) -> crate::Result<Report> {
+    let envs = tree::read_tree(project, dir, only)?;
+    let mut reviewed = Vec::new();
+    let mut stacks = 0;
+    let mut files = std::collections::BTreeMap::new();
+    for rendered in &envs {
+        stacks += rendered.stacks.len();
+        reviewed.extend(review(
+            &rendered.env,
+            check_env(&rendered.env, &rendered.stacks),
+        ));
+        files.extend(rendered.files.clone());
+    }
+    let names = envs.iter().map(|e| e.env.name.clone()).collect();
+    let mut report = Report::new(fail_on, names, stacks, reviewed);
+    report.files = files;
+    Ok(report)
 }

@@ -3,16 +3,21 @@
 
 use std::fmt::Write as _;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::accept::Reviewed;
 use super::rule::Severity;
+use super::tree::TemplateFile;
 use crate::exit::Exit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     Human,
     Json,
+    /// SARIF 2.1.0, for code-scanning annotations.
+    Sarif,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -22,6 +27,9 @@ pub struct Report {
     pub stacks: usize,
     /// Worst first, then by environment, stack, rule and logical id.
     pub findings: Vec<Reviewed>,
+    /// The files the stacks were read from (`check --templates`), by stack name.
+    #[serde(skip)]
+    pub files: BTreeMap<String, TemplateFile>,
 }
 
 impl Report {
@@ -49,6 +57,22 @@ impl Report {
             environments,
             stacks,
             findings,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// Where a finding points: the template file and the resource's line when
+    /// the stacks were read from files, else the environment's configuration.
+    pub fn location(&self, reviewed: &Reviewed) -> (String, Option<usize>) {
+        let f = &reviewed.finding;
+        match f.stack.as_ref().and_then(|s| self.files.get(s)) {
+            Some(file) => (
+                file.path.to_string_lossy().replace('\\', "/"),
+                f.logical_id
+                    .as_ref()
+                    .and_then(|id| file.lines.get(id).copied()),
+            ),
+            None => (format!("environments/{}.toml", f.env), None),
         }
     }
 
@@ -73,6 +97,7 @@ impl Report {
         match format {
             ReportFormat::Human => self.human(),
             ReportFormat::Json => self.json(),
+            ReportFormat::Sarif => super::sarif::render(self),
         }
     }
 

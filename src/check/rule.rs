@@ -85,6 +85,12 @@ rules! {
         "name the principal, or add a condition such as aws:SourceAccount that limits who matches";
     Iam009 = "IAM009", Medium, "service trust carries an `aws:SourceAccount` or `aws:SourceArn` condition",
         "add Condition StringEquals aws:SourceAccount: the environment's account id (confused-deputy protection)";
+    Iam010 = "IAM010", High, "no partial wildcard actions such as `iam:Put*` or `secretsmanager:Get*`",
+        "list the exact actions; a pattern also grants every action the service later adds under it";
+    Iam011 = "IAM011", Critical, "no actions with which a role raises its own privileges",
+        "remove the IAM policy-writing, access-key and sts:AssumeRole actions (explicit or by pattern) from the role";
+    Iam012 = "IAM012", High, "every policy value can be read before deployment",
+        "write the action, resource, principal or document literally (or with Fn::Sub/Fn::Join of known parts) so it can be checked";
     Data001 = "DATA001", High, "buckets and KMS keys carry `DeletionPolicy: Retain`",
         "set \"DeletionPolicy\": \"Retain\" on the resource";
     Data002 = "DATA002", High, "buckets and KMS keys carry `UpdateReplacePolicy: Retain`",

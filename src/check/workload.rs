@@ -2,18 +2,20 @@
 //! network isolation (or a recorded opt-out), and the training job inside each
 //! pipeline definition — spot with checkpoints, runtime bounds, encryption.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::StackCheck;
 use super::rule::RuleId;
-use super::template::{self, Resource, is_true, one_or_many};
 use crate::config::rules::has_instance_storage;
+use crate::template::Resource;
+use crate::template::ids::{PipelineDefinition, pipeline_definition};
+use crate::template::value::{is_true, one_or_many};
 
 /// SageMaker's limit on MaxRuntimeInSeconds and MaxWaitTimeInSeconds.
 pub const MAX_TRAINING_SECONDS: u64 = 28 * 24 * 3600;
 
 pub fn check(c: &mut StackCheck) {
-    for resource in template::resources(c.template()) {
+    for resource in c.template().resources() {
         match resource.kind {
             "AWS::SageMaker::Model" => model(c, &resource),
             "AWS::SageMaker::EndpointConfig" => endpoint_config(c, &resource),
@@ -112,50 +114,13 @@ fn endpoint_config(c: &mut StackCheck, resource: &Resource) {
     }
 }
 
-/// The `Fn::Sub` variables a pipeline definition may refer to.
-type SubVars<'a> = Option<&'a Map<String, Value>>;
-
-/// The definition JSON and its `Fn::Sub` variables.
-fn definition<'a>(resource: &Resource<'a>) -> Result<(Value, SubVars<'a>), String> {
-    let body = resource
-        .prop("PipelineDefinition")
-        .and_then(|d| d.get("PipelineDefinitionBody"))
-        .ok_or("the pipeline definition is not inline (PipelineDefinitionBody), so it cannot be checked")?;
-    let (text, vars) = match body {
-        Value::String(text) => (text.as_str(), None),
-        other => match other.get("Fn::Sub") {
-            Some(Value::String(text)) => (text.as_str(), None),
-            Some(Value::Array(parts)) => (
-                parts
-                    .first()
-                    .and_then(Value::as_str)
-                    .ok_or("Fn::Sub has no template string")?,
-                parts.get(1).and_then(Value::as_object),
-            ),
-            _ => return Err("PipelineDefinitionBody is neither a string nor an Fn::Sub".into()),
-        },
-    };
-    let document = serde_json::from_str(text)
-        .map_err(|e| format!("the pipeline definition is not JSON: {e}"))?;
-    Ok((document, vars))
-}
-
 fn pipeline(c: &mut StackCheck, resource: &Resource) {
     let id = resource.logical_id;
-    let (document, vars) = match definition(resource) {
+    let definition = match pipeline_definition(resource) {
         Ok(parsed) => parsed,
         Err(problem) => return c.report(RuleId::Trn001, Some(id), problem),
     };
-    let steps: Vec<(&str, &Value)> = one_or_many(document.get("Steps"))
-        .into_iter()
-        .filter(|s| s.get("Type").and_then(Value::as_str) == Some("Training"))
-        .map(|s| {
-            (
-                s.get("Name").and_then(Value::as_str).unwrap_or("(unnamed)"),
-                s.get("Arguments").unwrap_or(&Value::Null),
-            )
-        })
-        .collect();
+    let steps = definition.training_steps();
     if steps.is_empty() {
         return c.report(
             RuleId::Trn001,
@@ -170,7 +135,7 @@ fn pipeline(c: &mut StackCheck, resource: &Resource) {
             .flatten()
     });
     for (name, args) in steps {
-        training_step(c, id, name, args, vars);
+        training_step(c, id, name, args, &definition);
         let enabled = is_true(args.get("EnableNetworkIsolation"));
         isolation(c, id, &format!("training step {name:?}"), enabled, opt_out);
     }
@@ -180,7 +145,13 @@ fn seconds(value: Option<&Value>) -> Option<u64> {
     value.and_then(Value::as_u64)
 }
 
-fn training_step(c: &mut StackCheck, id: &str, name: &str, args: &Value, vars: SubVars) {
+fn training_step(
+    c: &mut StackCheck,
+    id: &str,
+    name: &str,
+    args: &Value,
+    definition: &PipelineDefinition,
+) {
     let step = format!("training step {name:?}");
     let stopping = args.get("StoppingCondition");
     let runtime = seconds(stopping.and_then(|s| s.get("MaxRuntimeInSeconds")));
@@ -227,7 +198,7 @@ fn training_step(c: &mut StackCheck, id: &str, name: &str, args: &Value, vars: S
         .and_then(Value::as_str)
         .unwrap_or("");
     let output_key = args.get("OutputDataConfig").and_then(|o| o.get("KmsKeyId"));
-    if !is_env_key(c, output_key, vars) {
+    if !is_env_key(c, output_key, definition) {
         c.report(
             RuleId::Trn005,
             Some(id),
@@ -239,7 +210,7 @@ fn training_step(c: &mut StackCheck, id: &str, name: &str, args: &Value, vars: S
         if volume_key.is_some() {
             c.report(RuleId::Trn006, Some(id), format!("{step}: VolumeKmsKeyId is set but {instance_type} has instance storage: SageMaker rejects the job"));
         }
-    } else if !is_env_key(c, volume_key, vars) {
+    } else if !is_env_key(c, volume_key, definition) {
         c.report(RuleId::Trn005, Some(id), format!("{step}: the training volume of {instance_type} is not encrypted with the environment key"));
     }
     let count = seconds(resources.and_then(|r| r.get("InstanceCount"))).unwrap_or(1);
@@ -253,12 +224,8 @@ fn training_step(c: &mut StackCheck, id: &str, name: &str, args: &Value, vars: S
 }
 
 /// A key written as `${Var}` resolves through the `Fn::Sub` variables.
-fn is_env_key(c: &StackCheck, key: Option<&Value>, vars: SubVars) -> bool {
-    let Some(text) = key.and_then(Value::as_str) else {
-        return false;
-    };
-    let Some(var) = text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) else {
-        return false;
-    };
-    vars.and_then(|v| v.get(var)) == Some(&c.env_key)
+fn is_env_key(c: &StackCheck, key: Option<&Value>, definition: &PipelineDefinition) -> bool {
+    key.and_then(Value::as_str)
+        .and_then(|placeholder| definition.variable(placeholder))
+        == Some(&c.env_key)
 }

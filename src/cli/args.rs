@@ -80,7 +80,7 @@ pub enum Command {
     /// serving and training sanity, CloudFormation limits. Exit 0 clean, 2 when
     /// an unaccepted finding is at or above --fail-on, 1 on error.
     #[command(
-        after_help = "Examples:\n  mlinfra check --all\n  mlinfra check --env prod --fail-on medium\n  mlinfra check --all --format json\n\nAccept a finding in the environment's config, with a reason:\n  [accepted_findings]\n  \"NET002@TrainPipeline\" = \"the job installs packages from the internet at start-up\""
+        after_help = "Examples:\n  mlinfra check --all\n  mlinfra check --env prod --fail-on medium\n  mlinfra check --all --format json\n  mlinfra check --all --templates out --format sarif > check.sarif\n\nAccept a finding in the environment's config, with a reason:\n  [accepted_findings]\n  \"NET002@TrainPipeline\" = \"the job installs packages from the internet at start-up\""
     )]
     Check(CheckArgs),
     /// Show what a deploy would change, through CloudFormation change sets.
@@ -172,6 +172,10 @@ pub struct CheckArgs {
     pub fail_on: Severity,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Check an already rendered tree (DIR/<env>/<stack>.json, as `render --all --out DIR`
+    /// writes) instead of rendering; the selected environments' configurations still apply.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

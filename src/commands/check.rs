@@ -23,10 +23,24 @@ impl Report for check::Report {
     fn json(&self) -> String {
         check::Report::render(self, ReportFormat::Json)
     }
+
+    fn sarif(&self) -> Option<String> {
+        Some(check::Report::render(self, ReportFormat::Sarif))
+    }
 }
 
 pub fn run(session: &Session, args: &CheckArgs) -> Result<Exit> {
-    let envs = session.environments(&args.selection)?;
-    let report = check::check_envs(&session.project, &envs, args.fail_on)?;
+    let report = match &args.templates {
+        Some(dir) => check::check_tree(
+            &session.project,
+            dir,
+            args.selection.env.as_deref(),
+            args.fail_on,
+        )?,
+        None => {
+            let envs = session.environments(&args.selection)?;
+            check::check_envs(&session.project, &envs, args.fail_on)?
+        }
+    };
     Ok(session.printer.print(&report, args.format)?)
 }

@@ -5,6 +5,11 @@
 
 use serde_json::Value;
 
+use crate::template::Template;
+use crate::template::ids::{pipeline_definition, variant_resource_id};
+use crate::template::refs::reference;
+use crate::template::value::one_or_many;
+
 /// An endpoint variant as a template declares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VariantUnits {
@@ -24,34 +29,28 @@ pub struct TrainingUnits {
     pub max_wait_seconds: Option<u64>,
 }
 
-fn resources(template: &Value) -> impl Iterator<Item = (&String, &Value)> {
-    template["Resources"].as_object().into_iter().flatten()
-}
-
 fn as_u32(value: &Value) -> Option<u32> {
     value.as_u64().and_then(|n| u32::try_from(n).ok())
 }
 
 /// Endpoint variants of a serving template, with min/max from its scalable targets.
 pub fn variants(serving: &Value) -> Vec<VariantUnits> {
+    let template = Template::new(serving);
     let mut found = Vec::new();
-    for (_, endpoint) in resources(serving).filter(|(_, r)| r["Type"] == "AWS::SageMaker::Endpoint")
-    {
-        let name = endpoint["Properties"]["EndpointName"]
-            .as_str()
+    for endpoint in template.of_type("AWS::SageMaker::Endpoint") {
+        let name = endpoint
+            .prop("EndpointName")
+            .and_then(Value::as_str)
             .unwrap_or("endpoint")
             .to_string();
-        let Some(config_id) =
-            endpoint["Properties"]["EndpointConfigName"]["Fn::GetAtt"][0].as_str()
+        let Some(config) = endpoint
+            .prop("EndpointConfigName")
+            .and_then(reference)
+            .and_then(|id| template.resource(id))
         else {
             continue;
         };
-        let config = &serving["Resources"][config_id]["Properties"];
-        for variant in config["ProductionVariants"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
+        for variant in one_or_many(config.prop("ProductionVariants")) {
             let (Some(instance_type), Some(count)) = (
                 variant["InstanceType"].as_str(),
                 as_u32(&variant["InitialInstanceCount"]),
@@ -59,16 +58,16 @@ pub fn variants(serving: &Value) -> Vec<VariantUnits> {
                 continue;
             };
             let variant_name = variant["VariantName"].as_str().unwrap_or_default();
-            let resource_id = format!("endpoint/{name}/variant/{variant_name}");
-            let bounds = resources(serving)
-                .find(|(_, r)| {
-                    r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
-                        && r["Properties"]["ResourceId"] == resource_id.as_str()
+            let resource_id = variant_resource_id(&name, variant_name);
+            let bounds = template
+                .of_type("AWS::ApplicationAutoScaling::ScalableTarget")
+                .find(|t| {
+                    t.prop("ResourceId").and_then(Value::as_str) == Some(resource_id.as_str())
                 })
-                .and_then(|(_, t)| {
+                .and_then(|t| {
                     Some((
-                        as_u32(&t["Properties"]["MinCapacity"])?,
-                        as_u32(&t["Properties"]["MaxCapacity"])?,
+                        as_u32(t.prop("MinCapacity")?)?,
+                        as_u32(t.prop("MaxCapacity")?)?,
                     ))
                 });
             let (min, max) = bounds.unwrap_or((count, count));
@@ -86,28 +85,16 @@ pub fn variants(serving: &Value) -> Vec<VariantUnits> {
 /// Training steps of a training template's pipelines.
 pub fn training(template: &Value) -> Vec<TrainingUnits> {
     let mut found = Vec::new();
-    for (_, pipeline) in
-        resources(template).filter(|(_, r)| r["Type"] == "AWS::SageMaker::Pipeline")
-    {
-        let body = &pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"];
-        let text = body["Fn::Sub"][0]
-            .as_str()
-            .or(body.as_str())
-            .unwrap_or_default();
-        let Ok(definition) = serde_json::from_str::<Value>(text) else {
+    for pipeline in Template::new(template).of_type("AWS::SageMaker::Pipeline") {
+        let Ok(definition) = pipeline_definition(&pipeline) else {
             continue;
         };
-        let name = pipeline["Properties"]["PipelineName"]
-            .as_str()
+        let name = pipeline
+            .prop("PipelineName")
+            .and_then(Value::as_str)
             .unwrap_or("pipeline")
             .to_string();
-        for step in definition["Steps"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|s| s["Type"] == "Training")
-        {
-            let args = &step["Arguments"];
+        for (_, args) in definition.training_steps() {
             let (Some(instance_type), Some(runtime)) = (
                 args["ResourceConfig"]["InstanceType"].as_str(),
                 args["StoppingCondition"]["MaxRuntimeInSeconds"].as_u64(),

@@ -1,6 +1,7 @@
 //! `mlinfra diff`: the rendered templates against the deployed ones, as a
 //! structural diff (resource, property path, before → after) for reviewers who
 //! want more than a change set says. Reads templates only; changes nothing.
+//! The comparison is the template model's one structural differ.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -8,19 +9,7 @@ use serde_json::Value;
 use crate::cloud::AwsError;
 use crate::cloud::cfn::Cfn;
 use crate::render::{Canonical, RenderedStack};
-
-/// One difference at one property path.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Difference {
-    /// `Resources`, `Outputs`, … : the template section.
-    pub section: String,
-    /// Logical id (or output/parameter name) inside the section.
-    pub name: String,
-    /// Path below it, `Properties.ProductionVariants[0].InstanceType`; empty for the whole entry.
-    pub path: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
+pub use crate::template::diff::{Difference, structural_diff};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -41,81 +30,6 @@ pub enum StackDiff {
 impl StackDiff {
     pub fn has_differences(&self) -> bool {
         !matches!(self, StackDiff::Same { .. })
-    }
-}
-
-/// Every difference between two templates, section by section, in key order.
-pub fn structural_diff(deployed: &Value, rendered: &Value) -> Vec<Difference> {
-    let mut differences = Vec::new();
-    let empty = serde_json::Map::new();
-    let (old, new) = (
-        deployed.as_object().unwrap_or(&empty),
-        rendered.as_object().unwrap_or(&empty),
-    );
-    let sections: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    for section in sections {
-        match (old.get(section), new.get(section)) {
-            (Some(Value::Object(a)), Some(Value::Object(b))) if is_named_section(section) => {
-                let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-                for name in names {
-                    walk(
-                        section,
-                        name,
-                        String::new(),
-                        a.get(name),
-                        b.get(name),
-                        &mut differences,
-                    );
-                }
-            }
-            (a, b) => walk(section, "", String::new(), a, b, &mut differences),
-        }
-    }
-    differences
-}
-
-fn is_named_section(section: &str) -> bool {
-    matches!(
-        section,
-        "Resources" | "Outputs" | "Parameters" | "Conditions" | "Mappings"
-    )
-}
-
-fn walk(
-    section: &str,
-    name: &str,
-    path: String,
-    before: Option<&Value>,
-    after: Option<&Value>,
-    out: &mut Vec<Difference>,
-) {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    match (before, after) {
-        (Some(a), Some(b)) if a == b => {}
-        (Some(Value::Object(a)), Some(Value::Object(b))) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for key in keys {
-                walk(section, name, join(key), a.get(key), b.get(key), out);
-            }
-        }
-        (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                walk(section, name, format!("{path}[{i}]"), Some(x), Some(y), out);
-            }
-        }
-        (before, after) => out.push(Difference {
-            section: section.to_string(),
-            name: name.to_string(),
-            path,
-            before: before.cloned(),
-            after: after.cloned(),
-        }),
     }
 }
 
@@ -286,15 +200,5 @@ mod tests {
         assert_eq!(diff[0].before, Some(json!("ml.m5.large")));
         assert_eq!(diff[0].after, Some(json!("ml.m5.xlarge")));
         assert!(structural_diff(&deployed, &deployed).is_empty());
-    }
-
-    #[test]
-    fn a_list_that_changes_length_is_shown_whole() {
-        let diff = structural_diff(
-            &json!({ "Outputs": { "A": { "Value": [1, 2] } } }),
-            &json!({ "Outputs": { "A": { "Value": [1, 2, 3] } } }),
-        );
-        assert_eq!(diff.len(), 1);
-        assert_eq!(location(&diff[0]), "Outputs A Value");
     }
 }

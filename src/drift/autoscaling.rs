@@ -19,11 +19,7 @@ use super::detection::RECREATE_HINT;
 use super::expected::{Metric, PolicyExpectation, ScalingExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;
-
-/// The Application Auto Scaling resource id of a SageMaker variant.
-pub fn variant_resource_id(endpoint_name: &str, variant: &str) -> String {
-    format!("endpoint/{endpoint_name}/variant/{variant}")
-}
+use crate::template::ids::variant_resource_id;
 
 /// Where the findings go: the target and the policy resources of the stack.
 pub struct ScalingSubjects {

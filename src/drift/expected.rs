@@ -6,6 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::template::Template;
+use crate::template::ids::parse_variant_resource_id;
+use crate::template::refs::reference;
+use crate::template::value::{boolean, float, integer, string};
+
 /// One stack's resources that the deep checks compare with the account.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StackExpectations {
@@ -176,64 +181,11 @@ impl std::fmt::Display for PublicAccessBlock {
     }
 }
 
-fn resources(template: &Value) -> impl Iterator<Item = (&String, &Value)> {
-    template
-        .get("Resources")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-}
-
-fn of_type<'a>(
-    template: &'a Value,
-    kind: &'a str,
-) -> impl Iterator<Item = (&'a String, &'a Value)> {
-    resources(template).filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
-}
-
-fn props(resource: &Value) -> &Value {
-    resource.get("Properties").unwrap_or(&Value::Null)
-}
-
-fn string(value: &Value, key: &str) -> Option<String> {
-    value.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-/// Templates write numbers as numbers, but CloudFormation also accepts strings.
-fn integer(value: &Value, key: &str) -> Option<i64> {
-    match value.get(key)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-fn float(value: &Value, key: &str) -> Option<f64> {
-    match value.get(key)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-fn boolean(value: &Value, key: &str) -> Option<bool> {
-    match value.get(key)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-/// The logical id an intrinsic points at: `{"Ref": X}` or `{"Fn::GetAtt": [X, ...]}`.
-pub fn referenced_logical_id(value: &Value) -> Option<&str> {
-    if let Some(id) = value.get("Ref").and_then(Value::as_str) {
-        return Some(id);
-    }
-    match value.get("Fn::GetAtt")? {
-        Value::Array(parts) => parts.first()?.as_str(),
-        Value::String(dotted) => dotted.split('.').next(),
-        _ => None,
-    }
+/// The resources of one type, as (logical id, properties).
+fn of_type<'a>(template: &'a Value, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> {
+    Template::new(template)
+        .of_type(kind)
+        .map(|r| (r.logical_id, r.props()))
 }
 
 pub fn from_template(template: &Value) -> StackExpectations {
@@ -247,9 +199,9 @@ pub fn from_template(template: &Value) -> StackExpectations {
 fn roles(template: &Value) -> Vec<RoleExpectation> {
     of_type(template, "AWS::IAM::Role")
         .map(|(id, resource)| {
-            let p = props(resource);
+            let p = resource;
             RoleExpectation {
-                logical_id: id.clone(),
+                logical_id: id.to_string(),
                 trust_policy: p.get("AssumeRolePolicyDocument").cloned(),
                 inline_policies: p
                     .get("Policies")
@@ -273,31 +225,19 @@ fn roles(template: &Value) -> Vec<RoleExpectation> {
         .collect()
 }
 
-/// `endpoint/{EndpointName}/variant/{VariantName}` → (endpoint name, variant).
-pub fn parse_variant_resource_id(resource_id: &str) -> Option<(&str, &str)> {
-    let rest = resource_id.strip_prefix("endpoint/")?;
-    let (endpoint, variant) = rest.split_once("/variant/")?;
-    Some((endpoint, variant))
-}
-
 fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<ScalingExpectation> {
     let (target_id, target) = of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget")
         .find(|(_, t)| {
-            string(props(t), "ResourceId")
+            string(t, "ResourceId")
                 .as_deref()
                 .and_then(parse_variant_resource_id)
                 == Some((endpoint_name, variant))
         })?;
-    let t = props(target);
+    let t = target;
     let policy = of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
-        .find(|(_, p)| {
-            props(p)
-                .get("ScalingTargetId")
-                .and_then(referenced_logical_id)
-                == Some(target_id.as_str())
-        })
+        .find(|(_, p)| p.get("ScalingTargetId").and_then(reference) == Some(target_id))
         .and_then(|(policy_id, policy)| {
-            let p = props(policy);
+            let p = policy;
             let config = p.get("TargetTrackingScalingPolicyConfiguration")?;
             let metric = if let Some(predefined) = config.get("PredefinedMetricSpecification") {
                 Metric::Predefined(string(predefined, "PredefinedMetricType")?)
@@ -320,7 +260,7 @@ fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<S
                 }
             };
             Some(PolicyExpectation {
-                logical_id: policy_id.clone(),
+                logical_id: policy_id.to_string(),
                 name: string(p, "PolicyName")?,
                 target_value: float(config, "TargetValue")?,
                 scale_in_cooldown: integer(config, "ScaleInCooldown"),
@@ -330,7 +270,7 @@ fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<S
             })
         });
     Some(ScalingExpectation {
-        target_logical_id: target_id.clone(),
+        target_logical_id: target_id.to_string(),
         service_namespace: string(t, "ServiceNamespace")?,
         scalable_dimension: string(t, "ScalableDimension")?,
         min: integer(t, "MinCapacity")?,
@@ -342,18 +282,17 @@ fn scaling_for(template: &Value, endpoint_name: &str, variant: &str) -> Option<S
 fn endpoints(template: &Value) -> Vec<EndpointExpectation> {
     of_type(template, "AWS::SageMaker::Endpoint")
         .map(|(id, resource)| {
-            let p = props(resource);
+            let p = resource;
             let endpoint_name = string(p, "EndpointName");
             let config_logical_id = p
                 .get("EndpointConfigName")
-                .and_then(referenced_logical_id)
+                .and_then(reference)
                 .map(str::to_string);
             let config = config_logical_id
                 .as_deref()
-                .and_then(|c| template.get("Resources")?.get(c));
+                .and_then(|c| Template::new(template).resource(c));
             let variants = config
-                .map(props)
-                .and_then(|c| c.get("ProductionVariants"))
+                .and_then(|c| c.prop("ProductionVariants"))
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -371,7 +310,7 @@ fn endpoints(template: &Value) -> Vec<EndpointExpectation> {
                 })
                 .collect();
             EndpointExpectation {
-                logical_id: id.clone(),
+                logical_id: id.to_string(),
                 config_logical_id,
                 variants,
             }
@@ -382,7 +321,7 @@ fn endpoints(template: &Value) -> Vec<EndpointExpectation> {
 fn buckets(template: &Value) -> Vec<BucketExpectation> {
     of_type(template, "AWS::S3::Bucket")
         .map(|(id, resource)| {
-            let p = props(resource);
+            let p = resource;
             let encryption = p
                 .get("BucketEncryption")
                 .and_then(|e| e.get("ServerSideEncryptionConfiguration"))
@@ -392,7 +331,7 @@ fn buckets(template: &Value) -> Vec<BucketExpectation> {
                     let default = rule.get("ServerSideEncryptionByDefault")?;
                     let kms_key = default.get("KMSMasterKeyID").map(|key| match key {
                         Value::String(literal) => KeyRef::Literal(literal.clone()),
-                        other => match referenced_logical_id(other) {
+                        other => match reference(other) {
                             Some(id) => KeyRef::Resource(id.to_string()),
                             None => KeyRef::Literal(other.to_string()),
                         },
@@ -413,7 +352,7 @@ fn buckets(template: &Value) -> Vec<BucketExpectation> {
                             .unwrap_or(false),
                     });
             BucketExpectation {
-                logical_id: id.clone(),
+                logical_id: id.to_string(),
                 versioning: p
                     .get("VersioningConfiguration")
                     .and_then(|v| string(v, "Status")),

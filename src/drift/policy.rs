@@ -1,95 +1,30 @@
 //! IAM policy documents compared by meaning, not by text: IAM accepts a single
 //! string where a list is allowed, keeps list order as written, and returns
 //! documents URL-encoded. Also the risk reading of an out-of-band policy.
+//! Documents are read into the template model's one `Statement` type.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// Keys whose values are sets of strings, whether written as one string or a list.
-const SET_KEYS: [&str; 4] = ["Action", "NotAction", "Resource", "NotResource"];
+use crate::template::iam::{PolicyDocument, Statement, is_broad_policy_name};
+use crate::template::ids::name_from_arn;
+use crate::template::intrinsic::Scope;
 
-fn string_set(value: &Value) -> Value {
-    let mut items: Vec<String> = match value {
-        Value::Array(items) => items.iter().map(scalar_text).collect(),
-        other => vec![scalar_text(other)],
-    };
-    items.sort();
-    items.dedup();
-    Value::Array(items.into_iter().map(Value::String).collect())
+fn document(value: &Value) -> PolicyDocument {
+    PolicyDocument::parse(value, "", &Scope::default())
 }
 
-/// Condition values arrive as JSON booleans or numbers in templates and as
-/// strings from IAM; IAM compares them as strings.
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn principal(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), string_set(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn condition(value: &Value) -> Value {
-    match value {
-        Value::Object(operators) => Value::Object(
-            operators
-                .iter()
-                .map(|(op, keys)| {
-                    let keys = match keys {
-                        Value::Object(keys) => Value::Object(
-                            keys.iter()
-                                .map(|(k, v)| (k.clone(), string_set(v)))
-                                .collect(),
-                        ),
-                        other => other.clone(),
-                    };
-                    (op.clone(), keys)
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn statement(value: &Value) -> Value {
-    let Value::Object(map) = value else {
-        return value.clone();
-    };
-    let normalized: Map<String, Value> = map
+/// The statements of a document in a canonical order, each normalised.
+pub fn statements(value: &Value) -> Vec<Statement> {
+    let mut normalized: Vec<(String, Statement)> = document(value)
+        .statements
         .iter()
-        .map(|(key, v)| {
-            let v = match key.as_str() {
-                k if SET_KEYS.contains(&k) => string_set(v),
-                "Principal" | "NotPrincipal" => principal(v),
-                "Condition" => condition(v),
-                _ => v.clone(),
-            };
-            (key.clone(), v)
+        .map(|s| {
+            let s = s.normalized();
+            (s.to_json().to_string(), s)
         })
         .collect();
-    let mut value = Value::Object(normalized);
-    crate::render::engine::sort_keys(&mut value);
-    value
-}
-
-/// The statements of a document in a canonical order, each normalized.
-pub fn statements(document: &Value) -> Vec<Value> {
-    let list: Vec<&Value> = match document.get("Statement") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(single) => vec![single],
-        None => Vec::new(),
-    };
-    let mut normalized: Vec<Value> = list.into_iter().map(statement).collect();
-    normalized.sort_by_key(|s| s.to_string());
-    normalized
+    normalized.sort_by(|a, b| a.0.cmp(&b.0));
+    normalized.into_iter().map(|(_, s)| s).collect()
 }
 
 /// The two documents grant the same: same version and the same statements.
@@ -102,11 +37,11 @@ pub fn equivalent(expected: &Value, actual: &Value) -> bool {
 pub fn difference(expected: &Value, actual: &Value) -> (String, String) {
     let want = statements(expected);
     let have = statements(actual);
-    let only = |a: &[Value], b: &[Value]| -> String {
+    let only = |a: &[Statement], b: &[Statement]| -> String {
         let texts: Vec<String> = a
             .iter()
             .filter(|s| !b.contains(s))
-            .map(Value::to_string)
+            .map(|s| s.to_json().to_string())
             .collect();
         if texts.is_empty() {
             "(no other statements)".to_string()
@@ -128,28 +63,16 @@ pub fn difference(expected: &Value, actual: &Value) -> (String, String) {
 
 /// An `Allow` with a wildcard action (`*`, `iam:*`, `s3:Get*`) or `NotAction`:
 /// far broader than anything the templates grant.
-pub fn grants_wildcard(document: &Value) -> bool {
-    statements(document).iter().any(|s| {
-        s.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && (s.get("NotAction").is_some()
-                || s.get("Action")
-                    .and_then(Value::as_array)
-                    .is_some_and(|actions| {
-                        actions
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .any(|a| a.contains('*'))
-                    }))
-    })
+pub fn grants_wildcard(value: &Value) -> bool {
+    document(value)
+        .statements
+        .iter()
+        .any(|s| s.allows() && (s.not_action || s.actions.iter().any(|a| a.contains('*'))))
 }
 
-/// AWS managed policies that hand out administrator-level or service-wide access.
+/// Policies that hand out administrator-level or service-wide access, by name.
 pub fn is_broad_managed_policy(arn: &str) -> bool {
-    let name = arn.rsplit('/').next().unwrap_or(arn);
-    matches!(
-        name,
-        "AdministratorAccess" | "PowerUserAccess" | "IAMFullAccess"
-    ) || name.ends_with("FullAccess")
+    is_broad_policy_name(name_from_arn(arn))
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986).

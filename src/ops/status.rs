@@ -158,7 +158,7 @@ async fn scalable_target(
     endpoint: &str,
     variant: &str,
 ) -> Result<Option<Scaling>, OpsError> {
-    let resource_id = format!("endpoint/{endpoint}/variant/{variant}");
+    let resource_id = crate::template::ids::variant_resource_id(endpoint, variant);
     let described = clients
         .autoscaling
         .describe_scalable_targets()

@@ -11,6 +11,12 @@ use super::model::{
 };
 use super::template_diff::{self, LocalReplacement};
 use crate::cloud::cfn::RawChange;
+use crate::config::Env;
+use crate::template::catalogue::is_stateful;
+use crate::template::diff::changed_properties;
+use crate::template::ids::variant_resource_id;
+use crate::template::value::one_or_many;
+use crate::template::{Resource, Template};
 
 fn action(raw: &str) -> ChangeAction {
     match raw {
@@ -50,7 +56,7 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
             properties.dedup();
             let action = action(&r.action);
             if properties.is_empty() && action == ChangeAction::Modify {
-                properties = template_diff::changed_properties(old, new, &r.logical_id);
+                properties = changed_properties(old, new, &r.logical_id);
             }
             let replacement = replacement(r.replacement.as_deref());
             ResourceChange {
@@ -117,18 +123,11 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
 
 /// The changes of a stack created from scratch: every resource is added.
 pub fn creation(template: &Value) -> Vec<ResourceChange> {
-    let Some(Value::Object(resources)) = template.get("Resources") else {
-        return Vec::new();
-    };
-    resources
-        .iter()
-        .map(|(id, r)| ResourceChange {
-            logical_id: id.clone(),
-            resource_type: r
-                .get("Type")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+    Template::new(template)
+        .resources()
+        .map(|r: Resource| ResourceChange {
+            logical_id: r.logical_id.to_string(),
+            resource_type: r.kind.to_string(),
             action: ChangeAction::Add,
             replacement: None,
             replacement_basis: None,
@@ -144,7 +143,7 @@ pub fn creation(template: &Value) -> Vec<ResourceChange> {
 pub fn data_loss(stack: &str, changes: &[ResourceChange], allowed: &[String]) -> Vec<DataLossRisk> {
     changes
         .iter()
-        .filter(|c| template_diff::is_stateful(&c.resource_type))
+        .filter(|c| is_stateful(&c.resource_type))
         .filter_map(|c| {
             let risk = match (c.action, c.replacement) {
                 (ChangeAction::Remove, _) => Risk::Remove,
@@ -204,9 +203,36 @@ pub fn warnings(stack: &str, changes: &[ResourceChange], old: &Value, new: &Valu
                 "deploy in two steps: remove `autoscaling` from this endpoint and apply (this deregisters the \
                  target), then change the instance type, restore `autoscaling` and apply again; or deregister by \
                  hand first: aws application-autoscaling deregister-scalable-target --service-namespace sagemaker \
-                 --scalable-dimension sagemaker:variant:DesiredInstanceCount --resource-id endpoint/{}/variant/{}",
-                t.endpoint_name, t.variant
+                 --scalable-dimension sagemaker:variant:DesiredInstanceCount --resource-id {}",
+                variant_resource_id(&t.endpoint_name, &t.variant)
             ),
+        })
+        .collect()
+}
+
+/// A CPU autoscaling target is rendered per vCPU (SageMaker sums
+/// `CPUUtilization` over vCPUs): an instance type with another vCPU count
+/// changes the rendered `TargetValue` though the configured percent stays.
+pub fn cpu_target_notes(env: &Env, stack: &str, old: &Value) -> Vec<Warning> {
+    env.endpoints
+        .iter()
+        .filter_map(|endpoint| {
+            let deployed = Template::new(old)
+                .resource(&endpoint.ids.config)
+                .map(|r| one_or_many(r.prop("ProductionVariants")))?
+                .first()?
+                .get("InstanceType")?
+                .as_str()?
+                .to_string();
+            let change = endpoint.cpu_target_change(&deployed)?;
+            Some(Warning {
+                stack: stack.to_string(),
+                logical_id: endpoint.ids.scaling_policy.clone(),
+                message: change.to_string(),
+                advice: "the configured percent per instance stays; check it still suits the new \
+                         instance type"
+                    .to_string(),
+            })
         })
         .collect()
 }

@@ -365,6 +365,7 @@ pub async fn plan(
         let name = &stack.spec.name;
         iam.extend(classify::iam(name, &changes, &old, new));
         warnings.extend(classify::warnings(name, &changes, &old, new));
+        warnings.extend(classify::cpu_target_notes(env, name, &old));
         data_loss.extend(classify::data_loss(
             name,
             &changes,

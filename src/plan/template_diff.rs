@@ -10,104 +10,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Create-only properties of the resource types the templates use, from the
-/// CloudFormation resource provider schemas (`createOnlyProperties`, as
-/// shipped with cfn-lint 1.58). Changing one replaces the resource.
-const CREATE_ONLY: &[(&str, &[&str])] = &[
-    (
-        "AWS::S3::Bucket",
-        &["BucketName", "BucketNamePrefix", "BucketNamespace"],
-    ),
-    ("AWS::S3::BucketPolicy", &["Bucket"]),
-    ("AWS::KMS::Key", &[]),
-    ("AWS::KMS::Alias", &["AliasName"]),
-    ("AWS::IAM::Role", &["Path", "RoleName"]),
-    ("AWS::IAM::Policy", &[]),
-    (
-        "AWS::IAM::ManagedPolicy",
-        &["ManagedPolicyName", "Description", "Path"],
-    ),
-    (
-        "AWS::SageMaker::Model",
-        &[
-            "ExecutionRoleArn",
-            "EnableNetworkIsolation",
-            "InferenceExecutionConfig",
-            "PrimaryContainer",
-            "ModelName",
-            "VpcConfig",
-            "Containers",
-        ],
-    ),
-    (
-        "AWS::SageMaker::EndpointConfig",
-        &[
-            "KmsKeyId",
-            "AsyncInferenceConfig",
-            "ExecutionRoleArn",
-            "ShadowProductionVariants",
-            "EnableNetworkIsolation",
-            "ProductionVariants",
-            "DataCaptureConfig",
-            "ExplainerConfig",
-            "MetricsConfig",
-            "EndpointConfigName",
-            "VpcConfig",
-        ],
-    ),
-    ("AWS::SageMaker::Endpoint", &["EndpointName"]),
-    ("AWS::SageMaker::Pipeline", &["PipelineName"]),
-    (
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        &["ResourceId", "ScalableDimension", "ServiceNamespace"],
-    ),
-    (
-        "AWS::ApplicationAutoScaling::ScalingPolicy",
-        &[
-            "PolicyName",
-            "ServiceNamespace",
-            "ResourceId",
-            "ScalableDimension",
-            "ScalingTargetId",
-        ],
-    ),
-];
+use crate::template::catalogue::create_only;
+use crate::template::diff::changed_properties;
+use crate::template::iam::PolicyDocument;
+pub use crate::template::iam::Statement;
+use crate::template::intrinsic::Scope;
+use crate::template::refs::references;
+use crate::template::value::{display, one_or_many};
+use crate::template::{Resource, Template, ids};
 
-/// Create-only properties of a type; `None` for a type this table does not know.
-pub fn create_only(resource_type: &str) -> Option<&'static [&'static str]> {
-    CREATE_ONLY
-        .iter()
-        .find(|(t, _)| *t == resource_type)
-        .map(|(_, props)| *props)
-}
-
-/// Resources whose replacement or removal loses data (or the key to it).
-pub fn is_stateful(resource_type: &str) -> bool {
-    matches!(resource_type, "AWS::S3::Bucket" | "AWS::KMS::Key")
-}
-
-fn resource<'a>(template: &'a Value, logical_id: &str) -> Option<&'a Value> {
-    template.get("Resources")?.get(logical_id)
-}
-
-fn properties(resource: Option<&Value>) -> BTreeMap<String, Value> {
-    resource
-        .and_then(|r| r.get("Properties"))
-        .and_then(Value::as_object)
+fn properties(template: &Value, logical_id: &str) -> BTreeMap<String, Value> {
+    Template::new(template)
+        .resource(logical_id)
+        .and_then(|r| r.props().as_object())
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
-}
-
-/// Top-level properties whose value differs between the two templates.
-pub fn changed_properties(old: &Value, new: &Value, logical_id: &str) -> Vec<String> {
-    let before = properties(resource(old, logical_id));
-    let after = properties(resource(new, logical_id));
-    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    names
-        .into_iter()
-        .filter(|name| before.get(*name) != after.get(*name))
-        .cloned()
-        .collect()
 }
 
 /// How the templates alone judge a modification: replaced when a create-only
@@ -140,7 +57,7 @@ pub fn local_replacement(
     if !hits.is_empty() {
         return (LocalReplacement::True, hits);
     }
-    let after = properties(resource(new, logical_id));
+    let after = properties(new, logical_id);
     let via: Vec<String> = create_only
         .iter()
         .filter(|p| {
@@ -157,140 +74,48 @@ pub fn local_replacement(
     }
 }
 
-/// Logical ids a value refers to through `Ref` or `Fn::GetAtt`.
-pub fn references(value: &Value) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    collect_references(value, &mut found);
-    found
-}
-
-fn collect_references(value: &Value, found: &mut BTreeSet<String>) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get("Ref") {
-                found.insert(target.clone());
-            }
-            match map.get("Fn::GetAtt") {
-                Some(Value::Array(parts)) => {
-                    if let Some(Value::String(target)) = parts.first() {
-                        found.insert(target.clone());
-                    }
-                }
-                Some(Value::String(dotted)) => {
-                    found.insert(dotted.split('.').next().unwrap_or_default().to_string());
-                }
-                _ => {}
-            }
-            map.values().for_each(|v| collect_references(v, found));
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_references(v, found)),
-        _ => {}
-    }
-}
-
-/// One IAM policy statement, flattened for reading.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Statement {
-    /// Where it sits: `trust policy`, an inline policy's name, or `managed policies`.
-    pub policy: String,
-    pub sid: Option<String>,
-    pub effect: String,
-    pub actions: Vec<String>,
-    pub resources: Vec<String>,
-    pub principals: Vec<String>,
-    pub conditions: Vec<String>,
-}
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    let mut out: Vec<String> = match value {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items.iter().map(text).collect(),
-        Some(other) => vec![text(other)],
-    };
-    out.sort();
-    out
-}
-
-/// A string as itself; an intrinsic function as compact JSON.
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn statements_of(policy: &str, document: Option<&Value>) -> Vec<Statement> {
-    let list = match document.and_then(|d| d.get("Statement")) {
-        Some(Value::Array(items)) => items.clone(),
-        Some(single) => vec![single.clone()],
-        None => Vec::new(),
-    };
-    list.iter()
-        .map(|s| Statement {
-            policy: policy.to_string(),
-            sid: s.get("Sid").and_then(Value::as_str).map(str::to_string),
-            effect: s.get("Effect").map(text).unwrap_or_default(),
-            actions: strings(s.get("Action").or(s.get("NotAction"))),
-            resources: strings(s.get("Resource").or(s.get("NotResource"))),
-            principals: match s.get("Principal") {
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .flat_map(|(k, v)| {
-                        strings(Some(v))
-                            .into_iter()
-                            .map(move |p| format!("{k}:{p}"))
-                    })
-                    .collect(),
-                Some(other) => vec![text(other)],
-                None => Vec::new(),
-            },
-            conditions: match s.get("Condition") {
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .map(|(op, body)| format!("{op} {body}"))
-                    .collect(),
-                _ => Vec::new(),
-            },
-        })
-        .collect()
-}
-
 /// Every statement an IAM resource grants: trust policy, inline policies,
-/// managed policy attachments (as statements of their own).
-pub fn iam_statements(resource: Option<&Value>) -> Vec<Statement> {
+/// managed policy attachments (as statements of their own), each normalised
+/// so that one grant written two ways compares equal.
+pub fn iam_statements(resource: Option<Resource>) -> Vec<Statement> {
     let Some(resource) = resource else {
         return Vec::new();
     };
-    let props = properties(Some(resource));
-    let mut out = statements_of("trust policy", props.get("AssumeRolePolicyDocument"));
+    let scope = Scope::default();
+    let props = resource.props();
+    let mut out = Vec::new();
+    let mut read = |document: Option<&Value>, policy: &str| {
+        if let Some(document) = document {
+            out.extend(
+                PolicyDocument::parse(document, policy, &scope)
+                    .statements
+                    .iter()
+                    .map(Statement::normalized),
+            );
+        }
+    };
+    read(props.get("AssumeRolePolicyDocument"), "trust policy");
     if let Some(document) = props.get("PolicyDocument") {
         let name = props
             .get("PolicyName")
             .or(props.get("ManagedPolicyName"))
-            .map(text)
+            .map(display)
             .unwrap_or_else(|| "policy".into());
-        out.extend(statements_of(&name, Some(document)));
+        read(Some(document), &name);
     }
-    if let Some(Value::Array(policies)) = props.get("Policies") {
-        for policy in policies {
-            let name = policy
-                .get("PolicyName")
-                .map(text)
-                .unwrap_or_else(|| "inline policy".into());
-            out.extend(statements_of(&name, policy.get("PolicyDocument")));
-        }
+    for policy in one_or_many(props.get("Policies")) {
+        let name = policy
+            .get("PolicyName")
+            .map(display)
+            .unwrap_or_else(|| "inline policy".into());
+        read(policy.get("PolicyDocument"), &name);
     }
-    for arn in strings(props.get("ManagedPolicyArns")) {
-        out.push(Statement {
-            policy: "managed policies".into(),
-            sid: None,
-            effect: "Attach".into(),
-            actions: Vec::new(),
-            resources: vec![arn],
-            principals: Vec::new(),
-            conditions: Vec::new(),
-        });
-    }
+    let mut arns: Vec<Value> = one_or_many(props.get("ManagedPolicyArns"))
+        .into_iter()
+        .cloned()
+        .collect();
+    arns.sort_by_key(display);
+    out.extend(arns.into_iter().map(Statement::attachment));
     out
 }
 
@@ -300,8 +125,8 @@ pub fn iam_statement_diff(
     new: &Value,
     logical_id: &str,
 ) -> (Vec<Statement>, Vec<Statement>) {
-    let before = iam_statements(resource(old, logical_id));
-    let after = iam_statements(resource(new, logical_id));
+    let before = iam_statements(Template::new(old).resource(logical_id));
+    let after = iam_statements(Template::new(new).resource(logical_id));
     let added = after
         .iter()
         .filter(|s| !before.contains(s))
@@ -329,54 +154,29 @@ pub struct AutoscaledTypeChange {
 /// The `ResourceId`s (`endpoint/NAME/variant/VARIANT`) of the scalable
 /// targets a template registers.
 fn scalable_targets(template: &Value) -> BTreeSet<String> {
-    let Some(Value::Object(resources)) = template.get("Resources") else {
-        return BTreeSet::new();
-    };
-    resources
-        .values()
-        .filter(|r| {
-            r.get("Type").and_then(Value::as_str)
-                == Some("AWS::ApplicationAutoScaling::ScalableTarget")
-        })
-        .filter_map(|r| {
-            r.get("Properties")?
-                .get("ResourceId")?
-                .as_str()
-                .map(str::to_string)
-        })
+    Template::new(template)
+        .of_type("AWS::ApplicationAutoScaling::ScalableTarget")
+        .filter_map(|r| r.prop("ResourceId")?.as_str().map(str::to_string))
         .collect()
 }
 
 /// The fixed endpoint name of the endpoint serving `config_id`, if any.
 fn endpoint_serving(template: &Value, config_id: &str) -> Option<String> {
-    let Value::Object(resources) = template.get("Resources")? else {
-        return None;
-    };
-    resources
-        .values()
-        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::SageMaker::Endpoint"))
+    Template::new(template)
+        .of_type("AWS::SageMaker::Endpoint")
         .find(|r| {
-            r.get("Properties")
-                .and_then(|p| p.get("EndpointConfigName"))
+            r.prop("EndpointConfigName")
                 .is_some_and(|v| references(v).contains(config_id))
         })
-        .and_then(|r| {
-            r.get("Properties")?
-                .get("EndpointName")?
-                .as_str()
-                .map(str::to_string)
-        })
+        .and_then(|r| r.prop("EndpointName")?.as_str().map(str::to_string))
 }
 
 fn variant_types(template: &Value, config_id: &str) -> BTreeMap<String, String> {
-    let variants = resource(template, config_id)
-        .and_then(|r| r.get("Properties"))
-        .and_then(|p| p.get("ProductionVariants"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    variants
-        .iter()
+    Template::new(template)
+        .resource(config_id)
+        .map(|r| one_or_many(r.prop("ProductionVariants")))
+        .unwrap_or_default()
+        .into_iter()
         .filter_map(|v| {
             Some((
                 v.get("VariantName")?.as_str()?.to_string(),
@@ -404,7 +204,7 @@ pub fn autoscaled_type_changes(
         .iter()
         .filter_map(|(variant, from)| {
             let to = after.get(variant)?;
-            let target = format!("endpoint/{endpoint_name}/variant/{variant}");
+            let target = ids::variant_resource_id(&endpoint_name, variant);
             (to != from && registered.contains(&target)).then(|| AutoscaledTypeChange {
                 endpoint_config: config_id.to_string(),
                 endpoint_name: endpoint_name.clone(),

@@ -176,9 +176,9 @@ impl<'a> EnvModel<'a> {
                 model_data_url: endpoint.model_data.uri(),
                 variant_name: VARIANT_NAME,
                 volume_kms: !rules::has_instance_storage(&endpoint.instance_type),
-                scaling_resource_id: format!(
-                    "endpoint/{}/variant/{VARIANT_NAME}",
-                    endpoint.endpoint_name
+                scaling_resource_id: crate::template::ids::variant_resource_id(
+                    &endpoint.endpoint_name,
+                    VARIANT_NAME,
                 ),
             })
             .collect();

@@ -12,7 +12,8 @@ use crate::output::{Format, Printer, Report};
 pub fn render(report: &DriftReport, format: Format) -> String {
     match format {
         Format::Human => human(report),
-        Format::Json => json(report),
+        // No SARIF form: the printer refuses it (`Report::sarif` is `None`) before rendering.
+        Format::Json | Format::Sarif => json(report),
         Format::Markdown => markdown(report),
     }
 }

@@ -17,7 +17,8 @@ use crate::plan::{
 pub fn render(plan: &Plan, format: Format) -> String {
     match format {
         Format::Human => human(plan),
-        Format::Json => crate::plan::document::to_json(plan),
+        // No SARIF form: the printer refuses it (`Report::sarif` is `None`) before rendering.
+        Format::Json | Format::Sarif => crate::plan::document::to_json(plan),
         Format::Markdown => markdown(plan),
     }
 }
@@ -115,23 +116,7 @@ fn detail(change: &ResourceChange) -> String {
 }
 
 fn statement_line(statement: &Statement) -> String {
-    let mut line = format!("[{}] {}", statement.policy, statement.effect);
-    if !statement.actions.is_empty() {
-        line.push_str(&format!(" {}", statement.actions.join(", ")));
-    }
-    if !statement.principals.is_empty() {
-        line.push_str(&format!(" for {}", statement.principals.join(", ")));
-    }
-    if !statement.resources.is_empty() {
-        line.push_str(&format!(" on {}", statement.resources.join(", ")));
-    }
-    if !statement.conditions.is_empty() {
-        line.push_str(&format!(" when {}", statement.conditions.join(" and ")));
-    }
-    if let Some(sid) = &statement.sid {
-        line.push_str(&format!(" (Sid {sid})"));
-    }
-    line
+    statement.to_string()
 }
 
 fn risk_text(risk: &DataLossRisk) -> String {

@@ -58,13 +58,7 @@ async fn sdk(moto: &Moto) -> SdkConfig {
 
 /// Runs `mlinfra` on `project` against the server, with test credentials only.
 fn mlinfra(moto: &Moto, project: &Path, args: &[&str]) -> Output {
-    moto.mlinfra()
-        .arg("--project")
-        .arg(project)
-        .args(args)
-        .env_remove("MLINFRA_PROJECT")
-        .output()
-        .expect("mlinfra runs")
+    moto.cli(project).args(args).run()
 }
 
 fn text(bytes: &[u8]) -> String {

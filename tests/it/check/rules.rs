@@ -639,6 +639,235 @@ fn cases() -> Vec<Case> {
             at: Some("DogbreedEndpoint"),
             edit: |t| props(t, "DogbreedEndpoint")["EndpointName"] = json!("e".repeat(64)),
         },
+        // Evasions: the same grants written so that a reader of literals misses them.
+        Case {
+            what: "every bucket's objects as an ARN (arn:aws:s3:::*/*)",
+            rule: Iam003,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Resource"] =
+                    json!("arn:aws:s3:::*/*")
+            },
+        },
+        Case {
+            what: "every KMS key as an ARN (arn:aws:kms:*:*:key/*)",
+            rule: Iam003,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                statement(t, IAM_ROLE, "UseDataKeyThroughS3AndSageMaker")["Resource"] =
+                    json!("arn:aws:kms:*:*:key/*")
+            },
+        },
+        Case {
+            what: "iam:Put* on role/*: a partial wildcard",
+            rule: Iam010,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({
+                        "Effect": "Allow", "Action": "iam:Put*",
+                        "Resource": "arn:aws:iam::345678901234:role/*"
+                    }),
+                )
+            },
+        },
+        Case {
+            what: "iam:Put* on role/*: the role can grant itself anything",
+            rule: Iam011,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({
+                        "Effect": "Allow", "Action": "iam:Put*",
+                        "Resource": "arn:aws:iam::345678901234:role/*"
+                    }),
+                )
+            },
+        },
+        Case {
+            what: "iam:Put* on role/*: every role",
+            rule: Iam003,
+            layer: Iam,
+            at: Some("PipelineRole"),
+            edit: |t| {
+                push_statement(
+                    t,
+                    "PipelineRole",
+                    json!({
+                        "Effect": "Allow", "Action": "iam:Put*",
+                        "Resource": "arn:aws:iam::345678901234:role/*"
+                    }),
+                )
+            },
+        },
+        Case {
+            what: "secretsmanager:Get*",
+            rule: Iam010,
+            layer: Iam,
+            at: Some("InferenceLambdaInvokerRole"),
+            edit: |t| {
+                push_statement(
+                    t,
+                    "InferenceLambdaInvokerRole",
+                    json!({
+                        "Effect": "Allow", "Action": ["secretsmanager:Get*"],
+                        "Resource": "arn:aws:secretsmanager:us-east-1:345678901234:secret:dogbreed-*"
+                    }),
+                )
+            },
+        },
+        Case {
+            what: "AdministratorAccess built with Fn::Join",
+            rule: Iam004,
+            layer: Iam,
+            at: Some("PipelineRole"),
+            edit: |t| {
+                props(t, "PipelineRole")["ManagedPolicyArns"] = json!([{ "Fn::Join": ["", [
+                    "arn:", { "Ref": "AWS::Partition" }, ":iam::aws:policy/", "Administrator", "Access"
+                ]] }])
+            },
+        },
+        Case {
+            what: "PassRole on a role pattern built with Fn::Join",
+            rule: Iam005,
+            layer: Iam,
+            at: Some("PipelineRole"),
+            edit: |t| statement(t, "PipelineRole", "PassOnlyTheExecutionRoleToSageMaker")["Resource"] = json!({ "Fn::Join": ["", ["arn:aws:iam::", { "Ref": "AWS::AccountId" }, ":role/*"]] }),
+        },
+        Case {
+            what: "a policy document given as an Fn::Sub string",
+            rule: Iam001,
+            layer: Iam,
+            at: Some("InferenceLambdaInvokerRole"),
+            edit: |t| {
+                props(t, "InferenceLambdaInvokerRole")["Policies"][0]["PolicyDocument"] = json!({
+                    "Fn::Sub": "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"arn:aws:sagemaker:${AWS::Region}:${AWS::AccountId}:*\"}]}"
+                })
+            },
+        },
+        Case {
+            what: "a trust policy given as an Fn::Sub string trusting anyone",
+            rule: Iam006,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                props(t, IAM_ROLE)["AssumeRolePolicyDocument"] = json!({
+                    "Fn::Sub": "{\"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"*\"}, \"Action\": \"sts:AssumeRole\"}]}"
+                })
+            },
+        },
+        Case {
+            what: "a statement inside Fn::If",
+            rule: Iam001,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Fn::If": ["IsProduction",
+                { "Effect": "Allow", "Action": "*", "Resource": "*" },
+                { "Ref": "AWS::NoValue" }
+            ] }),
+                )
+            },
+        },
+        Case {
+            what: "actions from Fn::Split",
+            rule: Iam001,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Action"] =
+                    json!({ "Fn::Split": [",", "s3:GetObject,*"] })
+            },
+        },
+        Case {
+            what: "a resource chosen by Fn::If",
+            rule: Iam003,
+            layer: Iam,
+            at: Some("InferenceLambdaInvokerRole"),
+            edit: |t| statement(t, "InferenceLambdaInvokerRole", "InvokeNamedEndpoints")["Resource"] = json!({ "Fn::If": ["IsProduction", "arn:aws:sagemaker:us-east-1:345678901234:endpoint/x", "*"] }),
+        },
+        Case {
+            what: "a public bucket policy statement inside Fn::If",
+            rule: Iam008,
+            layer: Data,
+            at: Some("RawBucketPolicy"),
+            edit: |t| {
+                props(t, "RawBucketPolicy")["PolicyDocument"]["Statement"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({ "Fn::If": ["Public", {
+                        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::dogbreed-prod-raw-345678901234-us-east-1/*"
+                    }, { "Ref": "AWS::NoValue" }] }));
+            },
+        },
+        Case {
+            what: "an action taken from a parameter",
+            rule: Iam012,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                t["Parameters"] = json!({ "ExtraAction": { "Type": "String" } });
+                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Action"] =
+                    json!(["s3:GetObject", { "Ref": "ExtraAction" }])
+            },
+        },
+        Case {
+            what: "an effect taken from a parameter",
+            rule: Iam012,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                t["Parameters"] = json!({ "Effect": { "Type": "String" } });
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Effect": { "Ref": "Effect" }, "Action": "s3:DeleteBucket", "Resource": "*" }),
+                )
+            },
+        },
+        Case {
+            what: "a resource from Fn::FindInMap",
+            rule: Iam012,
+            layer: Iam,
+            at: Some("InferenceLambdaInvokerRole"),
+            edit: |t| {
+                statement(t, "InferenceLambdaInvokerRole", "InvokeNamedEndpoints")["Resource"] =
+                    json!({ "Fn::FindInMap": ["Endpoints", "prod", "arn"] })
+            },
+        },
+        Case {
+            what: "a whole policy document from a parameter",
+            rule: Iam012,
+            layer: Iam,
+            at: Some("PipelineRole"),
+            edit: |t| {
+                t["Parameters"] = json!({ "PipelinePolicy": { "Type": "String" } });
+                props(t, "PipelineRole")["Policies"][0]["PolicyDocument"] =
+                    json!({ "Ref": "PipelinePolicy" })
+            },
+        },
+        Case {
+            what: "a managed policy imported from another stack",
+            rule: Iam012,
+            layer: Iam,
+            at: Some("PipelineRole"),
+            edit: |t| {
+                props(t, "PipelineRole")["ManagedPolicyArns"] =
+                    json!([{ "Fn::ImportValue": "shared-admin-policy-arn" }])
+            },
+        },
     ]
 }
 

@@ -97,6 +97,14 @@ pub fn statement<'a>(template: &'a mut Value, role: &str, sid: &str) -> &'a mut 
         .unwrap_or_else(|| panic!("{role} has no statement {sid}"))
 }
 
+/// Appends `statement` to the first inline policy of role `role`.
+pub fn push_statement(template: &mut Value, role: &str, statement: Value) {
+    props(template, role)["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .push(statement);
+}
+
 /// The first statement of a role's trust policy.
 pub fn trust<'a>(template: &'a mut Value, role: &str) -> &'a mut Value {
     &mut props(template, role)["AssumeRolePolicyDocument"]["Statement"][0]

@@ -37,17 +37,12 @@ struct Run {
 }
 
 fn mlinfra(moto: &Moto, project: Option<&Path>, args: &[&str]) -> Run {
-    let mut command = moto.mlinfra();
-    if let Some(dir) = project {
-        command.arg("--project").arg(dir);
-    } else {
-        command.arg("--project").arg(crate::common::repo_root());
-    }
+    let root = crate::common::repo_root();
     let Output {
         status,
         stdout,
         stderr,
-    } = command.args(args).output().expect("run mlinfra");
+    } = moto.cli(project.unwrap_or(&root)).args(args).run();
     Run {
         code: status.code().expect("exit code"),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -442,14 +437,11 @@ async fn the_account_guard_refuses_another_account_before_any_change() {
     // disagrees with the environment is refused before any call.
     let dev = mlinfra(&moto, None, &["plan", "--env", "dev"]);
     assert_exit(&dev, 2, "plan of the right account");
-    let mut elsewhere = moto.mlinfra();
-    let output = elsewhere
-        .arg("--project")
-        .arg(crate::common::repo_root())
+    let output = moto
+        .cli(&crate::common::repo_root())
         .args(["plan", "--env", "dev"])
         .env("AWS_REGION", "eu-west-1")
-        .output()
-        .unwrap();
+        .run();
     assert_eq!(output.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("AWS_REGION selects region eu-west-1")
@@ -608,6 +600,34 @@ async fn an_instance_type_change_under_autoscaling_is_warned_about() {
     );
     assert!(
         planned.stdout.contains("deregister-scalable-target"),
+        "{}",
+        planned.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_type_with_more_vcpus_says_the_cpu_target_is_rendered_anew() {
+    let moto = Moto::start();
+    let autoscaled = "autoscaling = { min = 1, max = 2, target_cpu_utilization = 60, scale_in_cooldown = \"5m\", scale_out_cooldown = \"1m\" }";
+    let before = project_with(&format!("[endpoints.dogbreed]\n{autoscaled}"), |base| base);
+    let applied = mlinfra(
+        &moto,
+        Some(before.path()),
+        &["apply", "--env", "dev", "--yes"],
+    );
+    assert_exit(&applied, 0, "apply with CPU autoscaling");
+    let after = project_with(
+        &format!("[endpoints.dogbreed]\ninstance_type = \"ml.m5.2xlarge\"\n{autoscaled}"),
+        |base| base,
+    );
+    let planned = mlinfra(&moto, Some(after.path()), &["plan", "--env", "dev"]);
+    assert_exit(&planned, 2, "plan of the instance-type change");
+    // ml.m5.large has 2 vCPUs, ml.m5.2xlarge 8: SageMaker sums CPU over vCPUs.
+    assert!(
+        planned.stdout.contains(
+            "CPU scaling target 60% per instance renders as TargetValue 480 on ml.m5.2xlarge (8 vCPUs), \
+             was 120 on ml.m5.large (2 vCPUs)"
+        ),
         "{}",
         planned.stdout
     );

@@ -69,6 +69,26 @@ impl Cli {
         self
     }
 
+    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        self.0.envs(vars);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.0.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.0.env_remove(key);
+        self
+    }
+
     pub fn current_dir(mut self, dir: impl AsRef<std::path::Path>) -> Self {
         self.0.current_dir(dir);
         self

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{mlinfra_bin, repo_root, venv_tool};
+use crate::common::{Cli, repo_root, venv_tool};
 
 pub const ACCOUNT: &str = "123456789012";
 /// The launcher, as it names itself in its marker.
@@ -166,15 +166,14 @@ impl Moto {
         ]
     }
 
-    /// The `mlinfra` binary, set up to talk to this server.
-    pub fn mlinfra(&self) -> Command {
-        let mut command = Command::new(mlinfra_bin());
-        command
+    /// The `mlinfra` binary, set up to talk to this server with test
+    /// credentials only, on `project`.
+    pub fn cli(&self, project: &std::path::Path) -> Cli {
+        Cli::new()
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_DEFAULT_REGION")
             .envs(self.env())
-            .stdin(Stdio::null());
-        command
+            .args([std::ffi::OsStr::new("--project"), project.as_os_str()])
     }
 }
 

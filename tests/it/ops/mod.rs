@@ -399,13 +399,7 @@ fn sdk(moto: &Moto) -> SdkConfig {
 }
 
 fn mlinfra(moto: &Moto, args: &[&str]) -> Output {
-    moto.mlinfra()
-        .arg("--project")
-        .arg(common::repo_root())
-        .args(args)
-        .env_remove("MLINFRA_PROJECT")
-        .output()
-        .expect("mlinfra runs")
+    moto.cli(&common::repo_root()).args(args).run()
 }
 
 fn deploy_dev(moto: &Moto) {
@@ -692,15 +686,7 @@ fn staging_in_moto_account() -> tempfile::TempDir {
 fn status_reads_the_instance_count_against_the_registered_bounds() {
     let moto = Moto::start();
     let project = staging_in_moto_account();
-    let run = |args: &[&str]| {
-        moto.mlinfra()
-            .arg("--project")
-            .arg(project.path())
-            .args(args)
-            .env_remove("MLINFRA_PROJECT")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| moto.cli(project.path()).args(args).run();
     // A protected environment asks for IAM broadening to be approved.
     let output = run(&["apply", "--env", "staging", "--yes", "--approve-broadening"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
