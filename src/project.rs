@@ -212,7 +212,7 @@ fn read_text_file(path: &Path) -> Result<Option<String>, SourceError> {
 fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, SourceError> {
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        let (line, column) = crate::config::locate::line_column(e.as_bytes(), offset);
+        let (line, column) = line_column(e.as_bytes(), offset);
         SourceError::NotUtf8 {
             path: path.to_path_buf(),
             line,
@@ -220,4 +220,19 @@ fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String, SourceError> {
             offset,
         }
     })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
 }

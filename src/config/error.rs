@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use super::locate::{KeyPath, Location, line_column};
+use super::locate::{KeyPath, Location};
 use crate::project::SourceFile;
+use crate::project::line_column;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::project::SourceFile;
+use crate::project::{SourceFile, line_column};
 
 /// One step of a key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,21 +79,6 @@ pub struct Location {
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (line, column)
 }
 
 type SpannedLayer<'a> = Option<Spanned<DeTable<'a>>>;

@@ -13,6 +13,7 @@
 //! Case counts keep the three properties to a few seconds together; each test
 //! prints how many cases it ran and how many of them validated.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mlinfra::check::{self, RuleId};
@@ -286,9 +287,11 @@ fn int(valid: std::ops::RangeInclusive<i64>) -> BoxedStrategy<i64> {
         .boxed()
 }
 
+/// `REGION` becomes the environment's region: SageMaker pulls images only
+/// from the region it runs in, so a valid configuration names that one.
 const IMAGES: &[&str] = &[
-    "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-gpu-py310",
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model@sha256:abc",
+    "763104351884.dkr.ecr.REGION.amazonaws.com/pytorch-training:2.1.0-gpu-py310",
+    "123456789012.dkr.ecr.REGION.amazonaws.com/team/model@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 ];
 const BAD_IMAGES: &[&str] = &[
     "docker.io/library/python:3",
@@ -534,6 +537,23 @@ fn environment() -> impl Strategy<Value = Table> {
                             .collect(),
                     ),
                 );
+                let image_region = if region.is_empty() || region.contains("mars") {
+                    "us-east-1".to_string()
+                } else {
+                    region.to_string()
+                };
+                let in_region = |mut table: Table| {
+                    if let Some(Value::String(image)) = table.get_mut("image") {
+                        *image = image.replace("REGION", &image_region);
+                    }
+                    table
+                };
+                let jobs: BTreeMap<String, Table> =
+                    jobs.into_iter().map(|(k, v)| (k, in_region(v))).collect();
+                let endpoints: BTreeMap<String, Table> = endpoints
+                    .into_iter()
+                    .map(|(k, v)| (k, in_region(v)))
+                    .collect();
                 let endpoint_names: Vec<String> = endpoints.keys().cloned().collect();
                 let mut root = Table::new();
                 root.insert("env".into(), Value::Table(env));
