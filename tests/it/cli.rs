@@ -323,3 +323,49 @@ fn quiet_keeps_only_results_and_verbose_says_where_templates_come_from() {
         "--quiet and --verbose conflict"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::process::{Command, Stdio};
+    // `mlinfra render --all | head -c 1`: the pipe closes after one byte.
+    let mut child = Command::new(common::mlinfra_bin())
+        .args(["--example", "render", "--all"])
+        .env_remove("MLINFRA_PROJECT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "", "no message for a closed pipe");
+}
+
+#[test]
+fn colour_follows_the_flag_and_never_reaches_a_pipe_on_its_own() {
+    let unknown = ["--color", "always", "validate", "--env", "nope"];
+    let always = mlinfra(&unknown);
+    assert_eq!(always.status.code(), Some(1));
+    assert!(stderr(&always).contains("\u{1b}["), "{}", stderr(&always));
+    for choice in ["never", "auto"] {
+        let plain = mlinfra(&["--color", choice, "validate", "--env", "nope"]);
+        assert_eq!(plain.status.code(), Some(1));
+        assert!(
+            !stderr(&plain).contains('\u{1b}'),
+            "--color {choice}: {}",
+            stderr(&plain)
+        );
+        assert!(stderr(&plain).starts_with("error: "), "{}", stderr(&plain));
+    }
+}
+
+#[test]
+fn reports_without_a_markdown_form_say_which_forms_they_have() {
+    let output = mlinfra(&["list", "--format", "markdown"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the environment list has no markdown form; use human or json"),
+        "{}",
+        stderr(&output)
+    );
+}
