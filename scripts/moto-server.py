@@ -94,6 +94,10 @@ Fixes (remove each once moto ships it):
     ("Stack [NAME] already exists and cannot be created again with the
     changeSet [NAME].", unless the stack is still REVIEW_IN_PROGRESS) and
     takes UPDATE as the default.
+15. GetTemplate ignores `ChangeSetName` and answers with the stack's
+    template. CloudFormation answers with the template the change set was
+    created from, which is how `apply --plan` checks that a change set is the
+    one that was reviewed. The answer is the change set's own stored template.
 """
 
 import fnmatch
@@ -148,6 +152,7 @@ FIXES = [
     "stack-policy-enforcement",
     "update-dependents-of-replaced-resources",
     "create-change-set-type",
+    "get-template-of-change-set",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -1017,6 +1022,24 @@ def _update_with_dependents(self, template, parameters=None):
 
 
 parsing.ResourceMap.update = _update_with_dependents
+
+# --- 15. GetTemplate of a change set -----------------------------------------
+
+_get_template_response = cfn_responses.CloudFormationResponse.get_template
+
+
+def _get_template_of_change_set(self):
+    change_set_name = self._get_param("ChangeSetName")
+    if not change_set_name:
+        return _get_template_response(self)
+    stack_name = self._get_param("StackName")
+    change_set = self.cloudformation_backend.describe_change_set(change_set_name)
+    if stack_name and stack_name not in (change_set.stack_name, change_set.stack_id):
+        raise ValidationError(change_set_name)
+    return ActionResult({"TemplateBody": change_set.template})
+
+
+cfn_responses.CloudFormationResponse.get_template = _get_template_of_change_set
 
 # --- The launcher's marker ---------------------------------------------------
 

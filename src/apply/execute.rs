@@ -227,10 +227,12 @@ async fn run_stack(
         (_, StackAction::NoChange) => None,
         (Some(existing), _) => Some(existing.clone()),
         // Its dependencies exist now, so CloudFormation can resolve its imports.
-        (None, _) => plan::create_change_set(ctx.clients, ctx.env, rendered, true, ctx.printer)
-            .await
-            .map_err(|e| aws(&e))?
-            .map(|(made, _)| made),
+        (None, _) => {
+            plan::create_change_set(ctx.clients, ctx.env, rendered, true, &[], ctx.printer)
+                .await
+                .map_err(|e| aws(&e))?
+                .map(|(made, _)| made)
+        }
     };
 
     let protect = stack.layer.is_stateful() && ctx.env.termination_protection;

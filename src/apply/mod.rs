@@ -9,6 +9,7 @@ pub mod execute;
 pub mod follow;
 pub mod progress;
 pub mod protect;
+pub mod verify;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal};
@@ -87,6 +88,8 @@ pub enum ApplyError {
     Stale(Vec<String>),
     #[error("{0}")]
     WrongPlan(String),
+    #[error("refusing to apply: the plan file is not what CloudFormation holds, so it is not what was reviewed; nothing was executed:{}\nPlan again and review the new plan.", .0.iter().map(|d| format!("\n  - {d}")).collect::<String>())]
+    NotReviewed(Vec<String>),
     #[error("apply failed:{}{}",
         .failures.iter().map(|f| format!("\n  - {f}")).collect::<String>(),
         if .skipped.is_empty() { String::new() } else { format!("\n  not started: {}", .skipped.join(", ")) })]
@@ -114,7 +117,10 @@ pub enum ApplyError {
 impl ApplyError {
     /// Refusals by a safety guard exit with 3; everything else is an error.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, ApplyError::Blocked(_) | ApplyError::Stale(_))
+        matches!(
+            self,
+            ApplyError::Blocked(_) | ApplyError::Stale(_) | ApplyError::NotReviewed(_)
+        )
     }
 }
 
@@ -158,6 +164,10 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
         Some(path) => {
             let plan = plan::document::read(path)?;
             check_fresh(ctx, &plan).await?;
+            let differences = verify::differences(ctx, &plan).await?;
+            if !differences.is_empty() {
+                return Err(ApplyError::NotReviewed(differences));
+            }
             ctx.progress.line(&report::human(&plan));
             plan
         }

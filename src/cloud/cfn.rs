@@ -101,6 +101,10 @@ pub struct CreatedChangeSet {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeSetInfo {
     pub id: String,
+    pub name: String,
+    pub stack_id: String,
+    pub stack_name: String,
+    pub description: Option<String>,
     pub status: String,
     pub status_reason: Option<String>,
     pub execution_status: Option<String>,
@@ -321,6 +325,24 @@ impl Cfn {
         Ok(output.template_body().map(str::to_string))
     }
 
+    /// The template a change set was created from (GetTemplate with its name).
+    pub async fn change_set_template(
+        &self,
+        stack: &str,
+        change_set: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let output = self
+            .client
+            .get_template()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetTemplate", e))?;
+        Ok(output.template_body().map(str::to_string))
+    }
+
     pub async fn create_change_set(
         &self,
         request: &ChangeSetRequest,
@@ -375,6 +397,10 @@ impl Cfn {
                 None => {
                     info = Some(ChangeSetInfo {
                         id: page.change_set_id().unwrap_or(id).to_string(),
+                        name: page.change_set_name().unwrap_or_default().to_string(),
+                        stack_id: page.stack_id().unwrap_or_default().to_string(),
+                        stack_name: page.stack_name().unwrap_or_default().to_string(),
+                        description: page.description().map(str::to_string),
                         status: page
                             .status()
                             .map(|s| s.as_str().to_string())

@@ -132,11 +132,48 @@ pub async fn template_source(
 /// Creates a change set for one stack and waits until CloudFormation has
 /// computed it. `Ok(None)`: CloudFormation found nothing to change (the empty
 /// change set is deleted).
+/// What a change set says of itself. The data-loss allowances given to
+/// `plan` are written here, where a plan file cannot change them: `apply
+/// --plan` reads them back from CloudFormation, not from the file.
+fn change_set_description(
+    stack: &RenderedStack,
+    env: &Env,
+    hash: &str,
+    allowed_data_loss: &[String],
+) -> String {
+    let mut text = format!(
+        "mlinfra {} of {}, template sha256 {}",
+        stack.spec.layer, env.name, hash
+    );
+    let here: Vec<&str> = allowed_data_loss
+        .iter()
+        .filter(|id| !id.is_empty())
+        .map(String::as_str)
+        .collect();
+    if !here.is_empty() {
+        text.push_str(ALLOWANCE_MARK);
+        text.push_str(&here.join(","));
+    }
+    text
+}
+
+/// Where a change set's description lists the data-loss allowances.
+pub const ALLOWANCE_MARK: &str = "; allow-data-loss: ";
+
+/// The data-loss allowances a change set was created with.
+pub fn allowances_of(description: Option<&str>) -> Vec<String> {
+    description
+        .and_then(|d| d.split_once(ALLOWANCE_MARK))
+        .map(|(_, ids)| ids.split(',').map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 pub async fn create_change_set(
     clients: &Clients,
     env: &Env,
     stack: &RenderedStack,
     create: bool,
+    allowed_data_loss: &[String],
     printer: &Printer,
 ) -> Result<Option<(ChangeSetRef, Vec<crate::cloud::cfn::RawChange>)>, PlanError> {
     let hash = template_hash(&stack.template.value);
@@ -147,10 +184,7 @@ pub async fn create_change_set(
         create,
         template: template_source(clients, env, stack).await?,
         tags: state::stack_tags(env, stack.spec.layer),
-        description: format!(
-            "mlinfra {} of {}, template sha256 {}",
-            stack.spec.layer, env.name, hash
-        ),
+        description: change_set_description(stack, env, &hash, allowed_data_loss),
     };
     printer.notice(&format!("{}: creating change set {name}", stack.spec.name));
     let created = clients.cfn.create_change_set(&request).await?;
@@ -308,9 +342,16 @@ pub async fn plan(
 
     let change_sets = join_all(rendered.iter().zip(&needs).map(|(stack, need)| async move {
         match need {
-            Need::ChangeSet { create } => create_change_set(clients, env, stack, *create, printer)
-                .await
-                .map(Some),
+            Need::ChangeSet { create } => create_change_set(
+                clients,
+                env,
+                stack,
+                *create,
+                &options.allow_data_loss,
+                printer,
+            )
+            .await
+            .map(Some),
             _ => Ok(None),
         }
     }))

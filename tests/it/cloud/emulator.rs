@@ -533,7 +533,7 @@ async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
     big.template = Canonical::new(value);
     assert!(big.template.size() > plan::MAX_TEMPLATE_BODY);
 
-    let refused = plan::create_change_set(&clients, &env, &big, true, &quiet())
+    let refused = plan::create_change_set(&clients, &env, &big, true, &[], &quiet())
         .await
         .unwrap_err();
     assert!(
@@ -549,7 +549,7 @@ async fn a_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
         .send()
         .await
         .unwrap();
-    let (change_set, changes) = plan::create_change_set(&clients, &env, &big, true, &quiet())
+    let (change_set, changes) = plan::create_change_set(&clients, &env, &big, true, &[], &quiet())
         .await
         .unwrap()
         .unwrap();
@@ -991,4 +991,186 @@ fn a_stock_moto_server_is_refused_with_a_message_naming_the_launcher() {
 
     let launcher = Moto::start();
     assert_eq!(crate::common::moto::check_launcher(launcher.port), Ok(()));
+}
+
+/// Runs `apply --plan` on `document` (written to a file beside `dir`).
+fn apply_document(
+    moto: &Moto,
+    project: &Path,
+    dir: &Path,
+    name: &str,
+    document: &serde_json::Value,
+) -> Run {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(document).unwrap()).unwrap();
+    mlinfra(
+        moto,
+        Some(project),
+        &["apply", "--env", "dev", "--plan", path.to_str().unwrap()],
+    )
+}
+
+async fn resource_ids(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Vec<String> {
+    let listed = cfn
+        .list_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    listed
+        .stack_resource_summaries()
+        .iter()
+        .filter_map(|r| r.logical_resource_id().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_or_swapped_plan_file_is_refused_and_nothing_runs() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    assert_exit(
+        &mlinfra(&moto, None, &["apply", "--env", "dev", "--yes"]),
+        0,
+        "first apply",
+    );
+    // A new zone (a new bucket) and a new invoker role.
+    let invoker = "[[invokers]]\nname = \"reports\"\nservice = \"lambda.amazonaws.com\"\nendpoints = [\"dogbreed\"]";
+    let changed = project_with(invoker, |base| {
+        base.replace(
+            r#"zones = ["raw", "curated", "models"]"#,
+            r#"zones = ["raw", "curated", "models", "features"]"#,
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let planned = mlinfra(
+        &moto,
+        Some(changed.path()),
+        &["plan", "--env", "dev", "--out", plan_path.to_str().unwrap()],
+    );
+    assert_exit(&planned, 2, "plan of the new zone");
+    let reviewed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    assert!(
+        !reviewed["iam"].as_array().unwrap().is_empty(),
+        "{reviewed:#}"
+    );
+
+    // The IAM section emptied, so that no approval would be asked for.
+    let mut no_iam = reviewed.clone();
+    no_iam["iam"] = serde_json::json!([]);
+    let refused = apply_document(&moto, changed.path(), dir.path(), "no-iam.json", &no_iam);
+    assert_exit(&refused, 3, "apply of a plan whose IAM section was emptied");
+    assert!(
+        refused
+            .stderr
+            .contains("dogbreed-dev-iam: the IAM changes in the plan file differ"),
+        "{}",
+        refused.stderr
+    );
+
+    // A change set made by hand on the same stack (a role anyone's admin),
+    // its id written into the reviewed plan in place of the real one.
+    let deployed_iam = cfn
+        .get_template()
+        .stack_name("dogbreed-dev-iam")
+        .send()
+        .await
+        .unwrap();
+    let mut template: serde_json::Value =
+        serde_json::from_str(deployed_iam.template_body().unwrap()).unwrap();
+    template["Resources"]["Backdoor"] = serde_json::json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "all", "PolicyDocument": {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]
+        }
+    });
+    let handmade = cfn
+        .create_change_set()
+        .stack_name("dogbreed-dev-iam")
+        .change_set_name("handmade")
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Update)
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut swapped = reviewed.clone();
+    let iam_stack = swapped["stacks"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["stack"] == "dogbreed-dev-iam")
+        .unwrap();
+    iam_stack["change_set"]["id"] = serde_json::json!(handmade.id().unwrap());
+    iam_stack["change_set"]["name"] = serde_json::json!("handmade");
+    let refused = apply_document(&moto, changed.path(), dir.path(), "swapped.json", &swapped);
+    assert_exit(
+        &refused,
+        3,
+        "apply of a plan naming a change set made by hand",
+    );
+    assert!(
+        refused.stderr.contains(
+            "dogbreed-dev-iam: change set handmade was not created from the reviewed template"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !resource_ids(&cfn, "dogbreed-dev-iam")
+            .await
+            .contains(&"Backdoor".to_string())
+    );
+    assert!(
+        !resource_ids(&cfn, "dogbreed-dev-data")
+            .await
+            .contains(&"FeaturesBucket".to_string())
+    );
+
+    // The file as reviewed goes through.
+    let applied = apply_document(
+        &moto,
+        changed.path(),
+        dir.path(),
+        "reviewed.json",
+        &reviewed,
+    );
+    assert_exit(&applied, 0, "apply of the reviewed plan");
+    assert!(
+        resource_ids(&cfn, "dogbreed-dev-data")
+            .await
+            .contains(&"FeaturesBucket".to_string())
+    );
+
+    // Going back removes the bucket: blocked. An allowance written into the
+    // file by hand is not one given to `plan`.
+    let back_path = dir.path().join("back.json");
+    let back = mlinfra(
+        &moto,
+        None,
+        &["plan", "--env", "dev", "--out", back_path.to_str().unwrap()],
+    );
+    assert_exit(&back, 3, "plan removing a bucket");
+    let mut allowed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&back_path).unwrap()).unwrap();
+    allowed["data_loss"][0]["allowed"] = serde_json::json!(true);
+    let root = crate::common::repo_root();
+    let refused = apply_document(&moto, &root, dir.path(), "allowed.json", &allowed);
+    assert_exit(&refused, 3, "apply of a plan with a hand-written allowance");
+    assert!(
+        refused
+            .stderr
+            .contains("dogbreed-dev-data: the data-loss decisions in the plan file differ"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        resource_ids(&cfn, "dogbreed-dev-data")
+            .await
+            .contains(&"FeaturesBucket".to_string())
+    );
 }
