@@ -55,6 +55,12 @@ pub enum PlanError {
          set `artifacts_bucket` under [env] so it can be uploaded to S3"
     )]
     NoArtifactsBucket { stack: String, size: usize },
+    #[error(
+        "--allow-data-loss {} matches no bucket or key this plan replaces or removes; remove the flag \
+         (an allowance is given for one reviewed change, never in advance)",
+        .0.join(", --allow-data-loss ")
+    )]
+    UnusedAllowance(Vec<String>),
 }
 
 /// SHA-256 of a template with every object's keys sorted, so the same
@@ -439,7 +445,7 @@ pub async fn plan(
     }
     let summary = Summary::of(&stacks);
     let cost = cost_delta(env, rendered, &deployed_for_cost);
-    Ok(Plan {
+    let plan = Plan {
         format_version: FORMAT_VERSION,
         env: env.name.clone(),
         account_id: env.account_id.clone(),
@@ -450,7 +456,20 @@ pub async fn plan(
         data_loss,
         summary,
         cost: Some(cost),
-    })
+    };
+    // An allowance that matches nothing is a leftover (a CI flag kept after
+    // the change it was for): it must not pre-approve a future replacement.
+    let unused: Vec<String> = options
+        .allow_data_loss
+        .iter()
+        .filter(|id| !plan.data_loss.iter().any(|risk| &&risk.logical_id == id))
+        .cloned()
+        .collect();
+    if !unused.is_empty() {
+        let _ = discard_all(clients, &plan).await;
+        return Err(PlanError::UnusedAllowance(unused));
+    }
+    Ok(plan)
 }
 
 /// Prices the serving and training templates as deployed and as rendered.

@@ -1033,6 +1033,21 @@ async fn an_edited_or_swapped_plan_file_is_refused_and_nothing_runs() {
         0,
         "first apply",
     );
+    // An allowance for nothing is a leftover: refused, no change set kept.
+    let leftover = mlinfra(
+        &moto,
+        None,
+        &["plan", "--env", "dev", "--allow-data-loss", "RawBucket"],
+    );
+    assert_exit(&leftover, 1, "plan with an allowance that matches nothing");
+    assert!(
+        leftover.stderr.contains(
+            "--allow-data-loss RawBucket matches no bucket or key this plan replaces or removes"
+        ),
+        "{}",
+        leftover.stderr
+    );
+
     // A new zone (a new bucket) and a new invoker role.
     let invoker = "[[invokers]]\nname = \"reports\"\nservice = \"lambda.amazonaws.com\"\nendpoints = [\"dogbreed\"]";
     let changed = project_with(invoker, |base| {
