@@ -369,3 +369,24 @@ fn reports_without_a_markdown_form_say_which_forms_they_have() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_plan_output_that_cannot_be_written_is_refused_before_any_aws_call() {
+    // Nothing listens on port 9: a call to AWS would fail with a connection error.
+    let output = mlinfra(&[
+        "plan",
+        "--env",
+        "dev",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--out",
+        "/nonexistent-mlinfra-dir/plan.json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output)
+            .contains("--out /nonexistent-mlinfra-dir/plan.json: its directory does not exist"),
+        "{}",
+        stderr(&output)
+    );
+}
