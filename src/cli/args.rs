@@ -133,8 +133,12 @@ pub struct RenderArgs {
     #[command(flatten)]
     pub selection: Selection,
     /// Write `{out}/{env}/{stack}.json` instead of printing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "check")]
     pub out: Option<PathBuf>,
+    /// Compare with templates committed under DIR (as `--out DIR` writes
+    /// them): exit 0 when up to date, 2 when any is stale or missing.
+    #[arg(long, value_name = "DIR")]
+    pub check: Option<PathBuf>,
     /// Only this stack.
     #[arg(long, value_enum)]
     pub stack: Option<Layer>,

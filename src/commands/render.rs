@@ -1,7 +1,10 @@
 //! `mlinfra render`: templates to stdout, or as files under `--out`.
 
+use std::path::Path;
+
 use crate::cli::Session;
 use crate::cli::args::RenderArgs;
+use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::render::{self, Engine};
@@ -9,6 +12,9 @@ use crate::render::{self, Engine};
 pub fn run(session: &Session, args: &RenderArgs) -> Result<Exit> {
     let envs = session.environments(&args.selection)?;
     let engine = Engine::new(&session.project)?;
+    if let Some(dir) = &args.check {
+        return check(session, &engine, &envs, args, dir);
+    }
     render::write::render_selected(
         &engine,
         &envs,
@@ -17,6 +23,53 @@ pub fn run(session: &Session, args: &RenderArgs) -> Result<Exit> {
         &session.printer,
     )?;
     Ok(Exit::Clean)
+}
+
+/// `render --check DIR`, as `cargo fmt --check`: which committed templates
+/// differ from what the configuration renders now.
+fn check(
+    session: &Session,
+    engine: &Engine,
+    envs: &[Env],
+    args: &RenderArgs,
+    dir: &Path,
+) -> Result<Exit> {
+    let mut stale = Vec::new();
+    let mut checked = 0;
+    for env in envs {
+        for (spec, text) in render::render_env_text(engine, env, args.stack)? {
+            checked += 1;
+            let path = render::engine::output_path(dir, &env.name, &spec.name);
+            match std::fs::read_to_string(&path) {
+                Ok(committed) if committed == text => {}
+                Ok(_) => stale.push(format!("{}: out of date", path.display())),
+                Err(_) => stale.push(format!("{}: missing", path.display())),
+            }
+        }
+    }
+    if stale.is_empty() {
+        session.printer.notice(&format!(
+            "{checked} templates under {} are up to date",
+            dir.display()
+        ));
+        return Ok(Exit::Clean);
+    }
+    let mut text: String = stale.iter().map(|line| format!("{line}\n")).collect();
+    text.push_str(&format!(
+        "{} of {checked} templates differ; update them with `mlinfra render {} --out {}`\n",
+        stale.len(),
+        if args.selection.all {
+            "--all".to_string()
+        } else {
+            format!(
+                "--env {}",
+                args.selection.env.as_deref().unwrap_or_default()
+            )
+        },
+        dir.display()
+    ));
+    session.out(&text)?;
+    Ok(Exit::Changes)
 }
 
 pub fn write_file(path: &std::path::Path, text: &str) -> Result<()> {

@@ -390,3 +390,44 @@ fn a_plan_output_that_cannot_be_written_is_refused_before_any_aws_call() {
         stderr(&output)
     );
 }
+
+#[test]
+fn render_check_tells_committed_templates_that_are_out_of_date() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let written = mlinfra(&["render", "--all", "--out", dir]);
+    assert_eq!(written.status.code(), Some(0), "{}", stderr(&written));
+    let clean = mlinfra(&["render", "--all", "--check", dir]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        common::transcript(&clean)
+    );
+    assert!(
+        stderr(&clean).contains("12 templates under"),
+        "{}",
+        stderr(&clean)
+    );
+
+    let iam = out.path().join("dev/dogbreed-dev-iam.json");
+    std::fs::write(&iam, "{}\n").unwrap();
+    std::fs::remove_file(out.path().join("prod/dogbreed-prod-data.json")).unwrap();
+    let stale = mlinfra(&["render", "--all", "--check", dir]);
+    assert_eq!(
+        stale.status.code(),
+        Some(2),
+        "{}",
+        common::transcript(&stale)
+    );
+    let report = stdout(&stale);
+    assert!(
+        report.contains("dev/dogbreed-dev-iam.json: out of date"),
+        "{report}"
+    );
+    assert!(
+        report.contains("prod/dogbreed-prod-data.json: missing"),
+        "{report}"
+    );
+    assert!(report.contains("2 of 12 templates differ"), "{report}");
+}
