@@ -5,7 +5,7 @@
 //! is off, so no code path decides about escape codes on its own.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use anstream::ColorChoice as StreamChoice;
 use anstyle::{AnsiColor, Style};
@@ -98,8 +98,6 @@ pub enum Tone {
     Good,
     Bad,
     Attention,
-    Dim,
-    Strong,
 }
 
 impl Tone {
@@ -108,14 +106,9 @@ impl Tone {
             Tone::Good => AnsiColor::Green.on_default(),
             Tone::Bad => AnsiColor::Red.on_default().bold(),
             Tone::Attention => AnsiColor::Yellow.on_default(),
-            Tone::Dim => Style::new().dimmed(),
-            Tone::Strong => Style::new().bold(),
         }
     }
 }
-
-/// Lines written to stderr, for tests that read what a command said.
-type Capture = Arc<Mutex<Vec<String>>>;
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -123,7 +116,8 @@ pub struct Printer {
     stdout_colour: bool,
     stderr_colour: bool,
     live: bool,
-    capture: Option<Capture>,
+    /// Nothing reaches stderr (library callers and tests that only want results).
+    silent: bool,
 }
 
 fn env_set(var: &str) -> bool {
@@ -148,36 +142,24 @@ impl Printer {
                 && !env_set("CI")
                 && !env_set("NO_COLOR")
                 && verbosity > Verbosity::Quiet,
-            capture: None,
+            silent: false,
         }
     }
 
-    /// A printer whose stderr lines are kept in memory (tests read them with
-    /// [`Printer::captured`]); reports still go to stdout.
-    pub fn capturing(verbosity: Verbosity) -> Self {
+    /// A printer that writes nothing to stderr; reports still go to stdout.
+    pub fn silent() -> Self {
         Self {
-            verbosity,
+            verbosity: Verbosity::Quiet,
             stdout_colour: false,
             stderr_colour: false,
             live: false,
-            capture: Some(Arc::default()),
+            silent: true,
         }
-    }
-
-    pub fn verbosity(&self) -> Verbosity {
-        self.verbosity
     }
 
     /// Whether progress may be drawn live (spinners) rather than as lines.
     pub fn live(&self) -> bool {
         self.live
-    }
-
-    pub fn captured(&self) -> Vec<String> {
-        self.capture
-            .as_ref()
-            .map(|c| c.lock().expect("capture lock").clone())
-            .unwrap_or_default()
     }
 
     /// A report, to stdout. A closed pipe (`mlinfra plan | head`) comes back
@@ -211,19 +193,13 @@ impl Printer {
         Ok(report.exit())
     }
 
-    /// Text styled for stdout (plain where colour is off there).
-    pub fn paint(&self, text: &str, tone: Tone) -> String {
-        paint(text, tone, self.stdout_colour)
-    }
-
     /// Text styled for stderr.
     pub fn paint_note(&self, text: &str, tone: Tone) -> String {
         paint(text, tone, self.stderr_colour)
     }
 
     fn stderr(&self, line: &str) {
-        if let Some(capture) = &self.capture {
-            capture.lock().expect("capture lock").push(line.to_string());
+        if self.silent {
             return;
         }
         let choice = if self.stderr_colour {
@@ -249,20 +225,10 @@ impl Printer {
         }
     }
 
-    /// Something the user should know even with `--quiet`.
-    pub fn warning(&self, line: &str) {
-        let label = self.paint_note("warning:", Tone::Attention);
-        self.stderr(&format!("{label} {line}"));
-    }
-
     /// A question on stderr, answered on the same line; shown even with
     /// `--quiet`, since the command waits for it.
     pub fn prompt(&self, question: &str) {
-        if let Some(capture) = &self.capture {
-            capture
-                .lock()
-                .expect("capture lock")
-                .push(question.to_string());
+        if self.silent {
             return;
         }
         let mut err = std::io::stderr().lock();

@@ -11,8 +11,10 @@ pub mod progress;
 pub mod protect;
 pub mod verify;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, IsTerminal};
+
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -22,7 +24,7 @@ use execute::{Context, Executed, StackFailure};
 use follow::Operation;
 use progress::Progress;
 
-use crate::cloud::cfn::{WaitError, status};
+use crate::cloud::cfn::{ChangeSetInfo, WaitError, status};
 use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
 use crate::output::Printer;
@@ -163,8 +165,8 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
     let mut plan = match &options.plan_file {
         Some(path) => {
             let plan = plan::document::read(path)?;
-            check_fresh(ctx, &plan).await?;
-            let differences = verify::differences(ctx, &plan).await?;
+            let read = check_fresh(ctx, &plan).await?;
+            let differences = verify::differences(ctx, &plan, read).await?;
             if !differences.is_empty() {
                 return Err(ApplyError::NotReviewed(differences));
             }
@@ -350,7 +352,18 @@ async fn attach(ctx: &Context<'_>) -> Result<(), ApplyError> {
 }
 
 /// A saved plan applies only to the state it was made from.
-async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
+/// What the freshness check read from CloudFormation, handed on to
+/// [`verify::differences`] so that no call is made twice.
+#[derive(Default)]
+pub struct Read {
+    /// The change sets the plan names, by stack.
+    pub change_sets: BTreeMap<String, ChangeSetInfo>,
+    /// Deployed templates read along the way, by stack.
+    pub deployed: BTreeMap<String, Value>,
+}
+
+async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<Read, ApplyError> {
+    let mut read = Read::default();
     let env = ctx.env;
     if plan.env != env.name || plan.account_id != env.account_id || plan.region != env.region {
         return Err(ApplyError::WrongPlan(format!(
@@ -414,9 +427,11 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
                     // Times can be equal after a change (an emulator keeps none):
                     // the deployed template itself must be the one planned against.
                     let body = cfn.template_body(name).await?;
-                    let hash = body
-                        .and_then(|b| Canonical::parse(&b).ok())
-                        .map(|c| plan::template_hash(&c.value));
+                    let deployed = body.and_then(|b| Canonical::parse(&b).ok());
+                    let hash = deployed.as_ref().map(|c| plan::template_hash(&c.value));
+                    if let Some(deployed) = deployed {
+                        read.deployed.insert(name.clone(), deployed.value);
+                    }
                     if hash != then.template_hash {
                         stale.push(format!(
                             "{name}: its deployed template changed since the plan"
@@ -427,7 +442,9 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
         }
         if let Some(cs) = &planned.change_set {
             match cfn.describe_change_set(&cs.id).await {
-                Ok(found) if found.execution_status.as_deref() == Some("AVAILABLE") => {}
+                Ok(found) if found.execution_status.as_deref() == Some("AVAILABLE") => {
+                    read.change_sets.insert(name.clone(), found);
+                }
                 Ok(found) => stale.push(format!(
                     "{name}: change set {} can no longer be executed ({})",
                     cs.name,
@@ -438,7 +455,7 @@ async fn check_fresh(ctx: &Context<'_>, plan: &Plan) -> Result<(), ApplyError> {
         }
     }
     if stale.is_empty() {
-        Ok(())
+        Ok(read)
     } else {
         Err(ApplyError::Stale(stale))
     }

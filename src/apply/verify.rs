@@ -8,13 +8,17 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{ApplyError, Context};
+use super::{ApplyError, Context, Read};
 use crate::plan::{self, Plan, classify};
 use crate::render::Canonical;
 
 /// Every difference between the plan file and what CloudFormation holds;
 /// empty when the file is exactly what was reviewed.
-pub async fn differences(ctx: &Context<'_>, plan: &Plan) -> Result<Vec<String>, ApplyError> {
+pub async fn differences(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    mut read: Read,
+) -> Result<Vec<String>, ApplyError> {
     let cfn = &ctx.clients.cfn;
     let mut found = Vec::new();
     for planned in &plan.stacks {
@@ -29,7 +33,10 @@ pub async fn differences(ctx: &Context<'_>, plan: &Plan) -> Result<Vec<String>, 
             ));
             continue;
         };
-        let info = cfn.describe_change_set(&reference.id).await?;
+        let info = match read.change_sets.remove(stack) {
+            Some(info) => info,
+            None => cfn.describe_change_set(&reference.id).await?,
+        };
         if info.stack_name != *stack || info.stack_id != reference.stack_id {
             found.push(format!(
                 "{stack}: change set {} belongs to stack {} ({}), not to the planned one",
@@ -57,13 +64,14 @@ pub async fn differences(ctx: &Context<'_>, plan: &Plan) -> Result<Vec<String>, 
             ));
             continue;
         }
-        let old = match &planned.deployed {
-            Some(_) => cfn
+        let old = match (&planned.deployed, read.deployed.remove(stack)) {
+            (None, _) => Value::Null,
+            (Some(_), Some(known)) => known,
+            (Some(_), None) => cfn
                 .template_body(stack)
                 .await?
                 .and_then(|b| Canonical::parse(&b).ok())
                 .map_or(Value::Null, |c| c.value),
-            None => Value::Null,
         };
         let new = &rendered.template.value;
         let changes = classify::classify(&info.changes, &old, new);

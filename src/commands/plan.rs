@@ -25,7 +25,12 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let exit = printer.print(&plan, args.format)?;
         match &args.out {
             Some(path) => {
-                super::render::write_file(path, &plan::document::to_json(&plan))?;
+                std::fs::write(path, plan::document::to_json(&plan)).map_err(|source| {
+                    Error::Write {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
             }
             None => {
                 if plan.change_sets().next().is_some() {

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::cli::Session;
 use crate::cli::args::RenderArgs;
 use crate::config::Env;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exit::Exit;
 use crate::render::{self, Engine};
 
@@ -70,17 +70,4 @@ fn check(
     ));
     session.out(&text)?;
     Ok(Exit::Changes)
-}
-
-pub fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-    }
-    std::fs::write(path, text).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    })
 }

@@ -7,16 +7,7 @@ use serde::Serialize;
 
 use crate::drift::{Detection, DriftFinding, DriftReport, Severity, Verdict};
 use crate::exit::Exit;
-use crate::output::{Format, Printer, Report};
-
-pub fn render(report: &DriftReport, format: Format) -> String {
-    match format {
-        Format::Human => human(report),
-        // No SARIF form: the printer refuses it (`Report::sarif` is `None`) before rendering.
-        Format::Json | Format::Sarif => json(report),
-        Format::Markdown => markdown(report),
-    }
-}
+use crate::output::{Printer, Report};
 
 fn sentence(verdict: Verdict) -> &'static str {
     match verdict {

@@ -6,22 +6,13 @@ pub mod drift;
 use std::fmt::Write;
 
 use crate::exit::Exit;
-use crate::output::{Format, Printer, Report};
+use crate::output::{Printer, Report};
 
 use crate::plan::template_diff::Statement;
 use crate::plan::{
     Basis, ChangeAction, DataLossRisk, Plan, Replacement, ResourceChange, Risk, Setting,
     StackAction, StackPlan,
 };
-
-pub fn render(plan: &Plan, format: Format) -> String {
-    match format {
-        Format::Human => human(plan),
-        // No SARIF form: the printer refuses it (`Report::sarif` is `None`) before rendering.
-        Format::Json | Format::Sarif => crate::plan::document::to_json(plan),
-        Format::Markdown => markdown(plan),
-    }
-}
 
 impl Report for Plan {
     fn kind(&self) -> &'static str {
@@ -467,7 +458,7 @@ mod tests {
         settings.bind(|| {
             insta::assert_snapshot!("plan__human", human(&plan));
             insta::assert_snapshot!("plan__markdown", markdown(&plan));
-            insta::assert_snapshot!("plan__json", render(&plan, Format::Json));
+            insta::assert_snapshot!("plan__json", crate::plan::document::to_json(&plan));
         });
         // Decisions come before details: blocked, then replacements, then the stacks.
         let text = markdown(&plan);

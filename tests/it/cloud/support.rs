@@ -16,7 +16,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use mlinfra::apply::progress::Progress;
 use mlinfra::cloud::{Cfn, Clients, Poll, retry_config};
 use mlinfra::config::{self, Env};
-use mlinfra::output::{Printer, Verbosity};
+use mlinfra::output::Printer;
 use mlinfra::project::Project;
 use mlinfra::render::{self, Engine, RenderedStack};
 
@@ -124,7 +124,7 @@ pub fn captured() -> (Progress, Arc<Mutex<Vec<String>>>) {
 
 /// A printer that keeps its notes to itself.
 pub fn quiet() -> Printer {
-    Printer::capturing(Verbosity::Quiet)
+    Printer::silent()
 }
 
 /// A project directory: the example's environments, with `edit` applied to dev.toml.
