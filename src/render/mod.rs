@@ -5,6 +5,7 @@ pub mod canonical;
 pub mod engine;
 pub mod model;
 pub mod pipeline;
+pub mod serving;
 pub mod write;
 
 pub use engine::{Canonical, Engine, TemplateError};
