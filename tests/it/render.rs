@@ -65,7 +65,7 @@ fn output_is_canonical_and_deterministic() {
             a.template.text.lines().nth(1).unwrap().starts_with("  \""),
             "2-space indent"
         );
-        let reparsed = render::Canonical::parse(&a.template.text).unwrap();
+        let reparsed = mlinfra::template::Canonical::parse(&a.template.text).unwrap();
         assert_eq!(
             reparsed.text, a.template.text,
             "canonical form is a fixed point"
