@@ -63,6 +63,7 @@ fn json_filter(
 pub struct Engine {
     tera: tera::Tera,
     names: Vec<(Layer, String)>,
+    overridden: bool,
 }
 
 impl Engine {
@@ -72,10 +73,14 @@ impl Engine {
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json", json_filter);
         let mut names = Vec::new();
+        let mut overridden = false;
         for (layer, built_in) in BUILT_IN {
             let file = layer.template_file();
             let (name, text) = match project.template_override(&file)? {
-                Some(custom) => (custom.display_path.display().to_string(), custom.text),
+                Some(custom) => {
+                    overridden = true;
+                    (custom.display_path.display().to_string(), custom.text)
+                }
                 None => (format!("templates/{file} (built-in)"), built_in.to_string()),
             };
             crate::output::detail(&format!("template for the {layer} stack: {name}"));
@@ -86,7 +91,16 @@ impl Engine {
                 })?;
             names.push((layer, name));
         }
-        Ok(Self { tera, names })
+        Ok(Self {
+            tera,
+            names,
+            overridden,
+        })
+    }
+
+    /// Whether the project overrides any built-in template with its own.
+    pub fn has_overrides(&self) -> bool {
+        self.overridden
     }
 
     fn name(&self, layer: Layer) -> &str {

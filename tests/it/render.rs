@@ -291,6 +291,28 @@ fn a_broken_template_names_the_template_and_the_line() {
     assert!(error.contains("iam.json.tera"), "{error}");
     assert!(error.contains("line 3"), "{error}");
 
+    // `validate` renders a project's own templates: a broken one fails it.
+    let validate = common::Cli::new()
+        .args([
+            "--project",
+            &dir.path().display().to_string(),
+            "validate",
+            "--env",
+            "dev",
+        ])
+        .run();
+    assert_eq!(
+        validate.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&validate)
+    );
+    assert!(
+        common::stderr(&validate).contains("iam.json.tera"),
+        "{}",
+        common::transcript(&validate)
+    );
+
     let bad_syntax = "{\n  \"Resources\": {% for x in %}\n}\n";
     std::fs::write(dir.path().join("templates/iam.json.tera"), bad_syntax).unwrap();
     let error = Engine::new(&project)
