@@ -45,22 +45,26 @@ gen_project() {
   mkdir -p "$dir/environments"
   cp "$root/environments/base.toml" "$dir/environments/base.toml"
   local regions=(us-east-1 us-west-2 eu-west-1 eu-central-1 ap-southeast-2)
-  local i name
+  local i name region
   for ((i = 0; i < n; i++)); do
     name=$(printf "e%0${width}d" "$i")
+    # SageMaker pulls images only from ECR in its own region.
+    region=${regions[$((i % ${#regions[@]}))]}
     cat > "$dir/environments/$name.toml" <<TOML
 extends = "base"
 
 [env]
 account_id = "$(printf '%012d' $((100000000000 + i)))"
-region = "${regions[$((i % ${#regions[@]}))]}"
+region = "$region"
 termination_protection = $([ $((i % 2)) -eq 0 ] && echo true || echo false)
 tags = { stage = "$name" }
 
 [training.dogbreed]
+image = "763104351884.dkr.ecr.$region.amazonaws.com/pytorch-training:2.1.0-gpu-py310"
 spot = { max_wait = "$((2 + i % 5))h" }
 
 [endpoints.dogbreed]
+image = "763104351884.dkr.ecr.$region.amazonaws.com/pytorch-inference:2.1.0-cpu-py310"
 autoscaling = { min = 1, max = $((2 + i % 4)), target_invocations_per_instance = $((50 + i)), scale_in_cooldown = "5m", scale_out_cooldown = "30s" }
 TOML
   done
