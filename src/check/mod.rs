@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use accept::{Accepted, Reviewed, review};
 pub use iam::WITHOUT_RESOURCE_LEVEL;
-pub use report::{Report, ReportFormat};
+pub use report::Report;
 pub use rule::{RuleId, Severity};
 
 use crate::config::Env;

@@ -12,14 +12,6 @@ use super::rule::Severity;
 use super::tree::TemplateFile;
 use crate::exit::Exit;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
-    Human,
-    Json,
-    /// SARIF 2.1.0, for code-scanning annotations.
-    Sarif,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub fail_on: Severity,
@@ -93,15 +85,12 @@ impl Report {
         }
     }
 
-    pub fn render(&self, format: ReportFormat) -> String {
-        match format {
-            ReportFormat::Human => self.human(),
-            ReportFormat::Json => self.json(),
-            ReportFormat::Sarif => super::sarif::render(self),
-        }
+    /// SARIF 2.1.0, for code-scanning annotations.
+    pub fn sarif(&self) -> String {
+        super::sarif::render(self)
     }
 
-    fn json(&self) -> String {
+    pub fn json(&self) -> String {
         let findings: Vec<serde_json::Value> = self
             .findings
             .iter()
@@ -127,7 +116,7 @@ impl Report {
         text
     }
 
-    fn human(&self) -> String {
+    pub fn human(&self) -> String {
         let mut text = String::new();
         let (accepted, open): (Vec<&Reviewed>, Vec<&Reviewed>) =
             self.findings.iter().partition(|r| r.accepted.is_some());

@@ -1,6 +1,6 @@
 //! `mlinfra check`: offline rules over the rendered templates.
 
-use crate::check::{self, ReportFormat};
+use crate::check;
 use crate::cli::Session;
 use crate::cli::args::CheckArgs;
 use crate::error::Result;
@@ -17,15 +17,15 @@ impl Report for check::Report {
     }
 
     fn human(&self, _: &Printer) -> String {
-        check::Report::render(self, ReportFormat::Human)
+        check::Report::human(self)
     }
 
     fn json(&self) -> String {
-        check::Report::render(self, ReportFormat::Json)
+        check::Report::json(self)
     }
 
     fn sarif(&self) -> Option<String> {
-        Some(check::Report::render(self, ReportFormat::Sarif))
+        Some(check::Report::sarif(self))
     }
 }
 

@@ -1122,7 +1122,7 @@ fn an_acceptance_for_a_rule_accepts_all_its_findings_and_the_run_passes() {
     );
     let report = check::Report::new(check::Severity::Low, vec!["prod".into()], 4, reviewed);
     assert_eq!(report.exit(), mlinfra::Exit::Clean);
-    let human = report.render(check::ReportFormat::Human);
+    let human = report.human();
     assert!(
         human.contains("ACCEPTED") && human.contains("the execution role reads every object"),
         "{human}"
