@@ -543,11 +543,26 @@ impl Cfn {
         Ok(())
     }
 
-    pub async fn enable_termination_protection(&self, stack: &str) -> Result<(), AwsError> {
+    /// The stack policy as set, `None` when the stack has none.
+    pub async fn stack_policy(&self, stack: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .client
+            .get_stack_policy()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetStackPolicy", e))?;
+        Ok(output
+            .stack_policy_body()
+            .filter(|b| !b.trim().is_empty())
+            .map(str::to_string))
+    }
+
+    pub async fn set_termination_protection(&self, stack: &str, on: bool) -> Result<(), AwsError> {
         self.client
             .update_termination_protection()
             .stack_name(stack)
-            .enable_termination_protection(true)
+            .enable_termination_protection(on)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("UpdateTerminationProtection", e))?;

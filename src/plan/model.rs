@@ -139,6 +139,13 @@ impl ResourceChange {
 pub enum Setting {
     /// Termination protection on, after the stack policy protecting buckets and keys.
     Protection,
+    /// The stack policy put back as the environment requires it (one left
+    /// loosened by an apply that did not finish, or changed by hand).
+    RestorePolicy,
+    /// Protection off, as the configuration now says: the deny policy
+    /// replaced by one allowing every update, termination protection off.
+    /// Needs `--remove-protection`.
+    RemoveProtection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -128,6 +128,13 @@ fn settings_text(setting: Setting) -> &'static str {
         Setting::Protection => {
             "set a stack policy denying replacement and deletion of buckets and keys, and enable termination protection"
         }
+        Setting::RestorePolicy => {
+            "put the stack policy back: it is not the one denying replacement and deletion of buckets and keys"
+        }
+        Setting::RemoveProtection => {
+            "remove protection (configuration says off): a stack policy allowing every update, termination \
+             protection disabled; needs --remove-protection"
+        }
     }
 }
 
