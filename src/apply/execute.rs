@@ -207,6 +207,16 @@ fn lost_track(ctx: &Context<'_>, stack: &str, stack_id: &str, error: &WaitError)
     )
 }
 
+/// CloudFormation's refusal to start a change set because the stack is
+/// busy with, or was changed by, another operation: a concurrent apply.
+fn concurrent(error: &AwsError) -> bool {
+    error.has_code(&[
+        "InvalidChangeSetStatus",
+        "ChangeSetNotFound",
+        "OperationInProgressException",
+    ]) || (error.has_code(&["ValidationError"]) && error.message.contains("_IN_PROGRESS"))
+}
+
 /// Starts a change set and follows it to its end, by stack id: another
 /// stack of the same name (deleted and created again) is never followed.
 async fn run_change_set(
@@ -242,12 +252,17 @@ async fn run_change_set(
         .await
     {
         ctx.progress.finished(name, "could not start");
-        return Err(failure(
-            name,
-            None,
-            None,
-            format!("{e}; nothing was started"),
-        ));
+        let detail = if concurrent(&e) {
+            format!(
+                "{e}. Another operation changed or is changing this stack since the plan (another apply, or \
+                 someone by hand): CloudFormation runs one operation per stack, so nothing was started. Run \
+                 `mlinfra apply --env {}` again: it waits for a running operation and plans afresh",
+                ctx.env.name
+            )
+        } else {
+            format!("{e}; nothing was started")
+        };
+        return Err(failure(name, None, None, detail));
     }
     follow(cfn, name, stack_id, &operation, ctx.progress)
         .await
@@ -471,4 +486,27 @@ async fn settle_protection(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_set_made_obsolete_by_another_apply_reads_as_concurrency() {
+        let error = |code: &str, message: &str| AwsError {
+            operation: "ExecuteChangeSet",
+            code: Some(code.to_string()),
+            message: message.to_string(),
+        };
+        assert!(concurrent(&error(
+            "InvalidChangeSetStatus",
+            "ChangeSet [a] cannot be executed in its current status of [OBSOLETE]"
+        )));
+        assert!(concurrent(&error(
+            "ValidationError",
+            "Stack:s is in UPDATE_IN_PROGRESS state and can not be updated."
+        )));
+        assert!(!concurrent(&error("AccessDenied", "no")));
+    }
 }

@@ -325,6 +325,13 @@ pub async fn plan(
         }))
         .await?;
 
+    // Every stack new: a renamed project leaves the old name's stacks behind.
+    let orphans = if found.iter().all(|f| matches!(f, Found::Missing(_))) {
+        state::orphaned_by_rename(env, &clients.cfn.all_stacks().await?)
+    } else {
+        Vec::new()
+    };
+
     let deployed_for_cost = deployed_templates.clone();
     let created_by_plan: Vec<&str> = rendered
         .iter()
@@ -392,7 +399,7 @@ pub async fn plan(
     }
 
     let mut stacks = Vec::new();
-    let (mut iam, mut warnings, mut data_loss) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut iam, mut warnings, mut data_loss) = (Vec::new(), orphans, Vec::new());
     for ((((stack, f), protection), (need, deployed)), change_set) in rendered
         .iter()
         .zip(&found)

@@ -123,6 +123,10 @@ pub struct ResourceChange {
     /// The create-only properties behind a replacement.
     pub replaced_by: Vec<String>,
     pub physical_id: Option<String>,
+    /// Replaced resources this one changes with, though its own template
+    /// text does not change: its properties refer to them (a cascade).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follows: Vec<String>,
 }
 
 impl ResourceChange {

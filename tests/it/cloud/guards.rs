@@ -476,3 +476,115 @@ async fn throttling_storms_and_dropped_connections_are_ridden_out() {
     );
     assert_plain(&error);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_change_shows_what_is_replaced_with_the_model_in_plan_and_diff() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    let project = dev_project(false, true);
+    assert_exit(
+        &mlinfra(
+            &moto,
+            &moto.endpoint,
+            project.path(),
+            &["apply", "--env", "dev", "--yes"],
+        ),
+        0,
+        "first apply",
+    );
+    // A blocked plan (the features bucket removed) writes no plan file and
+    // keeps no change set.
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let blocked = mlinfra(
+        &moto,
+        &moto.endpoint,
+        dev_project(false, false).path(),
+        &["plan", "--env", "dev", "--out", plan_path.to_str().unwrap()],
+    );
+    assert_exit(&blocked, 3, "a blocked plan");
+    assert!(
+        !plan_path.exists(),
+        "a blocked plan wrote {}",
+        plan_path.display()
+    );
+    assert!(
+        blocked.stderr.contains("the plan is blocked"),
+        "{}",
+        blocked.stderr
+    );
+    let kept = cfn
+        .list_change_sets()
+        .stack_name(DATA)
+        .send()
+        .await
+        .unwrap()
+        .summaries()
+        .iter()
+        .filter(|s| s.execution_status().map(|e| e.as_str()) == Some("AVAILABLE"))
+        .count();
+    assert_eq!(kept, 0);
+
+    let new_image = project_with("", |base| {
+        base.replace(ZONES, FEATURES).replace(
+            "pytorch-inference:2.1.0-cpu-py310",
+            "pytorch-inference:2.2.0-cpu-py310",
+        )
+    });
+    let planned = mlinfra(
+        &moto,
+        &moto.endpoint,
+        new_image.path(),
+        &["plan", "--env", "dev"],
+    );
+    assert_exit(&planned, 2, "plan of a new image");
+    for line in [
+        "-/+ DogbreedModel",
+        "-/+ DogbreedEndpointConfig",
+        "ProductionVariants refers to replaced DogbreedModel",
+        "~ DogbreedEndpoint ",
+        "updated: EndpointConfigName refers to replaced DogbreedEndpointConfig",
+    ] {
+        assert!(planned.stdout.contains(line), "{line}:\n{}", planned.stdout);
+    }
+    let diff = mlinfra(
+        &moto,
+        &moto.endpoint,
+        new_image.path(),
+        &["diff", "--env", "dev"],
+    );
+    assert_exit(&diff, 2, "diff of a new image");
+    for line in [
+        "replaced, and changed with what is replaced:",
+        "-/+ DogbreedEndpointConfig (AWS::SageMaker::EndpointConfig) may replace (ProductionVariants refers to replaced DogbreedModel",
+        "~ DogbreedEndpoint (AWS::SageMaker::Endpoint) updated: EndpointConfigName refers to replaced DogbreedEndpointConfig",
+    ] {
+        assert!(diff.stdout.contains(line), "{line}:\n{}", diff.stdout);
+    }
+
+    // The project renamed: the plan creates new stacks and says the old
+    // ones stay deployed.
+    let renamed = project_with("", |base| {
+        base.replace(r#"project = "dogbreed""#, r#"project = "catbreed""#)
+    });
+    let planned = mlinfra(
+        &moto,
+        &moto.endpoint,
+        renamed.path(),
+        &["plan", "--env", "dev"],
+    );
+    assert_exit(&planned, 2, "plan of a renamed project");
+    assert!(
+        planned.stdout.contains(
+            "environment dev is deployed under project name `dogbreed` (dogbreed-dev-data, dogbreed-dev-iam, \
+             dogbreed-dev-serving, dogbreed-dev-training)"
+        ),
+        "{}",
+        planned.stdout
+    );
+    assert!(
+        planned.stdout.contains("stay deployed (orphaned)"),
+        "{}",
+        planned.stdout
+    );
+}
