@@ -562,6 +562,41 @@ async fn an_image_change_shows_what_is_replaced_with_the_model_in_plan_and_diff(
         assert!(diff.stdout.contains(line), "{line}:\n{}", diff.stdout);
     }
 
+    // Another apply executed a change set of the stack between this one's
+    // plan and its execution: CloudFormation refuses the obsolete change
+    // set, and apply says what happened and that nothing was started.
+    let proxy = Proxy::start(moto.port);
+    proxy.add(Rule::new(
+        "ExecuteChangeSet",
+        Fault::Refuse(
+            "InvalidChangeSetStatus",
+            "ChangeSet [mlinfra-x] cannot be executed in its current status of [OBSOLETE]",
+        ),
+    ));
+    let raced = mlinfra(
+        &moto,
+        &proxy.endpoint,
+        new_image.path(),
+        &["apply", "--env", "dev", "--yes"],
+    );
+    assert_exit(
+        &raced,
+        1,
+        "apply whose change set another apply made obsolete",
+    );
+    assert!(
+        raced.stderr.contains(
+            "Another operation changed or is changing this stack since the plan (another apply, or someone by hand)"
+        ),
+        "{}",
+        raced.stderr
+    );
+    assert!(
+        raced.stderr.contains("nothing was started"),
+        "{}",
+        raced.stderr
+    );
+
     // The project renamed: the plan creates new stacks and says the old
     // ones stay deployed.
     let renamed = project_with("", |base| {

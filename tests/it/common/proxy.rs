@@ -27,6 +27,9 @@ pub enum Fault {
     Drop,
     /// No answer until the proxy is dropped (or two minutes pass).
     Hang,
+    /// HTTP 400 with this AWS error code and message (a refusal no retry
+    /// changes, such as a change set made obsolete by another operation).
+    Refuse(&'static str, &'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +278,9 @@ fn serve(
                 "ServiceUnavailable",
                 "Service is unavailable",
             ))?;
+        }
+        Some(Fault::Refuse(code, message)) => {
+            client.write_all(&error_response("400 Bad Request", code, message))?;
         }
         Some(Fault::Drop) => {}
         Some(Fault::Hang) => {
