@@ -10,8 +10,9 @@ use crate::cloud::AwsError;
 use crate::cloud::cfn::Cfn;
 use crate::plan::ResourceChange;
 use crate::plan::classify;
-use crate::render::{Canonical, RenderedStack};
+use crate::render::RenderedStack;
 use crate::report::change_detail;
+use crate::template::Canonical;
 pub use crate::template::diff::{Difference, structural_diff};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
