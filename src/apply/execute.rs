@@ -1,20 +1,20 @@
 //! Executing a plan: stacks in dependency order, the independent ones of a
 //! wave in parallel, each followed to its end; a failed wave stops the rest.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Mutex;
 
 use futures_util::future::join_all;
 
-use super::follow::{Operation, follow};
+use super::follow::{Operation, Outcome, follow};
 use super::progress::Progress;
 use super::protect;
-use crate::cloud::Clients;
-use crate::cloud::cfn::EventInfo;
+use crate::cloud::cfn::{EventInfo, WaitError};
+use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
 use crate::output::Printer;
-use crate::plan::{self, ChangeSetRef, Plan, StackAction, StackPlan, run_id};
+use crate::plan::{self, ChangeSetRef, Plan, Setting, StackAction, StackPlan, run_id};
 use crate::render::RenderedStack;
 use crate::stacks;
 
@@ -25,7 +25,9 @@ pub struct Context<'a> {
     pub progress: &'a Progress,
     pub printer: &'a Printer,
     /// Stacks with an operation running now: what an interruption leaves behind.
-    pub in_flight: &'a Mutex<BTreeSet<String>>,
+    pub in_flight: &'a InFlightSet,
+    /// Stacks whose policy is loosened for an update and not yet put back.
+    pub loosened: &'a Mutex<BTreeSet<String>>,
 }
 
 /// A stack that did not reach its goal.
@@ -157,16 +159,22 @@ pub async fn execute(ctx: &Context<'_>, plan: &Plan) -> Result<Vec<Executed>, Fa
     Ok(executed)
 }
 
-struct InFlight<'a> {
-    set: &'a Mutex<BTreeSet<String>>,
+/// Stacks with an operation running in CloudFormation, and what it does
+/// ("updating", "creating", "deleting"): what an interruption leaves behind.
+pub type InFlightSet = Mutex<BTreeMap<String, &'static str>>;
+
+/// Marks a stack as running until the operation was followed to its end.
+/// Dropped on an interruption too: the interruption reads the set before.
+pub struct InFlight<'a> {
+    set: &'a InFlightSet,
     stack: String,
 }
 
 impl<'a> InFlight<'a> {
-    fn mark(set: &'a Mutex<BTreeSet<String>>, stack: &str) -> Self {
+    pub fn mark(set: &'a InFlightSet, stack: &str, doing: &'static str) -> Self {
         set.lock()
             .expect("in-flight lock")
-            .insert(stack.to_string());
+            .insert(stack.to_string(), doing);
         Self {
             set,
             stack: stack.to_string(),
@@ -180,6 +188,129 @@ impl Drop for InFlight<'_> {
             set.remove(&self.stack);
         }
     }
+}
+
+/// An operation started but not followed to its end (a polling failure):
+/// CloudFormation carries on with it whatever happens here.
+fn lost_track(ctx: &Context<'_>, stack: &str, stack_id: &str, error: &WaitError) -> StackFailure {
+    ctx.progress.finished(stack, "started; following it failed");
+    failure(
+        stack,
+        None,
+        None,
+        format!(
+            "the operation was started and CloudFormation carries on with it, but following it failed: \
+             {error}. Run `mlinfra apply --env {}` again to attach to it and follow it to the end (or watch \
+             `aws cloudformation describe-stack-events --stack-name {stack_id}`)",
+            ctx.env.name
+        ),
+    )
+}
+
+/// CloudFormation's refusal to start a change set because the stack is
+/// busy with, or was changed by, another operation: a concurrent apply.
+fn concurrent(error: &AwsError) -> bool {
+    error.has_code(&[
+        "InvalidChangeSetStatus",
+        "ChangeSetNotFound",
+        "OperationInProgressException",
+    ]) || (error.has_code(&["ValidationError"]) && error.message.contains("_IN_PROGRESS"))
+}
+
+/// Starts a change set and follows it to its end, by stack id: another
+/// stack of the same name (deleted and created again) is never followed.
+async fn run_change_set(
+    ctx: &Context<'_>,
+    name: &str,
+    change_set: &ChangeSetRef,
+) -> Result<Outcome, StackFailure> {
+    let cfn = &ctx.clients.cfn;
+    let stack_id = if change_set.stack_id.is_empty() {
+        name
+    } else {
+        change_set.stack_id.as_str()
+    };
+    let operation = Operation {
+        token: Some(format!("mlinfra-apply-{}", run_id())),
+        after: cfn
+            .newest_event_id(stack_id)
+            .await
+            .map_err(|e| failure(name, None, None, format!("{e}; nothing was started")))?,
+    };
+    let doing = if change_set.create {
+        "creating"
+    } else {
+        "updating"
+    };
+    ctx.progress.started(name, doing);
+    let _flight = InFlight::mark(ctx.in_flight, name, doing);
+    if let Err(e) = cfn
+        .execute_change_set(
+            &change_set.id,
+            operation.token.as_deref().unwrap_or_default(),
+        )
+        .await
+    {
+        ctx.progress.finished(name, "could not start");
+        let detail = if concurrent(&e) {
+            format!(
+                "{e}. Another operation changed or is changing this stack since the plan (another apply, or \
+                 someone by hand): CloudFormation runs one operation per stack, so nothing was started. Run \
+                 `mlinfra apply --env {}` again: it waits for a running operation and plans afresh",
+                ctx.env.name
+            )
+        } else {
+            format!("{e}; nothing was started")
+        };
+        return Err(failure(name, None, None, detail));
+    }
+    follow(cfn, name, stack_id, &operation, ctx.progress)
+        .await
+        .map_err(|e| lost_track(ctx, name, stack_id, &e))
+}
+
+/// Puts the stack policy back after an update it was loosened for, whatever
+/// became of the update. A failure is said, not hidden: the next plan shows
+/// the loosened policy and apply repairs it.
+async fn restore_policy(ctx: &Context<'_>, name: &str) -> Result<(), String> {
+    match ctx
+        .clients
+        .cfn
+        .set_stack_policy(name, &protect::policy())
+        .await
+    {
+        Ok(()) => {
+            if let Ok(mut loosened) = ctx.loosened.lock() {
+                loosened.remove(name);
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "the stack policy, loosened for this update, could not be put back ({e}); `mlinfra plan --env {env}` \
+             shows it and `mlinfra apply --env {env}` puts it back",
+            env = ctx.env.name
+        )),
+    }
+}
+
+/// Puts back every policy still loosened (after an interruption).
+/// Returns what could not be put back.
+pub async fn restore_loosened(ctx: &Context<'_>) -> Vec<String> {
+    let stacks: Vec<String> = ctx
+        .loosened
+        .lock()
+        .map(|s| s.iter().cloned().collect())
+        .unwrap_or_default();
+    let mut failed = Vec::new();
+    for stack in stacks {
+        match restore_policy(ctx, &stack).await {
+            Ok(()) => ctx
+                .progress
+                .line(&format!("{stack}: stack policy put back")),
+            Err(e) => failed.push(format!("{stack}: {e}")),
+        }
+    }
+    failed
 }
 
 async fn run_stack(
@@ -204,13 +335,13 @@ async fn run_stack(
             token: Some(format!("mlinfra-delete-{}", run_id())),
             after: cfn.newest_event_id(&id).await.map_err(|e| aws(&e))?,
         };
-        let _flight = InFlight::mark(ctx.in_flight, name);
+        let _flight = InFlight::mark(ctx.in_flight, name, "deleting");
         cfn.delete_stack(&id, operation.token.as_deref().unwrap_or_default())
             .await
             .map_err(|e| aws(&e))?;
         let outcome = follow(cfn, name, &id, &operation, ctx.progress)
             .await
-            .map_err(|e| aws(&e))?;
+            .map_err(|e| lost_track(ctx, name, &id, &e))?;
         if outcome.status != "DELETE_COMPLETE" {
             ctx.progress
                 .finished(name, &format!("delete ended in {}", outcome.status));
@@ -235,53 +366,57 @@ async fn run_stack(
         }
     };
 
-    let protect = stack.layer.is_stateful() && ctx.env.termination_protection;
-    if let Some(change_set) = change_set {
+    let required = protect::required(ctx.env, stack.layer);
+    if let Some(change_set) = &change_set {
         let lifted: Vec<String> = plan
             .data_loss
             .iter()
             .filter(|r| r.stack == name && r.allowed)
             .map(|r| r.logical_id.clone())
             .collect();
-        let swap_policy = protect && !change_set.create && !lifted.is_empty();
+        let swap_policy = required && !change_set.create && !lifted.is_empty();
         if swap_policy {
-            cfn.set_stack_policy(name, &protect::policy_allowing(&lifted))
-                .await
-                .map_err(|e| aws(&e))?;
-        }
-        let operation = Operation {
-            token: Some(format!("mlinfra-apply-{}", run_id())),
-            after: cfn.newest_event_id(name).await.map_err(|e| aws(&e))?,
-        };
-        ctx.progress.started(
-            name,
-            if change_set.create {
-                "creating"
-            } else {
-                "updating"
-            },
-        );
-        let outcome = {
-            let _flight = InFlight::mark(ctx.in_flight, name);
+            // Recorded before the call: should the answer be lost, the
+            // policy is put back all the same.
+            ctx.loosened
+                .lock()
+                .expect("loosened lock")
+                .insert(name.to_string());
             if let Err(e) = cfn
-                .execute_change_set(
-                    &change_set.id,
-                    operation.token.as_deref().unwrap_or_default(),
-                )
+                .set_stack_policy(name, &protect::policy_allowing(&lifted))
                 .await
             {
-                ctx.progress.finished(name, "could not start");
-                return Err(aws(&e));
+                let restored = restore_policy(ctx, name).await.err();
+                let mut failed = aws(&e);
+                if let Some(restored) = restored {
+                    failed.detail = restored;
+                }
+                return Err(failed);
             }
-            follow(cfn, name, name, &operation, ctx.progress)
-                .await
-                .map_err(|e| aws(&e))?
-        };
-        if swap_policy {
-            cfn.set_stack_policy(name, &protect::policy())
-                .await
-                .map_err(|e| aws(&e))?;
         }
+        let outcome = run_change_set(ctx, name, change_set).await;
+        let restored = if swap_policy {
+            restore_policy(ctx, name).await
+        } else {
+            Ok(())
+        };
+        let outcome = match (outcome, restored) {
+            (Ok(outcome), Ok(())) => outcome,
+            (Err(mut failed), restored) => {
+                if let Err(restored) = restored {
+                    failed.detail = format!("{}; {restored}", failed.detail);
+                }
+                return Err(failed);
+            }
+            (Ok(outcome), Err(restored)) => {
+                return Err(failure(
+                    name,
+                    Some(outcome.status.clone()),
+                    outcome.first_failure(name).cloned(),
+                    restored,
+                ));
+            }
+        };
         if !outcome.succeeded() {
             ctx.progress
                 .finished(name, &format!("failed: {}", outcome.status));
@@ -296,24 +431,82 @@ async fn run_stack(
         status = outcome.status;
     }
 
-    if protect
-        && (!stack.settings.is_empty()
-            || stack.deployed.is_none()
-            || stack.action == StackAction::Recreate)
-    {
-        // Policy first: protection without it would still allow replacing a bucket.
-        cfn.set_stack_policy(name, &protect::policy())
+    if required || !stack.settings.is_empty() {
+        settle_protection(ctx, stack, required)
             .await
             .map_err(|e| aws(&e))?;
-        cfn.enable_termination_protection(name)
-            .await
-            .map_err(|e| aws(&e))?;
-        ctx.progress.line(&format!(
-            "{name}: stack policy set (no replacing or deleting buckets and keys); termination protection enabled"
-        ));
     }
     Ok(Executed {
         stack: name.to_string(),
         status,
     })
+}
+
+/// Brings the stack's protection to what the environment requires, from
+/// what the stack carries now (not from the plan: the plan says what was
+/// reviewed, the stack what is). Protection is removed only where the
+/// reviewed plan says so (apply has checked `--remove-protection`).
+async fn settle_protection(
+    ctx: &Context<'_>,
+    stack: &StackPlan,
+    required: bool,
+) -> Result<(), AwsError> {
+    let cfn = &ctx.clients.cfn;
+    let name = stack.stack.as_str();
+    let Some(info) = cfn.describe_stack(name).await? else {
+        return Ok(());
+    };
+    let policy = cfn.stack_policy(&info.stack_id).await?;
+    let deployed = protect::Deployed::of(&info, policy.as_deref());
+    for setting in protect::settings(required, Some(&deployed)) {
+        match setting {
+            Setting::Protection => {
+                // Policy first: protection without it would still allow replacing a bucket.
+                cfn.set_stack_policy(name, &protect::policy()).await?;
+                cfn.set_termination_protection(name, true).await?;
+                ctx.progress.line(&format!(
+                    "{name}: stack policy set (no replacing or deleting buckets and keys); termination protection enabled"
+                ));
+            }
+            Setting::RestorePolicy => {
+                cfn.set_stack_policy(name, &protect::policy()).await?;
+                ctx.progress.line(&format!(
+                    "{name}: stack policy put back (no replacing or deleting buckets and keys)"
+                ));
+            }
+            Setting::RemoveProtection if stack.settings.contains(&Setting::RemoveProtection) => {
+                cfn.set_termination_protection(name, false).await?;
+                cfn.set_stack_policy(name, &protect::policy_allowing_all())
+                    .await?;
+                ctx.progress.line(&format!(
+                    "{name}: termination protection disabled; stack policy now allows every update"
+                ));
+            }
+            Setting::RemoveProtection => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_set_made_obsolete_by_another_apply_reads_as_concurrency() {
+        let error = |code: &str, message: &str| AwsError {
+            operation: "ExecuteChangeSet",
+            code: Some(code.to_string()),
+            message: message.to_string(),
+        };
+        assert!(concurrent(&error(
+            "InvalidChangeSetStatus",
+            "ChangeSet [a] cannot be executed in its current status of [OBSOLETE]"
+        )));
+        assert!(concurrent(&error(
+            "ValidationError",
+            "Stack:s is in UPDATE_IN_PROGRESS state and can not be updated."
+        )));
+        assert!(!concurrent(&error("AccessDenied", "no")));
+    }
 }

@@ -29,7 +29,7 @@ use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
 use crate::output::Printer;
 use crate::plan::document::DocumentError;
-use crate::plan::{self, Plan, PlanError, PlanOptions, StackAction, state};
+use crate::plan::{self, Plan, PlanError, PlanOptions, Setting, StackAction, state};
 use crate::render::RenderedStack;
 use crate::report;
 use crate::template::Canonical;
@@ -45,6 +45,8 @@ pub struct ApplyOptions {
     pub require_approval: RequireApproval,
     /// That approval, given up front (CI has no terminal to ask on).
     pub approve_broadening: bool,
+    /// Consent to turn the data stack's protection off, as the configuration says.
+    pub remove_protection: bool,
 }
 
 /// When apply stops for a separate approval, over and above `--yes`.
@@ -100,21 +102,48 @@ pub enum ApplyError {
         failures: Vec<StackFailure>,
         skipped: Vec<String>,
     },
+    #[error("{}", interrupted_text(.env, .in_flight, .unrestored))]
+    Interrupted {
+        env: String,
+        /// Stacks CloudFormation was changing, and how ("updating", …).
+        in_flight: Vec<(String, String)>,
+        /// Stack policies loosened for an update that could not be put back.
+        unrestored: Vec<String>,
+    },
     #[error(
-        "interrupted. {}",
-        if .in_flight.is_empty() {
-            "No stack operation had started; nothing was executed.".to_string()
-        } else {
-            format!(
-                "CloudFormation carries on with the operation already running on {}: it completes or rolls back \
-                 on its own. Run `mlinfra apply --env {}` again to attach to it and follow it to the end; no \
-                 further stack was started.",
-                .in_flight.join(", "),
-                .env
-            )
-        }
+        "refusing to remove protection without consent: {} (the configuration turns termination protection \
+         off); pass --remove-protection to disable termination protection and lift the stack policy",
+        .0.join(", ")
     )]
-    Interrupted { env: String, in_flight: Vec<String> },
+    RemovesProtection(Vec<String>),
+}
+
+fn interrupted_text(env: &str, in_flight: &[(String, String)], unrestored: &[String]) -> String {
+    let mut text = if in_flight.is_empty() {
+        "interrupted. No stack operation had started; nothing was executed.".to_string()
+    } else {
+        let running: Vec<String> = in_flight
+            .iter()
+            .map(|(stack, doing)| format!("{stack} ({doing})"))
+            .collect();
+        format!(
+            "interrupted while CloudFormation was changing {}. CloudFormation carries on with {} on its own: \
+             it completes or rolls back whatever mlinfra does; no further stack was started. Run \
+             `mlinfra apply --env {env}` again to attach to {} and follow {} to the end.",
+            running.join(", "),
+            if in_flight.len() == 1 {
+                "that operation"
+            } else {
+                "those operations"
+            },
+            if in_flight.len() == 1 { "it" } else { "them" },
+            if in_flight.len() == 1 { "it" } else { "them" },
+        )
+    };
+    for problem in unrestored {
+        text.push_str(&format!("\n  - {problem}"));
+    }
+    text
 }
 
 impl ApplyError {
@@ -122,7 +151,10 @@ impl ApplyError {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
-            ApplyError::Blocked(_) | ApplyError::Stale(_) | ApplyError::NotReviewed(_)
+            ApplyError::Blocked(_)
+                | ApplyError::Stale(_)
+                | ApplyError::NotReviewed(_)
+                | ApplyError::RemovesProtection(_)
         )
     }
 }
@@ -144,7 +176,8 @@ pub async fn run(
     progress: &Progress,
     printer: &Printer,
 ) -> Result<Vec<Executed>, ApplyError> {
-    let in_flight = Mutex::new(BTreeSet::new());
+    let in_flight = Mutex::new(BTreeMap::new());
+    let loosened = Mutex::new(BTreeSet::new());
     let ctx = Context {
         clients,
         env,
@@ -152,13 +185,39 @@ pub async fn run(
         progress,
         printer,
         in_flight: &in_flight,
+        loosened: &loosened,
     };
-    tokio::select! {
+    // The running stacks are read as the signal arrives: once `select!`
+    // drops the apply, its in-flight marks are gone.
+    let interrupted = async {
+        let _ = tokio::signal::ctrl_c().await;
+        in_flight
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .map(|(stack, doing)| (stack.clone(), doing.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let result = tokio::select! {
         result = apply(&ctx, options) => result,
-        _ = tokio::signal::ctrl_c() => Err(ApplyError::Interrupted {
+        running = interrupted => Err(ApplyError::Interrupted {
             env: env.name.clone(),
-            in_flight: in_flight.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+            in_flight: running,
+            unrestored: Vec::new(),
         }),
+    };
+    // Every exit path puts a loosened stack policy back; an ordinary one
+    // has done so already, an interruption has not.
+    let unrestored = execute::restore_loosened(&ctx).await;
+    match result {
+        Err(ApplyError::Interrupted { env, in_flight, .. }) => Err(ApplyError::Interrupted {
+            env,
+            in_flight,
+            unrestored,
+        }),
+        other => other,
     }
 }
 
@@ -243,6 +302,16 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             explanations.join("\n  - ")
         )))
         .await;
+    }
+    let unprotected: Vec<&str> = plan
+        .stacks
+        .iter()
+        .filter(|s| s.settings.contains(&Setting::RemoveProtection))
+        .map(|s| s.stack.as_str())
+        .collect();
+    if !unprotected.is_empty() && !options.remove_protection {
+        let stacks = unprotected.iter().map(|s| s.to_string()).collect();
+        return refuse(ApplyError::RemovesProtection(stacks)).await;
     }
     if !plan.has_changes() {
         return Ok(Vec::new());
@@ -342,6 +411,8 @@ async fn attach(ctx: &Context<'_>) -> Result<(), ApplyError> {
             token: None,
             after: cfn.newest_event_id(&info.stack_id).await?,
         };
+        let _flight =
+            execute::InFlight::mark(ctx.in_flight, &info.name, "finishing an earlier operation");
         let outcome =
             follow::follow(cfn, &info.name, &info.stack_id, &operation, ctx.progress).await?;
         ctx.progress.finished(
@@ -471,18 +542,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_interruption_says_cloudformation_carries_on_and_how_to_attach() {
+    fn an_interruption_names_the_running_stacks_and_how_to_attach() {
         let running = ApplyError::Interrupted {
             env: "prod".into(),
-            in_flight: vec!["p-prod-serving".into()],
+            in_flight: vec![("p-prod-serving".into(), "updating".into())],
+            unrestored: vec![],
         };
         let text = running.to_string();
         assert!(
-            text.contains(
-                "CloudFormation carries on with the operation already running on p-prod-serving"
-            ),
+            text.contains("while CloudFormation was changing p-prod-serving (updating)"),
             "{text}"
         );
+        assert!(text.contains("carries on with that operation"), "{text}");
         assert!(
             text.contains("Run `mlinfra apply --env prod` again to attach to it"),
             "{text}"
@@ -490,9 +561,13 @@ mod tests {
         let idle = ApplyError::Interrupted {
             env: "prod".into(),
             in_flight: vec![],
+            unrestored: vec!["p-prod-data: could not".into()],
         };
-        assert!(idle.to_string().contains("nothing was executed"));
+        let text = idle.to_string();
+        assert!(text.contains("nothing was executed"), "{text}");
+        assert!(text.ends_with("\n  - p-prod-data: could not"), "{text}");
         assert!(!running.is_refusal());
         assert!(ApplyError::Stale(vec![]).is_refusal());
+        assert!(ApplyError::RemovesProtection(vec![]).is_refusal());
     }
 }

@@ -277,6 +277,10 @@ pub struct ApplyArgs {
     /// Approve added or widened IAM permissions up front (CI, after review).
     #[arg(long)]
     pub approve_broadening: bool,
+    /// Turn the data stack's protection off where the configuration says
+    /// `termination_protection = false` (refused without it).
+    #[arg(long)]
+    pub remove_protection: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

@@ -211,53 +211,22 @@ impl Cfn {
                 };
             }
         };
-        Ok(output.stacks().first().map(|stack| StackInfo {
-            stack_id: stack.stack_id().unwrap_or_default().to_string(),
-            name: stack.stack_name().unwrap_or(name).to_string(),
-            status: stack
-                .stack_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            status_reason: stack.stack_status_reason().map(str::to_string),
-            last_changed: stack
-                .last_updated_time()
-                .or(stack.creation_time())
-                .map(timestamp),
-            tags: stack
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect(),
-            parameters: stack
-                .parameters()
-                .iter()
-                .map(|p| {
-                    let value = p
-                        .resolved_value()
-                        .or(p.parameter_value())
-                        .unwrap_or_default();
-                    (
-                        p.parameter_key().unwrap_or_default().to_string(),
-                        value.to_string(),
-                    )
-                })
-                .collect(),
-            termination_protection: stack.enable_termination_protection().unwrap_or(false),
-            outputs: stack
-                .outputs()
-                .iter()
-                .map(|o| StackOutput {
-                    key: o.output_key().unwrap_or_default().to_string(),
-                    value: o.output_value().unwrap_or_default().to_string(),
-                    export_name: o.export_name().map(str::to_string),
-                })
-                .collect(),
-        }))
+        Ok(output.stacks().first().map(|stack| stack_info(stack, name)))
+    }
+
+    /// Every stack of the account and region (deleted ones are not listed),
+    /// every page read.
+    pub async fn all_stacks(&self) -> Result<Vec<StackInfo>, AwsError> {
+        let stacks = self
+            .client
+            .describe_stacks()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeStacks", e))?;
+        Ok(stacks.iter().map(|s| stack_info(s, "")).collect())
     }
 
     /// Every resource of the stack, every page, by logical id.
@@ -543,11 +512,26 @@ impl Cfn {
         Ok(())
     }
 
-    pub async fn enable_termination_protection(&self, stack: &str) -> Result<(), AwsError> {
+    /// The stack policy as set, `None` when the stack has none.
+    pub async fn stack_policy(&self, stack: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .client
+            .get_stack_policy()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetStackPolicy", e))?;
+        Ok(output
+            .stack_policy_body()
+            .filter(|b| !b.trim().is_empty())
+            .map(str::to_string))
+    }
+
+    pub async fn set_termination_protection(&self, stack: &str, on: bool) -> Result<(), AwsError> {
         self.client
             .update_termination_protection()
             .stack_name(stack)
-            .enable_termination_protection(true)
+            .enable_termination_protection(on)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("UpdateTerminationProtection", e))?;
@@ -561,6 +545,56 @@ pub enum WaitError {
     Aws(#[from] AwsError),
     #[error("gave up waiting for {what} after {}", humantime::format_duration(*waited))]
     TimedOut { what: String, waited: Duration },
+}
+
+fn stack_info(stack: &aws_sdk_cloudformation::types::Stack, name: &str) -> StackInfo {
+    StackInfo {
+        stack_id: stack.stack_id().unwrap_or_default().to_string(),
+        name: stack.stack_name().unwrap_or(name).to_string(),
+        status: stack
+            .stack_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        status_reason: stack.stack_status_reason().map(str::to_string),
+        last_changed: stack
+            .last_updated_time()
+            .or(stack.creation_time())
+            .map(timestamp),
+        tags: stack
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        parameters: stack
+            .parameters()
+            .iter()
+            .map(|p| {
+                let value = p
+                    .resolved_value()
+                    .or(p.parameter_value())
+                    .unwrap_or_default();
+                (
+                    p.parameter_key().unwrap_or_default().to_string(),
+                    value.to_string(),
+                )
+            })
+            .collect(),
+        termination_protection: stack.enable_termination_protection().unwrap_or(false),
+        outputs: stack
+            .outputs()
+            .iter()
+            .map(|o| StackOutput {
+                key: o.output_key().unwrap_or_default().to_string(),
+                value: o.output_value().unwrap_or_default().to_string(),
+                export_name: o.export_name().map(str::to_string),
+            })
+            .collect(),
+    }
 }
 
 fn timestamp(time: &aws_smithy_types::DateTime) -> String {

@@ -24,6 +24,16 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let plan = plan::plan(&clients, &env, &rendered, &options, printer).await?;
         let exit = printer.print(&plan, args.format)?;
         match &args.out {
+            // A blocked plan is not one to apply: no file, no change sets.
+            Some(path) if plan.is_blocked() => {
+                plan::discard_all(&clients, &plan)
+                    .await
+                    .map_err(PlanError::from)?;
+                printer.notice(&format!(
+                    "the plan is blocked: {} not written, change sets deleted",
+                    path.display()
+                ));
+            }
             Some(path) => {
                 std::fs::write(path, plan::document::to_json(&plan)).map_err(|source| {
                     Error::Write {

@@ -8,7 +8,10 @@ use serde_json::Value;
 
 use crate::cloud::AwsError;
 use crate::cloud::cfn::Cfn;
+use crate::plan::ResourceChange;
+use crate::plan::classify;
 use crate::render::RenderedStack;
+use crate::report::change_detail;
 use crate::template::Canonical;
 pub use crate::template::diff::{Difference, structural_diff};
 
@@ -25,6 +28,11 @@ pub enum StackDiff {
     Changed {
         stack: String,
         differences: Vec<Difference>,
+        /// Resources replaced, and what changes with them through their
+        /// references (judged from the templates, as `plan` does when a
+        /// change set does not say).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        replacements: Vec<ResourceChange>,
     },
 }
 
@@ -63,12 +71,17 @@ pub async fn diff_stacks(
                 .unwrap_or(Value::String(body)),
         };
         let differences = structural_diff(&deployed, &stack.template.value);
+        let replacements = classify::from_templates(&deployed, &stack.template.value)
+            .into_iter()
+            .filter(|c| c.replaces() || !c.follows.is_empty())
+            .collect();
         result.push(if differences.is_empty() {
             StackDiff::Same { stack: name }
         } else {
             StackDiff::Changed {
                 stack: name,
                 differences,
+                replacements,
             }
         });
     }
@@ -114,7 +127,11 @@ pub fn render_human(diffs: &[StackDiff]) -> String {
                 "{stack}: not deployed (all of it would be created)\n"
             )),
             StackDiff::Same { stack } => text.push_str(&format!("{stack}: no differences\n")),
-            StackDiff::Changed { stack, differences } => {
+            StackDiff::Changed {
+                stack,
+                differences,
+                replacements,
+            } => {
                 text.push_str(&format!("{stack}: {} difference(s)\n", differences.len()));
                 for d in differences {
                     text.push_str(&format!(
@@ -124,6 +141,18 @@ pub fn render_human(diffs: &[StackDiff]) -> String {
                         short(&d.before),
                         short(&d.after)
                     ));
+                }
+                if !replacements.is_empty() {
+                    text.push_str("  replaced, and changed with what is replaced:\n");
+                    for change in replacements {
+                        text.push_str(&format!(
+                            "  {} {} ({}) {}\n",
+                            if change.replaces() { "-/+" } else { "~" },
+                            change.logical_id,
+                            change.resource_type,
+                            change_detail(change)
+                        ));
+                    }
                 }
             }
         }
@@ -143,7 +172,11 @@ pub fn render_markdown(diffs: &[StackDiff]) -> String {
                 text.push_str(&format!("- `{stack}`: not deployed\n"))
             }
             StackDiff::Same { stack } => text.push_str(&format!("- `{stack}`: no differences\n")),
-            StackDiff::Changed { stack, differences } => {
+            StackDiff::Changed {
+                stack,
+                differences,
+                replacements,
+            } => {
                 text.push_str(&format!(
                     "<details><summary><code>{stack}</code>: {} difference(s)</summary>\n\n| | where | before | after |\n|---|---|---|---|\n",
                     differences.len()
@@ -155,6 +188,14 @@ pub fn render_markdown(diffs: &[StackDiff]) -> String {
                         location(d).replace('|', "\\|"),
                         short(&d.before).replace('|', "\\|"),
                         short(&d.after).replace('|', "\\|")
+                    ));
+                }
+                for change in replacements {
+                    text.push_str(&format!(
+                        "| {} | `{}` | {} | |\n",
+                        if change.replaces() { "-/+" } else { "~" },
+                        change.logical_id,
+                        change_detail(change).replace('|', "\\|")
                     ));
                 }
                 text.push_str("\n</details>\n");

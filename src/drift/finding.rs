@@ -84,6 +84,8 @@ pub enum Check {
     Encryption,
     BucketKey,
     PublicAccessBlock,
+    /// The stack's protection: its stack policy and termination protection.
+    StackProtection,
 }
 
 impl fmt::Display for Check {
@@ -109,6 +111,7 @@ impl fmt::Display for Check {
             Check::Encryption => f.write_str("default encryption"),
             Check::BucketKey => f.write_str("S3 bucket key"),
             Check::PublicAccessBlock => f.write_str("public access block"),
+            Check::StackProtection => f.write_str("stack policy and termination protection"),
         }
     }
 }

@@ -27,6 +27,7 @@ pub use finding::{
     Severity, Source, StackDetection, Subject, Verdict,
 };
 
+use crate::apply::protect;
 use crate::cloud::cfn::{self, DeployedStack};
 use crate::cloud::{AwsError, Clients, Poll};
 use crate::config::Env;
@@ -105,6 +106,23 @@ pub async fn run(
         }
     }
 
+    let protections = join_all(
+        deployed
+            .iter()
+            .map(|(spec, stack)| protection(clients, env, spec, stack)),
+    )
+    .await;
+    for (result, (spec, _)) in protections.into_iter().zip(&deployed) {
+        match result {
+            Ok(finding) => report.findings.extend(finding),
+            Err(error) => report.errors.push(CheckError {
+                stack: spec.spec.name.clone(),
+                logical_id: String::new(),
+                message: error.to_string(),
+            }),
+        }
+    }
+
     let exports = cfn::exports(deployed.iter().map(|(_, d)| &d.info));
     let mut tasks: Vec<Task<'_>> = Vec::new();
     for (spec, stack) in &deployed {
@@ -162,6 +180,58 @@ fn stack_missing(env: &Env, stack: &str) -> DriftFinding {
         Remedy::Reapply,
         format!("deploy it: mlinfra apply --env {}", env.name),
     )
+}
+
+/// The stack's policy and termination protection against what the
+/// environment requires: a policy left loosened by an apply that did not
+/// finish, or protection switched off by hand, is drift.
+async fn protection(
+    clients: &Clients,
+    env: &Env,
+    spec: &RenderedStack,
+    stack: &DeployedStack,
+) -> Result<Option<DriftFinding>, AwsError> {
+    let required = protect::required(env, spec.spec.layer);
+    if !protect::needs_policy(required, &stack.info) {
+        return Ok(None);
+    }
+    let policy = clients.cfn.stack_policy(&stack.info.stack_id).await?;
+    let deployed = protect::Deployed::of(&stack.info, policy.as_deref());
+    let Some(setting) = protect::settings(required, Some(&deployed)).pop() else {
+        return Ok(None);
+    };
+    let subject = Subject {
+        stack: stack.name().to_string(),
+        logical_id: String::new(),
+        physical_id: Some(stack.info.stack_id.clone()),
+        resource_type: "AWS::CloudFormation::Stack".to_string(),
+    };
+    let (expected, severity, hint) = if required {
+        (
+            "termination protection on; the stack policy denying replacement and deletion of buckets and keys",
+            Severity::High,
+            format!(
+                "mlinfra apply --env {} puts the protection back (mlinfra plan shows it first)",
+                env.name
+            ),
+        )
+    } else {
+        (
+            "no protection (termination_protection = false)",
+            Severity::Low,
+            format!(
+                "mlinfra apply --env {} --remove-protection turns it off, or set termination_protection = true",
+                env.name
+            ),
+        )
+    };
+    Ok(Some(
+        subject
+            .finding(Source::Stack, Check::StackProtection)
+            .values(expected, protect::describe(setting, Some(&deployed)))
+            .severity(severity)
+            .hint(Remedy::Reapply, hint),
+    ))
 }
 
 /// The template resource as deployed in the stack.

@@ -68,6 +68,7 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
                 properties,
                 replaced_by: Vec::new(),
                 physical_id: r.physical_id.clone(),
+                follows: Vec::new(),
             }
         })
         .collect();
@@ -79,7 +80,7 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
             .filter(|c| c.replaces())
             .map(|c| c.logical_id.clone())
             .collect();
-        let mut progressed = false;
+        let mut progressed = cascade(&mut changes, old, new, &replaced);
         for change in changes
             .iter_mut()
             .filter(|c| c.action == ChangeAction::Modify)
@@ -121,6 +122,95 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
     changes
 }
 
+/// Resources a change set may not list (an emulator lists none; CloudFormation
+/// itself lists some only as "may replace") whose template text is unchanged
+/// but whose properties refer to a replaced resource: they change with it.
+/// A create-only property that refers to it replaces them too (an image
+/// change replaces the Model, so the EndpointConfig naming it, and updates
+/// the Endpoint). Returns whether any was added.
+fn cascade(
+    changes: &mut Vec<ResourceChange>,
+    old: &Value,
+    new: &Value,
+    replaced: &BTreeSet<String>,
+) -> bool {
+    if replaced.is_empty() {
+        return false;
+    }
+    let before = Template::new(old);
+    let listed: BTreeSet<String> = changes.iter().map(|c| c.logical_id.clone()).collect();
+    let mut added = false;
+    for resource in Template::new(new).resources() {
+        let id = resource.logical_id;
+        if listed.contains(id) || before.resource(id).is_none() {
+            continue;
+        }
+        let referring = template_diff::referring_properties(new, id, replaced);
+        if referring.is_empty() {
+            continue;
+        }
+        let mut follows: Vec<String> = referring.iter().flat_map(|(_, ids)| ids.clone()).collect();
+        follows.sort();
+        follows.dedup();
+        let (verdict, because) =
+            template_diff::local_replacement(old, new, id, resource.kind, replaced);
+        let replacement = match verdict {
+            LocalReplacement::True => Some(Replacement::True),
+            LocalReplacement::Conditional => Some(Replacement::Conditional),
+            LocalReplacement::False => Some(Replacement::False),
+            LocalReplacement::Unknown => None,
+        };
+        changes.push(ResourceChange {
+            logical_id: id.to_string(),
+            resource_type: resource.kind.to_string(),
+            action: ChangeAction::Modify,
+            replacement,
+            replacement_basis: replacement.map(|_| Basis::TemplateDiff),
+            properties: referring.into_iter().map(|(name, _)| name).collect(),
+            replaced_by: because,
+            physical_id: None,
+            follows,
+        });
+        added = true;
+    }
+    added
+}
+
+/// The changes between two templates judged from the templates alone, as
+/// `plan` judges a change set that says nothing of replacement: `diff` shows
+/// what is replaced, and what changes with it, this way.
+pub fn from_templates(old: &Value, new: &Value) -> Vec<ResourceChange> {
+    let (before, after) = (Template::new(old), Template::new(new));
+    let mut raw: Vec<RawChange> = after
+        .resources()
+        .filter_map(|r| {
+            let action = match before.resource(r.logical_id) {
+                None => "Add",
+                Some(_) if !changed_properties(old, new, r.logical_id).is_empty() => "Modify",
+                Some(_) => return None,
+            };
+            Some(RawChange {
+                action: action.to_string(),
+                logical_id: r.logical_id.to_string(),
+                resource_type: r.kind.to_string(),
+                ..Default::default()
+            })
+        })
+        .collect();
+    raw.extend(
+        before
+            .resources()
+            .filter(|r| after.resource(r.logical_id).is_none())
+            .map(|r| RawChange {
+                action: "Remove".to_string(),
+                logical_id: r.logical_id.to_string(),
+                resource_type: r.kind.to_string(),
+                ..Default::default()
+            }),
+    );
+    classify(&raw, old, new)
+}
+
 /// The changes of a stack created from scratch: every resource is added.
 pub fn creation(template: &Value) -> Vec<ResourceChange> {
     Template::new(template)
@@ -134,6 +224,7 @@ pub fn creation(template: &Value) -> Vec<ResourceChange> {
             properties: Vec::new(),
             replaced_by: Vec::new(),
             physical_id: None,
+            follows: Vec::new(),
         })
         .collect()
 }
@@ -308,6 +399,76 @@ mod tests {
         assert!(data_loss("s", &changes, &["RawBucket".into()])[0].allowed);
     }
 
+    fn serving(image: &str) -> Value {
+        json!({"Resources": {
+            "Model": {"Type": "AWS::SageMaker::Model",
+                "Properties": {"PrimaryContainer": {"Image": image}, "ExecutionRoleArn": "arn"}},
+            "Config": {"Type": "AWS::SageMaker::EndpointConfig",
+                "Properties": {"ProductionVariants": [{"ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                    "VariantName": "a"}]}},
+            "Endpoint": {"Type": "AWS::SageMaker::Endpoint",
+                "Properties": {"EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}}},
+            "Captures": {"Type": "AWS::S3::Bucket",
+                "Properties": {"BucketName": {"Fn::Sub": "captures-${Model.ModelName}"}}},
+            "Alone": {"Type": "AWS::SNS::Topic", "Properties": {}}
+        }})
+    }
+
+    #[test]
+    fn a_replacement_cascades_to_what_refers_to_it_with_its_data_loss() {
+        // CloudFormation (or the emulator) lists only the Model.
+        let raw = [modify("Model", "AWS::SageMaker::Model", Some("True"))];
+        let (old, new) = (serving("img:1"), serving("img:2"));
+        let changes = classify(&raw, &old, &new);
+        let shown: Vec<(&str, Option<Replacement>, &[String])> = changes
+            .iter()
+            .map(|c| (c.logical_id.as_str(), c.replacement, c.follows.as_slice()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "Captures",
+                    Some(Replacement::Conditional),
+                    &["Model".to_string()][..]
+                ),
+                (
+                    "Config",
+                    Some(Replacement::Conditional),
+                    &["Model".to_string()][..]
+                ),
+                (
+                    "Endpoint",
+                    Some(Replacement::False),
+                    &["Config".to_string()][..]
+                ),
+                ("Model", Some(Replacement::True), &[][..]),
+            ]
+        );
+        assert_eq!(changes[1].replaced_by, ["ProductionVariants"]);
+        let risks = data_loss("s", &changes, &[]);
+        assert_eq!(risks.len(), 1);
+        assert_eq!(
+            (risks[0].logical_id.as_str(), risks[0].risk),
+            ("Captures", Risk::ConditionalReplace)
+        );
+        // diff judges the same from the templates alone.
+        let judged = from_templates(&old, &new);
+        assert_eq!(
+            judged
+                .iter()
+                .map(|c| (c.logical_id.as_str(), c.replaces()))
+                .collect::<Vec<_>>(),
+            [
+                ("Captures", true),
+                ("Config", true),
+                ("Endpoint", false),
+                ("Model", true)
+            ]
+        );
+        assert!(from_templates(&old, &old).is_empty());
+    }
+
     #[test]
     fn removing_a_key_is_a_risk_and_adding_one_is_not() {
         let removed = ResourceChange {
@@ -319,6 +480,7 @@ mod tests {
             properties: vec![],
             replaced_by: vec![],
             physical_id: None,
+            follows: Vec::new(),
         };
         let added = ResourceChange {
             action: ChangeAction::Add,

@@ -24,6 +24,7 @@ use serde_json::Value;
 pub use model::*;
 use state::{Found, StackProblem};
 
+use crate::apply::protect;
 use crate::cloud::cfn::{ChangeSetRequest, TemplateSource, WaitError};
 use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
@@ -292,6 +293,30 @@ pub async fn plan(
         }))
         .await?;
 
+    // Protection is read where it is required or present: a loosened policy
+    // left by an interrupted apply is found by the next plan.
+    let protections: Vec<Option<protect::Deployed>> =
+        try_join_all(rendered.iter().zip(&found).map(|(stack, f)| async move {
+            let Found::Ready(info) = f else {
+                return Ok::<_, AwsError>(None);
+            };
+            let required = protect::required(env, stack.spec.layer);
+            let policy = if protect::needs_policy(required, info) {
+                clients.cfn.stack_policy(&info.stack_id).await?
+            } else {
+                None
+            };
+            Ok(Some(protect::Deployed::of(info, policy.as_deref())))
+        }))
+        .await?;
+
+    // Every stack new: a renamed project leaves the old name's stacks behind.
+    let orphans = if found.iter().all(|f| matches!(f, Found::Missing(_))) {
+        state::orphaned_by_rename(env, &clients.cfn.all_stacks().await?)
+    } else {
+        Vec::new()
+    };
+
     let deployed_for_cost = deployed_templates.clone();
     let created_by_plan: Vec<&str> = rendered
         .iter()
@@ -359,10 +384,11 @@ pub async fn plan(
     }
 
     let mut stacks = Vec::new();
-    let (mut iam, mut warnings, mut data_loss) = (Vec::new(), Vec::new(), Vec::new());
-    for (((stack, f), (need, deployed)), change_set) in rendered
+    let (mut iam, mut warnings, mut data_loss) = (Vec::new(), orphans, Vec::new());
+    for ((((stack, f), protection), (need, deployed)), change_set) in rendered
         .iter()
         .zip(&found)
+        .zip(&protections)
         .zip(needs.into_iter().zip(deployed_templates))
         .zip(
             change_sets
@@ -407,13 +433,27 @@ pub async fn plan(
             &options.allow_data_loss,
         ));
         let info = f.info().filter(|_| !matches!(f, Found::Missing(_)));
-        let protected_now = info.is_some_and(|i| i.termination_protection);
-        let settings =
-            if stack.spec.layer.is_stateful() && env.termination_protection && !protected_now {
-                vec![Setting::Protection]
-            } else {
-                vec![]
-            };
+        let settings = protect::settings(
+            protect::required(env, stack.spec.layer),
+            protection.as_ref(),
+        );
+        for setting in &settings {
+            if *setting != Setting::Protection {
+                warnings.push(Warning {
+                    stack: name.clone(),
+                    logical_id: String::new(),
+                    message: protect::describe(*setting, protection.as_ref()),
+                    advice: match setting {
+                        Setting::RemoveProtection => format!(
+                            "if that is intended, apply with --remove-protection; otherwise set \
+                             termination_protection = true again in environments/{}.toml",
+                            env.name
+                        ),
+                        _ => "apply puts the environment's stack policy back".to_string(),
+                    },
+                });
+            }
+        }
         stacks.push(StackPlan {
             stack: name.clone(),
             layer: stack.spec.layer,

@@ -123,6 +123,10 @@ pub struct ResourceChange {
     /// The create-only properties behind a replacement.
     pub replaced_by: Vec<String>,
     pub physical_id: Option<String>,
+    /// Replaced resources this one changes with, though its own template
+    /// text does not change: its properties refer to them (a cascade).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follows: Vec<String>,
 }
 
 impl ResourceChange {
@@ -139,6 +143,13 @@ impl ResourceChange {
 pub enum Setting {
     /// Termination protection on, after the stack policy protecting buckets and keys.
     Protection,
+    /// The stack policy put back as the environment requires it (one left
+    /// loosened by an apply that did not finish, or changed by hand).
+    RestorePolicy,
+    /// Protection off, as the configuration now says: the deny policy
+    /// replaced by one allowing every update, termination protection off.
+    /// Needs `--remove-protection`.
+    RemoveProtection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::model::Warning;
 use crate::cloud::cfn::{StackInfo, status};
 use crate::config::Env;
 use crate::stacks::Layer;
@@ -110,6 +111,47 @@ pub fn stack_tags(env: &Env, layer: Layer) -> BTreeMap<String, String> {
     tags
 }
 
+/// Stacks of this environment deployed under another project name (their
+/// `mlinfra:env` tag is this environment's, their `mlinfra:project` tag is
+/// not): after a project rename, new stacks are created beside them and
+/// they stay deployed, buckets and key included.
+pub fn orphaned_by_rename(env: &Env, stacks: &[StackInfo]) -> Vec<Warning> {
+    let mut by_project: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for stack in stacks {
+        let tag = |key: &str| stack.tags.get(key).map(String::as_str);
+        if tag("mlinfra:env") == Some(env.name.as_str())
+            && let Some(project) = tag("mlinfra:project")
+            && project != env.project
+            && stack.status != "DELETE_COMPLETE"
+        {
+            by_project.entry(project).or_default().push(&stack.name);
+        }
+    }
+    by_project
+        .into_iter()
+        .map(|(project, mut names)| {
+            names.sort_unstable();
+            (project, names)
+        })
+        .map(|(project, names)| Warning {
+            stack: names.join(", "),
+            logical_id: String::new(),
+            message: format!(
+                "environment {} is deployed under project name `{project}` ({}); with project `{}` this plan \
+                 creates new stacks beside them, and the old ones stay deployed (orphaned), with their buckets \
+                 and key",
+                env.name,
+                names.join(", "),
+                env.project
+            ),
+            advice: format!(
+                "if the project was renamed by mistake, set project = \"{project}\" again; if it is intended, \
+                 move the data, then delete the old stacks (their buckets and key are retained)"
+            ),
+        })
+        .collect()
+}
+
 /// The explanation shown for a stack in ROLLBACK_COMPLETE.
 pub fn rolled_back_explanation(stack: &str) -> String {
     format!(
@@ -136,6 +178,35 @@ mod tests {
             termination_protection: false,
             outputs: Vec::new(),
         }
+    }
+
+    #[test]
+    fn stacks_of_this_environment_under_another_project_are_orphans() {
+        let env = crate::config::load_env(&crate::project::Project::Example, "dev").unwrap();
+        let tagged = |name: &str, project: &str, environment: &str| {
+            let mut stack = info("UPDATE_COMPLETE");
+            stack.name = name.into();
+            stack.tags.insert("mlinfra:project".into(), project.into());
+            stack.tags.insert("mlinfra:env".into(), environment.into());
+            stack
+        };
+        let stacks = [
+            tagged("old-dev-data", "old", "dev"),
+            tagged("old-dev-iam", "old", "dev"),
+            tagged("old-prod-data", "old", "prod"),
+            tagged("dogbreed-dev-data", "dogbreed", "dev"),
+        ];
+        let warnings = orphaned_by_rename(&env, &stacks);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].stack, "old-dev-data, old-dev-iam");
+        assert!(
+            warnings[0]
+                .message
+                .contains("deployed under project name `old`"),
+            "{}",
+            warnings[0].message
+        );
+        assert!(warnings[0].message.contains("stay deployed (orphaned)"));
     }
 
     #[test]

@@ -38,6 +38,25 @@ pub enum LocalReplacement {
     Unknown,
 }
 
+/// The properties of `logical_id` (in `template`) that refer to any of
+/// `targets`, and the targets each refers to.
+pub fn referring_properties(
+    template: &Value,
+    logical_id: &str,
+    targets: &BTreeSet<String>,
+) -> Vec<(String, Vec<String>)> {
+    properties(template, logical_id)
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let hit: Vec<String> = references(&value)
+                .into_iter()
+                .filter(|r| targets.contains(r))
+                .collect();
+            (!hit.is_empty()).then_some((name, hit))
+        })
+        .collect()
+}
+
 pub fn local_replacement(
     old: &Value,
     new: &Value,

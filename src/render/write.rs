@@ -1,6 +1,6 @@
 //! The `render` command's output: a tree of files under `--out`, or stdout.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Engine, TemplateError, render_env_text};
 use crate::config::Env;
@@ -68,31 +68,72 @@ pub fn render_selected(
     }
 }
 
-/// Everything renders before anything is written: a broken environment
-/// leaves no half-written tree. Only the text is kept, a few tens of
-/// kilobytes per environment.
+/// Everything renders before anything is written, and the files are
+/// written in two steps: each to a temporary file beside its target, then,
+/// once every one is written, each renamed into place. A failure before
+/// the renames removes the temporary files and leaves the tree as it was;
+/// a reader never sees a half-written template. Nothing is written through
+/// a symbolic link (the folder, an environment's folder, or a template).
 fn write_tree(engine: &Engine, envs: &[Env], only: Option<Layer>, dir: &Path) -> Result<usize> {
     let rendered = render_many(engine, envs, only)?;
+    refuse_link(dir)?;
     std::fs::create_dir_all(dir).map_err(write_error(dir))?;
-    let mut count = 0;
-    for (env, templates) in envs.iter().zip(&rendered) {
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut made: Vec<PathBuf> = Vec::new();
+    let staging = stage(envs, &rendered, dir, &mut staged, &mut made);
+    if let Err(error) = staging {
+        for (temporary, _) in &staged {
+            let _ = std::fs::remove_file(temporary);
+        }
+        for folder in &made {
+            let _ = std::fs::remove_dir(folder);
+        }
+        return Err(error);
+    }
+    for (temporary, path) in &staged {
+        std::fs::rename(temporary, path).map_err(write_error(path))?;
+    }
+    Ok(staged.len())
+}
+
+/// Writes every template to its temporary file, recording each as it goes.
+fn stage(
+    envs: &[Env],
+    rendered: &[EnvTemplates],
+    dir: &Path,
+    staged: &mut Vec<(PathBuf, PathBuf)>,
+    made: &mut Vec<PathBuf>,
+) -> Result<()> {
+    for (env, templates) in envs.iter().zip(rendered) {
         if templates.is_empty() {
             continue;
         }
         // Each environment's folder is made once, not once per file.
         let folder = dir.join(&env.name);
+        refuse_link(&folder)?;
         match std::fs::create_dir(&folder) {
-            Ok(()) => {}
+            Ok(()) => made.push(folder.clone()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(write_error(&folder)(e)),
         }
         for (spec, text) in templates {
             let path = folder.join(format!("{}.json", spec.name));
-            std::fs::write(&path, text).map_err(write_error(&path))?;
-            count += 1;
+            refuse_link(&path)?;
+            let temporary = folder.join(format!(".{}.json.{}.tmp", spec.name, std::process::id()));
+            std::fs::write(&temporary, text).map_err(write_error(&temporary))?;
+            staged.push((temporary, path));
         }
     }
-    Ok(count)
+    Ok(())
+}
+
+fn refuse_link(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(write_error(path)(std::io::Error::other(
+            "is a symbolic link; render --out does not write through links",
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error {

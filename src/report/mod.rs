@@ -72,7 +72,7 @@ fn symbol(change: &ResourceChange) -> &'static str {
 }
 
 /// What a modification does, in words: replacement and why, changed properties.
-fn detail(change: &ResourceChange) -> String {
+pub fn change_detail(change: &ResourceChange) -> String {
     let mut parts = Vec::new();
     match change.replacement {
         Some(Replacement::True) => parts.push("replace".to_string()),
@@ -84,7 +84,13 @@ fn detail(change: &ResourceChange) -> String {
             Some(Basis::TemplateDiff) => "judged from the templates",
             _ => "per CloudFormation",
         };
-        if change.replaced_by.is_empty() {
+        if !change.follows.is_empty() {
+            parts.push(format!(
+                "({} refers to replaced {}; {basis})",
+                change.replaced_by.join(", "),
+                change.follows.join(", ")
+            ));
+        } else if change.replaced_by.is_empty() {
             parts.push(format!("({basis})"));
         } else {
             parts.push(format!(
@@ -100,7 +106,15 @@ fn detail(change: &ResourceChange) -> String {
         .filter(|p| !change.replaced_by.contains(p))
         .map(String::as_str)
         .collect();
-    if !others.is_empty() && matches!(change.action, ChangeAction::Modify | ChangeAction::Dynamic) {
+    if !change.replaces() && !change.follows.is_empty() {
+        parts.push(format!(
+            "updated: {} refers to replaced {}",
+            others.join(", "),
+            change.follows.join(", ")
+        ));
+    } else if !others.is_empty()
+        && matches!(change.action, ChangeAction::Modify | ChangeAction::Dynamic)
+    {
         parts.push(format!("changes {}", others.join(", ")));
     }
     parts.join(" ")
@@ -127,6 +141,13 @@ fn settings_text(setting: Setting) -> &'static str {
     match setting {
         Setting::Protection => {
             "set a stack policy denying replacement and deletion of buckets and keys, and enable termination protection"
+        }
+        Setting::RestorePolicy => {
+            "put the stack policy back: it is not the one denying replacement and deletion of buckets and keys"
+        }
+        Setting::RemoveProtection => {
+            "remove protection (configuration says off): a stack policy allowing every update, termination \
+             protection disabled; needs --remove-protection"
         }
     }
 }
@@ -158,7 +179,7 @@ pub fn human(plan: &Plan) -> String {
                 symbol(change),
                 change.logical_id,
                 change.resource_type,
-                detail(change)
+                change_detail(change)
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
@@ -286,7 +307,7 @@ pub fn markdown(plan: &Plan) -> String {
                 "- `{stack}` `{}` (`{}`): {}",
                 change.logical_id,
                 change.resource_type,
-                cell(&detail(change))
+                cell(&change_detail(change))
             );
         }
         out.push('\n');
@@ -337,7 +358,7 @@ pub fn markdown(plan: &Plan) -> String {
                     symbol(change),
                     change.logical_id,
                     change.resource_type,
-                    cell(&detail(change))
+                    cell(&change_detail(change))
                 );
             }
             out.push('\n');
@@ -375,6 +396,7 @@ mod tests {
                 properties: vec!["BucketName".into()],
                 replaced_by: vec!["BucketName".into()],
                 physical_id: None,
+                follows: vec![],
             },
             ResourceChange {
                 logical_id: "FeaturesBucket".into(),
@@ -385,6 +407,7 @@ mod tests {
                 properties: vec![],
                 replaced_by: vec![],
                 physical_id: None,
+                follows: vec![],
             },
         ];
         let stacks = vec![StackPlan {

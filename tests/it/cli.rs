@@ -431,3 +431,43 @@ fn render_check_tells_committed_templates_that_are_out_of_date() {
     );
     assert!(report.contains("2 of 12 templates differ"), "{report}");
 }
+
+#[test]
+fn render_out_writes_all_or_nothing_and_never_through_a_link() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("rendered");
+    std::fs::create_dir(&dir).unwrap();
+    // staging's folder cannot be made: dev and prod, rendered fine, are not
+    // written either, and no temporary file is left.
+    std::fs::write(dir.join("staging"), "a file where a folder goes").unwrap();
+    let failed = mlinfra(&["render", "--all", "--out", dir.to_str().unwrap()]);
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&failed)
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["staging"], "the tree is as it was");
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::remove_file(dir.join("staging")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), dir.join("dev")).unwrap();
+    let refused = mlinfra(&["render", "--env", "dev", "--out", dir.to_str().unwrap()]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("is a symbolic link; render --out does not write through links"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}

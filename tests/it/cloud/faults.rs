@@ -16,6 +16,7 @@ use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOut
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::get_stack_policy::GetStackPolicyOutput;
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::operation::set_stack_policy::SetStackPolicyOutput;
 use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
@@ -629,7 +630,10 @@ async fn the_data_stack_gets_its_stack_policy_and_termination_protection() {
                 && r.stack_name() == Some("dogbreed-dev-data")
         })
         .then_output(|| UpdateTerminationProtectionOutput::builder().build());
-    let mut rules = vec![policy.clone(), protection.clone()];
+    // The stack carries no policy yet: plan and apply read it.
+    let read_policy =
+        mock!(Client::get_stack_policy).then_output(|| GetStackPolicyOutput::builder().build());
+    let mut rules = vec![policy.clone(), protection.clone(), read_policy.clone()];
     for stack in &rendered {
         rules.extend(unchanged(&env, stack));
     }
@@ -649,6 +653,8 @@ async fn the_data_stack_gets_its_stack_policy_and_termination_protection() {
         .unwrap();
     assert_eq!(policy.num_calls(), 1);
     assert_eq!(protection.num_calls(), 1);
+    // By this plan, by apply's own plan, and once more before setting it.
+    assert_eq!(read_policy.num_calls(), 3);
     assert!(
         lines
             .lock()

@@ -37,6 +37,7 @@ pub fn snapshot_settings() -> insta::Settings {
 }
 
 pub mod moto;
+pub mod proxy;
 
 /// The `mlinfra` binary as a test runs it: from the repository root (the
 /// example project), with no project or colour settings inherited from the
@@ -96,6 +97,15 @@ impl Cli {
 
     pub fn run(mut self) -> std::process::Output {
         self.0.output().expect("mlinfra runs")
+    }
+
+    /// Started, with stdout and stderr piped: for a test that signals it.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.0
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("mlinfra starts")
     }
 }
 
