@@ -13,7 +13,7 @@ use super::template_diff::{self, LocalReplacement};
 use crate::cloud::cfn::RawChange;
 use crate::config::Env;
 use crate::template::catalogue::is_stateful;
-use crate::template::diff::changed_properties;
+use crate::template::diff::{changed_properties, property_changes};
 use crate::template::ids::variant_resource_id;
 use crate::template::value::one_or_many;
 use crate::template::{Resource, Template};
@@ -68,6 +68,11 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
                 properties,
                 replaced_by: Vec::new(),
                 physical_id: r.physical_id.clone(),
+                values: if action == ChangeAction::Modify {
+                    property_changes(old, new, &r.logical_id)
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect();
@@ -134,6 +139,7 @@ pub fn creation(template: &Value) -> Vec<ResourceChange> {
             properties: Vec::new(),
             replaced_by: Vec::new(),
             physical_id: None,
+            values: Vec::new(),
         })
         .collect()
 }
@@ -308,6 +314,7 @@ mod tests {
             properties: vec![],
             replaced_by: vec![],
             physical_id: None,
+            values: Vec::new(),
         };
         let added = ResourceChange {
             action: ChangeAction::Add,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::template_diff::Statement;
 use crate::exit::Exit;
 use crate::stacks::Layer;
+pub use crate::template::diff::PropertyChange;
 
 /// Bumped when `plan.json` changes shape; `apply --plan` refuses other versions.
 pub const FORMAT_VERSION: u32 = 1;
@@ -123,6 +124,9 @@ pub struct ResourceChange {
     /// The create-only properties behind a replacement.
     pub replaced_by: Vec<String>,
     pub physical_id: Option<String>,
+    /// Each changed value of a modified resource, before → after, read from the two templates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<PropertyChange>,
 }
 
 impl ResourceChange {

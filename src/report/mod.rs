@@ -2,6 +2,7 @@
 //! and Markdown for pull-request comments. Pure text functions.
 
 pub mod drift;
+pub mod text;
 
 use std::fmt::Write;
 
@@ -161,6 +162,14 @@ pub fn human(plan: &Plan) -> String {
                 detail(change)
             );
             let _ = writeln!(out, "{}", line.trim_end());
+            for value in &change.values {
+                let _ = writeln!(
+                    out,
+                    "        {}: {}",
+                    value.path,
+                    text::before_after(value.before.as_ref(), value.after.as_ref())
+                );
+            }
         }
         for setting in &stack.settings {
             let _ = writeln!(out, "{:>5} {}", "*", settings_text(*setting));
@@ -300,10 +309,10 @@ pub fn markdown(plan: &Plan) -> String {
                 change.stack, change.logical_id, change.action
             );
             for statement in &change.added {
-                let _ = writeln!(out, "  - ➕ {}", cell(&statement_line(statement)));
+                let _ = writeln!(out, "  - ➕ {}", text::statement(statement));
             }
             for statement in &change.removed {
-                let _ = writeln!(out, "  - ➖ {}", cell(&statement_line(statement)));
+                let _ = writeln!(out, "  - ➖ {}", text::statement(statement));
             }
         }
         out.push('\n');
@@ -342,6 +351,30 @@ pub fn markdown(plan: &Plan) -> String {
             }
             out.push('\n');
         }
+        let changed: Vec<&ResourceChange> = stack
+            .changes
+            .iter()
+            .filter(|c| !c.values.is_empty())
+            .collect();
+        if !changed.is_empty() {
+            let _ = writeln!(
+                out,
+                "| Resource | Property | Before | After |\n|---|---|---|---|"
+            );
+            for change in changed {
+                for value in &change.values {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} |",
+                        text::code(&change.logical_id),
+                        text::code(&value.path),
+                        text::code(&text::brief(value.before.as_ref())),
+                        text::code(&text::brief(value.after.as_ref()))
+                    );
+                }
+            }
+            out.push('\n');
+        }
         for setting in &stack.settings {
             let _ = writeln!(out, "- {}\n", settings_text(*setting));
         }
@@ -375,6 +408,7 @@ mod tests {
                 properties: vec!["BucketName".into()],
                 replaced_by: vec!["BucketName".into()],
                 physical_id: None,
+                values: Vec::new(),
             },
             ResourceChange {
                 logical_id: "FeaturesBucket".into(),
@@ -385,6 +419,7 @@ mod tests {
                 properties: vec![],
                 replaced_by: vec![],
                 physical_id: None,
+                values: Vec::new(),
             },
         ];
         let stacks = vec![StackPlan {
