@@ -90,6 +90,9 @@ fn write_tree(engine: &Engine, envs: &[Env], only: Option<Layer>, dir: &Path) ->
             let path = folder.join(format!("{}.json", spec.name));
             std::fs::write(&path, text).map_err(write_error(&path))?;
             count += 1;
+            for (path, pretty) in super::readable::companions(dir, &env.name, &spec.name, text) {
+                std::fs::write(&path, pretty).map_err(write_error(&path))?;
+            }
         }
     }
     Ok(count)
