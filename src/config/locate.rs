@@ -371,7 +371,12 @@ mod tests {
         let files = [child, base];
         let locator = Locator::new(&files);
         let region = locator.locate(&KeyPath::root().key("env").key("region"));
-        assert_eq!((region.line, region.column), (3, 1));
+        // The caret goes under the value.
+        assert_eq!((region.line, region.column), (3, 10));
+        assert_eq!(
+            region.snippet().unwrap(),
+            "  |\n3 | region = \"eu-west-1\"\n  |          ^^^^^^^^^^^"
+        );
         let project = locator.locate(&KeyPath::root().key("env").key("project"));
         assert_eq!((project.line, project.file), (2, PathBuf::from("env.toml")));
     }
