@@ -207,8 +207,34 @@ impl Printer {
         } else {
             StreamChoice::Never
         };
-        let mut err = anstream::AutoStream::new(std::io::stderr().lock(), choice);
-        let _ = writeln!(err, "{line}");
+        let write = || {
+            let mut err = anstream::AutoStream::new(std::io::stderr().lock(), choice);
+            let _ = writeln!(err, "{line}");
+        };
+        // A note printed while a spinner turns goes above it, not through it.
+        let spinning = SPINNER.lock().ok().and_then(|s| s.clone());
+        match spinning {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    /// A spinner with the elapsed time while a long wait runs (`plan`,
+    /// `drift`), on a live terminal only: piped or in CI, the step's own
+    /// notes are the plain lines. It stops when the returned guard drops.
+    pub fn spinner(&self, message: &str) -> Spinner {
+        if !self.live || self.silent || self.verbosity < Verbosity::Normal {
+            return Spinner(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(message.to_string());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        if let Ok(mut slot) = SPINNER.lock() {
+            *slot = Some(bar.clone());
+        }
+        Spinner(Some(bar))
     }
 
     /// A progress note: shown unless `--quiet`.
@@ -249,6 +275,24 @@ fn paint(text: &str, tone: Tone, colour: bool) -> String {
         format!("{style}{text}{style:#}")
     } else {
         text.to_string()
+    }
+}
+
+/// The spinner turning now, if any, so notes are printed above it.
+static SPINNER: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Stops its spinner when dropped.
+#[must_use = "the spinner stops when this is dropped"]
+pub struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+            if let Ok(mut slot) = SPINNER.lock() {
+                *slot = None;
+            }
+        }
     }
 }
 

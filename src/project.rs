@@ -31,10 +31,12 @@ pub struct SourceFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("{path}: environment `{name}` not found (known: {known})")]
+    #[error("{path}: environment `{name}` not found{near} (known: {known})")]
     NotFound {
         path: PathBuf,
         name: String,
+        /// `; did you mean `prod`?` when one is close.
+        near: String,
         known: String,
     },
     #[error("{path}: cannot read: {source}")]
@@ -119,11 +121,10 @@ impl Project {
     /// Reads `environments/{name}.toml`, refusing oversized or non-UTF-8 files.
     pub fn read_environment(&self, name: &str) -> Result<SourceFile, SourceError> {
         let display_path = self.env_path(name);
-        let known = || {
-            self.environment_names()
-                .map(|n| n.join(", "))
-                .unwrap_or_default()
-        };
+        let names = || self.environment_names().unwrap_or_default();
+        let near =
+            || crate::config::suggest::did_you_mean(name, names().iter().map(String::as_str));
+        let known = || names().join(", ");
         let text = match self {
             Project::Example => EXAMPLE_ENVIRONMENTS
                 .iter()
@@ -132,12 +133,14 @@ impl Project {
                 .ok_or_else(|| SourceError::NotFound {
                     path: display_path.clone(),
                     name: name.to_string(),
+                    near: near(),
                     known: known(),
                 })?,
             Project::Dir(_) => {
                 read_text_file(&display_path)?.ok_or_else(|| SourceError::NotFound {
                     path: display_path.clone(),
                     name: name.to_string(),
+                    near: near(),
                     known: known(),
                 })?
             }

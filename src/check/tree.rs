@@ -73,7 +73,11 @@ fn read_env(env: Env, env_dir: &Path) -> Result<RenderedEnv> {
     let mut rendered = Vec::new();
     let mut files = BTreeMap::new();
     for path in sorted_entries(env_dir)? {
-        if path.extension().is_none_or(|e| e != "json") {
+        let companion = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(crate::render::readable::SUFFIX));
+        if path.extension().is_none_or(|e| e != "json") || companion {
             continue;
         }
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");

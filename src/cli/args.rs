@@ -54,7 +54,7 @@ pub enum Command {
     List(ListArgs),
     /// Load and validate environments; exit 0, or 1 with every error located.
     #[command(after_help = "Examples:\n  mlinfra validate --env prod\n  mlinfra validate --all")]
-    Validate(Selection),
+    Validate(ValidateArgs),
     /// Render CloudFormation templates: to stdout, or as files under --out.
     #[command(
         after_help = "Examples:\n  mlinfra render --env prod                 # JSON object: stack name → template\n  mlinfra render --env prod --stack iam     # one template, pipe it to jq\n  mlinfra render --all --out build/         # build/<env>/<stack>.json"
@@ -226,8 +226,11 @@ pub struct DriftArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[arg(long, short, required_unless_present = "all")]
+    pub env: Option<String>,
+    /// Every deployable environment, as one report (one pull-request comment).
+    #[arg(long, conflicts_with_all = ["env", "out", "allow_data_loss"])]
+    pub all: bool,
     /// Keep the change sets and write the plan here, for `apply --plan`.
     /// Without it the change sets are deleted after planning.
     #[arg(long)]
@@ -247,6 +250,9 @@ pub struct DiffArgs {
     /// Environment name (a file in environments/ without .toml).
     #[arg(long, short)]
     pub env: String,
+    /// Only this stack of the environment.
+    #[arg(long, value_enum)]
+    pub stack: Option<Layer>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
@@ -290,6 +296,15 @@ pub struct AwsArgs {
     /// Send every AWS call here (an emulator); `AWS_ENDPOINT_URL` does the same.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// human: one line per environment; json: environments and errors, for programs.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

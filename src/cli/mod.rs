@@ -46,7 +46,7 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
     use args::Command;
     match command {
         Command::List(args) => commands::list::run(session, &args),
-        Command::Validate(selection) => commands::validate::run(session, &selection),
+        Command::Validate(args) => commands::validate::run(session, &args),
         Command::Render(args) => commands::render::run(session, &args),
         Command::Cost(args) => commands::cost::run(session, &args),
         Command::Schema => commands::schema::run(session),

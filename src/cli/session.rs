@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::output::{Printer, Verbosity};
 use crate::project::Project;
 use crate::render::{self, Engine, RenderedStack};
+use crate::report::comment::{Comment, Context};
 
 use super::args::{Cli, Selection};
 
@@ -58,6 +59,28 @@ impl Session {
 
     fn load(&self, names: Vec<String>) -> Result<Vec<Env>> {
         Ok(config::Loader::new(&self.project).envs(&names)?)
+    }
+
+    /// A report framed as a pull-request comment (marker, size cap, footer)
+    /// when printed as Markdown.
+    pub fn comment<R>(
+        &self,
+        report: R,
+        kind: &'static str,
+        scope: &str,
+        again: String,
+    ) -> Comment<R> {
+        let dir = match &self.project {
+            Project::Dir(dir) => Some(dir.as_path()),
+            Project::Example => None,
+        };
+        Comment {
+            report,
+            kind,
+            scope: scope.to_string(),
+            context: Context::detect(dir),
+            again,
+        }
     }
 
     /// One environment, loaded, validated and rendered: all of it before any

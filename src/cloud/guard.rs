@@ -32,12 +32,31 @@ pub enum GuardError {
     },
     #[error("cannot confirm the AWS account before touching `{env}`: {source}")]
     Identity { env: String, source: AwsError },
+    #[error(
+        "no AWS credentials found for `{env}`. Configure them in one of these ways:\n  \
+         - a profile: `aws configure --profile NAME` (or `aws configure sso` then `aws sso login --profile NAME`), \
+         then AWS_PROFILE=NAME\n  \
+         - environment variables: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)\n  \
+         - in CodeBuild, ECS or EC2: the role of the build, task or instance is used without configuration"
+    )]
+    NoCredentials { env: String },
+    #[error("cannot reach {url}: {reason}{hint}")]
+    Unreachable {
+        url: String,
+        reason: String,
+        hint: &'static str,
+    },
 }
 
 impl GuardError {
     /// A failed identity lookup is an error (no credentials, no network), not a refusal.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, GuardError::Identity { .. })
+        !matches!(
+            self,
+            GuardError::Identity { .. }
+                | GuardError::NoCredentials { .. }
+                | GuardError::Unreachable { .. }
+        )
     }
 }
 
@@ -76,14 +95,23 @@ pub fn check_region(env: &Env, ambient: Option<(&'static str, String)>) -> Resul
 
 /// Asks STS who the caller is; the one AWS call made before the guard passes.
 pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Env) -> Result<String, GuardError> {
-    let identity = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| GuardError::Identity {
-            env: env.name.clone(),
-            source: AwsError::from_sdk("GetCallerIdentity", e),
-        })?;
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        let source = AwsError::from_sdk("GetCallerIdentity", e);
+        // The SDK says so deep in its error chain, in its own words.
+        let text = source.message.to_ascii_lowercase();
+        if source.code.is_none()
+            && (text.contains("no providers in chain") || text.contains("credentials"))
+        {
+            GuardError::NoCredentials {
+                env: env.name.clone(),
+            }
+        } else {
+            GuardError::Identity {
+                env: env.name.clone(),
+                source,
+            }
+        }
+    })?;
     let actual = identity.account().unwrap_or_default().to_string();
     if actual != env.account_id {
         return Err(GuardError::WrongAccount {
@@ -102,6 +130,7 @@ pub async fn connect(env: &Env, endpoint_url: Option<&str>) -> Result<super::Cli
     check_region(env, ambient_region().await)?;
     let (config, emulated) = super::load_config(&env.region, endpoint_url).await;
     let clients = super::Clients::from_config(&config, emulated);
+    super::reach::reachable(endpoint_url, &env.region).await?;
     check_account(&clients.sts, env).await?;
     crate::output::detail(&format!(
         "AWS: account {} in {}{}",

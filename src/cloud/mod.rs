@@ -10,6 +10,7 @@ pub mod counter;
 pub mod error;
 pub mod guard;
 pub mod poll;
+pub mod reach;
 
 use std::time::Duration;
 

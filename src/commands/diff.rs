@@ -39,12 +39,17 @@ impl Report for Diffs {
 }
 
 pub fn run(session: &Session, args: &DiffArgs) -> Result<Exit> {
-    let (env, rendered) = session.prepare(&args.env)?;
+    let (env, mut rendered) = session.prepare(&args.env)?;
+    if let Some(layer) = args.stack {
+        rendered.retain(|stack| stack.spec.layer == layer);
+    }
     runtime()?.block_on(async {
         let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
         let diffs = diff::diff_stacks(&clients.cfn, &rendered)
             .await
             .map_err(PlanError::from)?;
-        Ok(session.printer.print(&Diffs(diffs), args.format)?)
+        let again = format!("mlinfra diff --env {} --format markdown", args.env);
+        let comment = session.comment(Diffs(diffs), "diff", &args.env, again);
+        Ok(session.printer.print(&comment, args.format)?)
     })
 }

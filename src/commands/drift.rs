@@ -13,10 +13,15 @@ pub fn run(session: &Session, args: &DriftArgs) -> Result<Exit> {
     let poll = drift::detection_poll(args.detection_timeout);
     let report = runtime()?.block_on(async {
         let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let _waiting = session
+            .printer
+            .spinner(&format!("checking {} for drift", env.name));
         Ok::<_, Error>(drift::run(&clients, &env, &rendered, &poll).await)
     })?;
-    let exit = session.printer.print(&report, args.format)?;
-    if report.verdict() == Verdict::Incomplete {
+    let again = format!("mlinfra drift --env {} --format markdown", args.env);
+    let comment = session.comment(report, "drift", &args.env, again);
+    let exit = session.printer.print(&comment, args.format)?;
+    if comment.report.verdict() == Verdict::Incomplete {
         session
             .printer
             .error("some drift checks could not be made; the report lists them");

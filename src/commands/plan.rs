@@ -9,9 +9,13 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::plan::{self, PlanError, PlanOptions};
+use crate::report::Plans;
 
 pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
-    let (env, rendered) = session.prepare(&args.env)?;
+    let Some(name) = &args.env else {
+        return run_all(session, args);
+    };
+    let (env, rendered) = session.prepare(name)?;
     if let Some(path) = &args.out {
         writable(path)?;
     }
@@ -21,8 +25,13 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let options = PlanOptions {
             allow_data_loss: args.allow_data_loss.clone(),
         };
+        let waiting = printer.spinner(&format!("planning {name}"));
         let plan = plan::plan(&clients, &env, &rendered, &options, printer).await?;
-        let exit = printer.print(&plan, args.format)?;
+        drop(waiting);
+        let again = format!("mlinfra plan --env {name} --format markdown");
+        let comment = session.comment(plan, "plan", name, again);
+        let exit = printer.print(&comment, args.format)?;
+        let plan = comment.report;
         match &args.out {
             // A blocked plan is not one to apply: no file, no change sets.
             Some(path) if plan.is_blocked() => {
@@ -55,6 +64,45 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         }
         Ok(exit)
     })
+}
+
+/// `plan --all`: every deployable environment validated and rendered before
+/// the first AWS call, planned one after another, reported together.
+fn run_all(session: &Session, args: &PlanArgs) -> Result<Exit> {
+    let names: Vec<String> = session
+        .all_environments()?
+        .into_iter()
+        .map(|env| env.name.clone())
+        .collect();
+    let prepared = names
+        .iter()
+        .map(|name| session.prepare(name))
+        .collect::<Result<Vec<_>>>()?;
+    let printer = &session.printer;
+    let options = PlanOptions {
+        allow_data_loss: args.allow_data_loss.clone(),
+    };
+    let plans = runtime()?.block_on(async {
+        let mut plans = Vec::new();
+        for (env, rendered) in &prepared {
+            let clients = cloud::connect(env, args.aws.endpoint_url.as_deref()).await?;
+            let waiting = printer.spinner(&format!("planning {}", env.name));
+            let plan = plan::plan(&clients, env, rendered, &options, printer).await?;
+            drop(waiting);
+            if plan.change_sets().next().is_some() {
+                plan::discard_all(&clients, &plan)
+                    .await
+                    .map_err(PlanError::from)?;
+            }
+            plans.push(plan);
+        }
+        Ok::<_, Error>(plans)
+    })?;
+    let again = "mlinfra plan --all --format markdown".to_string();
+    Ok(printer.print(
+        &session.comment(Plans(plans), "plan", "all", again),
+        args.format,
+    )?)
 }
 
 /// Checks where the plan will be written before any change set exists: a

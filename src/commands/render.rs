@@ -38,25 +38,28 @@ fn check(
     let mut checked = 0;
     for env in envs {
         for (spec, text) in render::render_env_text(engine, env, args.stack)? {
-            checked += 1;
             let path = render::engine::output_path(dir, &env.name, &spec.name);
-            match std::fs::read_to_string(&path) {
-                Ok(committed) if committed == text => {}
-                Ok(_) => stale.push(format!("{}: out of date", path.display())),
-                Err(_) => stale.push(format!("{}: missing", path.display())),
+            let readable = render::readable::companions(dir, &env.name, &spec.name, &text);
+            for (path, text) in std::iter::once((path, text)).chain(readable) {
+                checked += 1;
+                match std::fs::read_to_string(&path) {
+                    Ok(committed) if committed == text => {}
+                    Ok(_) => stale.push(format!("{}: out of date", path.display())),
+                    Err(_) => stale.push(format!("{}: missing", path.display())),
+                }
             }
         }
     }
     if stale.is_empty() {
         session.printer.notice(&format!(
-            "{checked} templates under {} are up to date",
+            "{checked} files under {} are up to date",
             dir.display()
         ));
         return Ok(Exit::Clean);
     }
     let mut text: String = stale.iter().map(|line| format!("{line}\n")).collect();
     text.push_str(&format!(
-        "{} of {checked} templates differ; update them with `mlinfra render {} --out {}`\n",
+        "{} of {checked} files differ; update them with `mlinfra render {} --out {}`\n",
         stale.len(),
         if args.selection.all {
             "--all".to_string()

@@ -1,26 +1,125 @@
-//! `mlinfra validate`: load, validate and render; one summary line per environment.
+//! `mlinfra validate`: load, validate and render; one summary line per
+//! environment, or with `--format json` the environments and every error.
+
+use serde::Serialize;
 
 use crate::cli::Session;
-use crate::cli::args::Selection;
-use crate::config::Env;
-use crate::error::Result;
+use crate::cli::args::ValidateArgs;
+use crate::config::{ConfigErrors, Env};
+use crate::error::{Error, Result};
 use crate::exit::Exit;
+use crate::output::{self, Format, Printer, Report};
 use crate::render::{self, Engine};
 
-pub fn run(session: &Session, selection: &Selection) -> Result<Exit> {
-    let envs = session.environments(selection)?;
+/// Bumped when the JSON of `validate` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Validation {
+    format_version: u32,
+    valid: bool,
+    environments: Vec<Valid>,
+    errors: Vec<Problem>,
+}
+
+#[derive(Serialize)]
+struct Valid {
+    name: String,
+    account_id: String,
+    region: String,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct Problem {
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    key: String,
+    message: String,
+}
+
+impl Report for Validation {
+    fn kind(&self) -> &'static str {
+        "validation"
+    }
+
+    fn exit(&self) -> Exit {
+        if self.valid { Exit::Clean } else { Exit::Error }
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        self.environments
+            .iter()
+            .map(|e| format!("{}\n", e.summary))
+            .collect()
+    }
+
+    fn json(&self) -> String {
+        output::json_text(self)
+    }
+}
+
+fn problems(errors: &ConfigErrors) -> Vec<Problem> {
+    errors
+        .0
+        .iter()
+        .map(|e| Problem {
+            file: e.location.as_ref().map(|l| l.file.display().to_string()),
+            line: e.location.as_ref().map(|l| l.line),
+            column: e.location.as_ref().map(|l| l.column),
+            key: e.key.to_string(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
+pub fn run(session: &Session, args: &ValidateArgs) -> Result<Exit> {
+    let envs = match session.environments(&args.selection) {
+        Err(Error::Config(errors)) if args.format == Format::Json => {
+            let report = Validation {
+                format_version: FORMAT_VERSION,
+                valid: false,
+                environments: Vec::new(),
+                errors: problems(&errors),
+            };
+            return Ok(session.printer.print(&report, args.format)?);
+        }
+        other => other?,
+    };
     // A project's own templates are its code and may be broken, so they are
     // rendered for every environment. The built-in ones render every valid
     // configuration (the test suite renders each shape), so validating the
     // configuration is enough and stays fast.
     let engine = Engine::new(&session.project)?;
+    if args.format == Format::Human {
+        for env in &envs {
+            if engine.has_overrides() {
+                render::render_env_text(&engine, env, None)?;
+            }
+            session.out(&format!("{}\n", summary(env)))?;
+        }
+        return Ok(Exit::Clean);
+    }
+    let mut environments = Vec::new();
     for env in &envs {
         if engine.has_overrides() {
             render::render_env_text(&engine, env, None)?;
         }
-        session.out(&format!("{}\n", summary(env)))?;
+        environments.push(Valid {
+            name: env.name.clone(),
+            account_id: env.account_id.clone(),
+            region: env.region.clone(),
+            summary: summary(env),
+        });
     }
-    Ok(Exit::Clean)
+    let report = Validation {
+        format_version: FORMAT_VERSION,
+        valid: true,
+        environments,
+        errors: Vec::new(),
+    };
+    Ok(session.printer.print(&report, args.format)?)
 }
 
 /// One line per environment: what it will create, for a quick sanity read.

@@ -5,7 +5,6 @@ use std::fmt;
 
 use super::locate::{KeyPath, Location};
 use crate::project::SourceFile;
-use crate::project::line_column;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -17,16 +16,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn at(file: &SourceFile, offset: usize, key: KeyPath, message: String) -> Self {
-        let (line, column) = line_column(file.text.as_bytes(), offset);
-        Self::located(
-            Location {
-                file: file.display_path.clone(),
-                line,
-                column,
-            },
-            key,
-            message,
-        )
+        Self::located(Location::in_file(file, offset), key, message)
     }
 
     pub fn located(location: Location, key: KeyPath, message: String) -> Self {
@@ -49,15 +39,21 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
-            Some(at) => write!(
-                f,
-                "{}:{}:{}: {}: {}",
-                at.file.display(),
-                at.line,
-                at.column,
-                self.key,
-                self.message
-            ),
+            Some(at) => {
+                write!(
+                    f,
+                    "{}:{}:{}: {}: {}",
+                    at.file.display(),
+                    at.line,
+                    at.column,
+                    self.key,
+                    self.message
+                )?;
+                match at.snippet() {
+                    Some(snippet) => write!(f, "\n{snippet}"),
+                    None => Ok(()),
+                }
+            }
             None => f.write_str(&self.message),
         }
     }

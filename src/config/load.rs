@@ -108,6 +108,23 @@ impl<'p> Loader<'p> {
         Ok(deployable)
     }
 
+    /// `--env NAME` that names no file: the deployable environments, and the
+    /// nearest of them. Abstract bases are not offered: they cannot be deployed.
+    fn not_found(&mut self, name: &str, error: crate::project::SourceError) -> String {
+        let crate::project::SourceError::NotFound { path, .. } = &error else {
+            return error.to_string();
+        };
+        let Ok(deployable) = self.deployable() else {
+            return error.to_string();
+        };
+        let near = super::suggest::did_you_mean(name, deployable.iter().map(String::as_str));
+        format!(
+            "{}: environment `{name}` not found{near} (deployable: {})",
+            path.display(),
+            deployable.join(", ")
+        )
+    }
+
     /// Reads an environment and the chain of files it `extends`, and merges them.
     pub fn load(&mut self, name: &str) -> Result<Loaded, ConfigErrors> {
         let mut layers: Vec<Rc<Layer>> = Vec::new();
@@ -150,7 +167,9 @@ impl<'p> Loader<'p> {
                                 e.to_string(),
                             ))
                         }
-                        None => ConfigErrors::one(ConfigError::without_position(e.to_string())),
+                        None => ConfigErrors::one(ConfigError::without_position(
+                            self.not_found(name, e),
+                        )),
                     });
                 }
             };
@@ -235,7 +254,7 @@ fn parse_layer(file: &SourceFile) -> Result<(toml::Table, RawConfig), LayerError
 fn toml_error(file: &SourceFile, error: &toml::de::Error) -> ConfigErrors {
     let offset = error.span().map_or(0, |s| s.start);
     let key = Locator::path_at(file, offset);
-    let mut message = error.message().trim().to_string();
+    let mut message = super::suggest::plain(error.message().trim());
     // toml says only "duplicate key"; the span holds the key's text.
     if message == "duplicate key"
         && let Some(name) = error.span().and_then(|s| file.text.get(s))

@@ -79,6 +79,93 @@ pub struct Location {
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
+    /// The line's text and how many characters of it the value (or key) takes.
+    pub source: Option<(String, usize)>,
+}
+
+impl Location {
+    pub fn in_file(file: &SourceFile, offset: usize) -> Self {
+        let (line, column) = line_column(file.text.as_bytes(), offset);
+        let text = file.text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        let rest: String = text.chars().skip(column.saturating_sub(1)).collect();
+        Location {
+            file: file.display_path.clone(),
+            line,
+            column,
+            source: Some((text.to_string(), token_width(&rest))),
+        }
+    }
+
+    /// The line under a caret, as rustc shows it:
+    ///
+    /// ```text
+    ///   |
+    /// 4 | region = "us-esat-1"
+    ///   |          ^^^^^^^^^^^
+    /// ```
+    pub fn snippet(&self) -> Option<String> {
+        let (text, width) = self.source.as_ref()?;
+        // A machine-made line (a whole document on one line) is not worth
+        // repeating: the position says where.
+        if text.trim().is_empty() || text.chars().count() > MAX_SNIPPET {
+            return None;
+        }
+        let number = self.line.to_string();
+        let gutter = " ".repeat(number.len());
+        // Tabs keep their width so the caret stays under the value.
+        let lead: String = text
+            .chars()
+            .take(self.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        Some(format!(
+            "{gutter} |\n{number} | {text}\n{gutter} | {lead}{}",
+            "^".repeat((*width).max(1))
+        ))
+    }
+}
+
+/// Longest line shown under an error.
+const MAX_SNIPPET: usize = 240;
+
+/// The width of the TOML token at the start of `rest`: a quoted string to
+/// its closing quote, a bracketed value to its closing bracket on the line,
+/// anything else to the next space, comma or bracket.
+fn token_width(rest: &str) -> usize {
+    let chars: Vec<char> = rest.chars().collect();
+    match chars.first() {
+        Some(&quote @ ('"' | '\'')) => {
+            let mut escaped = false;
+            for (i, c) in chars.iter().enumerate().skip(1) {
+                match c {
+                    '\\' if quote == '"' && !escaped => escaped = true,
+                    c if *c == quote && !escaped => return i + 1,
+                    _ => escaped = false,
+                }
+            }
+            chars.len()
+        }
+        Some(&open @ ('[' | '{')) => {
+            let close = if open == '[' { ']' } else { '}' };
+            let mut depth = 0;
+            for (i, c) in chars.iter().enumerate() {
+                if *c == open {
+                    depth += 1;
+                } else if *c == close {
+                    depth -= 1;
+                    if depth == 0 {
+                        return i + 1;
+                    }
+                }
+            }
+            chars.len().max(1)
+        }
+        _ => chars
+            .iter()
+            .position(|c| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '=' | '#'))
+            .unwrap_or(chars.len())
+            .max(1),
+    }
 }
 
 type SpannedLayer<'a> = Option<Spanned<DeTable<'a>>>;
@@ -96,20 +183,25 @@ impl<'a> Locator<'a> {
     }
 
     fn at(file: &SourceFile, offset: usize) -> Location {
-        let (line, column) = line_column(file.text.as_bytes(), offset);
-        Location {
-            file: file.display_path.clone(),
-            line,
-            column,
-        }
+        Location::in_file(file, offset)
     }
 
     /// Where `path` was set; for a key no file sets, where its nearest parent
     /// is (or the top of the most derived file).
+    ///
+    /// A key no file sets is reported where its parent was first written
+    /// (the base that defines the endpoint, not the file that overrides one
+    /// of its values): that is where the missing key belongs.
     pub fn locate(&self, path: &KeyPath) -> Location {
-        for depth in (0..=path.segments().len()).rev() {
+        let full = path.segments().len();
+        for depth in (0..=full).rev() {
             let prefix = &path.segments()[..depth];
-            for (file, table) in &self.layers {
+            let layers: Vec<_> = if depth == full {
+                self.layers.iter().collect()
+            } else {
+                self.layers.iter().rev().collect()
+            };
+            for (file, table) in layers {
                 let table = table.get_or_init(|| DeTable::parse(&file.text).ok());
                 if let Some(table) = table
                     && let Some(span) = find(table, prefix)
@@ -118,12 +210,7 @@ impl<'a> Locator<'a> {
                 }
             }
         }
-        let first = self.layers[0].0;
-        Location {
-            file: first.display_path.clone(),
-            line: 1,
-            column: 1,
-        }
+        Location::in_file(self.layers[0].0, 0)
     }
 
     /// The deepest key path in the top file whose key or value contains `offset`.
@@ -152,9 +239,18 @@ fn find(table: &Spanned<DeTable<'_>>, path: &[Segment]) -> Option<Range<usize>> 
     };
     let (key, value) = table.get_ref().iter().find(|(k, _)| k.get_ref() == name)?;
     if rest.is_empty() {
-        return Some(key.span());
+        return Some(written(key, value));
     }
     find_value(value, rest)
+}
+
+/// Where a key's setting is shown: its value, so the caret sits under what
+/// must change; a table's own key when the value is a whole table.
+fn written(key: &Spanned<impl Sized>, value: &Spanned<DeValue<'_>>) -> Range<usize> {
+    match value.get_ref() {
+        DeValue::Table(_) => key.span(),
+        _ => value.span(),
+    }
 }
 
 fn find_value(value: &Spanned<DeValue<'_>>, path: &[Segment]) -> Option<Range<usize>> {
@@ -166,7 +262,7 @@ fn find_value(value: &Spanned<DeValue<'_>>, path: &[Segment]) -> Option<Range<us
         (Segment::Key(name), DeValue::Table(table)) => {
             let (key, inner) = table.iter().find(|(k, _)| k.get_ref() == name)?;
             if rest.is_empty() {
-                Some(key.span())
+                Some(written(key, inner))
             } else {
                 find_value(inner, rest)
             }
@@ -275,7 +371,12 @@ mod tests {
         let files = [child, base];
         let locator = Locator::new(&files);
         let region = locator.locate(&KeyPath::root().key("env").key("region"));
-        assert_eq!((region.line, region.column), (3, 1));
+        // The caret goes under the value.
+        assert_eq!((region.line, region.column), (3, 10));
+        assert_eq!(
+            region.snippet().unwrap(),
+            "  |\n3 | region = \"eu-west-1\"\n  |          ^^^^^^^^^^^"
+        );
         let project = locator.locate(&KeyPath::root().key("env").key("project"));
         assert_eq!((project.line, project.file), (2, PathBuf::from("env.toml")));
     }

@@ -9,6 +9,7 @@ pub mod names;
 pub mod policies;
 pub mod raw;
 pub mod rules;
+pub mod suggest;
 pub mod validate;
 
 pub use env::Env;
@@ -52,7 +53,15 @@ impl Loader<'_> {
         for name in names {
             match self.env(name) {
                 Ok(env) => envs.push(env),
-                Err(e) => errors.extend(e.0),
+                // A mistake in a shared base is one mistake, however many
+                // environments extend it.
+                Err(e) => {
+                    for error in e.0 {
+                        if !errors.contains(&error) {
+                            errors.push(error);
+                        }
+                    }
+                }
             }
         }
         if errors.is_empty() {

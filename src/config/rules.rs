@@ -59,6 +59,16 @@ pub fn is_training_instance(instance_type: &str) -> bool {
     TrainingInstanceType::values().contains(&instance_type)
 }
 
+/// Every SageMaker training instance type, as the SDK lists them.
+pub fn training_instances() -> impl Iterator<Item = &'static str> {
+    TrainingInstanceType::values().iter().copied()
+}
+
+/// Every SageMaker endpoint instance type, as the SDK lists them.
+pub fn serving_instances() -> impl Iterator<Item = &'static str> {
+    ProductionVariantInstanceType::values().iter().copied()
+}
+
 pub fn is_serving_instance(instance_type: &str) -> bool {
     ProductionVariantInstanceType::values().contains(&instance_type)
 }

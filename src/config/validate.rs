@@ -13,6 +13,7 @@ use super::names::{self, EndpointIds, InvokerIds, JobIds, Names, Scope, ZoneIds}
 use super::policies;
 use super::raw::*;
 use super::rules;
+use super::suggest;
 
 mod endpoint;
 
@@ -204,10 +205,21 @@ impl Checker<'_> {
                 self.fail(path, format!("{text:?} is shorter than one second"));
                 None
             }
-            Err(e) => {
+            Err(_) => {
+                // humantime's own message lists its unit names; people write 90m, 2h or 1h30m.
+                let iso = text.trim().to_ascii_uppercase();
+                let plain = iso
+                    .strip_prefix('P')
+                    .map(|rest| rest.strip_prefix('T').unwrap_or(rest).to_ascii_lowercase())
+                    .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+                let hint = if let Some(plain) = plain {
+                    format!(" (ISO 8601 durations are not read here: write {plain:?} for {text:?})")
+                } else {
+                    String::new()
+                };
                 self.fail(
                     path,
-                    format!("expected a duration such as \"90m\" or \"2h\", got {text:?} ({e})"),
+                    format!("expected a duration: use 90m, 2h or 1h30m; got {text:?}{hint}"),
                 );
                 None
             }
@@ -420,7 +432,14 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     if raw.env.region.is_some() && !rules::REGIONS.contains(&region.as_str()) {
         c.fail(
             &env_path.key("region"),
-            format!("{region:?} is not a known AWS region (for example us-east-1, eu-west-1)"),
+            match suggest::closest(&region, rules::REGIONS.iter().copied()) {
+                Some(near) => {
+                    format!("{region:?} is not a known AWS region; did you mean `{near}`?")
+                }
+                None => format!(
+                    "{region:?} is not a known AWS region (for example us-east-1, eu-west-1)"
+                ),
+            },
         );
     }
     c.names_known = c.errors.is_empty();
@@ -718,11 +737,20 @@ fn validate_training(
     if raw.instance_type.is_some() {
         let itp = path.key("instance_type");
         if !rules::is_training_instance(&instance_type) {
-            let similar = rules::similar_training_instances(&instance_type);
-            let hint = if similar.is_empty() {
-                String::new()
-            } else {
-                format!(" (did you mean one of: {})", similar.join(", "))
+            let hint = match suggest::closest(&instance_type, rules::training_instances()) {
+                Some(near) => format!("; did you mean `{near}`?"),
+                None => {
+                    let similar = rules::similar_training_instances(&instance_type);
+                    if similar.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (the {} family has: {})",
+                            rules::instance_family(&instance_type),
+                            similar.join(", ")
+                        )
+                    }
+                }
             };
             c.fail(
                 &itp,
@@ -780,7 +808,8 @@ fn validate_training(
             if wait > MAX_TRAINING_SECONDS {
                 c.fail(&wait_path, "max_wait exceeds SageMaker's limit of 28 days");
             } else if wait != 0 && max_runtime_seconds != 0 && wait < max_runtime_seconds {
-                c.fail(&wait_path, format!("max_wait ({wait} s) must be at least max_runtime ({max_runtime_seconds} s): SageMaker rejects the job otherwise"));
+                let wait_text = spot.max_wait.as_deref().unwrap_or_default();
+                c.fail(&wait_path, format!("max_wait {wait_text:?} must be at least max_runtime {runtime_text:?}: SageMaker rejects the job otherwise"));
             }
             Some(Spot {
                 max_wait_seconds: wait,

@@ -12,6 +12,7 @@ use crate::plan::ResourceChange;
 use crate::plan::classify;
 use crate::render::RenderedStack;
 use crate::report::change_detail;
+use crate::report::text::{before_after, brief, code, html};
 use crate::template::Canonical;
 pub use crate::template::diff::{Difference, structural_diff};
 
@@ -88,20 +89,6 @@ pub async fn diff_stacks(
     Ok(result)
 }
 
-fn short(value: &Option<Value>) -> String {
-    match value {
-        None => "(absent)".into(),
-        Some(v) => {
-            let text = v.to_string();
-            if text.chars().count() > 120 {
-                format!("{}…", text.chars().take(119).collect::<String>())
-            } else {
-                text
-            }
-        }
-    }
-}
-
 fn location(d: &Difference) -> String {
     match (d.name.is_empty(), d.path.is_empty()) {
         (true, true) => d.section.clone(),
@@ -135,11 +122,10 @@ pub fn render_human(diffs: &[StackDiff]) -> String {
                 text.push_str(&format!("{stack}: {} difference(s)\n", differences.len()));
                 for d in differences {
                     text.push_str(&format!(
-                        "  {} {}\n      {} → {}\n",
+                        "  {} {}\n      {}\n",
                         sign(d),
                         location(d),
-                        short(&d.before),
-                        short(&d.after)
+                        before_after(d.before.as_ref(), d.after.as_ref())
                     ));
                 }
                 if !replacements.is_empty() {
@@ -169,32 +155,35 @@ pub fn render_markdown(diffs: &[StackDiff]) -> String {
     for diff in diffs {
         match diff {
             StackDiff::NotDeployed { stack } => {
-                text.push_str(&format!("- `{stack}`: not deployed\n"))
+                text.push_str(&format!("- {}: not deployed\n", code(stack)))
             }
-            StackDiff::Same { stack } => text.push_str(&format!("- `{stack}`: no differences\n")),
+            StackDiff::Same { stack } => {
+                text.push_str(&format!("- {}: no differences\n", code(stack)))
+            }
             StackDiff::Changed {
                 stack,
                 differences,
                 replacements,
             } => {
                 text.push_str(&format!(
-                    "<details><summary><code>{stack}</code>: {} difference(s)</summary>\n\n| | where | before | after |\n|---|---|---|---|\n",
+                    "<details><summary><code>{}</code>: {} difference(s)</summary>\n\n| | where | before | after |\n|---|---|---|---|\n",
+                    html(stack),
                     differences.len()
                 ));
                 for d in differences {
                     text.push_str(&format!(
-                        "| {} | `{}` | `{}` | `{}` |\n",
-                        sign(d),
-                        location(d).replace('|', "\\|"),
-                        short(&d.before).replace('|', "\\|"),
-                        short(&d.after).replace('|', "\\|")
+                        "| {} | {} | {} | {} |\n",
+                        code(&sign(d).to_string()),
+                        code(&location(d)),
+                        code(&brief(d.before.as_ref())),
+                        code(&brief(d.after.as_ref()))
                     ));
                 }
                 for change in replacements {
                     text.push_str(&format!(
-                        "| {} | `{}` | {} | |\n",
+                        "| {} | {} | {} | |\n",
                         if change.replaces() { "-/+" } else { "~" },
-                        change.logical_id,
+                        code(&change.logical_id),
                         change_detail(change).replace('|', "\\|")
                     ));
                 }

@@ -13,7 +13,7 @@ use super::template_diff::{self, LocalReplacement};
 use crate::cloud::cfn::RawChange;
 use crate::config::Env;
 use crate::template::catalogue::is_stateful;
-use crate::template::diff::changed_properties;
+use crate::template::diff::{changed_properties, property_changes};
 use crate::template::ids::variant_resource_id;
 use crate::template::value::one_or_many;
 use crate::template::{Resource, Template};
@@ -69,6 +69,11 @@ pub fn classify(raw: &[RawChange], old: &Value, new: &Value) -> Vec<ResourceChan
                 replaced_by: Vec::new(),
                 physical_id: r.physical_id.clone(),
                 follows: Vec::new(),
+                values: if action == ChangeAction::Modify {
+                    property_changes(old, new, &r.logical_id)
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect();
@@ -170,6 +175,8 @@ fn cascade(
             replaced_by: because,
             physical_id: None,
             follows,
+            // Its own text does not change: nothing to show before → after.
+            values: Vec::new(),
         });
         added = true;
     }
@@ -225,6 +232,7 @@ pub fn creation(template: &Value) -> Vec<ResourceChange> {
             replaced_by: Vec::new(),
             physical_id: None,
             follows: Vec::new(),
+            values: Vec::new(),
         })
         .collect()
 }
@@ -481,6 +489,7 @@ mod tests {
             replaced_by: vec![],
             physical_id: None,
             follows: Vec::new(),
+            values: Vec::new(),
         };
         let added = ResourceChange {
             action: ChangeAction::Add,

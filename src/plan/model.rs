@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::template_diff::Statement;
 use crate::exit::Exit;
 use crate::stacks::Layer;
+pub use crate::template::diff::PropertyChange;
 
 /// Bumped when `plan.json` changes shape; `apply --plan` refuses other versions.
 pub const FORMAT_VERSION: u32 = 1;
@@ -127,6 +128,9 @@ pub struct ResourceChange {
     /// text does not change: its properties refer to them (a cascade).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub follows: Vec<String>,
+    /// Each changed value of a modified resource, before → after, read from the two templates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<PropertyChange>,
 }
 
 impl ResourceChange {

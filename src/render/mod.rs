@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod model;
 pub mod pipeline;
+pub mod readable;
 pub mod serving;
 pub mod write;
 

@@ -93,7 +93,8 @@ fn write_tree(engine: &Engine, envs: &[Env], only: Option<Layer>, dir: &Path) ->
     for (temporary, path) in &staged {
         std::fs::rename(temporary, path).map_err(write_error(path))?;
     }
-    Ok(staged.len())
+    // Pipeline definitions written beside their templates are not counted.
+    Ok(rendered.iter().map(|templates| templates.len()).sum())
 }
 
 /// Writes every template to its temporary file, recording each as it goes.
@@ -118,10 +119,17 @@ fn stage(
         }
         for (spec, text) in templates {
             let path = folder.join(format!("{}.json", spec.name));
-            refuse_link(&path)?;
-            let temporary = folder.join(format!(".{}.json.{}.tmp", spec.name, std::process::id()));
-            std::fs::write(&temporary, text).map_err(write_error(&temporary))?;
-            staged.push((temporary, path));
+            let mut files = vec![(path, text.clone())];
+            files.extend(super::readable::companions(
+                dir, &env.name, &spec.name, text,
+            ));
+            for (path, content) in files {
+                refuse_link(&path)?;
+                let name = path.file_name().expect("a file name").to_string_lossy();
+                let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+                std::fs::write(&temporary, content).map_err(write_error(&temporary))?;
+                staged.push((temporary, path));
+            }
         }
     }
     Ok(())

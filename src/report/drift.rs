@@ -174,11 +174,10 @@ pub fn json(report: &DriftReport) -> String {
 
 /// A table cell: one line, pipes escaped, as inline code when `code`.
 fn cell(text: &str, code: bool) -> String {
-    let one_line = text.replace(['\n', '\r'], " ").replace('|', "\\|");
-    if code && !one_line.is_empty() {
-        format!("`{}`", one_line.replace('`', "'"))
+    if code && !text.trim().is_empty() {
+        super::text::code(text)
     } else {
-        one_line
+        super::text::escape(text)
     }
 }
 
@@ -187,16 +186,16 @@ pub fn markdown(report: &DriftReport) -> String {
     let verdict = report.verdict();
     let _ = writeln!(
         out,
-        "### mlinfra drift: `{}` — {}\n",
-        report.env,
+        "### mlinfra drift: {} — {}\n",
+        super::text::code(&report.env),
         sentence(verdict)
     );
     let _ = writeln!(
         out,
-        "Account `{}`, region `{}`. {}.\n",
-        report.account_id,
-        report.region,
-        summary(report)
+        "Account {}, region {}. {}.\n",
+        super::text::code(&report.account_id),
+        super::text::code(&report.region),
+        super::text::escape(&summary(report))
     );
 
     if !report.findings.is_empty() {
@@ -205,9 +204,9 @@ pub fn markdown(report: &DriftReport) -> String {
         for f in &report.findings {
             let _ = writeln!(
                 out,
-                "| **{}** | `{}` | {} | {} | {} | {} | {} |",
+                "| **{}** | {} | {} | {} | {} | {} | {} |",
                 f.severity,
-                f.stack,
+                super::text::code(&f.stack),
                 cell(&resource(f), true),
                 cell(&format!("{} ({})", f.check, f.source.as_str()), false),
                 cell(&f.expected, true),
@@ -224,12 +223,18 @@ pub fn markdown(report: &DriftReport) -> String {
         let not_checked: Vec<String> = stack
             .not_checked
             .iter()
-            .map(|r| format!("`{}` ({})", r.logical_id, r.resource_type))
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    super::text::code(&r.logical_id),
+                    super::text::code(&r.resource_type)
+                )
+            })
             .collect();
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} |",
-            stack.stack,
+            "| {} | {} | {} |",
+            super::text::code(&stack.stack),
             cell(&detection_text(&stack.detection), false),
             if not_checked.is_empty() {
                 "—".to_string()
@@ -243,14 +248,18 @@ pub fn markdown(report: &DriftReport) -> String {
         out.push_str("\n#### Checks that could not be made\n\n");
         for error in &report.errors {
             let at = if error.logical_id.is_empty() {
-                format!("`{}`", error.stack)
+                super::text::code(&error.stack)
             } else {
-                format!("`{}` / `{}`", error.stack, error.logical_id)
+                format!(
+                    "{} / {}",
+                    super::text::code(&error.stack),
+                    super::text::code(&error.logical_id)
+                )
             };
             let _ = writeln!(out, "- {at}: {}", cell(&error.message, false));
         }
     }
-    let _ = writeln!(out, "\n<sub>{}</sub>", stats(report));
+    let _ = writeln!(out, "\n<sub>{}</sub>", super::text::html(&stats(report)));
     out
 }
 

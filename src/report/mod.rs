@@ -1,7 +1,9 @@
 //! Renderings of a plan: a terminal table, JSON (the `plan.json` document),
 //! and Markdown for pull-request comments. Pure text functions.
 
+pub mod comment;
 pub mod drift;
+pub mod text;
 
 use std::fmt::Write;
 
@@ -182,6 +184,14 @@ pub fn human(plan: &Plan) -> String {
                 change_detail(change)
             );
             let _ = writeln!(out, "{}", line.trim_end());
+            for value in &change.values {
+                let _ = writeln!(
+                    out,
+                    "        {}: {}",
+                    value.path,
+                    text::before_after(value.before.as_ref(), value.after.as_ref())
+                );
+            }
         }
         for setting in &stack.settings {
             let _ = writeln!(out, "{:>5} {}", "*", settings_text(*setting));
@@ -255,21 +265,47 @@ pub fn human(plan: &Plan) -> String {
     out
 }
 
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+fn markdown_risk(risk: &DataLossRisk) -> String {
+    let what = match risk.risk {
+        Risk::Replace => "would be replaced",
+        Risk::ConditionalReplace => "may be replaced",
+        Risk::Remove => "would be removed from the stack",
+    };
+    format!(
+        "{} {} ({}) {what}: a new, empty one takes its place in the stack and the old one (kept by its Retain \
+         policy) leaves it",
+        text::code(&risk.stack),
+        text::code(&risk.logical_id),
+        text::code(&risk.resource_type)
+    )
+}
+
+/// A plan with nothing to do, on one line.
+fn markdown_no_op(plan: &Plan) -> String {
+    format!(
+        "**mlinfra plan {}**: no changes (account {}, {}).\n",
+        text::code(&plan.env),
+        text::code(&plan.account_id),
+        text::code(&plan.region)
+    )
 }
 
 pub fn markdown(plan: &Plan) -> String {
+    if !plan.has_changes() && plan.data_loss.is_empty() && plan.warnings.is_empty() {
+        return markdown_no_op(plan);
+    }
     // Read in ten seconds: the summary, then what needs a decision (blocked
     // changes, replacements, IAM), then the per-stack details folded away.
     // Everything is in plan order, so a re-run edits the comment in place.
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### mlinfra plan: `{}` (account {}, {})\n",
-        plan.env, plan.account_id, plan.region
+        "### mlinfra plan: {} (account {}, {})\n",
+        text::code(&plan.env),
+        text::code(&plan.account_id),
+        text::code(&plan.region)
     );
-    let _ = writeln!(out, "**{}**\n", plan.summary.line());
+    let _ = writeln!(out, "**{}**\n", text::escape(&plan.summary.line()));
     if plan.is_blocked() {
         let _ = writeln!(
             out,
@@ -284,7 +320,7 @@ pub fn markdown(plan: &Plan) -> String {
             } else {
                 "**blocked**"
             };
-            let _ = writeln!(out, "- {status}: {}", cell(&risk_text(risk)));
+            let _ = writeln!(out, "- {status}: {}", markdown_risk(risk));
         }
         out.push('\n');
     }
@@ -292,22 +328,18 @@ pub fn markdown(plan: &Plan) -> String {
         .stacks
         .iter()
         .flat_map(|s| s.changes.iter().map(move |c| (s.stack.as_str(), c)))
-        .filter(|(_, c)| {
-            matches!(
-                c.replacement,
-                Some(Replacement::True | Replacement::Conditional)
-            )
-        })
+        .filter(|(_, c)| c.replaces())
         .collect();
     if !replacements.is_empty() {
         let _ = writeln!(out, "#### Replacements\n");
         for (stack, change) in replacements {
             let _ = writeln!(
                 out,
-                "- `{stack}` `{}` (`{}`): {}",
-                change.logical_id,
-                change.resource_type,
-                cell(&change_detail(change))
+                "- {} {} ({}): {}",
+                text::code(stack),
+                text::code(&change.logical_id),
+                text::code(&change.resource_type),
+                text::escape(&change_detail(change))
             );
         }
         out.push('\n');
@@ -317,14 +349,16 @@ pub fn markdown(plan: &Plan) -> String {
         for change in &plan.iam {
             let _ = writeln!(
                 out,
-                "- `{}` `{}` ({:?})",
-                change.stack, change.logical_id, change.action
+                "- {} {} ({:?})",
+                text::code(&change.stack),
+                text::code(&change.logical_id),
+                change.action
             );
             for statement in &change.added {
-                let _ = writeln!(out, "  - ➕ {}", cell(&statement_line(statement)));
+                let _ = writeln!(out, "  - ➕ {}", text::statement(statement));
             }
             for statement in &change.removed {
-                let _ = writeln!(out, "  - ➖ {}", cell(&statement_line(statement)));
+                let _ = writeln!(out, "  - ➖ {}", text::statement(statement));
             }
         }
         out.push('\n');
@@ -334,11 +368,11 @@ pub fn markdown(plan: &Plan) -> String {
         for warning in &plan.warnings {
             let _ = writeln!(
                 out,
-                "> [!WARNING]\n> `{}` `{}`: {}\n>\n> What to do: {}\n",
-                warning.stack,
-                warning.logical_id,
-                cell(&warning.message),
-                cell(&warning.advice)
+                "> [!WARNING]\n> {} {}: {}\n>\n> What to do: {}\n",
+                text::code(&warning.stack),
+                text::code(&warning.logical_id),
+                text::escape(&warning.message),
+                text::escape(&warning.advice)
             );
         }
     }
@@ -346,20 +380,44 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "<details><summary><code>{}</code>: {}</summary>\n",
-            stack.stack,
-            cell(&stack_heading(stack))
+            text::html(&stack.stack),
+            text::html(&stack_heading(stack))
         );
         if !stack.changes.is_empty() {
             let _ = writeln!(out, "| | Resource | Type | Details |\n|---|---|---|---|");
             for change in &stack.changes {
                 let _ = writeln!(
                     out,
-                    "| `{}` | `{}` | `{}` | {} |",
-                    symbol(change),
-                    change.logical_id,
-                    change.resource_type,
-                    cell(&change_detail(change))
+                    "| {} | {} | {} | {} |",
+                    text::code(symbol(change)),
+                    text::code(&change.logical_id),
+                    text::code(&change.resource_type),
+                    text::escape(&change_detail(change))
                 );
+            }
+            out.push('\n');
+        }
+        let changed: Vec<&ResourceChange> = stack
+            .changes
+            .iter()
+            .filter(|c| !c.values.is_empty())
+            .collect();
+        if !changed.is_empty() {
+            let _ = writeln!(
+                out,
+                "| Resource | Property | Before | After |\n|---|---|---|---|"
+            );
+            for change in changed {
+                for value in &change.values {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} |",
+                        text::code(&change.logical_id),
+                        text::code(&value.path),
+                        text::code(&text::brief(value.before.as_ref())),
+                        text::code(&text::brief(value.after.as_ref()))
+                    );
+                }
             }
             out.push('\n');
         }
@@ -370,13 +428,63 @@ pub fn markdown(plan: &Plan) -> String {
     }
     if let Some(cost) = &plan.cost {
         let text = crate::cost::render_human(&cost.after, cost.before.as_ref());
+        let fence = if text.contains("```") { "````" } else { "```" };
         let _ = writeln!(
             out,
-            "<details><summary>Cost</summary>\n\n```\n{}```\n\n</details>",
+            "<details><summary>Cost</summary>\n\n{fence}\n{}{fence}\n\n</details>",
             text
         );
     }
     out
+}
+
+/// The plans of several environments, one after another: `plan --all`.
+#[derive(Debug)]
+pub struct Plans(pub Vec<Plan>);
+
+#[derive(serde::Serialize)]
+struct PlansDocument<'a> {
+    format_version: u32,
+    plans: &'a [Plan],
+}
+
+impl Report for Plans {
+    fn kind(&self) -> &'static str {
+        "plan"
+    }
+
+    /// The most serious of the environments' exits.
+    fn exit(&self) -> Exit {
+        let exits: Vec<Exit> = self.0.iter().map(Plan::exit).collect();
+        [Exit::Blocked, Exit::Changes]
+            .into_iter()
+            .find(|e| exits.contains(e))
+            .unwrap_or(Exit::Clean)
+    }
+
+    fn human(&self, _: &Printer) -> String {
+        self.0.iter().map(human).collect::<Vec<_>>().join("\n")
+    }
+
+    fn json(&self) -> String {
+        crate::output::json_text(&PlansDocument {
+            format_version: crate::plan::FORMAT_VERSION,
+            plans: &self.0,
+        })
+    }
+
+    fn markdown(&self) -> Option<String> {
+        let changed = self.0.iter().filter(|p| p.has_changes()).count();
+        let mut out = format!(
+            "### mlinfra plan: {changed} of {} environment(s) change\n\n",
+            self.0.len()
+        );
+        for plan in &self.0 {
+            out.push_str(&markdown(plan));
+            out.push('\n');
+        }
+        Some(out)
+    }
 }
 
 #[cfg(test)]
@@ -397,6 +505,11 @@ mod tests {
                 replaced_by: vec!["BucketName".into()],
                 physical_id: None,
                 follows: vec![],
+                values: vec![crate::plan::PropertyChange {
+                    path: "BucketName".into(),
+                    before: Some(serde_json::json!("p-dev-raw")),
+                    after: Some(serde_json::json!("p-dev-raw-2")),
+                }],
             },
             ResourceChange {
                 logical_id: "FeaturesBucket".into(),
@@ -408,6 +521,7 @@ mod tests {
                 replaced_by: vec![],
                 physical_id: None,
                 follows: vec![],
+                values: Vec::new(),
             },
         ];
         let stacks = vec![StackPlan {

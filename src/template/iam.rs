@@ -442,7 +442,7 @@ impl Statement {
     }
 }
 
-fn condition_json(condition: &Condition) -> Value {
+pub fn condition_json(condition: &Condition) -> Value {
     Value::Object(
         condition
             .0

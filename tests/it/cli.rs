@@ -19,6 +19,110 @@ fn list_shows_environments_and_stacks_in_deploy_order() {
     assert_eq!(json[0]["stacks"][3]["deps"][1], "dogbreed-dev-iam");
 }
 
+/// `validate` of one malformed fixture, as a user sees it.
+fn validate_fixture(env: &str) -> std::process::Output {
+    let output = mlinfra(&[
+        "--project",
+        "tests/fixtures/invalid",
+        "validate",
+        "--env",
+        env,
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&output)
+    );
+    output
+}
+
+#[test]
+fn diagnostics_show_the_line_a_caret_and_the_nearest_name() {
+    common::snapshot_settings().bind(|| {
+        // A mistyped instance type: did you mean, under a caret.
+        insta::assert_snapshot!(
+            "cli__diagnostic_did_you_mean",
+            common::transcript(&validate_fixture("training-instance-typo"))
+        );
+        // An unknown key gets the nearest known one, in plain words.
+        insta::assert_snapshot!(
+            "cli__diagnostic_unknown_key",
+            common::transcript(&validate_fixture("unknown-nested-key"))
+        );
+        // A type error says what to write, not the Rust type.
+        insta::assert_snapshot!(
+            "cli__diagnostic_wording",
+            common::transcript(&validate_fixture("wrong-type"))
+        );
+        // An ISO duration gets the spelling to use; the max_wait comparison
+        // that depends on it is not reported against a runtime that failed.
+        insta::assert_snapshot!(
+            "cli__diagnostic_root_cause",
+            common::transcript(&validate_fixture("iso-duration"))
+        );
+        // A key missing from the base is reported in the base.
+        insta::assert_snapshot!(
+            "cli__diagnostic_missing_in_base",
+            common::transcript(&validate_fixture("missing-in-base"))
+        );
+    });
+    let typo = stderr(&validate_fixture("training-instance-typo"));
+    assert!(!typo.contains("expected u32"), "{typo}");
+    let wording = stderr(&validate_fixture("wrong-type"));
+    assert!(
+        !wording.contains("u32") && !wording.contains("invalid type"),
+        "{wording}"
+    );
+}
+
+#[test]
+fn an_unknown_environment_offers_the_nearest_deployable_one() {
+    let output = mlinfra(&["validate", "--env", "prd"]);
+    assert_eq!(output.status.code(), Some(1));
+    common::snapshot_settings().bind(|| {
+        insta::assert_snapshot!("cli__diagnostic_unknown_env", common::transcript(&output))
+    });
+    // `base` is abstract: never offered for --env.
+    assert!(!stderr(&output).contains("base"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_mistake_in_a_shared_base_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = dir.path().join("environments");
+    std::fs::create_dir_all(&envs).unwrap();
+    let base = std::fs::read_to_string(common::repo_root().join("environments/base.toml"))
+        .unwrap()
+        .replace("us-east-1\"", "us-esat-1\"");
+    std::fs::write(envs.join("base.toml"), base).unwrap();
+    for name in ["dev", "staging", "prod"] {
+        let text =
+            std::fs::read_to_string(common::repo_root().join(format!("environments/{name}.toml")))
+                .unwrap();
+        std::fs::write(envs.join(format!("{name}.toml")), text).unwrap();
+    }
+    let output = mlinfra(&[
+        "--project",
+        dir.path().to_str().unwrap(),
+        "validate",
+        "--all",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&output)
+    );
+    let text = stderr(&output);
+    assert_eq!(
+        text.matches("is not a known AWS region; did you mean `us-east-1`?")
+            .count(),
+        1,
+        "{text}"
+    );
+}
+
 #[test]
 fn validate_summarises_each_environment() {
     let output = mlinfra(&["validate", "--all"]);
@@ -405,11 +509,21 @@ fn render_check_tells_committed_templates_that_are_out_of_date() {
         common::transcript(&clean)
     );
     assert!(
-        stderr(&clean).contains("12 templates under"),
+        stderr(&clean).contains("15 files under"),
         "{}",
         stderr(&clean)
     );
 
+    // Each pipeline definition is written pretty-printed beside its template, and checked.
+    let pipeline = out
+        .path()
+        .join("dev/dogbreed-dev-training.DogbreedPipeline.pipeline.json");
+    let readable = std::fs::read_to_string(&pipeline).unwrap();
+    assert!(
+        readable.contains("\n          \"epochs\": \"2\",\n"),
+        "{readable}"
+    );
+    std::fs::write(&pipeline, readable.replace("\"2\"", "\"3\"")).unwrap();
     let iam = out.path().join("dev/dogbreed-dev-iam.json");
     std::fs::write(&iam, "{}\n").unwrap();
     std::fs::remove_file(out.path().join("prod/dogbreed-prod-data.json")).unwrap();
@@ -429,7 +543,143 @@ fn render_check_tells_committed_templates_that_are_out_of_date() {
         report.contains("prod/dogbreed-prod-data.json: missing"),
         "{report}"
     );
-    assert!(report.contains("2 of 12 templates differ"), "{report}");
+    assert!(
+        report.contains("dev/dogbreed-dev-training.DogbreedPipeline.pipeline.json: out of date"),
+        "{report}"
+    );
+    assert!(report.contains("3 of 15 files differ"), "{report}");
+}
+
+/// The environment of a run with no AWS set-up at all: no keys, no
+/// profiles, no instance or container credentials.
+fn bare_aws(cli: Cli) -> Cli {
+    [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .into_iter()
+    .fold(cli, Cli::env_remove)
+    .env("AWS_REGION", "us-east-1")
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    .env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/aws-credentials",
+    )
+    .env("NO_COLOR", "1")
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_within_seconds_naming_it() {
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let output = bare_aws(Cli::new())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args(["plan", "--env", "dev", "--endpoint-url", &url])
+        .run();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&output)
+    );
+    let text = stderr(&output);
+    assert!(
+        text.starts_with(&format!("error: cannot reach {url}: ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("is the emulator or endpoint running?"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("DispatchFailure") && !text.contains("{ "),
+        "no Debug dump: {text}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn missing_credentials_say_how_to_configure_them() {
+    // Something listens, so the endpoint is reachable; the credentials are what is missing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let output = bare_aws(Cli::new())
+        .args(["plan", "--env", "dev", "--endpoint-url", &url])
+        .run();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&output)
+    );
+    common::snapshot_settings()
+        .bind(|| insta::assert_snapshot!("cli__no_credentials", common::transcript(&output)));
+    drop(listener);
+}
+
+#[test]
+fn validate_speaks_json_with_a_format_version() {
+    let valid = mlinfra(&["validate", "--all", "--format", "json"]);
+    assert_eq!(
+        valid.status.code(),
+        Some(0),
+        "{}",
+        common::transcript(&valid)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&valid.stdout).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["valid"], true);
+    let names: Vec<&str> = json["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dev", "prod", "staging"]);
+
+    let invalid = mlinfra(&[
+        "--project",
+        "tests/fixtures/invalid",
+        "validate",
+        "--env",
+        "unknown-region",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        invalid.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&invalid)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&invalid.stdout).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["errors"][0]["key"], "env.region");
+    assert_eq!(json["errors"][0]["line"], 4);
+    assert_eq!(
+        json["errors"][0]["file"],
+        "tests/fixtures/invalid/environments/unknown-region.toml"
+    );
 }
 
 #[test]

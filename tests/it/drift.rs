@@ -448,7 +448,9 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
     );
     assert_eq!(markdown.status.code(), Some(2));
     assert!(
-        text(&markdown.stdout).starts_with("### mlinfra drift: `prod` — drift found (exit 2)"),
+        text(&markdown.stdout).starts_with(
+            "<!-- mlinfra:drift env=prod -->\n### mlinfra drift: `prod` — drift found (exit 2)"
+        ),
         "{}",
         text(&markdown.stdout)
     );
@@ -1243,6 +1245,16 @@ fn reports_read_well_for_people_and_pull_requests() {
         insta::assert_snapshot!("drift__human", mlinfra::report::drift::human(&report));
         insta::assert_snapshot!("drift__markdown", mlinfra::report::drift::markdown(&report));
     });
+    let (read, emphasis) = common::commonmark_reading(&mlinfra::report::drift::markdown(&report));
+    assert_eq!(emphasis, 0, "nothing in a drift report is emphasised");
+    for written in [
+        "debug | access",
+        r#"{"Statement":[{"Action":"s3:*","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#,
+        "arn:aws:iam::aws:policy/AdministratorAccess attached",
+        "dogbreed-prod-raw-345678901234-us-east-1",
+    ] {
+        assert!(read.contains(written), "{written} lost in: {read}");
+    }
     let json: Value = serde_json::from_str(&mlinfra::report::drift::json(&report)).unwrap();
     assert_eq!(json["verdict"], "incomplete");
     assert_eq!(json["findings"][0]["check"]["kind"], "property");

@@ -6,7 +6,8 @@
 //! - `check`: every rule broken on purpose, input faults, fuzzing;
 //! - `cloud`: plan and apply against the emulator, fault injection;
 //! - `drift`: deep checks against the emulator, drift detection against mocks;
-//! - `ops`: train and status.
+//! - `ops`: train and status;
+//! - `markdown`: every Markdown report read back by a CommonMark parser.
 
 // Tests report figures (AWS calls, fuzz cases) on stderr for the log.
 #![allow(clippy::print_stderr)]
@@ -16,5 +17,6 @@ mod cli;
 mod cloud;
 mod common;
 mod drift;
+mod markdown;
 mod ops;
 mod render;

@@ -238,7 +238,10 @@ fn validate_variant(
     if type_given && !rules::is_serving_instance(&instance_type) {
         c.fail(
             &type_path,
-            format!("{instance_type:?} is not a SageMaker endpoint instance type"),
+            format!(
+                "{instance_type:?} is not a SageMaker endpoint instance type{}",
+                super::suggest::did_you_mean(&instance_type, rules::serving_instances())
+            ),
         );
     }
     // The opt-out and its reason are read from one level, like the model.

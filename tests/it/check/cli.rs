@@ -207,7 +207,7 @@ fn errors_exit_1_with_the_reason() {
     let missing = mlinfra(&["--example", "check", "--env", "qa"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
-        stderr(&missing).contains("environment `qa` not found (known: base, dev, prod, staging)"),
+        stderr(&missing).contains("environment `qa` not found (deployable: dev, prod, staging)"),
         "{}",
         stderr(&missing)
     );
@@ -216,7 +216,7 @@ fn errors_exit_1_with_the_reason() {
     assert_eq!(abstract_base.status.code(), Some(1));
     assert!(
         stderr(&abstract_base)
-            .contains("environments/base.toml:3:1: abstract: environment `base` is abstract"),
+            .contains("environments/base.toml:3:12: abstract: environment `base` is abstract"),
         "{}",
         stderr(&abstract_base)
     );

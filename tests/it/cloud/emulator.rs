@@ -742,9 +742,103 @@ async fn diff_shows_property_paths_between_deployed_and_rendered_templates() {
     assert!(
         markdown
             .stdout
-            .starts_with("### mlinfra diff: 1 of 4 stack(s) differ"),
+            .starts_with("<!-- mlinfra:diff env=dev -->\n### mlinfra diff: 1 of 4 stack(s) differ"),
         "{}",
         markdown.stdout
+    );
+    // --stack compares one stack only.
+    let serving = mlinfra(
+        &moto,
+        Some(changed.path()),
+        &["diff", "--env", "dev", "--stack", "serving"],
+    );
+    assert_exit(&serving, 2, "diff of the serving stack");
+    assert!(
+        serving.stdout.starts_with("dogbreed-dev-serving: ")
+            && !serving.stdout.contains("dogbreed-dev-data"),
+        "{}",
+        serving.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_training_change_shows_the_value_inside_the_pipeline_definition() {
+    let moto = Moto::start();
+    assert_exit(
+        &mlinfra(&moto, None, &["apply", "--env", "dev", "--yes"]),
+        0,
+        "apply",
+    );
+    // Nothing to do: one line between the marker and the footer.
+    let quiet = mlinfra(
+        &moto,
+        None,
+        &["plan", "--env", "dev", "--format", "markdown"],
+    );
+    assert_exit(&quiet, 0, "plan right after apply");
+    let lines: Vec<&str> = quiet.stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{}", quiet.stdout);
+    assert_eq!(lines[0], "<!-- mlinfra:plan env=dev -->");
+    assert!(
+        lines[1].starts_with("**mlinfra plan `dev`**: no changes"),
+        "{}",
+        quiet.stdout
+    );
+    assert!(lines[2].starts_with("<sub>mlinfra "), "{}", quiet.stdout);
+
+    let changed = project_with("", |base| base);
+    let dev = changed.path().join("environments/dev.toml");
+    let text = std::fs::read_to_string(&dev).unwrap();
+    assert!(text.contains("epochs = \"2\""), "the example's dev epochs");
+    std::fs::write(&dev, text.replace("epochs = \"2\"", "epochs = \"20\"")).unwrap();
+    let path = "PipelineDefinition.PipelineDefinitionBody.Fn::Sub[0] ▸ Steps[0].Arguments.HyperParameters.epochs";
+
+    let plan = mlinfra(&moto, Some(changed.path()), &["plan", "--env", "dev"]);
+    assert_exit(&plan, 2, "plan of the epochs change");
+    assert!(
+        plan.stdout.contains(&format!("{path}: \"2\" → \"20\"")),
+        "{}",
+        plan.stdout
+    );
+    let json = mlinfra(
+        &moto,
+        Some(changed.path()),
+        &["plan", "--env", "dev", "--format", "json"],
+    );
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let values: Vec<&serde_json::Value> = document["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["changes"].as_array().unwrap())
+        .flat_map(|c| c["values"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(
+        values,
+        [&serde_json::json!({"path": path, "before": "2", "after": "20"})],
+        "{}",
+        json.stdout
+    );
+    let markdown = mlinfra(
+        &moto,
+        Some(changed.path()),
+        &["plan", "--env", "dev", "--format", "markdown"],
+    );
+    assert!(
+        markdown.stdout.contains(&format!(
+            "| `DogbreedPipeline` | `{path}` | `\"2\"` | `\"20\"` |"
+        )),
+        "{}",
+        markdown.stdout
+    );
+    let diff = mlinfra(&moto, Some(changed.path()), &["diff", "--env", "dev"]);
+    assert_exit(&diff, 2, "diff of the epochs change");
+    assert!(
+        diff.stdout.contains(&format!(
+            "~ Resources DogbreedPipeline Properties.{path}\n      \"2\" → \"20\""
+        )),
+        "{}",
+        diff.stdout
     );
 }
 

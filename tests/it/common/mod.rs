@@ -130,3 +130,23 @@ pub fn transcript(output: &std::process::Output) -> String {
         stderr(output)
     )
 }
+
+/// What a reader sees of Markdown: its text and code spans, in order, as a
+/// CommonMark parser (with GitHub's tables and strikethrough) reads them, and
+/// how many emphasised runs it found.
+pub fn commonmark_reading(markdown: &str) -> (String, usize) {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let mut text = String::new();
+    let mut emphasis = 0;
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_GFM;
+    for event in Parser::new_ext(markdown, options) {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::Html(t) | Event::InlineHtml(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => text.push(' '),
+            Event::Start(Tag::Emphasis | Tag::Strikethrough) => emphasis += 1,
+            _ => {}
+        }
+    }
+    (text, emphasis)
+}
