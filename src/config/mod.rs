@@ -9,6 +9,7 @@ pub mod names;
 pub mod policies;
 pub mod raw;
 pub mod rules;
+pub mod training;
 pub mod validate;
 
 pub use env::Env;
@@ -42,7 +43,7 @@ impl Loader<'_> {
                 ),
             )));
         }
-        validate::validate(&loaded)
+        validate::validate(&loaded, &mut self.packager)
     }
 
     /// Loads and validates environments, reporting the errors of all of them.
