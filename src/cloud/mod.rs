@@ -10,6 +10,7 @@ pub mod counter;
 pub mod error;
 pub mod guard;
 pub mod poll;
+pub mod s3;
 
 use std::time::Duration;
 

@@ -146,3 +146,73 @@ fn walk(
     }
     Ok(())
 }
+
+/// A package `apply` puts in place for a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub job: String,
+    pub bucket: String,
+    pub key: String,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("training job {job}: cannot package {dir:?}: {problem}")]
+    Unreadable {
+        job: String,
+        dir: String,
+        problem: String,
+    },
+    #[error(
+        "training job {job}: {dir:?} changed while mlinfra ran (package {found}, validated {expected}); run again"
+    )]
+    Changed {
+        job: String,
+        dir: String,
+        expected: String,
+        found: String,
+    },
+}
+
+/// The packages of an environment's jobs, rebuilt from the project and
+/// checked against the hashes the rendered definitions name.
+pub fn uploads(project: &Project, env: &crate::config::Env) -> Result<Vec<Upload>, UploadError> {
+    use crate::config::training::CodeSource;
+    let mut packager = Packager::new(project);
+    let mut uploads = Vec::new();
+    for job in &env.training {
+        let Some(CodeSource::Package {
+            dir,
+            sha256,
+            location,
+        }) = job.code.as_ref().map(|c| &c.source)
+        else {
+            continue;
+        };
+        let package = packager
+            .package(dir)
+            .map_err(|problem| UploadError::Unreadable {
+                job: job.name.clone(),
+                dir: dir.clone(),
+                problem: problem.to_string(),
+            })?;
+        if &package.sha256 != sha256 {
+            return Err(UploadError::Changed {
+                job: job.name.clone(),
+                dir: dir.clone(),
+                expected: sha256.clone(),
+                found: package.sha256.clone(),
+            });
+        }
+        uploads.push(Upload {
+            job: job.name.clone(),
+            bucket: location.bucket.clone(),
+            key: location.key.clone(),
+            sha256: sha256.clone(),
+            bytes: package.bytes.clone(),
+        });
+    }
+    Ok(uploads)
+}

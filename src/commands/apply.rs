@@ -21,6 +21,7 @@ pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
             .require_approval
             .unwrap_or_else(|| RequireApproval::default_for(&env)),
         approve_broadening: args.approve_broadening,
+        code: crate::code::uploads(&session.project, &env)?,
     };
     let printer = &session.printer;
     runtime()?.block_on(async {

@@ -180,6 +180,16 @@ fn tuning_arguments(env: &Env, job: &TrainingJob, tuning: &Tuning) -> Value {
             })),
         }
     }
+    let mut ranges = Map::new();
+    for (kind, list) in [
+        ("ContinuousParameterRanges", continuous),
+        ("IntegerParameterRanges", integer),
+        ("CategoricalParameterRanges", categorical),
+    ] {
+        if !list.is_empty() {
+            ranges.insert(kind.into(), Value::Array(list));
+        }
+    }
     json!({
         "HyperParameterTuningJobConfig": {
             "Strategy": tuning.strategy.aws(),
@@ -192,11 +202,7 @@ fn tuning_arguments(env: &Env, job: &TrainingJob, tuning: &Tuning) -> Value {
                 "MaxParallelTrainingJobs": tuning.max_parallel_jobs,
             },
             "TrainingJobEarlyStoppingType": if tuning.early_stopping { "Auto" } else { "Off" },
-            "ParameterRanges": {
-                "ContinuousParameterRanges": continuous,
-                "IntegerParameterRanges": integer,
-                "CategoricalParameterRanges": categorical,
-            },
+            "ParameterRanges": ranges,
         },
         "TrainingJobDefinition": definition,
         // Tags of a tuning job are added to every training job it starts.

@@ -18,3 +18,4 @@ mod common;
 mod drift;
 mod ops;
 mod render;
+mod training;
