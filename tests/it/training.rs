@@ -406,3 +406,17 @@ fn train_names_the_code_package_the_metrics_and_the_tuning() {
         "tuning: Bayesian search, up to 12 jobs (3 in parallel), maximize valid:accuracy"
     );
 }
+
+#[test]
+fn cost_prices_a_tuning_run_as_its_jobs() {
+    let output = common::Cli::new().args(["cost", "--env", "staging"]).run();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    // 12 jobs × 1 h × ml.g5.xlarge at $1.408 (the example's price) = $16.90.
+    assert!(
+        stdout.contains(
+            "training dogbreed-staging-dogbreed 1 × ml.g5.xlarge, tuning up to 12 jobs: $16.90 per run on demand"
+        ),
+        "{stdout}"
+    );
+}
