@@ -233,7 +233,7 @@ pub fn definition(env: &Env, job: &TrainingJob) -> String {
         "Parameters": [],
         "Steps": [step],
     });
-    super::engine::sort_keys(&mut document);
+    crate::template::sort_keys(&mut document);
     serde_json::to_string(&document).expect("a JSON value always serialises")
 }
 
