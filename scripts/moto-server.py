@@ -153,6 +153,7 @@ FIXES = [
     "update-dependents-of-replaced-resources",
     "create-change-set-type",
     "get-template-of-change-set",
+    "s3-policy-secure-transport",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -1040,6 +1041,38 @@ def _get_template_of_change_set(self):
 
 
 cfn_responses.CloudFormationResponse.get_template = _get_template_of_change_set
+
+# --- 16. Bucket policies and aws:SecureTransport ----------------------------
+# moto applies a bucket policy's statements without their conditions, so the
+# data lake's "deny unless TLS" statement denies every object request. Every
+# SDK request to AWS is TLS: such a statement never applies, as in AWS.
+
+_bucket_get_permission = s3_models.FakeBucket.get_permission
+
+
+def _is_insecure_transport_only(statement):
+    return statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _get_permission_over_tls(self, action, resource):
+    if self.policy is None:
+        return _bucket_get_permission(self, action, resource)
+    document = json.loads(self.policy.decode())
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    kept = [s for s in statements if not _is_insecure_transport_only(s)]
+    if len(kept) == len(statements):
+        return _bucket_get_permission(self, action, resource)
+    original = self.policy
+    self.policy = json.dumps({**document, "Statement": kept}).encode()
+    try:
+        return _bucket_get_permission(self, action, resource)
+    finally:
+        self.policy = original
+
+
+s3_models.FakeBucket.get_permission = _get_permission_over_tls
 
 # --- The launcher's marker ---------------------------------------------------
 

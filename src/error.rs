@@ -38,6 +38,8 @@ pub enum Error {
     Apply(#[from] ApplyError),
     #[error(transparent)]
     Ops(#[from] OpsError),
+    #[error(transparent)]
+    Code(#[from] crate::code::UploadError),
 }
 
 impl Error {

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod cloud;
+pub mod code;
 pub mod commands;
 pub mod config;
 pub mod cost;

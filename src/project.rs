@@ -14,6 +14,12 @@ const EXAMPLE_ENVIRONMENTS: &[(&str, &str)] = &[
     ("prod", include_str!("../environments/prod.toml")),
 ];
 
+/// The example's training code, by its path in the project.
+pub const EXAMPLE_SOURCES: &[(&str, &[u8])] = &[(
+    "training/dogbreed/train.py",
+    include_bytes!("../training/dogbreed/train.py"),
+)];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Project {
     /// A directory holding `environments/*.toml` and optionally `templates/`.

@@ -47,6 +47,8 @@ pub struct ApplyOptions {
     pub approve_broadening: bool,
     /// Consent to turn the data stack's protection off, as the configuration says.
     pub remove_protection: bool,
+    /// Training code packages to put in place once the stacks are.
+    pub code: Vec<crate::code::Upload>,
 }
 
 /// When apply stops for a separate approval, over and above `--yes`.
@@ -314,6 +316,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
         return refuse(ApplyError::RemovesProtection(stacks)).await;
     }
     if !plan.has_changes() {
+        upload_code(ctx, &options.code).await?;
         return Ok(Vec::new());
     }
     if let Some(broadening) = broadening_summary(&plan, options.require_approval)
@@ -339,6 +342,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
     }
     match execute::execute(ctx, &plan).await {
         Ok(done) => {
+            upload_code(ctx, &options.code).await?;
             ctx.progress
                 .line(&format!("Apply complete: {} stack(s) changed.", done.len()));
             Ok(done)
@@ -348,6 +352,35 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             skipped: failed.skipped,
         }),
     }
+}
+
+/// Puts each code package in the models zone, encrypted with the data key,
+/// once per hash. After the stacks: the bucket and key must exist, and a
+/// pipeline reads its package only when it runs.
+async fn upload_code(ctx: &Context<'_>, uploads: &[crate::code::Upload]) -> Result<(), ApplyError> {
+    let names = ctx.env.names();
+    let key = format!(
+        "arn:aws:kms:{}:{}:{}",
+        ctx.env.region,
+        ctx.env.account_id,
+        names.key_alias()
+    );
+    for upload in uploads {
+        let put = crate::cloud::s3::put_once(
+            &ctx.clients.s3,
+            &upload.bucket,
+            &upload.key,
+            &upload.bytes,
+            &key,
+        )
+        .await?;
+        let verb = if put { "uploaded" } else { "already in place:" };
+        ctx.progress.line(&format!(
+            "code of {} {verb} s3://{}/{}",
+            upload.job, upload.bucket, upload.key
+        ));
+    }
+    Ok(())
 }
 
 /// The roles whose permissions the plan adds or widens, when that needs approval.

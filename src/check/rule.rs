@@ -115,7 +115,7 @@ rules! {
         "remove KmsKeyId: SageMaker rejects it on NVMe instance types, whose storage is hardware-encrypted";
     Srv003 = "SRV003", Medium, "endpoints keep variant properties across deploys",
         "set RetainAllVariantProperties: true so a deploy never resets autoscaled capacity";
-    Trn001 = "TRN001", High, "the pipeline definition is readable and has a training step",
+    Trn001 = "TRN001", High, "the pipeline definition is readable and has a training or tuning step",
         "render the pipeline definition from the configuration; do not edit it by hand";
     Trn002 = "TRN002", High, "managed spot training writes checkpoints",
         "set CheckpointConfig.S3Uri so an interrupted spot job resumes instead of restarting";

@@ -121,12 +121,17 @@ fn pipeline(c: &mut StackCheck, resource: &Resource) {
         Ok(parsed) => parsed,
         Err(problem) => return c.report(RuleId::Trn001, Some(id), problem),
     };
-    let steps = definition.training_steps();
+    // A tuning step's training-job definition is held to the same rules.
+    let steps: Vec<(&str, &serde_json::Value)> = definition
+        .job_definitions()
+        .into_iter()
+        .map(|(name, args, _)| (name, args))
+        .collect();
     if steps.is_empty() {
         return c.report(
             RuleId::Trn001,
             Some(id),
-            "the pipeline definition has no Training step",
+            "the pipeline definition has no Training or Tuning step",
         );
     }
     let job = c.env.training.iter().find(|j| j.logical_id == id);

@@ -11,6 +11,7 @@ pub mod error;
 pub mod guard;
 pub mod poll;
 pub mod reach;
+pub mod s3;
 
 use std::time::Duration;
 

@@ -22,6 +22,7 @@ pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
             .unwrap_or_else(|| RequireApproval::default_for(&env)),
         approve_broadening: args.approve_broadening,
         remove_protection: args.remove_protection,
+        code: crate::code::uploads(&session.project, &env)?,
     };
     let printer = &session.printer;
     runtime()?.block_on(async {

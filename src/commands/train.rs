@@ -25,6 +25,9 @@ pub fn run(session: &Session, args: &TrainArgs) -> Result<Exit> {
         )));
     };
     let printer = &session.printer;
+    for line in ops::run::job_summary(job) {
+        printer.notice(&line);
+    }
     runtime()?.block_on(async {
         let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
         let stack_name = stacks::stack_name(&env, Layer::Training);

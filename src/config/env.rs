@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::instances;
 use super::names::{AlarmKind, EndpointIds, Names, VariantIds, ZoneIds};
+use super::training::{Channel, Metric, TrainingCode, Tuning};
 
 /// One deployable environment (for example `prod`), fully validated.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -80,7 +81,12 @@ pub struct TrainingJob {
     pub instance_count: u32,
     pub volume_gb: u32,
     pub max_runtime_seconds: u64,
-    pub input: S3Location,
+    /// Input channels, in name order.
+    pub channels: Vec<Channel>,
+    /// The script and package a framework image runs; `None` for images with the code inside.
+    pub code: Option<TrainingCode>,
+    pub metrics: Vec<Metric>,
+    pub tuning: Option<Tuning>,
     pub output: S3Location,
     pub checkpoints: S3Location,
     pub hyperparameters: BTreeMap<String, String>,

@@ -46,6 +46,8 @@ enum LayerError {
 pub struct Loader<'p> {
     project: &'p Project,
     layers: HashMap<String, Rc<Layer>>,
+    /// Source directories packaged once however many environments name them.
+    pub(super) packager: crate::code::Packager<'p>,
 }
 
 impl<'p> Loader<'p> {
@@ -53,6 +55,7 @@ impl<'p> Loader<'p> {
         Self {
             project,
             layers: HashMap::new(),
+            packager: crate::code::Packager::new(project),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod policies;
 pub mod raw;
 pub mod rules;
 pub mod suggest;
+pub mod training;
 pub mod validate;
 
 pub use env::Env;
@@ -43,7 +44,7 @@ impl Loader<'_> {
                 ),
             )));
         }
-        validate::validate(&loaded)
+        validate::validate(&loaded, &mut self.packager)
     }
 
     /// Loads and validates environments, reporting the errors of all of them.

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::env::{Env, S3Location};
 use super::names;
+use super::training::CodeSource;
 
 /// IAM's limit on the aggregate size of a role's inline policies, in
 /// characters not counting whitespace.
@@ -40,19 +41,48 @@ fn sorted(mut items: Vec<String>) -> Vec<String> {
     items
 }
 
+/// What the role reads of a job's code: every package of the job (a new
+/// package is a new hash; the role should not change with each), or the
+/// one object written in `source_dir`.
+fn code_location(job: &str, source: &CodeSource) -> (S3Location, bool) {
+    match source {
+        CodeSource::Package { location, .. } => (
+            S3Location {
+                zone: location.zone.clone(),
+                bucket: location.bucket.clone(),
+                key: format!("code/{job}/"),
+            },
+            true,
+        ),
+        CodeSource::S3 { bucket, key } => (
+            S3Location {
+                zone: String::new(),
+                bucket: bucket.clone(),
+                key: key.clone(),
+            },
+            false,
+        ),
+    }
+}
+
 /// The execution role's inline policies: `data-lake-access` and `images-and-logs`.
 pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
     let names = env.names();
-    let mut reads: Vec<&S3Location> = Vec::new();
+    // (location, whether it is a prefix)
+    let mut reads: Vec<(S3Location, bool)> = Vec::new();
     let mut writes: Vec<&S3Location> = Vec::new();
     for job in &env.training {
-        reads.extend([&job.input, &job.checkpoints]);
+        reads.extend(job.channels.iter().map(|c| (c.location.clone(), true)));
+        reads.push((job.checkpoints.clone(), true));
+        if let Some(code) = &job.code {
+            reads.push(code_location(&job.name, &code.source));
+        }
         writes.extend([&job.output, &job.checkpoints]);
     }
     let read_object_arns = sorted(
         reads
             .iter()
-            .map(|l| object_arn(l, true))
+            .map(|(l, prefix)| object_arn(l, *prefix))
             .chain(
                 env.endpoints
                     .iter()
@@ -64,7 +94,7 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
     let write_object_arns = sorted(writes.iter().map(|l| object_arn(l, true)).collect());
 
     let mut buckets: Vec<BucketAccess> = Vec::new();
-    for location in reads.iter().chain(writes.iter()) {
+    for location in reads.iter().map(|(l, _)| l).chain(writes.iter().copied()) {
         let arn = names::bucket_arn(&location.bucket);
         let prefix = format!("{}*", location.key);
         match buckets.iter_mut().find(|b| b.bucket_arn == arn) {

@@ -81,6 +81,67 @@ pub struct RawTraining {
     pub network_isolation: Option<bool>,
     /// Required when `network_isolation = false`: why the job needs the network.
     pub network_isolation_reason: Option<String>,
+    /// Named input channels; `input` is shorthand for one channel called `training`.
+    #[serde(default)]
+    pub channels: BTreeMap<String, RawChannel>,
+    /// The script the framework image runs, relative to `source_dir`.
+    pub entry_point: Option<String>,
+    /// A project directory packaged by mlinfra, or an `s3://` tar.gz.
+    pub source_dir: Option<String>,
+    /// Metric name → regular expression over the job's log.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, String>,
+    pub tuning: Option<RawTuning>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChannel {
+    /// ZONE/PREFIX inside the data lake.
+    pub prefix: Option<String>,
+    pub content_type: Option<String>,
+    /// `File` (default), `FastFile` or `Pipe`.
+    pub input_mode: Option<String>,
+    /// `FullyReplicated` (default) or `ShardedByS3Key`.
+    pub distribution: Option<String>,
+    /// `None` (default) or `Gzip`.
+    pub compression: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTuning {
+    pub objective: Option<RawObjective>,
+    /// `bayesian` (default), `random` or `hyperband`.
+    pub strategy: Option<String>,
+    pub max_jobs: Option<u32>,
+    pub max_parallel_jobs: Option<u32>,
+    /// Stop training jobs early that are unlikely to beat the best so far.
+    pub early_stopping: Option<bool>,
+    #[serde(default)]
+    pub ranges: BTreeMap<String, RawRange>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjective {
+    pub metric: Option<String>,
+    /// `maximize` or `minimize`.
+    pub goal: Option<String>,
+}
+
+/// A continuous or integer range (`min`, `max`, `scaling`) or categorical `values`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRange {
+    /// `continuous` (default for min/max) or `integer`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// `auto` (default), `linear`, `logarithmic` or `reverse-logarithmic`.
+    pub scaling: Option<String>,
+    pub values: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

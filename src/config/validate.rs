@@ -14,6 +14,10 @@ use super::policies;
 use super::raw::*;
 use super::rules;
 use super::suggest;
+use super::training::CODE_CHANNEL;
+use crate::code::Packager;
+
+mod training;
 
 mod endpoint;
 
@@ -388,7 +392,7 @@ pub fn parse_ecr_image(uri: &str) -> Option<ImageUri> {
     })
 }
 
-pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
+pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigErrors> {
     let mut c = Checker {
         locator: Locator::new(&loaded.files),
         errors: Vec::new(),
@@ -505,7 +509,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     let training: Vec<TrainingJob> = raw
         .training
         .iter()
-        .filter_map(|(name, job)| validate_training(&mut c, &partial, name, job))
+        .filter_map(|(name, job)| validate_training(&mut c, &partial, packager, name, job))
         .collect();
     let endpoints: Vec<Endpoint> = raw
         .endpoints
@@ -712,6 +716,7 @@ fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, derived: &Names) -> Da
 fn validate_training(
     c: &mut Checker,
     env: &PartialEnv,
+    packager: &mut Packager,
     name: &str,
     raw: &RawTraining,
 ) -> Option<TrainingJob> {
@@ -817,22 +822,45 @@ fn validate_training(
         }
         _ => None,
     };
-    let input = c
-        .required(&raw.input, &path.key("input"))
-        .and_then(|t| c.location(env, &t, &path.key("input"), false));
+    let channels = training::channels(c, env, &path, raw);
     let output = c
         .required(&raw.output, &path.key("output"))
         .and_then(|t| c.location(env, &t, &path.key("output"), false));
-    if raw.hyperparameters.len() > rules::MAX_HYPERPARAMETERS {
+    let code = training::code(c, packager, &path, name, raw, output.as_ref());
+    let (network_isolation, network_isolation_reason) =
+        c.isolation(raw.network_isolation, &raw.network_isolation_reason, &path);
+    if code.is_some() && network_isolation && raw.channels.contains_key(CODE_CHANNEL) {
+        c.fail(
+            &path.key("channels").key(CODE_CHANNEL),
+            "under network isolation the code package arrives in a channel called \"code\"; rename this channel",
+        );
+    }
+    training::hyperparameter_names(c, &path, &raw.hyperparameters, code.is_some());
+    let added = if code.is_some() {
+        training::SDK_HYPERPARAMETERS.len()
+    } else {
+        0
+    };
+    if raw.hyperparameters.len() + added > rules::MAX_HYPERPARAMETERS {
         c.fail(
             &path.key("hyperparameters"),
             format!(
-                "{} hyperparameters: SageMaker accepts at most {}",
-                raw.hyperparameters.len(),
+                "{} hyperparameters{}: SageMaker accepts at most {}",
+                raw.hyperparameters.len() + added,
+                if added > 0 {
+                    format!(" (with the {added} that entry_point adds)")
+                } else {
+                    String::new()
+                },
                 rules::MAX_HYPERPARAMETERS
             ),
         );
     }
+    let metrics = training::metrics(c, &path, raw);
+    let tuning = raw
+        .tuning
+        .as_ref()
+        .and_then(|t| training::tuning(c, &path.key("tuning"), t, &metrics, &raw.metrics));
     for (key, value) in &raw.hyperparameters {
         let hp = path.key("hyperparameters").key(key);
         let (key_chars, value_chars) = (key.chars().count(), value.chars().count());
@@ -855,8 +883,6 @@ fn validate_training(
             );
         }
     }
-    let (network_isolation, network_isolation_reason) =
-        c.isolation(raw.network_isolation, &raw.network_isolation_reason, &path);
     if c.errors.len() > before {
         return None;
     }
@@ -884,7 +910,10 @@ fn validate_training(
         instance_count,
         volume_gb,
         max_runtime_seconds,
-        input: input?,
+        channels,
+        code,
+        metrics,
+        tuning,
         output,
         checkpoints,
         hyperparameters: raw.hyperparameters.clone(),

@@ -84,7 +84,10 @@ pub struct TrainingCost {
     pub job: String,
     pub instance_type: String,
     pub instance_count: u32,
-    /// A run that uses all of `max_runtime` on demand.
+    /// Training jobs per run: a tuning run starts up to its `max_jobs`.
+    #[serde(default = "one")]
+    pub jobs: u32,
+    /// A run that uses all of `max_runtime` on demand, every job of it.
     pub on_demand_run: Option<f64>,
     /// Managed spot, typical: the shipped table's quoted spot discount applied.
     pub spot_typical_run: Option<f64>,
@@ -112,6 +115,10 @@ impl CostEstimate {
     pub fn monthly_at_max(&self) -> Option<f64> {
         self.endpoints.iter().map(|e| e.monthly_at_max).sum()
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn hours(seconds: u64) -> f64 {
@@ -150,12 +157,14 @@ pub fn estimate(
         .iter()
         .map(|t| {
             let hourly = price(&t.instance_type).map(|p| p * f64::from(t.instance_count));
-            let on_demand_run = hourly.map(|p| p * hours(t.max_runtime_seconds));
+            let on_demand_run =
+                hourly.map(|p| p * hours(t.max_runtime_seconds) * f64::from(t.jobs));
             let spot = t.max_wait_seconds;
             TrainingCost {
                 job: t.pipeline.clone(),
                 instance_type: t.instance_type.clone(),
                 instance_count: t.instance_count,
+                jobs: t.jobs,
                 on_demand_run,
                 spot_typical_run: spot
                     .and(on_demand_run.map(|c| c * (1.0 - TYPICAL_SPOT_DISCOUNT))),
@@ -260,8 +269,13 @@ pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> S
             ),
             None => String::new(),
         };
+        let tuning = if t.jobs > 1 {
+            format!(", tuning up to {} jobs", t.jobs)
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
-            "  training {:<width$} {} × {}: {} per run on demand{spot}\n",
+            "  training {:<width$} {} × {}{tuning}: {} per run on demand{spot}\n",
             t.job,
             t.instance_count,
             t.instance_type,

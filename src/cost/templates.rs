@@ -27,6 +27,8 @@ pub struct TrainingUnits {
     pub instance_count: u32,
     pub max_runtime_seconds: u64,
     pub max_wait_seconds: Option<u64>,
+    /// Training jobs per run: 1, or a tuning step's maximum.
+    pub jobs: u32,
 }
 
 fn as_u32(value: &Value) -> Option<u32> {
@@ -94,7 +96,7 @@ pub fn training(template: &Value) -> Vec<TrainingUnits> {
             .and_then(Value::as_str)
             .unwrap_or("pipeline")
             .to_string();
-        for (_, args) in definition.training_steps() {
+        for (_, args, jobs) in definition.job_definitions() {
             let (Some(instance_type), Some(runtime)) = (
                 args["ResourceConfig"]["InstanceType"].as_str(),
                 args["StoppingCondition"]["MaxRuntimeInSeconds"].as_u64(),
@@ -110,6 +112,7 @@ pub fn training(template: &Value) -> Vec<TrainingUnits> {
                 max_wait_seconds: spot
                     .then(|| args["StoppingCondition"]["MaxWaitTimeInSeconds"].as_u64())
                     .flatten(),
+                jobs,
             });
         }
     }

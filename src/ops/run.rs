@@ -65,6 +65,39 @@ impl TrainingJobFacts {
     }
 }
 
+/// What a run of `job` will do beyond its instance: its code, its metrics
+/// and its tuning, one line each (the notes `train` shows when it starts).
+pub fn job_summary(job: &crate::config::env::TrainingJob) -> Vec<String> {
+    use crate::config::training::CodeSource;
+    let mut lines = Vec::new();
+    if let Some(code) = &job.code {
+        let source = match &code.source {
+            CodeSource::Package { dir, sha256, .. } => format!(
+                "{dir} packaged as sha256 {}… at {}",
+                &sha256[..12.min(sha256.len())],
+                code.source.uri()
+            ),
+            CodeSource::S3 { .. } => code.source.uri(),
+        };
+        lines.push(format!("code: {} from {source}", code.entry_point));
+    }
+    if !job.metrics.is_empty() {
+        let names: Vec<&str> = job.metrics.iter().map(|m| m.name.as_str()).collect();
+        lines.push(format!("metrics: {}", names.join(", ")));
+    }
+    if let Some(tuning) = &job.tuning {
+        lines.push(format!(
+            "tuning: {} search, up to {} jobs ({} in parallel), {} {}",
+            tuning.strategy.aws(),
+            tuning.max_jobs,
+            tuning.max_parallel_jobs,
+            tuning.goal.aws().to_lowercase(),
+            tuning.objective_metric
+        ));
+    }
+    lines
+}
+
 /// A pipeline execution started and not followed (`train` without `--wait`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Started {
@@ -116,7 +149,19 @@ pub struct TrainReport {
     pub status: RunStatus,
     /// Why the execution (or its Train step) failed or stopped.
     pub failure_reason: Option<String>,
+    /// The tuning job of a Tune step; `training_job` is then its best job.
+    pub tuning: Option<TuningFacts>,
     pub training_job: Option<TrainingJobFacts>,
+}
+
+/// A tuning job as DescribeHyperParameterTuningJob reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TuningFacts {
+    pub name: String,
+    pub status: String,
+    pub best_training_job: Option<String>,
+    pub objective_metric: Option<String>,
+    pub objective_value: Option<f32>,
 }
 
 impl TrainReport {
@@ -134,10 +179,27 @@ impl TrainReport {
         if let Some(reason) = &self.failure_reason {
             text.push_str(&format!("  reason:    {reason}\n"));
         }
+        if let Some(tuning) = &self.tuning {
+            text.push_str(&format!(
+                "  tuning job: {} ({})\n",
+                tuning.name, tuning.status
+            ));
+            let objective = match (&tuning.objective_metric, tuning.objective_value) {
+                (Some(metric), Some(value)) => format!("{metric} = {value}"),
+                _ => "not reported".into(),
+            };
+            text.push_str(&format!("  best objective: {objective}\n"));
+        }
         match &self.training_job {
+            None if self.tuning.is_some() => text.push_str("  best training job: none yet\n"),
             None => text.push_str("  training job: none started\n"),
             Some(job) => {
-                text.push_str(&format!("  training job: {} ({})\n", job.name, job.status));
+                let label = if self.tuning.is_some() {
+                    "best training job"
+                } else {
+                    "training job"
+                };
+                text.push_str(&format!("  {label}: {} ({})\n", job.name, job.status));
                 if let Some(reason) = &job.failure_reason
                     && self.failure_reason.as_ref() != Some(reason)
                 {

@@ -7,14 +7,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_sagemaker::Client;
 
 use super::OpsError;
-use super::run::{RunStatus, TrainReport, TrainingJobFacts};
+use super::run::{RunStatus, TrainReport, TrainingJobFacts, TuningFacts};
 use crate::cloud::AwsError;
 use crate::cloud::cfn::DeployedStack;
 use crate::cloud::poll::{self, Poll, Waited};
 use crate::config::env::TrainingJob;
 
-/// The step every mlinfra pipeline runs (see `render::pipeline`).
-pub const TRAIN_STEP: &str = "Train";
+/// The step a pipeline runs (see `render::pipeline`): training, or tuning.
+pub const TRAIN_STEP: &str = crate::render::pipeline::TRAINING_STEP;
+pub const TUNE_STEP: &str = crate::render::pipeline::TUNING_STEP;
 
 const PIPELINE_TYPE: &str = "AWS::SageMaker::Pipeline";
 
@@ -93,10 +94,14 @@ pub fn run_poll(job: &TrainingJob) -> Poll {
 /// The Train step as ListPipelineExecutionSteps reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepState {
+    /// `Train` or `Tune`.
+    pub name: String,
     pub status: String,
     pub failure_reason: Option<String>,
     /// Name of the training job the step started, once it has one.
     pub training_job: Option<String>,
+    /// Name of the tuning job a Tune step started, once it has one.
+    pub tuning_job: Option<String>,
 }
 
 async fn execution_status(
@@ -134,22 +139,30 @@ pub async fn train_step(sagemaker: &Client, arn: &str) -> Result<Option<StepStat
         .await;
     for step in steps {
         let step = step.map_err(|e| AwsError::from_sdk("ListPipelineExecutionSteps", e))?;
-        if step.step_name() != Some(TRAIN_STEP) {
+        if step.step_name() != Some(TRAIN_STEP) && step.step_name() != Some(TUNE_STEP) {
             continue;
         }
-        let training_job = step
-            .metadata()
+        // ARNs `…:training-job/<name>`, `…:hyper-parameter-tuning-job/<name>`;
+        // the Describe calls take the name.
+        let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+        let metadata = step.metadata();
+        let training_job = metadata
             .and_then(|m| m.training_job())
             .and_then(|t| t.arn())
-            // ARN `…:training-job/<name>`; DescribeTrainingJob takes the name.
-            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string());
+            .map(name);
+        let tuning_job = metadata
+            .and_then(|m| m.tuning_job())
+            .and_then(|t| t.arn())
+            .map(name);
         return Ok(Some(StepState {
+            name: step.step_name().unwrap_or(TRAIN_STEP).to_string(),
             status: step
                 .step_status()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
             failure_reason: step.failure_reason().map(str::to_string),
             training_job,
+            tuning_job,
         }));
     }
     Ok(None)
@@ -181,6 +194,28 @@ pub async fn training_job(sagemaker: &Client, name: &str) -> Result<TrainingJobF
     })
 }
 
+/// DescribeHyperParameterTuningJob: the tuning job's best training job so far.
+pub async fn tuning_job(sagemaker: &Client, name: &str) -> Result<TuningFacts, OpsError> {
+    let tuning = sagemaker
+        .describe_hyper_parameter_tuning_job()
+        .hyper_parameter_tuning_job_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeHyperParameterTuningJob", e))?;
+    let best = tuning.best_training_job();
+    let objective = best.and_then(|b| b.final_hyper_parameter_tuning_job_objective_metric());
+    Ok(TuningFacts {
+        name: name.to_string(),
+        status: tuning
+            .hyper_parameter_tuning_job_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        best_training_job: best.and_then(|b| b.training_job_name()).map(str::to_string),
+        objective_metric: objective.and_then(|o| o.metric_name()).map(str::to_string),
+        objective_value: objective.and_then(|o| o.value()),
+    })
+}
+
 /// Polls until the execution ends, logging each change of the execution's
 /// or the Train step's status, then reports the step's training job.
 pub async fn wait(
@@ -202,12 +237,12 @@ pub async fn wait(
         if let Some(step) = &step
             && last_step.borrow().as_ref().map(|s| &s.status) != Some(&step.status)
         {
-            let job_name = step
-                .training_job
-                .as_deref()
-                .map(|n| format!(" (training job {n})"))
-                .unwrap_or_default();
-            log(&format!("step {TRAIN_STEP}: {}{job_name}", step.status));
+            let job_name = match (&step.training_job, &step.tuning_job) {
+                (Some(n), _) => format!(" (training job {n})"),
+                (None, Some(n)) => format!(" (tuning job {n})"),
+                (None, None) => String::new(),
+            };
+            log(&format!("step {}: {}{job_name}", step.name, step.status));
         }
         if step.is_some() {
             *last_step.borrow_mut() = step;
@@ -225,8 +260,17 @@ pub async fn wait(
         }
     };
     let last_step = last_step.into_inner();
-    let training_job = match last_step.as_ref().and_then(|s| s.training_job.as_deref()) {
-        Some(name) => Some(training_job(sagemaker, name).await?),
+    let tuning = match last_step.as_ref().and_then(|s| s.tuning_job.as_deref()) {
+        Some(name) => Some(tuning_job(sagemaker, name).await?),
+        None => None,
+    };
+    // A tuning run reports its best training job.
+    let job_name = last_step
+        .as_ref()
+        .and_then(|s| s.training_job.clone())
+        .or_else(|| tuning.as_ref().and_then(|t| t.best_training_job.clone()));
+    let training_job = match job_name {
+        Some(name) => Some(training_job(sagemaker, &name).await?),
         None => None,
     };
     let failure_reason = reason.or_else(|| {
@@ -240,6 +284,7 @@ pub async fn wait(
         execution_arn: arn.to_string(),
         status: terminal,
         failure_reason,
+        tuning,
         training_job,
     })
 }

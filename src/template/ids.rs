@@ -51,6 +51,30 @@ impl PipelineDefinition<'_> {
             .collect()
     }
 
+    /// Every training-job definition with the most jobs it runs: a Training
+    /// step's arguments (one job), and a Tuning step's `TrainingJobDefinition`
+    /// (up to `MaxNumberOfTrainingJobs`).
+    pub fn job_definitions(&self) -> Vec<(&str, &Value, u32)> {
+        super::value::one_or_many(self.document.get("Steps"))
+            .into_iter()
+            .filter_map(|s| {
+                let name = s.get("Name").and_then(Value::as_str).unwrap_or("(unnamed)");
+                let args = s.get("Arguments")?;
+                match s.get("Type").and_then(Value::as_str)? {
+                    "Training" => Some((name, args, 1)),
+                    "Tuning" => {
+                        let runs = args["HyperParameterTuningJobConfig"]["ResourceLimits"]
+                            ["MaxNumberOfTrainingJobs"]
+                            .as_u64()
+                            .and_then(|n| u32::try_from(n).ok())?;
+                        Some((name, args.get("TrainingJobDefinition")?, runs))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// The value of a `${Var}` placeholder, through the `Fn::Sub` variables.
     pub fn variable(&self, placeholder: &str) -> Option<&Value> {
         let name = placeholder.strip_prefix("${")?.strip_suffix('}')?;

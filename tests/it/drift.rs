@@ -71,6 +71,7 @@ fn text(bytes: &[u8]) -> String {
 /// both).
 fn project_in_moto_account() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
+    crate::common::copy_example_code(dir.path());
     let environments = dir.path().join("environments");
     std::fs::create_dir_all(&environments).unwrap();
     for name in ["base", "dev", "staging", "prod"] {

@@ -20,3 +20,4 @@ mod drift;
 mod markdown;
 mod ops;
 mod render;
+mod training;

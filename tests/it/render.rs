@@ -258,6 +258,7 @@ fn every_error_of_a_config_is_reported_in_file_order() {
 
 fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_example_code(dir.path());
     for (path, text) in files {
         let path = dir.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

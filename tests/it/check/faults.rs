@@ -35,6 +35,7 @@ struct Sandbox {
 impl Sandbox {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        crate::common::copy_example_code(dir.path());
         std::fs::create_dir(dir.path().join("environments")).unwrap();
         let aws = TcpListener::bind("127.0.0.1:0").unwrap();
         aws.set_nonblocking(true).unwrap();

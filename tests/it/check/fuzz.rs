@@ -44,6 +44,7 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        crate::common::copy_example_code(dir.path());
         std::fs::create_dir(dir.path().join("environments")).unwrap();
         let engine = Engine::new(&Project::Example).expect("built-in templates");
         Self {

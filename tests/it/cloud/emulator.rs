@@ -150,7 +150,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
         "iam starts after data: {}",
         applied.stderr
     );
-    let buckets = aws_sdk_s3::Client::from_conf(
+    let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(
             &aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new(crate::common::moto::REGION))
@@ -163,15 +163,66 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
         )
         .force_path_style(true)
         .build(),
-    )
-    .list_buckets()
-    .send()
-    .await
-    .unwrap();
+    );
+    let buckets = s3.list_buckets().send().await.unwrap();
     let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
     assert!(
         names.contains(&"dogbreed-dev-raw-123456789012-us-east-1"),
         "{names:?}"
+    );
+    // The code package is in the models zone under its hash, KMS-encrypted,
+    // and the deployed pipeline names exactly it.
+    let env = mlinfra::config::load_env(
+        &mlinfra::project::Project::Dir(crate::common::repo_root()),
+        "dev",
+    )
+    .unwrap();
+    let code = env.training[0].code.as_ref().unwrap();
+    let (bucket, key) = (code.source.bucket(), code.source.key());
+    assert!(
+        applied
+            .stderr
+            .contains(&format!("code of dogbreed uploaded s3://{bucket}/{key}")),
+        "{}",
+        applied.stderr
+    );
+    let object = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        object.server_side_encryption(),
+        Some(&aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+    );
+    let uploaded = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let bytes = uploaded.body.collect().await.unwrap().into_bytes();
+    let package = mlinfra::code::package::package(
+        mlinfra::code::read_source(
+            &mlinfra::project::Project::Dir(crate::common::repo_root()),
+            "training/dogbreed",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(bytes.as_ref(), package.bytes.as_slice());
+    // Once per hash: an apply with nothing to change leaves the object alone.
+    let again = mlinfra(&moto, None, &["apply", "--env", "dev", "--yes"]);
+    assert_exit(&again, 0, "apply without changes");
+    assert!(
+        again.stderr.contains(&format!(
+            "code of dogbreed already in place: s3://{bucket}/{key}"
+        )),
+        "{}",
+        again.stderr
     );
 
     // A second plan: nothing to change, and no change set created.

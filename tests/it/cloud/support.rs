@@ -130,6 +130,7 @@ pub fn quiet() -> Printer {
 /// A project directory: the example's environments, with `edit` applied to dev.toml.
 pub fn project_with(dev_extra: &str, base_edit: impl Fn(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp project");
+    crate::common::copy_example_code(dir.path());
     let envs = dir.path().join("environments");
     std::fs::create_dir_all(&envs).unwrap();
     let source = crate::common::repo_root().join("environments");

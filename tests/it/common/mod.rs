@@ -150,3 +150,13 @@ pub fn commonmark_reading(markdown: &str) -> (String, usize) {
     }
     (text, emphasis)
 }
+
+/// Copies the example's training code into a project directory, so that a
+/// copy of the example environments (whose `source_dir` names it) validates.
+pub fn copy_example_code(project: &std::path::Path) {
+    for (path, bytes) in mlinfra::project::EXAMPLE_SOURCES {
+        let target = project.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, bytes).unwrap();
+    }
+}

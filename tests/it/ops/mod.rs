@@ -62,6 +62,7 @@ fn spot_run() -> TrainReport {
         execution_arn: EXECUTION.into(),
         status: RunStatus::Succeeded,
         failure_reason: None,
+        tuning: None,
         training_job: Some(TrainingJobFacts {
             name: TRAINING_JOB.into(),
             status: "Completed".into(),
@@ -327,6 +328,103 @@ async fn waiting_follows_status_changes_and_reports_the_training_job() {
     );
     assert_eq!(describe.num_calls(), 4);
     assert_eq!(job.num_calls(), 1);
+}
+
+/// moto has no hyperparameter tuning jobs: the Tune step, the tuning job and
+/// its best training job come from mocks.
+#[tokio::test(start_paused = true)]
+async fn a_tuning_run_reports_its_best_training_job_and_objective() {
+    use aws_sdk_sagemaker::operation::describe_hyper_parameter_tuning_job::DescribeHyperParameterTuningJobOutput;
+    use aws_sdk_sagemaker::types::{
+        FinalHyperParameterTuningJobObjectiveMetric, HyperParameterTrainingJobSummary,
+        HyperParameterTuningJobStatus, TuningJobStepMetaData,
+    };
+    const TUNING_JOB: &str = "pipelines-abc123-Tune-x1";
+    const BEST: &str = "pipelines-abc123-Tune-x1-007-3f2a";
+    let describe = mock!(SageMaker::describe_pipeline_execution)
+        .then_output(|| execution(PipelineExecutionStatus::Succeeded, None));
+    let list = mock!(SageMaker::list_pipeline_execution_steps).then_output(|| {
+        let step = PipelineExecutionStep::builder()
+            .step_name("Tune")
+            .step_status(StepStatus::Succeeded)
+            .metadata(
+                PipelineExecutionStepMetadata::builder()
+                    .tuning_job(
+                        TuningJobStepMetaData::builder()
+                            .arn(format!(
+                                "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/{TUNING_JOB}"
+                            ))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        ListPipelineExecutionStepsOutput::builder()
+            .pipeline_execution_steps(step)
+            .build()
+    });
+    let tuning = mock!(SageMaker::describe_hyper_parameter_tuning_job)
+        .match_requests(|r| r.hyper_parameter_tuning_job_name() == Some(TUNING_JOB))
+        .then_output(|| {
+            DescribeHyperParameterTuningJobOutput::builder()
+                .hyper_parameter_tuning_job_name(TUNING_JOB)
+                .hyper_parameter_tuning_job_status(HyperParameterTuningJobStatus::Completed)
+                .best_training_job(
+                    HyperParameterTrainingJobSummary::builder()
+                        .training_job_name(BEST)
+                        .final_hyper_parameter_tuning_job_objective_metric(
+                            FinalHyperParameterTuningJobObjectiveMetric::builder()
+                                .metric_name("valid:accuracy")
+                                .value(0.875)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let job = mock!(SageMaker::describe_training_job)
+        .match_requests(|r| r.training_job_name() == Some(BEST))
+        .then_output(|| {
+            DescribeTrainingJobOutput::builder()
+                .training_job_name(BEST)
+                .training_job_status(TrainingJobStatus::Completed)
+                .model_artifacts(
+                    aws_sdk_sagemaker::types::ModelArtifacts::builder()
+                        .s3_model_artifacts(format!(
+                            "s3://models/dogbreed/{BEST}/output/model.tar.gz"
+                        ))
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_sagemaker,
+        RuleMode::MatchAny,
+        [&describe, &list, &tuning, &job]
+    );
+    let (lines, log) = capture();
+    let report = train::wait(&client, "dogbreed", EXECUTION, &quick_poll(), &log)
+        .await
+        .unwrap();
+    assert_eq!(tuning.num_calls(), 1);
+    assert_eq!(job.num_calls(), 1);
+    let text = report.render_human();
+    for expected in [
+        format!("  tuning job: {TUNING_JOB} (Completed)\n"),
+        "  best objective: valid:accuracy = 0.875\n".to_string(),
+        format!("  best training job: {BEST} (Completed)\n"),
+        format!("  model artifact: s3://models/dogbreed/{BEST}/output/model.tar.gz\n"),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
+    }
+    assert!(
+        lines
+            .lock()
+            .unwrap()
+            .contains(&format!("step Tune: Succeeded (tuning job {TUNING_JOB})")),
+        "{:?}",
+        lines.lock().unwrap()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -667,6 +765,7 @@ fn status_of_a_deployed_dev_lists_stacks_and_endpoints() {
 /// autoscaling, and the data stack protected.
 fn staging_in_moto_account() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_example_code(dir.path());
     let environments = dir.path().join("environments");
     std::fs::create_dir_all(&environments).unwrap();
     for name in ["base", "staging"] {
