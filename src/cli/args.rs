@@ -40,6 +40,10 @@ pub struct Cli {
     /// Also say where things come from (project, templates, AWS endpoint).
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// AWS named profile for credentials (shared config and credentials files);
+    /// the environment's deploy role, if any, is assumed from it.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Colour: auto (on a terminal, unless NO_COLOR or CI is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

@@ -3,7 +3,6 @@
 use crate::cli::Session;
 use crate::cli::args::PlanArgs;
 use crate::cli::session::runtime;
-use crate::cloud;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -17,7 +16,7 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
     }
     let printer = &session.printer;
     runtime()?.block_on(async {
-        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let clients = session.connect(&env, &args.aws).await?;
         let options = PlanOptions {
             allow_data_loss: args.allow_data_loss.clone(),
         };
@@ -25,7 +24,11 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let exit = printer.print(&plan, args.format)?;
         match &args.out {
             Some(path) => {
-                std::fs::write(path, plan::document::to_json(&plan)).map_err(|source| {
+                let file = plan::document::PlanFile {
+                    reviewed: plan::reviewed::Reviewed::new(&env, &rendered),
+                    plan,
+                };
+                std::fs::write(path, plan::document::file_json(&file)).map_err(|source| {
                     Error::Write {
                         path: path.clone(),
                         source,

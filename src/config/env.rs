@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::instances;
 use super::names::{EndpointIds, Names, ZoneIds};
 
 /// One deployable environment (for example `prod`), fully validated.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Env {
     /// The environment's file stem: `environments/prod.toml` → `prod`.
     pub name: String,
@@ -20,6 +20,9 @@ pub struct Env {
     pub tags: BTreeMap<String, String>,
     pub termination_protection: bool,
     pub artifacts_bucket: Option<String>,
+    /// How mlinfra reaches the environment's account.
+    #[serde(default)]
+    pub access: Access,
     pub data_lake: DataLake,
     pub training: Vec<TrainingJob>,
     pub endpoints: Vec<Endpoint>,
@@ -29,7 +32,29 @@ pub struct Env {
     pub prices: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// The roles through which an environment is deployed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Access {
+    /// Assumed for every AWS call of plan, apply, drift and the others.
+    pub deploy_role_arn: Option<String>,
+    pub external_id: Option<String>,
+    /// The service role passed to CloudFormation with each change set.
+    pub cloudformation_role_arn: Option<String>,
+    /// The account trusted to assume the deploy role.
+    pub delivery_account_id: String,
+}
+
+impl Access {
+    /// The role session name: says which tool and environment made a call
+    /// (CloudTrail shows it), within STS's 64 characters.
+    pub fn session_name(env: &str) -> String {
+        let mut name = format!("mlinfra-{env}");
+        name.truncate(64);
+        name
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DataLake {
     pub zones: Vec<Zone>,
     pub noncurrent_versions_expire_days: u32,
@@ -39,7 +64,7 @@ pub struct DataLake {
     pub key_alias: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Zone {
     pub name: String,
     /// Derived, globally unique bucket name: `{project}-{env}-{zone}-{account}-{region}`.
@@ -50,7 +75,7 @@ pub struct Zone {
 }
 
 /// A location inside the data lake: `curated/dog-images/` → zone `curated`, prefix `dog-images/`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct S3Location {
     pub zone: String,
     pub bucket: String,
@@ -63,7 +88,7 @@ impl S3Location {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TrainingJob {
     pub name: String,
     /// `{project}-{env}-{job}`: the SageMaker pipeline name.
@@ -87,12 +112,12 @@ pub struct TrainingJob {
     pub network_isolation_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Spot {
     pub max_wait_seconds: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Endpoint {
     pub name: String,
     /// `{project}-{env}-{endpoint}`: the SageMaker endpoint name.
@@ -110,7 +135,7 @@ pub struct Endpoint {
     pub autoscaling: Option<Autoscaling>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Autoscaling {
     pub min: u32,
     pub max: u32,
@@ -125,7 +150,7 @@ pub struct Autoscaling {
     pub scale_out_cooldown_seconds: u64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum ScalingMetric {
     /// `SageMakerVariantInvocationsPerInstance`
     InvocationsPerInstance,
@@ -133,7 +158,7 @@ pub enum ScalingMetric {
     CpuUtilization,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Invoker {
     pub name: String,
     pub role_name: String,
@@ -145,7 +170,7 @@ pub struct Invoker {
 }
 
 /// An ECR image URI split into the parts IAM policies need.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ImageUri {
     pub uri: String,
     pub registry_account: String,

@@ -11,7 +11,7 @@ pub mod raw;
 pub mod rules;
 pub mod validate;
 
-pub use env::Env;
+pub use env::{Access, Env};
 pub use error::{ConfigError, ConfigErrors};
 pub use load::Loader;
 

@@ -9,11 +9,23 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A layer of the platform: one CloudFormation stack per layer and environment.
 /// It lives here because it is part of every stack name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Data,
@@ -188,7 +200,7 @@ pub fn pascal_case(name: &str) -> String {
 }
 
 /// The logical ids of a data-lake zone in the data stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ZoneIds {
     pub bucket: String,
     pub policy: String,
@@ -215,7 +227,7 @@ impl ZoneIds {
 }
 
 /// The logical ids of a training job in the training stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobIds {
     pub pipeline: String,
     pub name_output: String,
@@ -239,7 +251,7 @@ impl JobIds {
 }
 
 /// Every logical id of an endpoint in the serving stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EndpointIds {
     pub model: String,
     pub config: String,
@@ -283,7 +295,7 @@ impl EndpointIds {
 }
 
 /// The logical ids of an invoker's role in the IAM stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct InvokerIds {
     pub role: String,
     pub arn_output: String,

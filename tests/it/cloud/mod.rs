@@ -7,3 +7,5 @@ mod support;
 mod emulator;
 
 mod faults;
+
+mod accounts;
