@@ -13,6 +13,7 @@ pub mod cloud;
 pub mod commands;
 pub mod config;
 pub mod cost;
+pub mod delivery;
 pub mod diff;
 pub mod drift;
 pub mod error;

@@ -124,6 +124,48 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra status --env prod\n  mlinfra status --env prod --format json"
     )]
     Status(StatusArgs),
+    /// Print the IAM policy an environment needs: the deploy role's (plan,
+    /// apply, drift, train, status) or CloudFormation's execution role's.
+    #[command(
+        after_help = "Examples:\n  mlinfra policy --env prod > deploy-policy.json\n  mlinfra policy --env prod --role cloudformation"
+    )]
+    Policy(PolicyArgs),
+    /// Render, or deploy with --deploy, the bootstrap stack of an environment's
+    /// account: the deploy role trusted by the delivery account and
+    /// CloudFormation's execution role, generated from what mlinfra renders.
+    #[command(
+        after_help = "Examples:\n  mlinfra bootstrap --env prod > bootstrap.json\n  mlinfra bootstrap --env prod --deploy     # with credentials of prod's account"
+    )]
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyRole {
+    /// What a build or a person needs for plan, apply, drift, train and status.
+    Deploy,
+    /// What CloudFormation needs for the environment's resources.
+    Cloudformation,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = PolicyRole::Deploy)]
+    pub role: PolicyRole,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Create or update the stack `{project}-{env}-bootstrap` instead of printing it.
+    #[arg(long)]
+    pub deploy: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -59,5 +59,7 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Drift(args) => commands::drift::run(session, &args),
         Command::Train(args) => commands::train::run(session, &args),
         Command::Status(args) => commands::status::run(session, &args),
+        Command::Policy(args) => commands::policy::run(session, &args),
+        Command::Bootstrap(args) => commands::bootstrap::run(session, &args),
     }
 }

@@ -4,6 +4,7 @@
 //! step's own module.
 
 pub mod apply;
+pub mod bootstrap;
 pub mod check;
 pub mod completions;
 pub mod cost;
@@ -12,6 +13,7 @@ pub mod drift;
 pub mod init;
 pub mod list;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod schema;
 pub mod status;

@@ -358,6 +358,21 @@ impl Names<'_> {
         format!("{}-training-pipeline", self.prefix())
     }
 
+    /// The role builds assume to deploy this environment (`mlinfra bootstrap`).
+    pub fn deploy_role(&self) -> String {
+        format!("{}-deploy", self.prefix())
+    }
+
+    /// CloudFormation's execution role for this environment's stacks (`mlinfra bootstrap`).
+    pub fn cloudformation_role(&self) -> String {
+        format!("{}-cloudformation", self.prefix())
+    }
+
+    /// The stack holding those two roles.
+    pub fn bootstrap_stack(&self) -> String {
+        format!("{}-bootstrap", self.prefix())
+    }
+
     pub fn invoker_role(&self, invoker: &str) -> String {
         format!("{}-invoke-{invoker}", self.prefix())
     }

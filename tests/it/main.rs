@@ -15,6 +15,7 @@ mod check;
 mod cli;
 mod cloud;
 mod common;
+mod delivery;
 mod drift;
 mod ops;
 mod render;

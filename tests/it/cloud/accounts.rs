@@ -151,3 +151,95 @@ fn the_profile_flag_selects_the_named_profile() {
     assert_eq!(with.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("(profile delivery)"), "{stderr}");
 }
+
+/// The bootstrap stack deploys on the emulator and the environment then
+/// deploys through its two roles. moto enforces no IAM policy, so this shows
+/// the roles exist, carry the generated policies and are used; that the
+/// execution policy covers every rendered type is the unit test's part
+/// (`delivery::policy`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_creates_both_roles_and_the_environment_deploys_through_them() {
+    let moto = Moto::start();
+    let printed = moto
+        .cli(&crate::common::repo_root())
+        .args(["bootstrap", "--env", "dev"])
+        .run();
+    assert_eq!(printed.status.code(), Some(0));
+    let template: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(
+        template["Resources"]["CloudFormationRole"]["Properties"]["RoleName"],
+        "dogbreed-dev-cloudformation"
+    );
+
+    let deployed = moto
+        .cli(&crate::common::repo_root())
+        .args(["bootstrap", "--env", "dev", "--deploy"])
+        .run();
+    let stdout = String::from_utf8_lossy(&deployed.stdout).into_owned();
+    assert_eq!(
+        deployed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    assert!(
+        stdout.contains("DeployRoleArn = arn:aws:iam::123456789012:role/dogbreed-dev-deploy"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "CloudFormationRoleArn = arn:aws:iam::123456789012:role/dogbreed-dev-cloudformation"
+        ),
+        "{stdout}"
+    );
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let policy = iam
+        .get_role_policy()
+        .role_name("dogbreed-dev-cloudformation")
+        .policy_name("mlinfra")
+        .send()
+        .await
+        .expect("the execution role carries the generated policy");
+    let document = percent_encoding::percent_decode_str(policy.policy_document())
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    assert!(document.contains("sagemaker:CreateEndpoint"), "{document}");
+    assert!(!document.contains("AdministratorAccess"));
+
+    // Again: nothing to change.
+    let again = moto
+        .cli(&crate::common::repo_root())
+        .args(["bootstrap", "--env", "dev", "--deploy"])
+        .run();
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("up to date"));
+
+    let project = with_roles("");
+    let applied = moto
+        .cli(project.path())
+        .args(["apply", "--env", "dev", "--yes"])
+        .run();
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let cfn = moto_cfn(&moto).await;
+    let serving = cfn
+        .describe_stacks()
+        .stack_name("dogbreed-dev-serving")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(serving.stacks()[0].role_arn(), Some(CFN_ROLE));
+}
