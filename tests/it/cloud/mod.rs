@@ -9,3 +9,5 @@ mod emulator;
 mod faults;
 
 mod accounts;
+
+mod buildspec;
