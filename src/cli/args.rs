@@ -137,6 +137,33 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra bootstrap --env prod > bootstrap.json\n  mlinfra bootstrap --env prod --deploy     # with credentials of prod's account"
     )]
     Bootstrap(BootstrapArgs),
+    /// Render the delivery stack `{project}-delivery`: a CodePipeline that plans,
+    /// approves (protected environments) and applies each environment in order.
+    #[command(
+        after_help = "Examples:\n  mlinfra pipeline --connection-arn arn:aws:codeconnections:us-east-1:111111111111:connection/abc \\\n      --repository acme/ml-platform --environments dev,staging,prod > delivery.json"
+    )]
+    Pipeline(PipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Environments in promotion order [default: unprotected first, then protected].
+    #[arg(long, value_delimiter = ',', value_name = "ENV,...")]
+    pub environments: Option<Vec<String>>,
+    /// CodeConnections connection to the repository.
+    #[arg(long, value_name = "ARN")]
+    pub connection_arn: String,
+    /// The repository, `owner/name`.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repository: String,
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The pipeline's region [default: AWS_REGION, else the first environment's].
+    #[arg(long)]
+    pub region: Option<String>,
+    /// SHA-256 of the Linux mlinfra binary the builds run [default: this binary's].
+    #[arg(long, value_name = "HEX")]
+    pub binary_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

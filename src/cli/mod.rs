@@ -61,5 +61,6 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Status(args) => commands::status::run(session, &args),
         Command::Policy(args) => commands::policy::run(session, &args),
         Command::Bootstrap(args) => commands::bootstrap::run(session, &args),
+        Command::Pipeline(args) => commands::pipeline::run(session, &args),
     }
 }

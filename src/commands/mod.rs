@@ -12,6 +12,7 @@ pub mod diff;
 pub mod drift;
 pub mod init;
 pub mod list;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -5,4 +5,5 @@
 //! Synchronous and pure: the commands deploy what is built here.
 
 pub mod bootstrap;
+pub mod pipeline;
 pub mod policy;

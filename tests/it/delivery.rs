@@ -161,3 +161,118 @@ fn the_policy_command_prints_the_deploy_and_execution_policies() {
     assert!(text.contains("sagemaker:CreateEndpoint"), "{text}");
     assert!(!text.contains("cloudformation:ExecuteChangeSet"), "{text}");
 }
+
+const PIPELINE_ARGS: [&str; 8] = [
+    "pipeline",
+    "--connection-arn",
+    "arn:aws:codeconnections:us-east-1:111111111111:connection/0f1e2d3c-aaaa-bbbb-cccc-000000000000",
+    "--repository",
+    "acme/dogbreed",
+    "--binary-sha256",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "--region=us-east-1",
+];
+
+fn delivery() -> String {
+    let output = Cli::new()
+        .args(PIPELINE_ARGS)
+        .args(["--environments", "dev,staging,prod"])
+        .run();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_delivery_stack_is_snapshotted_and_promotes_with_approvals_before_protected_environments() {
+    let text = delivery();
+    snapshot_settings().bind(|| insta::assert_snapshot!("delivery__pipeline", text));
+    let t: Value = serde_json::from_str(&text).unwrap();
+    let pipeline = &t["Resources"]["Pipeline"]["Properties"];
+    assert_eq!(pipeline["PipelineType"], "V2");
+    let stages: Vec<(String, Vec<String>)> = pipeline["Stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["Name"].as_str().unwrap().to_string(),
+                s["Actions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["Name"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Source", "DeployDev", "DeployStaging", "DeployProd"]
+    );
+    // dev has no termination protection: no approval; staging and prod do.
+    assert_eq!(stages[1].1, ["Plan", "Apply"]);
+    assert_eq!(stages[2].1, ["Plan", "Approve", "Apply"]);
+    assert_eq!(stages[3].1, ["Plan", "Approve", "Apply"]);
+    // The builds may assume only the deploy roles.
+    let build = &t["Resources"]["BuildRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let assume = &build["Statement"][0];
+    assert_eq!(assume["Action"], "sts:AssumeRole");
+    assert_eq!(
+        assume["Resource"][2],
+        "arn:aws:iam::345678901234:role/dogbreed-prod-deploy"
+    );
+    // The buildspec verifies the binary's checksum.
+    let spec = t["Resources"]["PlanProject"]["Properties"]["Source"]["BuildSpec"]
+        .as_str()
+        .unwrap();
+    assert!(spec.contains("sha256sum -c -"), "{spec}");
+    assert_eq!(
+        t["Resources"]["BuildLogs"]["Properties"]["RetentionInDays"],
+        365
+    );
+}
+
+#[test]
+fn cfn_lint_and_checkov_pass_the_delivery_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dogbreed-delivery.json");
+    std::fs::write(&path, delivery()).unwrap();
+    let lint = Command::new(venv_tool("cfn-lint"))
+        .arg(&path)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        lint.status.success() && lint.stdout.is_empty(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let out = Command::new(venv_tool("checkov"))
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .args([
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--quiet",
+            "-d",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("checkov runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(
+        report["summary"]["failed"], 0,
+        "checkov failed checks:\n{:#}",
+        report["results"]["failed_checks"]
+    );
+    assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 5);
+}
