@@ -30,8 +30,9 @@ use crate::config::Env;
 use crate::output::Printer;
 use crate::plan::document::DocumentError;
 use crate::plan::{self, Plan, PlanError, PlanOptions, StackAction, state};
-use crate::render::{Canonical, RenderedStack};
+use crate::render::RenderedStack;
 use crate::report;
+use crate::template::Canonical;
 
 #[derive(Debug, Default, Clone)]
 pub struct ApplyOptions {

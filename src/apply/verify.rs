@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{ApplyError, Context, Read};
 use crate::plan::{self, Plan, classify};
-use crate::render::Canonical;
+use crate::template::Canonical;
 
 /// Every difference between the plan file and what CloudFormation holds;
 /// empty when the file is exactly what was reviewed.

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, Env};
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::render::{Canonical, RenderedStack};
+use crate::render::RenderedStack;
 use crate::stacks;
+use crate::template::Canonical;
 
 /// Where a checked template came from, for reports that point into files.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::cloud::AwsError;
 use crate::cloud::cfn::Cfn;
-use crate::render::{Canonical, RenderedStack};
+use crate::render::RenderedStack;
+use crate::template::Canonical;
 pub use crate::template::diff::{Difference, structural_diff};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

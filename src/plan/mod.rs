@@ -29,8 +29,9 @@ use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
 use crate::cost::{self, CostDelta, PriceTable};
 use crate::output::Printer;
-use crate::render::{Canonical, RenderedStack};
+use crate::render::RenderedStack;
 use crate::stacks::Layer;
+use crate::template::Canonical;
 
 /// CloudFormation's limit for an inline `TemplateBody`; larger goes through S3.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
@@ -64,27 +65,10 @@ pub enum PlanError {
     UnusedAllowance(Vec<String>),
 }
 
-/// SHA-256 of a template with every object's keys sorted, so the same
-/// template hashes the same whatever order its text had (`serde_json` keeps
-/// insertion order here, and CloudFormation returns the body as submitted).
+/// SHA-256 of a template in canonical form, so the same template hashes the
+/// same whatever order its text had (CloudFormation returns the body as submitted).
 pub fn template_hash(value: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sorted(v)))
-                        .collect(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    Canonical::new(sorted(value)).hash()
+    Canonical::new(value.clone()).hash()
 }
 
 /// A name unique to this run, for change sets and client request tokens.

@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::canonical::Document;
 use crate::project::{Project, SourceError};
 use crate::stacks::Layer;
+use crate::template::Canonical;
+use crate::template::canonical::Document;
 
 const BUILT_IN: [(Layer, &str); 4] = [
     (Layer::Data, include_str!("../../templates/data.json.tera")),
@@ -63,6 +63,7 @@ fn json_filter(
 pub struct Engine {
     tera: tera::Tera,
     names: Vec<(Layer, String)>,
+    overridden: bool,
 }
 
 impl Engine {
@@ -72,10 +73,14 @@ impl Engine {
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json", json_filter);
         let mut names = Vec::new();
+        let mut overridden = false;
         for (layer, built_in) in BUILT_IN {
             let file = layer.template_file();
             let (name, text) = match project.template_override(&file)? {
-                Some(custom) => (custom.display_path.display().to_string(), custom.text),
+                Some(custom) => {
+                    overridden = true;
+                    (custom.display_path.display().to_string(), custom.text)
+                }
                 None => (format!("templates/{file} (built-in)"), built_in.to_string()),
             };
             crate::output::detail(&format!("template for the {layer} stack: {name}"));
@@ -86,7 +91,16 @@ impl Engine {
                 })?;
             names.push((layer, name));
         }
-        Ok(Self { tera, names })
+        Ok(Self {
+            tera,
+            names,
+            overridden,
+        })
+    }
+
+    /// Whether the project overrides any built-in template with its own.
+    pub fn has_overrides(&self) -> bool {
+        self.overridden
     }
 
     fn name(&self, layer: Layer) -> &str {
@@ -170,48 +184,6 @@ impl Engine {
             });
         }
         Ok(document)
-    }
-}
-
-/// A template in canonical form, with the hash plan uses to spot "no change".
-#[derive(Debug, Clone, PartialEq)]
-pub struct Canonical {
-    pub value: serde_json::Value,
-    pub text: String,
-}
-
-/// Sorts every object's keys, whatever map type serde_json was built with
-/// (a dependency turns on its insertion-ordered maps).
-pub fn sort_keys(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.sort_keys();
-            map.values_mut().for_each(sort_keys);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
-    }
-}
-
-impl Canonical {
-    pub fn new(mut value: serde_json::Value) -> Self {
-        sort_keys(&mut value);
-        let text = super::canonical::pretty(&value);
-        Self { value, text }
-    }
-
-    /// Parses any JSON template body (for example one read back from CloudFormation).
-    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text).map(Self::new)
-    }
-
-    pub fn hash(&self) -> String {
-        let digest = Sha256::digest(self.text.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    pub fn size(&self) -> usize {
-        self.text.len()
     }
 }
 

@@ -1,13 +1,13 @@
 //! Rendering: `Env` → one canonical CloudFormation template per stack. Pure and
 //! synchronous: no AWS types, no I/O beyond reading template overrides.
 
-pub mod canonical;
 pub mod engine;
 pub mod model;
 pub mod pipeline;
 pub mod write;
 
-pub use engine::{Canonical, Engine, TemplateError};
+pub use crate::template::Canonical;
+pub use engine::{Engine, TemplateError};
 
 use crate::config::Env;
 use crate::stacks::{self, Layer, StackSpec};

@@ -76,6 +76,6 @@ pub fn definition(env: &Env, job: &TrainingJob) -> String {
         "Parameters": [],
         "Steps": [{ "Name": "Train", "Type": "Training", "Arguments": arguments }],
     });
-    super::engine::sort_keys(&mut document);
+    crate::template::sort_keys(&mut document);
     serde_json::to_string(&document).expect("a JSON value always serialises")
 }

@@ -437,7 +437,7 @@ impl Statement {
             map.insert("Condition".into(), condition_json(condition));
         }
         let mut value = Value::Object(map);
-        crate::render::engine::sort_keys(&mut value);
+        crate::template::sort_keys(&mut value);
         value
     }
 }

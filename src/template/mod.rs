@@ -9,7 +9,7 @@
 //! - `catalogue`: create-only properties and stateful resource types;
 //! - `ids`: the variant resource id, names from ARNs, the pipeline definition;
 //! - `diff`: the structural differ;
-//! - the canonical form and its hash (`Canonical`, made where templates are rendered).
+//! - `canonical`: the canonical form and its hash (`Canonical`): sorted keys, 2-space indent.
 
 pub mod catalogue;
 pub mod diff;
@@ -20,5 +20,6 @@ pub mod refs;
 mod resource;
 pub mod value;
 
-pub use crate::render::engine::{Canonical, sort_keys};
+pub mod canonical;
+pub use canonical::{Canonical, sort_keys};
 pub use resource::{Resource, Template};

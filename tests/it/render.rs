@@ -65,7 +65,7 @@ fn output_is_canonical_and_deterministic() {
             a.template.text.lines().nth(1).unwrap().starts_with("  \""),
             "2-space indent"
         );
-        let reparsed = render::Canonical::parse(&a.template.text).unwrap();
+        let reparsed = mlinfra::template::Canonical::parse(&a.template.text).unwrap();
         assert_eq!(
             reparsed.text, a.template.text,
             "canonical form is a fixed point"
@@ -290,6 +290,28 @@ fn a_broken_template_names_the_template_and_the_line() {
     };
     assert!(error.contains("iam.json.tera"), "{error}");
     assert!(error.contains("line 3"), "{error}");
+
+    // `validate` renders a project's own templates: a broken one fails it.
+    let validate = common::Cli::new()
+        .args([
+            "--project",
+            &dir.path().display().to_string(),
+            "validate",
+            "--env",
+            "dev",
+        ])
+        .run();
+    assert_eq!(
+        validate.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&validate)
+    );
+    assert!(
+        common::stderr(&validate).contains("iam.json.tera"),
+        "{}",
+        common::transcript(&validate)
+    );
 
     let bad_syntax = "{\n  \"Resources\": {% for x in %}\n}\n";
     std::fs::write(dir.path().join("templates/iam.json.tera"), bad_syntax).unwrap();

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use mlinfra::check::{self, RuleId};
 use mlinfra::project::Project;
-use mlinfra::render::Canonical;
 use mlinfra::stacks::Layer;
+use mlinfra::template::Canonical;
 use serde_json::{Value, json};
 
 use super::support::*;

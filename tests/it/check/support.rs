@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use mlinfra::check::{self, Finding, RuleId};
 use mlinfra::config::{self, Env};
 use mlinfra::project::Project;
-use mlinfra::render::{self, Canonical, Engine, RenderedStack};
+use mlinfra::render::{self, Engine, RenderedStack};
 use mlinfra::stacks::Layer;
+use mlinfra::template::Canonical;
 use serde_json::Value;
 
 use crate::common::repo_root;

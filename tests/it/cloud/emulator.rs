@@ -25,7 +25,8 @@ use std::time::Instant;
 
 use mlinfra::apply::{self, ApplyOptions};
 use mlinfra::plan::{self, PlanOptions, StackAction};
-use mlinfra::render::{Canonical, RenderedStack};
+use mlinfra::render::RenderedStack;
+use mlinfra::template::Canonical;
 
 use super::support::{Calls, captured, example, moto_cfn, moto_clients, project_with, quiet};
 use crate::common::moto::Moto;

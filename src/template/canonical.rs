@@ -6,9 +6,56 @@
 //! only objects are reordered. Anything unusual (an escape sequence, a number
 //! serde_json would respell, invalid JSON) goes through serde_json itself, so
 //! the output and the errors stay exactly serde_json's.
+//!
+//! `Canonical` is a template in that form with its hash: what plan compares
+//! to spot "no change", whether the template was rendered or read back.
+
+use sha2::{Digest, Sha256};
 
 /// serde_json refuses deeper nesting; beyond it the slow path reports the error.
 const MAX_DEPTH: usize = 127;
+
+/// A template in canonical form, with the hash plan uses to spot "no change".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canonical {
+    pub value: serde_json::Value,
+    pub text: String,
+}
+
+/// Sorts every object's keys, whatever map type serde_json was built with
+/// (a dependency turns on its insertion-ordered maps).
+pub fn sort_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
+impl Canonical {
+    pub fn new(mut value: serde_json::Value) -> Self {
+        sort_keys(&mut value);
+        let text = pretty(&value);
+        Self { value, text }
+    }
+
+    /// Parses any JSON template body (for example one read back from CloudFormation).
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text).map(Self::new)
+    }
+
+    pub fn hash(&self) -> String {
+        let digest = Sha256::digest(self.text.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn size(&self) -> usize {
+        self.text.len()
+    }
+}
 
 /// A template's output, parsed just enough to write it canonically.
 pub struct Document<'a>(Parsed<'a>);
@@ -27,7 +74,7 @@ impl<'a> Document<'a> {
             return Ok(Document(Parsed::Fast(node)));
         }
         let mut value: serde_json::Value = serde_json::from_str(input)?;
-        super::engine::sort_keys(&mut value);
+        sort_keys(&mut value);
         Ok(Document(Parsed::Slow(value)))
     }
 
@@ -393,7 +440,7 @@ mod tests {
     /// What canonical output has always been: a sorted `Value`, pretty-printed.
     fn through_value(input: &str) -> String {
         let mut value: serde_json::Value = serde_json::from_str(input).unwrap();
-        crate::render::engine::sort_keys(&mut value);
+        super::sort_keys(&mut value);
         super::pretty(&value)
     }
 
