@@ -63,7 +63,8 @@ fn model(c: &mut StackCheck, resource: &Resource) {
         .env
         .endpoints
         .iter()
-        .find(|e| e.ids.model == resource.logical_id);
+        .flat_map(|e| e.all_variants())
+        .find(|v| v.ids.model == resource.logical_id);
     let opt_out = endpoint.map(|e| {
         (!e.network_isolation)
             .then_some(e.network_isolation_reason.as_deref())

@@ -28,15 +28,15 @@ pub fn summary(env: &Env) -> String {
     let endpoints: Vec<String> = env
         .endpoints
         .iter()
-        .map(|e| match &e.autoscaling {
-            Some(a) => format!(
-                "{} ({}, autoscaling {}–{})",
-                e.name, e.instance_type, a.min, a.max
-            ),
-            None => format!(
-                "{} ({} × {})",
-                e.name, e.initial_instance_count, e.instance_type
-            ),
+        .map(|e| {
+            let variants: Vec<String> = e
+                .all_variants()
+                .map(|v| match &v.autoscaling {
+                    Some(a) => format!("{}, autoscaling {}–{}", v.instance_type, a.min, a.max),
+                    None => format!("{} × {}", v.initial_instance_count, v.instance_type),
+                })
+                .collect();
+            format!("{} ({})", e.name, variants.join("; "))
         })
         .collect();
     let jobs: Vec<String> = env

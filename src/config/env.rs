@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::instances;
-use super::names::{EndpointIds, Names, ZoneIds};
+use super::names::{AlarmKind, EndpointIds, Names, VariantIds, ZoneIds};
 
 /// One deployable environment (for example `prod`), fully validated.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -27,6 +27,8 @@ pub struct Env {
     pub training: Vec<TrainingJob>,
     pub endpoints: Vec<Endpoint>,
     pub invokers: Vec<Invoker>,
+    /// Subscriptions of the serving alarms' topic.
+    pub notifications: Notifications,
     pub accepted_findings: BTreeMap<String, String>,
     /// Price overrides, USD per hour by instance type.
     pub prices: BTreeMap<String, f64>,
@@ -122,17 +124,175 @@ pub struct Endpoint {
     pub name: String,
     /// `{project}-{env}-{endpoint}`: the SageMaker endpoint name.
     pub endpoint_name: String,
-    /// Every logical id of the endpoint in the serving stack.
+    /// The logical ids of the endpoint and its config in the serving stack.
     pub ids: EndpointIds,
+    /// Production variants (1–10), in the order they are rendered.
+    pub variants: Vec<Variant>,
+    /// At most one, and then beside exactly one production variant.
+    pub shadow_variants: Vec<Variant>,
+    /// Blue/green guardrails for updates; `None`: SageMaker's default
+    /// (blue/green, all at once, no baking, no rollback alarms).
+    pub deployment: Option<Deployment>,
+}
+
+/// One variant of an endpoint: its own model, capacity and traffic weight.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Variant {
+    /// The SageMaker variant name (`AllTraffic` for a single-variant endpoint).
+    pub name: String,
+    pub ids: VariantIds,
     /// Name of the target-tracking policy.
     pub scaling_policy_name: String,
     pub image: ImageUri,
     pub model_data: S3Location,
     pub instance_type: String,
     pub initial_instance_count: u32,
+    /// `InitialVariantWeight`: traffic share is weight / sum of weights.
+    pub weight: f64,
     pub network_isolation: bool,
     pub network_isolation_reason: Option<String>,
     pub autoscaling: Option<Autoscaling>,
+    /// CloudWatch alarms on this variant (empty when the endpoint has none).
+    pub alarms: Vec<Alarm>,
+}
+
+/// An alarm as a plan file holds it. Its metric names are a handful of
+/// short strings, read once per process (apply --plan without a checkout),
+/// so keeping them for the life of the process costs nothing.
+#[derive(Deserialize)]
+struct AlarmFile {
+    kind: AlarmKind,
+    logical_id: String,
+    alarm_name: String,
+    namespace: String,
+    metric: String,
+    statistic: String,
+    extended: bool,
+    threshold: f64,
+    metric_threshold: f64,
+    period_seconds: u64,
+    evaluation_periods: u32,
+    description: String,
+}
+
+impl<'de> Deserialize<'de> for Alarm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        AlarmFile::deserialize(d).map(Alarm::from)
+    }
+}
+
+impl From<AlarmFile> for Alarm {
+    fn from(f: AlarmFile) -> Self {
+        let keep = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        Self {
+            kind: f.kind,
+            logical_id: f.logical_id,
+            alarm_name: f.alarm_name,
+            namespace: keep(f.namespace),
+            metric: keep(f.metric),
+            statistic: keep(f.statistic),
+            extended: f.extended,
+            threshold: f.threshold,
+            metric_threshold: f.metric_threshold,
+            period_seconds: f.period_seconds,
+            evaluation_periods: f.evaluation_periods,
+            description: f.description,
+        }
+    }
+}
+
+/// A CloudWatch alarm on a variant's metric, above a threshold.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Alarm {
+    pub kind: AlarmKind,
+    pub logical_id: String,
+    pub alarm_name: String,
+    pub namespace: &'static str,
+    pub metric: &'static str,
+    /// `Statistic` (Sum, Average) or, for percentiles, `ExtendedStatistic`.
+    pub statistic: &'static str,
+    pub extended: bool,
+    /// The value as written (ms for latency, percent per instance for CPU).
+    pub threshold: f64,
+    /// The alarm's `Threshold` in the metric's own unit (µs, percent × vCPUs).
+    pub metric_threshold: f64,
+    pub period_seconds: u64,
+    pub evaluation_periods: u32,
+    pub description: String,
+}
+
+/// How SageMaker shifts traffic to the new fleet during an update.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TrafficShift {
+    AllAtOnce,
+    /// Shift `percent` of capacity, bake, then the rest.
+    Canary {
+        percent: u32,
+    },
+    /// Shift `percent` of capacity per step.
+    Linear {
+        percent: u32,
+    },
+}
+
+impl TrafficShift {
+    pub fn routing_type(self) -> &'static str {
+        match self {
+            TrafficShift::AllAtOnce => "ALL_AT_ONCE",
+            TrafficShift::Canary { .. } => "CANARY",
+            TrafficShift::Linear { .. } => "LINEAR",
+        }
+    }
+
+    /// Steps in which traffic moves: 1, 2, or ⌈100 / step⌉.
+    pub fn steps(self) -> u32 {
+        match self {
+            TrafficShift::AllAtOnce => 1,
+            TrafficShift::Canary { .. } => 2,
+            TrafficShift::Linear { percent } => 100_u32.div_ceil(percent.max(1)),
+        }
+    }
+}
+
+/// The endpoint's `DeploymentConfig`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Deployment {
+    pub shift: TrafficShift,
+    pub wait_seconds: u64,
+    pub termination_wait_seconds: u64,
+    pub max_execution_seconds: u64,
+    /// Alarm names that roll the update back (1–10, or none).
+    pub rollback_alarms: Vec<RollbackAlarm>,
+}
+
+/// An alarm the deployment watches: one of the endpoint's own (a `Ref` to
+/// it, so the alarm exists first) or one named in the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RollbackAlarm {
+    pub name: String,
+    pub logical_id: Option<String>,
+}
+
+impl Deployment {
+    /// The waits of a deployment: a baking period after each traffic step
+    /// (the last one before the old fleet may go), then the termination
+    /// wait. Provisioning the new fleet comes on top; SageMaker wants
+    /// `MaximumExecutionTimeoutInSeconds` above this.
+    pub fn waiting_seconds(&self) -> u64 {
+        u64::from(self.shift.steps()) * self.wait_seconds + self.termination_wait_seconds
+    }
+}
+
+impl Endpoint {
+    /// Production and shadow variants.
+    pub fn all_variants(&self) -> impl Iterator<Item = &Variant> {
+        self.variants.iter().chain(&self.shadow_variants)
+    }
+
+    pub fn alarms(&self) -> impl Iterator<Item = &Alarm> {
+        self.all_variants().flat_map(|v| &v.alarms)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -156,6 +316,21 @@ pub enum ScalingMetric {
     InvocationsPerInstance,
     /// CPU utilisation of the variant's instances (a customized metric).
     CpuUtilization,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Notifications {
+    pub email: Vec<String>,
+    pub https: Vec<String>,
+}
+
+impl Env {
+    /// The serving stack has an alarm topic when any alarm or subscription needs one.
+    pub fn has_alarm_topic(&self) -> bool {
+        self.endpoints.iter().any(|e| e.alarms().next().is_some())
+            || !self.notifications.email.is_empty()
+            || !self.notifications.https.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -263,7 +438,7 @@ impl std::fmt::Display for CpuTargetChange {
     }
 }
 
-impl Endpoint {
+impl Variant {
     /// What a plan warns about when the deployed variant runs
     /// `deployed_instance_type` and this configuration changes it: the CPU
     /// target's rendered value changes with the vCPU count. `None` when the
@@ -291,11 +466,12 @@ impl Endpoint {
 mod tests {
     use super::*;
 
-    fn endpoint(instance_type: &str, metric: ScalingMetric, target: f64) -> Endpoint {
-        Endpoint {
-            name: "ep".into(),
-            endpoint_name: "p-e-ep".into(),
-            ids: EndpointIds::of("ep"),
+    fn endpoint(instance_type: &str, metric: ScalingMetric, target: f64) -> Variant {
+        Variant {
+            name: "AllTraffic".into(),
+            ids: VariantIds::of("ep", None),
+            weight: 1.0,
+            alarms: Vec::new(),
             scaling_policy_name: "p-e-ep-target-tracking".into(),
             image: crate::config::validate::parse_ecr_image(
                 "763104351884.dkr.ecr.us-east-1.amazonaws.com/repo:1",

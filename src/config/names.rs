@@ -70,13 +70,17 @@ pub enum Scope {
     Endpoint,
     /// CloudFormation export names of the account and region.
     Export,
+    /// CloudWatch alarm names of the account and region.
+    Alarm,
 }
 
 impl Scope {
     /// The form in which two names are the same to AWS.
     pub fn normalise(self, name: &str) -> String {
         match self {
-            Scope::Resource(_) | Scope::Output(_) | Scope::Export => name.to_string(),
+            Scope::Resource(_) | Scope::Output(_) | Scope::Export | Scope::Alarm => {
+                name.to_string()
+            }
             Scope::Bucket | Scope::Role | Scope::Pipeline | Scope::Endpoint => {
                 name.to_ascii_lowercase()
             }
@@ -94,6 +98,7 @@ impl Scope {
             Scope::Pipeline => format!("pipeline name{s}"),
             Scope::Endpoint => format!("endpoint name{s}"),
             Scope::Export => format!("export name{s}"),
+            Scope::Alarm => format!("alarm name{s}"),
         }
     }
 }
@@ -115,6 +120,14 @@ pub mod fixed {
     pub const PIPELINE_ROLE_ARN_OUTPUT: &str = "PipelineRoleArn";
     pub const NO_TRAINING_JOBS: &str = "NoTrainingJobs";
     pub const NO_ENDPOINTS: &str = "NoEndpoints";
+    pub const ALARM_TOPIC: &str = "AlarmTopic";
+    pub const ALARM_TOPIC_POLICY: &str = "AlarmTopicPolicy";
+    pub const ALARM_TOPIC_ARN_OUTPUT: &str = "AlarmTopicArn";
+}
+
+/// The alarm topic's subscriptions, numbered per protocol: `AlarmTopicEmail1`, `AlarmTopicHttps2`.
+pub fn alarm_subscription_id(protocol: &str, number: usize) -> String {
+    format!("{}{}{number}", fixed::ALARM_TOPIC, pascal_case(protocol))
 }
 
 /// mlinfra's own names per scope, with what they are: no configuration entry may derive one.
@@ -181,6 +194,21 @@ pub fn reserved_logical_ids() -> Vec<(Scope, &'static str, &'static str)> {
             Scope::Resource(Layer::Serving),
             NO_ENDPOINTS,
             "the placeholder of a serving stack without endpoints",
+        ),
+        (
+            Scope::Resource(Layer::Serving),
+            ALARM_TOPIC,
+            "the serving alarms' SNS topic",
+        ),
+        (
+            Scope::Resource(Layer::Serving),
+            ALARM_TOPIC_POLICY,
+            "the serving alarms' topic policy",
+        ),
+        (
+            Scope::Output(Layer::Serving),
+            ALARM_TOPIC_ARN_OUTPUT,
+            "the serving alarms' topic ARN",
         ),
     ]
 }
@@ -250,14 +278,12 @@ impl JobIds {
     }
 }
 
-/// Every logical id of an endpoint in the serving stack.
+/// The logical ids of an endpoint itself in the serving stack; its variants
+/// have [`VariantIds`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EndpointIds {
-    pub model: String,
     pub config: String,
     pub endpoint: String,
-    pub scalable_target: String,
-    pub scaling_policy: String,
     pub name_output: String,
     pub arn_output: String,
     pub config_name_output: String,
@@ -267,11 +293,8 @@ impl EndpointIds {
     pub fn of(endpoint: &str) -> Self {
         let p = pascal_case(endpoint);
         Self {
-            model: format!("{p}Model"),
             config: format!("{p}EndpointConfig"),
             endpoint: format!("{p}Endpoint"),
-            scalable_target: format!("{p}ScalableTarget"),
-            scaling_policy: format!("{p}ScalingPolicy"),
             name_output: format!("{p}EndpointName"),
             arn_output: format!("{p}EndpointArn"),
             config_name_output: format!("{p}EndpointConfigName"),
@@ -282,14 +305,114 @@ impl EndpointIds {
         let resource = Scope::Resource(Layer::Serving);
         let output = Scope::Output(Layer::Serving);
         vec![
-            (resource, &self.model),
             (resource, &self.config),
             (resource, &self.endpoint),
-            (resource, &self.scalable_target),
-            (resource, &self.scaling_policy),
             (output, &self.name_output),
             (output, &self.arn_output),
             (output, &self.config_name_output),
+        ]
+    }
+}
+
+/// The variant a single-variant endpoint (no `variants` table) is served as.
+pub const DEFAULT_VARIANT: &str = "AllTraffic";
+
+/// What a CloudWatch alarm of a variant watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    Errors5xx,
+    LatencyP99,
+    Cpu,
+    Memory,
+    Disk,
+    InvocationsPerInstance,
+}
+
+impl AlarmKind {
+    pub const ALL: [AlarmKind; 6] = [
+        AlarmKind::Errors5xx,
+        AlarmKind::LatencyP99,
+        AlarmKind::Cpu,
+        AlarmKind::Memory,
+        AlarmKind::Disk,
+        AlarmKind::InvocationsPerInstance,
+    ];
+
+    /// The configuration key under `alarms`.
+    pub fn key(self) -> &'static str {
+        match self {
+            AlarmKind::Errors5xx => "errors_5xx",
+            AlarmKind::LatencyP99 => "latency_p99",
+            AlarmKind::Cpu => "cpu",
+            AlarmKind::Memory => "memory",
+            AlarmKind::Disk => "disk",
+            AlarmKind::InvocationsPerInstance => "invocations_per_instance",
+        }
+    }
+
+    fn id_part(self) -> &'static str {
+        match self {
+            AlarmKind::Errors5xx => "Errors5xx",
+            AlarmKind::LatencyP99 => "LatencyP99",
+            AlarmKind::Cpu => "Cpu",
+            AlarmKind::Memory => "Memory",
+            AlarmKind::Disk => "Disk",
+            AlarmKind::InvocationsPerInstance => "InvocationsPerInstance",
+        }
+    }
+
+    fn name_part(self) -> &'static str {
+        match self {
+            AlarmKind::Errors5xx => "5xx-errors",
+            AlarmKind::LatencyP99 => "latency-p99",
+            AlarmKind::Cpu => "cpu",
+            AlarmKind::Memory => "memory",
+            AlarmKind::Disk => "disk",
+            AlarmKind::InvocationsPerInstance => "invocations-per-instance",
+        }
+    }
+}
+
+/// The logical ids of one variant of an endpoint. The single variant of an
+/// endpoint written without `variants` keeps the endpoint's own ids
+/// (`DogbreedModel`), so that writing it out as a table is the only change
+/// that renames them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VariantIds {
+    pub model: String,
+    pub scalable_target: String,
+    pub scaling_policy: String,
+    /// `{prefix}{kind}Alarm` for each kind of alarm.
+    pub alarm_prefix: String,
+}
+
+impl VariantIds {
+    /// `variant` is `None` for the endpoint's implicit single variant.
+    pub fn of(endpoint: &str, variant: Option<&str>) -> Self {
+        let p = format!(
+            "{}{}",
+            pascal_case(endpoint),
+            variant.map(pascal_case).unwrap_or_default()
+        );
+        Self {
+            model: format!("{p}Model"),
+            scalable_target: format!("{p}ScalableTarget"),
+            scaling_policy: format!("{p}ScalingPolicy"),
+            alarm_prefix: p,
+        }
+    }
+
+    pub fn alarm(&self, kind: AlarmKind) -> String {
+        format!("{}{}Alarm", self.alarm_prefix, kind.id_part())
+    }
+
+    pub fn claims(&self) -> Vec<(Scope, &str)> {
+        let resource = Scope::Resource(Layer::Serving);
+        vec![
+            (resource, &self.model),
+            (resource, &self.scalable_target),
+            (resource, &self.scaling_policy),
         ]
     }
 }
@@ -403,8 +526,22 @@ impl Names<'_> {
         )
     }
 
-    pub fn scaling_policy(&self, endpoint_name: &str) -> String {
-        format!("{endpoint_name}-target-tracking")
+    /// The target-tracking policy of a variant (`None`: the implicit single variant).
+    pub fn scaling_policy(&self, endpoint_name: &str, variant: Option<&str>) -> String {
+        match variant {
+            None => format!("{endpoint_name}-target-tracking"),
+            Some(v) => format!("{endpoint_name}-{v}-target-tracking"),
+        }
+    }
+
+    /// A variant's CloudWatch alarm: `{endpoint}-{variant}-{what}`.
+    pub fn alarm(&self, endpoint_name: &str, variant: &str, kind: AlarmKind) -> String {
+        format!("{endpoint_name}-{variant}-{}", kind.name_part())
+    }
+
+    /// The SNS topic the serving alarms notify.
+    pub fn alarm_topic(&self) -> String {
+        format!("{}-serving-alarms", self.prefix())
     }
 
     pub fn key_arn_export(&self) -> String {

@@ -56,7 +56,8 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
             .chain(
                 env.endpoints
                     .iter()
-                    .map(|e| object_arn(&e.model_data, false)),
+                    .flat_map(|e| e.all_variants())
+                    .map(|v| object_arn(&v.model_data, false)),
             )
             .collect(),
     );
@@ -84,7 +85,12 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
         env.training
             .iter()
             .map(|j| j.image.repository_arn())
-            .chain(env.endpoints.iter().map(|e| e.image.repository_arn()))
+            .chain(
+                env.endpoints
+                    .iter()
+                    .flat_map(|e| e.all_variants())
+                    .map(|v| v.image.repository_arn()),
+            )
             .collect(),
     );
     let key_arn = json!({ "Fn::ImportValue": names.key_arn_export() });

@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub endpoints: BTreeMap<String, RawEndpoint>,
     #[serde(default)]
     pub invokers: Vec<RawInvoker>,
+    /// Who hears of the serving alarms (an SNS topic, KMS-encrypted).
+    pub notifications: Option<RawNotifications>,
     /// `check` finding id (optionally `ID@LogicalId`) → the written reason it is accepted.
     #[serde(default)]
     pub accepted_findings: BTreeMap<String, String>,
@@ -109,6 +111,91 @@ pub struct RawEndpoint {
     /// Required when `network_isolation = false`: why the model needs the network.
     pub network_isolation_reason: Option<String>,
     pub autoscaling: Option<RawAutoscaling>,
+    /// Model from a training job's output: `{output}{model_file}` of the named job.
+    pub training_job: Option<String>,
+    /// The model file under the training job's output (default `model.tar.gz`).
+    pub model_file: Option<String>,
+    /// Production variants by SageMaker variant name; the keys above are their defaults.
+    /// Without any, the endpoint is one variant `AllTraffic` made of the keys above.
+    #[serde(default)]
+    pub variants: BTreeMap<String, RawVariant>,
+    /// Shadow variants (at most one), receiving a copy of production traffic.
+    #[serde(default)]
+    pub shadow_variants: BTreeMap<String, RawVariant>,
+    /// Blue/green deployment guardrails for updates of this endpoint.
+    pub deployment: Option<RawDeployment>,
+    /// CloudWatch alarms per variant; present (even empty) turns on the defaults.
+    pub alarms: Option<RawAlarms>,
+}
+
+/// One variant of an endpoint: every key falls back to the endpoint's own.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    pub image: Option<String>,
+    pub model_data: Option<String>,
+    pub training_job: Option<String>,
+    pub model_file: Option<String>,
+    pub instance_type: Option<String>,
+    pub instance_count: Option<u32>,
+    /// Relative traffic weight (`InitialVariantWeight`); default 1.
+    pub weight: Option<f64>,
+    pub network_isolation: Option<bool>,
+    pub network_isolation_reason: Option<String>,
+    pub autoscaling: Option<RawAutoscaling>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    /// `all-at-once`, `canary` or `linear` traffic shifting to the new fleet.
+    pub strategy: Option<String>,
+    /// Canary: percent of capacity shifted first (1–50).
+    pub canary_percent: Option<u32>,
+    /// Linear: percent of capacity per step (10–50).
+    pub step_percent: Option<u32>,
+    /// Wait between traffic steps (canary bake time, linear interval), 0–1h.
+    pub wait: Option<String>,
+    /// Wait after the last step before the old fleet ends, 0–1h.
+    pub termination_wait: Option<String>,
+    /// The deployment's time limit, 10m–8h.
+    pub max_execution_time: Option<String>,
+    /// Alarm names that roll the update back; default: the endpoint's own alarms.
+    pub rollback_alarms: Option<Vec<String>>,
+}
+
+/// Overrides of the default alarms; each is on unless `enabled = false`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarms {
+    pub errors_5xx: Option<RawAlarm>,
+    pub latency_p99: Option<RawAlarm>,
+    pub cpu: Option<RawAlarm>,
+    pub memory: Option<RawAlarm>,
+    pub disk: Option<RawAlarm>,
+    pub invocations_per_instance: Option<RawAlarm>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarm {
+    pub enabled: Option<bool>,
+    /// Errors per period, milliseconds (latency), percent per instance
+    /// (cpu, memory, disk) or invocations per instance per minute.
+    pub threshold: Option<f64>,
+    pub period: Option<String>,
+    pub evaluation_periods: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifications {
+    /// E-mail addresses subscribed to the environment's alarm topic.
+    #[serde(default)]
+    pub email: Vec<String>,
+    /// HTTPS URLs subscribed to the environment's alarm topic.
+    #[serde(default)]
+    pub https: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

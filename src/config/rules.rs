@@ -227,6 +227,41 @@ pub const MAX_HYPERPARAMETER_VALUE: usize = 2500;
 /// and Application Auto Scaling (`MinCapacity`/`MaxCapacity`).
 pub const MAX_VARIANT_INSTANCES: u32 = i32::MAX as u32;
 
+/// SageMaker's limits on an endpoint config's variants: at most ten
+/// production variants; a shadow variant (at most one) only beside exactly
+/// one production variant.
+pub const MAX_PRODUCTION_VARIANTS: usize = 10;
+pub const MAX_SHADOW_VARIANTS: usize = 1;
+
+/// The bounds of an endpoint's `DeploymentConfig` (SageMaker API reference:
+/// BlueGreenUpdatePolicy, TrafficRoutingConfig, AutoRollbackConfig).
+pub const MAX_DEPLOYMENT_WAIT_SECONDS: u64 = 3600;
+pub const MIN_DEPLOYMENT_TIMEOUT_SECONDS: u64 = 600;
+pub const MAX_DEPLOYMENT_TIMEOUT_SECONDS: u64 = 28_800;
+/// A canary is at most half the variant's capacity; a linear step 10–50 %.
+pub const MAX_CANARY_PERCENT: u32 = 50;
+pub const LINEAR_STEP_PERCENT: std::ops::RangeInclusive<u32> = 10..=50;
+pub const MAX_ROLLBACK_ALARMS: usize = 10;
+
+/// CloudWatch alarm periods: 10, 20, 30 or any multiple of 60 seconds; the
+/// evaluation window (period × periods) at most one day.
+pub fn alarm_period_problem(seconds: u64, periods: u32) -> Option<String> {
+    if !(matches!(seconds, 10 | 20 | 30) || (seconds >= 60 && seconds.is_multiple_of(60))) {
+        return Some(format!(
+            "{seconds} s is not a CloudWatch alarm period (10, 20, 30 s or a multiple of 60 s)"
+        ));
+    }
+    if periods == 0 {
+        return Some("evaluation_periods must be at least 1".into());
+    }
+    if seconds * u64::from(periods) > 86_400 {
+        return Some(format!(
+            "{periods} periods of {seconds} s are more than CloudWatch's one day of evaluation"
+        ));
+    }
+    None
+}
+
 /// A tag AWS accepts: key 1–128 and value 0–256 characters of letters,
 /// digits, spaces and `_ . : / = + - @`; `aws:` is AWS's own and `mlinfra:`
 /// this tool's.

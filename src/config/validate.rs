@@ -14,6 +14,8 @@ use super::policies;
 use super::raw::*;
 use super::rules;
 
+mod endpoint;
+
 /// SageMaker's hard limit for a training job's runtime and spot wait.
 const MAX_TRAINING_SECONDS: u64 = 28 * 24 * 3600;
 /// Application Auto Scaling's upper bound for cooldowns (one day here; longer is a typo).
@@ -483,7 +485,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         names,
         zones: data_lake.zones.clone(),
     };
-    let training = raw
+    let training: Vec<TrainingJob> = raw
         .training
         .iter()
         .filter_map(|(name, job)| validate_training(&mut c, &partial, name, job))
@@ -491,7 +493,9 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
     let endpoints: Vec<Endpoint> = raw
         .endpoints
         .iter()
-        .filter_map(|(name, endpoint)| validate_endpoint(&mut c, &partial, name, endpoint))
+        .filter_map(|(name, endpoint)| {
+            endpoint::validate_endpoint(&mut c, &partial, &training, &raw.training, name, endpoint)
+        })
         .collect();
     let invokers = validate_invokers(&mut c, &partial, &raw.invokers, &raw.endpoints);
 
@@ -561,6 +565,7 @@ pub fn validate(loaded: &Loaded) -> Result<Env, ConfigErrors> {
         training,
         endpoints,
         invokers,
+        notifications: validate_notifications(&mut c, raw.notifications.as_ref()),
         accepted_findings: raw.accepted_findings.clone(),
         prices: raw.prices.clone(),
     };
@@ -908,193 +913,37 @@ fn validate_training(
     })
 }
 
-fn validate_endpoint(
-    c: &mut Checker,
-    env: &PartialEnv,
-    name: &str,
-    raw: &RawEndpoint,
-) -> Option<Endpoint> {
-    let path = KeyPath::root().key("endpoints").key(name);
-    let before = c.errors.len();
-    c.identifier(name, &path);
-    let endpoint_name = env.names.endpoint(name);
-    if c.names_known
-        && let Some(problem) = rules::sagemaker_name_problem(&endpoint_name)
-    {
-        c.fail(
-            &path,
-            format!("derived endpoint name {endpoint_name:?} {problem}"),
-        );
-    }
-    let image = c
-        .required(&raw.image, &path.key("image"))
-        .and_then(|i| c.image(&i, &path.key("image"), env.names.region));
-    let model_data = c
-        .required(&raw.model_data, &path.key("model_data"))
-        .and_then(|t| c.location(env, &t, &path.key("model_data"), true));
-    let instance_type = c
-        .required(&raw.instance_type, &path.key("instance_type"))
-        .unwrap_or_default();
-    if raw.instance_type.is_some() && !rules::is_serving_instance(&instance_type) {
-        c.fail(
-            &path.key("instance_type"),
-            format!("{instance_type:?} is not a SageMaker endpoint instance type"),
-        );
-    }
-    let (network_isolation, reason) =
-        c.isolation(raw.network_isolation, &raw.network_isolation_reason, &path);
-    let autoscaling = raw
-        .autoscaling
-        .as_ref()
-        .and_then(|a| validate_autoscaling(c, &path.key("autoscaling"), a, &instance_type));
-    let initial_instance_count = match (&autoscaling, raw.instance_count) {
-        (Some(a), Some(n)) if n < a.min || n > a.max => {
+/// Subscriptions of the alarm topic: e-mail addresses and HTTPS URLs.
+fn validate_notifications(c: &mut Checker, raw: Option<&RawNotifications>) -> Notifications {
+    let Some(raw) = raw else {
+        return Notifications::default();
+    };
+    let path = KeyPath::root().key("notifications");
+    for (i, email) in raw.email.iter().enumerate() {
+        let ok = email
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+        if !ok || email.chars().any(char::is_whitespace) {
             c.fail(
-                &path.key("instance_count"),
-                format!("{n} is outside autoscaling [{}, {}]", a.min, a.max),
+                &path.key("email").index(i),
+                format!("expected an e-mail address, got {email:?}"),
             );
-            n
         }
-        (_, Some(0)) => {
+    }
+    for (i, url) in raw.https.iter().enumerate() {
+        if !url.starts_with("https://") || url.len() <= "https://".len() {
             c.fail(
-                &path.key("instance_count"),
-                "an endpoint needs at least 1 instance",
-            );
-            0
-        }
-        (_, Some(n)) if n > rules::MAX_VARIANT_INSTANCES => {
-            c.fail(
-                &path.key("instance_count"),
+                &path.key("https").index(i),
                 format!(
-                    "{n} is more instances than SageMaker's InitialInstanceCount allows (at most {})",
-                    rules::MAX_VARIANT_INSTANCES
+                    "expected an https:// URL (SNS delivers alarms over TLS only here), got {url:?}"
                 ),
             );
-            n
         }
-        (_, Some(n)) => n,
-        (Some(a), None) => a.min,
-        (None, None) => 1,
-    };
-    if c.errors.len() > before {
-        return None;
     }
-    let ids = EndpointIds::of(name);
-    let owner = Owner {
-        path: path.clone(),
-        what: format!("endpoint {name:?}"),
-    };
-    c.claim_all(ids.claims(), &owner);
-    c.claim(Scope::Endpoint, &endpoint_name, &owner);
-    Some(Endpoint {
-        name: name.to_string(),
-        scaling_policy_name: env.names.scaling_policy(&endpoint_name),
-        endpoint_name,
-        ids,
-        image: image?,
-        model_data: model_data?,
-        instance_type,
-        initial_instance_count,
-        network_isolation,
-        network_isolation_reason: reason,
-        autoscaling,
-    })
-}
-
-fn validate_autoscaling(
-    c: &mut Checker,
-    path: &KeyPath,
-    raw: &RawAutoscaling,
-    instance_type: &str,
-) -> Option<Autoscaling> {
-    let before = c.errors.len();
-    let min = c.required(&raw.min, &path.key("min")).unwrap_or(1);
-    let max = c.required(&raw.max, &path.key("max")).unwrap_or(1);
-    if min < 1 {
-        c.fail(
-            &path.key("min"),
-            "min must be at least 1 (an endpoint cannot scale to zero)",
-        );
+    Notifications {
+        email: raw.email.clone(),
+        https: raw.https.clone(),
     }
-    if max < min {
-        c.fail(
-            &path.key("max"),
-            format!("max ({max}) must be at least min ({min})"),
-        );
-    } else if max > rules::MAX_VARIANT_INSTANCES {
-        c.fail(
-            &path.key("max"),
-            format!(
-                "{max} is more instances than a SageMaker variant can be scaled to (Application Auto Scaling's MaxCapacity is at most {})",
-                rules::MAX_VARIANT_INSTANCES
-            ),
-        );
-    }
-    let (metric, target, target_key) = match (
-        raw.target_invocations_per_instance,
-        raw.target_cpu_utilization,
-    ) {
-        (Some(t), None) => (
-            ScalingMetric::InvocationsPerInstance,
-            t,
-            "target_invocations_per_instance",
-        ),
-        (None, Some(t)) => (ScalingMetric::CpuUtilization, t, "target_cpu_utilization"),
-        (Some(_), Some(_)) => {
-            c.fail(
-                &path.key("target_cpu_utilization"),
-                "set one target: target_invocations_per_instance or target_cpu_utilization",
-            );
-            return None;
-        }
-        (None, None) => {
-            c.fail(
-                &path.key("target_invocations_per_instance"),
-                "required key is missing (or set target_cpu_utilization)",
-            );
-            return None;
-        }
-    };
-    if target.is_nan() || target <= 0.0 || !target.is_finite() {
-        c.fail(
-            &path.key(target_key),
-            format!("target must be greater than 0, got {target}"),
-        );
-    } else if metric == ScalingMetric::CpuUtilization && target > 100.0 {
-        c.fail(
-            &path.key(target_key),
-            format!(
-                "expected the average CPU percentage per instance (at most 100), got {target}; \
-                 mlinfra multiplies it by the instance type's vCPUs"
-            ),
-        );
-    }
-    let target_value = match metric {
-        ScalingMetric::InvocationsPerInstance => target,
-        // An unknown instance type is reported on `instance_type` already.
-        ScalingMetric::CpuUtilization => cpu_target_value(target, instance_type).unwrap_or(target),
-    };
-    let cooldown = |c: &mut Checker, text: &Option<String>, key: &str| -> u64 {
-        let Some(text) = text else {
-            return DEFAULT_COOLDOWN_SECONDS;
-        };
-        let seconds = c.duration(text, &path.key(key)).unwrap_or(0);
-        if seconds > MAX_COOLDOWN_SECONDS {
-            c.fail(&path.key(key), format!("{text:?} is longer than a day"));
-        }
-        seconds
-    };
-    let scale_in = cooldown(c, &raw.scale_in_cooldown, "scale_in_cooldown");
-    let scale_out = cooldown(c, &raw.scale_out_cooldown, "scale_out_cooldown");
-    (c.errors.len() == before).then_some(Autoscaling {
-        min,
-        max,
-        metric,
-        target,
-        target_value,
-        scale_in_cooldown_seconds: scale_in,
-        scale_out_cooldown_seconds: scale_out,
-    })
 }
 
 fn validate_invokers(

@@ -119,6 +119,9 @@ pub const UNSCOPED: &[&str] = &[
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:DescribeScheduledActions",
+    "sns:GetSubscriptionAttributes",
+    "sns:SetSubscriptionAttributes",
+    "sns:Unsubscribe",
     "sts:GetCallerIdentity",
 ];
 
@@ -156,6 +159,11 @@ fn scope(env: &Env, service: &str) -> Option<Vec<String>> {
             arn("cloudwatch", "alarm:TargetTracking-endpoint/*"),
         ],
         "lambda" => vec![arn("lambda", &format!("function:{prefix}-*"))],
+        // The alarm topic and its subscriptions (`topic:subscription-id`).
+        "sns" => vec![
+            arn("sns", &format!("{prefix}-*")),
+            arn("sns", &format!("{prefix}-*:*")),
+        ],
         _ => return None,
     })
 }

@@ -128,7 +128,11 @@ async fn endpoint_status(
     let mut variants = Vec::new();
     for variant in described.production_variants() {
         let variant_name = variant.variant_name().unwrap_or_default().to_string();
-        let autoscaling = match &endpoint.autoscaling {
+        let configured = endpoint
+            .all_variants()
+            .find(|v| v.name == variant_name)
+            .and_then(|v| v.autoscaling.as_ref());
+        let autoscaling = match configured {
             None => Scaling::NotConfigured,
             Some(configured) => scalable_target(clients, name, &variant_name)
                 .await?

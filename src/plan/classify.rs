@@ -216,23 +216,34 @@ pub fn warnings(stack: &str, changes: &[ResourceChange], old: &Value, new: &Valu
 pub fn cpu_target_notes(env: &Env, stack: &str, old: &Value) -> Vec<Warning> {
     env.endpoints
         .iter()
-        .filter_map(|endpoint| {
+        .flat_map(|endpoint| {
             let deployed = Template::new(old)
                 .resource(&endpoint.ids.config)
-                .map(|r| one_or_many(r.prop("ProductionVariants")))?
-                .first()?
-                .get("InstanceType")?
-                .as_str()?
-                .to_string();
-            let change = endpoint.cpu_target_change(&deployed)?;
-            Some(Warning {
-                stack: stack.to_string(),
-                logical_id: endpoint.ids.scaling_policy.clone(),
-                message: change.to_string(),
-                advice: "the configured percent per instance stays; check it still suits the new \
-                         instance type"
-                    .to_string(),
-            })
+                .map(|r| {
+                    let mut all = one_or_many(r.prop("ProductionVariants"));
+                    all.extend(one_or_many(r.prop("ShadowProductionVariants")));
+                    all.into_iter().cloned().collect::<Vec<Value>>()
+                })
+                .unwrap_or_default();
+            endpoint
+                .all_variants()
+                .filter_map(|variant| {
+                    let was = deployed
+                        .iter()
+                        .find(|v| v.get("VariantName").and_then(Value::as_str) == Some(&variant.name))?
+                        .get("InstanceType")?
+                        .as_str()?;
+                    let change = variant.cpu_target_change(was)?;
+                    Some(Warning {
+                        stack: stack.to_string(),
+                        logical_id: variant.ids.scaling_policy.clone(),
+                        message: change.to_string(),
+                        advice: "the configured percent per instance stays; check it still suits the new \
+                                 instance type"
+                            .to_string(),
+                    })
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }

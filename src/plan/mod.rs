@@ -12,6 +12,7 @@ pub mod classify;
 pub mod document;
 pub mod model;
 pub mod reviewed;
+pub mod serving;
 pub mod state;
 pub mod template_diff;
 
@@ -399,6 +400,9 @@ pub async fn plan(
         iam.extend(classify::iam(name, &changes, &old, new));
         warnings.extend(classify::warnings(name, &changes, &old, new));
         warnings.extend(classify::cpu_target_notes(env, name, &old));
+        if stack.spec.layer == Layer::Serving && !old.is_null() {
+            warnings.extend(serving::notes(env, name, &old, new));
+        }
         data_loss.extend(classify::data_loss(
             name,
             &changes,

@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod model;
 pub mod pipeline;
+pub mod serving;
 pub mod write;
 
 pub use crate::template::Canonical;

@@ -6,7 +6,10 @@ use serde::Serialize;
 
 use super::pipeline;
 use crate::config::Env;
-use crate::config::env::{Endpoint, Invoker, TrainingJob, Zone};
+use serde_json::Value;
+
+use super::serving;
+use crate::config::env::{Alarm, Endpoint, Invoker, TrainingJob, Variant, Zone};
 use crate::config::names;
 use crate::config::policies::{self, InlinePolicy};
 use crate::config::rules;
@@ -67,11 +70,33 @@ pub struct PipelineModel<'a> {
 pub struct EndpointModel<'a> {
     pub endpoint: &'a Endpoint,
     pub arn: String,
-    pub model_data_url: String,
-    pub variant_name: &'static str,
-    /// Instance types with local NVMe storage reject a volume KMS key.
+    /// Production then shadow variants: each has a model and may scale.
+    pub all_variants: Vec<VariantModel<'a>>,
+    /// The config's `ProductionVariants` and `ShadowProductionVariants`.
+    pub production_variants: Value,
+    pub shadow_production_variants: Option<Value>,
+    /// Instance types with local NVMe storage reject a volume KMS key, and
+    /// the config's key applies to every variant.
     pub volume_kms: bool,
+    /// Variant properties a deploy takes from the config rather than keeping
+    /// from the running endpoint (`RetainAllVariantProperties` keeps the rest).
+    pub excluded_retained: Vec<&'static str>,
+    /// The endpoint's `DeploymentConfig`, when guardrails are configured.
+    pub deployment_config: Option<Value>,
+    pub alarms: Vec<AlarmModel<'a>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantModel<'a> {
+    pub variant: &'a Variant,
+    pub model_data_url: String,
     pub scaling_resource_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmModel<'a> {
+    pub alarm: &'a Alarm,
+    pub variant_name: &'a str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,12 +121,110 @@ pub struct RenderModel<'a> {
     pub pipelines: Vec<PipelineModel<'a>>,
     pub endpoints: Vec<EndpointModel<'a>>,
     pub invokers: Vec<InvokerModel<'a>>,
+    pub alarm_topic: Option<AlarmTopicModel>,
+    pub fixed: FixedIds,
 }
 
-pub const VARIANT_NAME: &str = "AllTraffic";
+/// The fixed logical ids templates use (from `config::names::fixed`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedIds {
+    pub alarm_topic: &'static str,
+    pub alarm_topic_policy: &'static str,
+    pub alarm_topic_arn_output: &'static str,
+}
+
+/// The serving stack's alarm topic, when any alarm or subscription needs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmTopicModel {
+    pub topic_name: String,
+    pub alarm_source_arn: String,
+    pub subscriptions: Vec<Subscription>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscription {
+    pub logical_id: String,
+    pub protocol: &'static str,
+    pub endpoint: String,
+}
 
 fn endpoint_arn(env: &Env, endpoint: &Endpoint) -> String {
     env.names().endpoint_arn(&endpoint.endpoint_name)
+}
+
+fn variant_model<'a>(endpoint: &Endpoint, variant: &'a Variant) -> VariantModel<'a> {
+    VariantModel {
+        variant,
+        model_data_url: variant.model_data.uri(),
+        scaling_resource_id: crate::template::ids::variant_resource_id(
+            &endpoint.endpoint_name,
+            &variant.name,
+        ),
+    }
+}
+
+fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
+    let mut excluded_retained = Vec::new();
+    // Weights are the configuration's to set once there is more than one.
+    if endpoint.variants.len() > 1 {
+        excluded_retained.push("DesiredWeight");
+    }
+    // Retained counts only protect what autoscaling set.
+    if endpoint.all_variants().all(|v| v.autoscaling.is_none()) {
+        excluded_retained.push("DesiredInstanceCount");
+    }
+    EndpointModel {
+        endpoint,
+        arn: endpoint_arn(env, endpoint),
+        all_variants: endpoint
+            .all_variants()
+            .map(|v| variant_model(endpoint, v))
+            .collect(),
+        production_variants: serving::variants(&endpoint.variants),
+        shadow_production_variants: (!endpoint.shadow_variants.is_empty())
+            .then(|| serving::variants(&endpoint.shadow_variants)),
+        volume_kms: endpoint
+            .all_variants()
+            .all(|v| !rules::has_instance_storage(&v.instance_type)),
+        excluded_retained,
+        deployment_config: endpoint.deployment.as_ref().map(serving::deployment_config),
+        alarms: endpoint
+            .all_variants()
+            .flat_map(|v| {
+                v.alarms.iter().map(|alarm| AlarmModel {
+                    alarm,
+                    variant_name: &v.name,
+                })
+            })
+            .collect(),
+    }
+}
+
+fn alarm_topic_model(env: &Env) -> Option<AlarmTopicModel> {
+    if !env.has_alarm_topic() {
+        return None;
+    }
+    let names = env.names();
+    let numbered = |protocol: &'static str, list: &[String]| {
+        list.iter()
+            .enumerate()
+            .map(move |(i, endpoint)| Subscription {
+                logical_id: names::alarm_subscription_id(protocol, i + 1),
+                protocol,
+                endpoint: endpoint.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut subscriptions = numbered("email", &env.notifications.email);
+    subscriptions.extend(numbered("https", &env.notifications.https));
+    Some(AlarmTopicModel {
+        topic_name: names.alarm_topic(),
+        alarm_source_arn: format!(
+            "arn:aws:cloudwatch:{}:{}:alarm:*",
+            env.region, env.account_id
+        ),
+        subscriptions,
+    })
 }
 
 fn data_model(env: &Env) -> DataModel<'_> {
@@ -170,17 +293,7 @@ impl<'a> EnvModel<'a> {
         let endpoints = env
             .endpoints
             .iter()
-            .map(|endpoint| EndpointModel {
-                endpoint,
-                arn: endpoint_arn(env, endpoint),
-                model_data_url: endpoint.model_data.uri(),
-                variant_name: VARIANT_NAME,
-                volume_kms: !rules::has_instance_storage(&endpoint.instance_type),
-                scaling_resource_id: crate::template::ids::variant_resource_id(
-                    &endpoint.endpoint_name,
-                    VARIANT_NAME,
-                ),
-            })
+            .map(|endpoint| endpoint_model(env, endpoint))
             .collect();
         let invokers = env
             .invokers
@@ -211,6 +324,12 @@ impl<'a> EnvModel<'a> {
             pipelines,
             endpoints,
             invokers,
+            alarm_topic: alarm_topic_model(env),
+            fixed: FixedIds {
+                alarm_topic: names::fixed::ALARM_TOPIC,
+                alarm_topic_policy: names::fixed::ALARM_TOPIC_POLICY,
+                alarm_topic_arn_output: names::fixed::ALARM_TOPIC_ARN_OUTPUT,
+            },
             prefix,
         };
         Self { base }

@@ -34,6 +34,26 @@ fn every_template_of_every_example_environment_matches_its_snapshot() {
     }
 }
 
+/// The serving shapes the example does not use (A/B variants, a training
+/// job's model, shadow variant, canary and linear guardrails, alarms and
+/// their topic, the CloudWatch key grant) have snapshots of their own.
+#[test]
+fn the_serving_corner_renders_its_variants_guardrails_and_alarms_as_snapshotted() {
+    let project = Project::Dir(common::repo_root().join("tests/fixtures/check/corners"));
+    let engine = Engine::new(&project).unwrap();
+    let env = config::load_env(&project, "serving").unwrap();
+    for stack in render::render_env(&engine, &env).unwrap() {
+        if matches!(stack.spec.layer.as_str(), "serving" | "data") {
+            common::snapshot_settings().bind(|| {
+                insta::assert_snapshot!(
+                    format!("corner_serving__{}", stack.spec.layer),
+                    stack.template.text
+                );
+            });
+        }
+    }
+}
+
 #[test]
 fn the_built_in_example_matches_the_repository_example() {
     let engine = Engine::new(&Project::Example).unwrap();
@@ -581,7 +601,7 @@ fn a_name_collision_is_reported_at_both_entries() {
 
 #[test]
 fn every_logical_id_rendered_is_reserved_or_derived_from_the_configuration() {
-    use mlinfra::config::names::{self, EndpointIds, InvokerIds, JobIds, Scope, ZoneIds};
+    use mlinfra::config::names::{self, EndpointIds, InvokerIds, JobIds, Layer, Scope, ZoneIds};
     let project = example();
     let engine = Engine::new(&project).unwrap();
     for name in config::deployable_environments(&project).unwrap() {
@@ -601,6 +621,20 @@ fn every_logical_id_rendered_is_reserved_or_derived_from_the_configuration() {
         }
         for endpoint in &env.endpoints {
             claim(EndpointIds::of(&endpoint.name).claims());
+            for variant in endpoint.all_variants() {
+                claim(variant.ids.claims());
+                let alarms: Vec<String> = variant
+                    .alarms
+                    .iter()
+                    .map(|a| variant.ids.alarm(a.kind))
+                    .collect();
+                claim(
+                    alarms
+                        .iter()
+                        .map(|id| (Scope::Resource(Layer::Serving), id.as_str()))
+                        .collect(),
+                );
+            }
         }
         for invoker in &env.invokers {
             claim(InvokerIds::of(&invoker.name).claims());

@@ -18,6 +18,7 @@ const CORNERS: &[&str] = &[
     "multi",
     "no-endpoints",
     "no-training",
+    "serving",
     "zones",
 ];
 
