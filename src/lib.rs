@@ -14,6 +14,7 @@ pub mod code;
 pub mod commands;
 pub mod config;
 pub mod cost;
+pub mod delivery;
 pub mod diff;
 pub mod drift;
 pub mod error;

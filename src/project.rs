@@ -87,6 +87,16 @@ impl Project {
         }
     }
 
+    /// Whether there is a project here at all: the example always is, a
+    /// directory when it holds `environments/`. `apply --plan` runs from the
+    /// plan file alone where there is none.
+    pub fn is_present(&self) -> bool {
+        match self {
+            Project::Example => true,
+            Project::Dir(dir) => dir.join("environments").is_dir(),
+        }
+    }
+
     /// Names of all environment files, sorted.
     pub fn environment_names(&self) -> Result<Vec<String>, SourceError> {
         match self {

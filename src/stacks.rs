@@ -1,6 +1,6 @@
 //! The four stacks of an environment, their names and the order they deploy in.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Env;
 
@@ -26,7 +26,7 @@ impl Layer {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSpec {
     /// `{project}-{env}-{layer}`
     pub name: String,

@@ -95,6 +95,8 @@ pub enum ApplyError {
     Stale(Vec<String>),
     #[error("{0}")]
     WrongPlan(String),
+    #[error("refusing to apply: the project checkout here is not what was reviewed; nothing was executed:{}\nApply from a directory without the checkout (the plan file carries what was reviewed), or plan again from this checkout.", .0.iter().map(|d| format!("\n  - {d}")).collect::<String>())]
+    CheckoutDiffers(Vec<String>),
     #[error("refusing to apply: the plan file is not what CloudFormation holds, so it is not what was reviewed; nothing was executed:{}\nPlan again and review the new plan.", .0.iter().map(|d| format!("\n  - {d}")).collect::<String>())]
     NotReviewed(Vec<String>),
     #[error("apply failed:{}{}",
@@ -157,7 +159,8 @@ impl ApplyError {
                 | ApplyError::Stale(_)
                 | ApplyError::NotReviewed(_)
                 | ApplyError::RemovesProtection(_)
-        )
+                | ApplyError::CheckoutDiffers(_)
+        ) || matches!(self, ApplyError::Document(e) if e.is_refusal())
     }
 }
 

@@ -40,6 +40,10 @@ pub struct Cli {
     /// Also say where things come from (project, templates, AWS endpoint).
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// AWS named profile for credentials (shared config and credentials files);
+    /// the environment's deploy role, if any, is assumed from it.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Colour: auto (on a terminal, unless NO_COLOR or CI is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -120,6 +124,75 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra status --env prod\n  mlinfra status --env prod --format json"
     )]
     Status(StatusArgs),
+    /// Print the IAM policy an environment needs: the deploy role's (plan,
+    /// apply, drift, train, status) or CloudFormation's execution role's.
+    #[command(
+        after_help = "Examples:\n  mlinfra policy --env prod > deploy-policy.json\n  mlinfra policy --env prod --role cloudformation"
+    )]
+    Policy(PolicyArgs),
+    /// Render, or deploy with --deploy, the bootstrap stack of an environment's
+    /// account: the deploy role trusted by the delivery account and
+    /// CloudFormation's execution role, generated from what mlinfra renders.
+    #[command(
+        after_help = "Examples:\n  mlinfra bootstrap --env prod > bootstrap.json\n  mlinfra bootstrap --env prod --deploy     # with credentials of prod's account"
+    )]
+    Bootstrap(BootstrapArgs),
+    /// Render the delivery stack `{project}-delivery`: a CodePipeline that plans,
+    /// approves (protected environments) and applies each environment in order.
+    #[command(
+        after_help = "Examples:\n  mlinfra pipeline --connection-arn arn:aws:codeconnections:us-east-1:111111111111:connection/abc \\\n      --repository acme/ml-platform --environments dev,staging,prod > delivery.json"
+    )]
+    Pipeline(PipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Environments in promotion order [default: unprotected first, then protected].
+    #[arg(long, value_delimiter = ',', value_name = "ENV,...")]
+    pub environments: Option<Vec<String>>,
+    /// CodeConnections connection to the repository.
+    #[arg(long, value_name = "ARN")]
+    pub connection_arn: String,
+    /// The repository, `owner/name`.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repository: String,
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// The pipeline's region [default: AWS_REGION, else the first environment's].
+    #[arg(long)]
+    pub region: Option<String>,
+    /// SHA-256 of the Linux mlinfra binary the builds run [default: this binary's].
+    #[arg(long, value_name = "HEX")]
+    pub binary_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyRole {
+    /// What a build or a person needs for plan, apply, drift, train and status.
+    Deploy,
+    /// What CloudFormation needs for the environment's resources.
+    Cloudformation,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    #[arg(long, value_enum, default_value_t = PolicyRole::Deploy)]
+    pub role: PolicyRole,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Create or update the stack `{project}-{env}-bootstrap` instead of printing it.
+    #[arg(long)]
+    pub deploy: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

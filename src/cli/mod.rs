@@ -59,5 +59,8 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Drift(args) => commands::drift::run(session, &args),
         Command::Train(args) => commands::train::run(session, &args),
         Command::Status(args) => commands::status::run(session, &args),
+        Command::Policy(args) => commands::policy::run(session, &args),
+        Command::Bootstrap(args) => commands::bootstrap::run(session, &args),
+        Command::Pipeline(args) => commands::pipeline::run(session, &args),
     }
 }

@@ -8,11 +8,14 @@ use crate::project::Project;
 use crate::render::{self, Engine, RenderedStack};
 use crate::report::comment::{Comment, Context};
 
-use super::args::{Cli, Selection};
+use super::args::{AwsArgs, Cli, Selection};
+use crate::cloud;
 
 pub struct Session {
     pub project: Project,
     pub printer: Printer,
+    /// `--profile`: the named AWS profile every client starts from.
+    pub profile: Option<String>,
 }
 
 impl Session {
@@ -30,7 +33,11 @@ impl Session {
             Project::Dir(cli.project.clone())
         };
         printer.detail(&format!("project: {}", project.label()));
-        Self { project, printer }
+        Self {
+            project,
+            printer,
+            profile: cli.profile.clone(),
+        }
     }
 
     /// Writes a report's text to stdout.
@@ -92,6 +99,21 @@ impl Session {
             .expect("one environment loaded");
         let rendered = render::render_env(&Engine::new(&self.project)?, &env)?;
         Ok((env, rendered))
+    }
+}
+
+impl Session {
+    /// How this run reaches AWS: the global `--profile` and a command's `--endpoint-url`.
+    pub fn connection(&self, aws: &AwsArgs) -> cloud::Connection {
+        cloud::Connection {
+            profile: self.profile.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+        }
+    }
+
+    /// Every client of `env`, after the account guard.
+    pub async fn connect(&self, env: &Env, aws: &AwsArgs) -> Result<cloud::Clients> {
+        Ok(cloud::connect(env, &self.connection(aws)).await?)
     }
 }
 

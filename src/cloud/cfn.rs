@@ -82,6 +82,9 @@ pub struct ChangeSetRequest {
     pub template: TemplateSource,
     pub tags: BTreeMap<String, String>,
     pub description: String,
+    /// The service role CloudFormation acts with (`RoleARN`); the caller's
+    /// credentials when `None`.
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +333,7 @@ impl Cfn {
             // asking for it costs nothing and keeps one code path.
             .capabilities(Capability::CapabilityNamedIam)
             .description(&request.description)
+            .set_role_arn(request.role_arn.clone())
             // Makes a retried call idempotent: the same token never creates two change sets.
             .client_token(&request.name);
         for (key, value) in &request.tags {

@@ -1,6 +1,8 @@
-//! The account and region guard: `plan` and `apply` touch an environment only
-//! with credentials of its own account, and never while the caller's region
-//! setting points somewhere else (a sign the wrong shell or profile is in use).
+//! The account guard: every command touches an environment only with
+//! credentials of its own account. The region is the environment's: the
+//! caller's own region setting (`AWS_REGION`, which CodeBuild always sets, or
+//! a profile's `region`) never redirects a deploy, and `--verbose` says which
+//! region was used and which setting was passed over.
 
 use aws_config::meta::region::ProvideRegion;
 use aws_config::profile::ProfileFileRegionProvider;
@@ -20,18 +22,13 @@ pub enum GuardError {
         actual: String,
         arn: String,
     },
-    #[error(
-        "refusing to touch environment `{env}`: {setting} selects region {actual}, but `{env}` deploys to \
-         {expected}; set it to {expected} or unset it"
-    )]
-    WrongRegion {
+    #[error("cannot confirm the AWS account before touching `{env}`{via}: {source}")]
+    Identity {
         env: String,
-        expected: String,
-        actual: String,
-        setting: &'static str,
+        /// ` through deploy role …` when one is assumed.
+        via: String,
+        source: AwsError,
     },
-    #[error("cannot confirm the AWS account before touching `{env}`: {source}")]
-    Identity { env: String, source: AwsError },
     #[error(
         "no AWS credentials found for `{env}`. Configure them in one of these ways:\n  \
          - a profile: `aws configure --profile NAME` (or `aws configure sso` then `aws sso login --profile NAME`), \
@@ -81,15 +78,16 @@ pub async fn ambient_region() -> Option<(&'static str, String)> {
     Some(("the AWS profile's `region`", profile.to_string()))
 }
 
-pub fn check_region(env: &Env, ambient: Option<(&'static str, String)>) -> Result<(), GuardError> {
+/// Which region a command of `env` uses, and what the verbose note says:
+/// always the environment's own; a caller's setting naming another is named
+/// as passed over, so a surprised reader sees why.
+pub fn region_note(env: &Env, ambient: Option<(&'static str, String)>) -> String {
     match ambient {
-        Some((setting, actual)) if actual != env.region => Err(GuardError::WrongRegion {
-            env: env.name.clone(),
-            expected: env.region.clone(),
-            actual,
-            setting,
-        }),
-        _ => Ok(()),
+        Some((setting, value)) if value != env.region => format!(
+            "region {} from environment `{}` ({setting} = {value} is not used for it)",
+            env.region, env.name
+        ),
+        _ => format!("region {} from environment `{}`", env.region, env.name),
     }
 }
 
@@ -108,6 +106,12 @@ pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Env) -> Result<Strin
         } else {
             GuardError::Identity {
                 env: env.name.clone(),
+                via: env
+                    .access
+                    .deploy_role_arn
+                    .as_ref()
+                    .map(|role| format!(" through deploy role {role}"))
+                    .unwrap_or_default(),
                 source,
             }
         }
@@ -124,19 +128,38 @@ pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Env) -> Result<Strin
     Ok(identity.arn().unwrap_or_default().to_string())
 }
 
-/// Every client for `env`, after the guard: the region setting first (no call),
-/// then the account (one STS call). Nothing else is called before both pass.
-pub async fn connect(env: &Env, endpoint_url: Option<&str>) -> Result<super::Clients, GuardError> {
-    check_region(env, ambient_region().await)?;
-    let (config, emulated) = super::load_config(&env.region, endpoint_url).await;
+/// Every client for `env`, after the guard: in the environment's region,
+/// with the credentials of its deploy role when it has one (assumed with a
+/// session name naming mlinfra and the environment), then the account (one
+/// STS call). Nothing else is called before it passes.
+pub async fn connect(
+    env: &Env,
+    connection: &super::Connection,
+) -> Result<super::Clients, GuardError> {
+    crate::output::detail(&region_note(env, ambient_region().await));
+    // An unreachable endpoint fails in seconds, before the SDK's retries.
+    super::reach::reachable(connection.endpoint_url.as_deref(), &env.region).await?;
+    let (mut config, emulated) = super::load_config(&env.region, connection).await;
+    if let Some(role) = &env.access.deploy_role_arn {
+        let session = crate::config::Access::session_name(&env.name);
+        crate::output::detail(&format!("assuming deploy role {role} as session {session}"));
+        config =
+            super::assume_role(&config, role, &session, env.access.external_id.as_deref()).await;
+    }
     let clients = super::Clients::from_config(&config, emulated);
-    super::reach::reachable(endpoint_url, &env.region).await?;
-    check_account(&clients.sts, env).await?;
+    let caller = check_account(&clients.sts, env).await?;
     crate::output::detail(&format!(
-        "AWS: account {} in {}{}",
+        "AWS: account {} in {} as {caller}{}{}",
         env.account_id,
         env.region,
-        endpoint_url
+        connection
+            .profile
+            .as_ref()
+            .map(|p| format!(" (profile {p})"))
+            .unwrap_or_default(),
+        connection
+            .endpoint_url
+            .as_ref()
             .map(|u| format!(" through {u}"))
             .unwrap_or_default()
     ));

@@ -37,20 +37,57 @@ pub fn retry_config(initial_backoff: Duration) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
+/// How to reach AWS, from the command line: a named profile (`--profile`)
+/// and an endpoint (`--endpoint-url`, an emulator).
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
 /// The SDK configuration every client of mlinfra is built from: the default
-/// credential chain, the environment's region, retries with backoff, and
-/// `endpoint_url` (or the SDK's own `AWS_ENDPOINT_URL`) for an emulator. The
-/// flag says whether a custom endpoint is in use: S3 then needs path-style
-/// addressing, since `127.0.0.1:port` has no per-bucket host names.
-pub async fn load_config(region: &str, endpoint_url: Option<&str>) -> (SdkConfig, bool) {
+/// credential chain (of `--profile` when given), the given region, retries
+/// with backoff, and `endpoint_url` (or the SDK's own `AWS_ENDPOINT_URL`) for
+/// an emulator. The flag says whether a custom endpoint is in use: S3 then
+/// needs path-style addressing, since `127.0.0.1:port` has no per-bucket
+/// host names.
+pub async fn load_config(region: &str, connection: &Connection) -> (SdkConfig, bool) {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .retry_config(retry_config(Duration::from_secs(1)));
-    if let Some(url) = endpoint_url {
+    if let Some(profile) = &connection.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &connection.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    let custom_endpoint = endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let custom_endpoint =
+        connection.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
     (loader.load().await, custom_endpoint)
+}
+
+/// `config` with credentials of `role`, assumed through STS with the base
+/// credentials of `config` and refreshed before they expire (an apply may
+/// outlast one session).
+pub async fn assume_role(
+    config: &SdkConfig,
+    role: &str,
+    session_name: &str,
+    external_id: Option<&str>,
+) -> SdkConfig {
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name(session_name)
+        .configure(config);
+    if let Some(id) = external_id {
+        builder = builder.external_id(id);
+    }
+    let provider = builder.build().await;
+    config
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build()
 }
 
 /// Every client of one environment's account and region, sharing one call

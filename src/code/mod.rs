@@ -5,9 +5,11 @@
 pub mod package;
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 pub use package::{Package, SourceEntry};
+
+use sha2::Digest;
 
 use crate::project::{EXAMPLE_SOURCES, Project};
 
@@ -174,6 +176,24 @@ pub enum UploadError {
         expected: String,
         found: String,
     },
+    #[error(
+        "training job {job}: the reviewed package {path:?} is missing or unreadable ({problem}); \
+         keep the folder `plan --out` wrote beside the plan file"
+    )]
+    NotKept {
+        job: String,
+        path: PathBuf,
+        problem: String,
+    },
+    #[error(
+        "training job {job}: {path:?} is not the reviewed package (SHA-256 {found}, reviewed {expected})"
+    )]
+    NotReviewed {
+        job: String,
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
 }
 
 /// The packages of an environment's jobs, rebuilt from the project and
@@ -212,6 +232,67 @@ pub fn uploads(project: &Project, env: &crate::config::Env) -> Result<Vec<Upload
             key: location.key.clone(),
             sha256: sha256.clone(),
             bytes: package.bytes.clone(),
+        });
+    }
+    Ok(uploads)
+}
+
+/// Where `plan --out FILE` keeps the packages of the reviewed jobs, so that
+/// `apply --plan FILE` can upload them without a project checkout:
+/// `FILE.code/{sha256}.tar.gz`.
+pub fn kept_beside(plan: &Path) -> PathBuf {
+    let mut name = plan.as_os_str().to_owned();
+    name.push(".code");
+    PathBuf::from(name)
+}
+
+/// Writes the packages beside the plan file (nothing when there are none).
+pub fn keep_beside(plan: &Path, uploads: &[Upload]) -> std::io::Result<()> {
+    if uploads.is_empty() {
+        return Ok(());
+    }
+    let dir = kept_beside(plan);
+    std::fs::create_dir_all(&dir)?;
+    for upload in uploads {
+        std::fs::write(dir.join(format!("{}.tar.gz", upload.sha256)), &upload.bytes)?;
+    }
+    Ok(())
+}
+
+/// The packages kept beside a plan file, each checked against the hash the
+/// reviewed definitions name: a package edited after review is refused.
+pub fn kept_uploads(plan: &Path, env: &crate::config::Env) -> Result<Vec<Upload>, UploadError> {
+    use crate::config::training::CodeSource;
+    let dir = kept_beside(plan);
+    let mut uploads = Vec::new();
+    for job in &env.training {
+        let Some(CodeSource::Package {
+            sha256, location, ..
+        }) = job.code.as_ref().map(|c| &c.source)
+        else {
+            continue;
+        };
+        let path = dir.join(format!("{sha256}.tar.gz"));
+        let bytes = std::fs::read(&path).map_err(|e| UploadError::NotKept {
+            job: job.name.clone(),
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+        let found = package::hex(&sha2::Sha256::digest(&bytes));
+        if &found != sha256 {
+            return Err(UploadError::NotReviewed {
+                job: job.name.clone(),
+                path,
+                expected: sha256.clone(),
+                found,
+            });
+        }
+        uploads.push(Upload {
+            job: job.name.clone(),
+            bucket: location.bucket.clone(),
+            key: location.key.clone(),
+            sha256: sha256.clone(),
+            bytes,
         });
     }
     Ok(uploads)

@@ -72,7 +72,7 @@ pub fn package(mut entries: Vec<SourceEntry>) -> Result<Package, PackageError> {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -1,17 +1,24 @@
 //! `mlinfra apply`: execute change sets in dependency order.
 
-use crate::apply::{self, ApplyOptions, RequireApproval, progress::Progress};
+use std::path::Path;
+
+use crate::apply::{self, ApplyError, ApplyOptions, RequireApproval, progress::Progress};
 use crate::cli::Session;
 use crate::cli::args::ApplyArgs;
 use crate::cli::session::runtime;
-use crate::cloud;
+use crate::config::Env;
 use crate::error::Result;
 use crate::exit::Exit;
+use crate::plan::document;
+use crate::render::RenderedStack;
 
 pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
     // Refuse before loading anything when nobody can confirm.
     apply::check_confirmable(args.plan.is_some(), args.yes)?;
-    let (env, rendered) = session.prepare(&args.env)?;
+    let (env, rendered) = match &args.plan {
+        Some(path) => reviewed(session, &args.env, path)?,
+        None => session.prepare(&args.env)?,
+    };
     let options = ApplyOptions {
         plan_file: args.plan.clone(),
         yes: args.yes,
@@ -22,13 +29,48 @@ pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
             .unwrap_or_else(|| RequireApproval::default_for(&env)),
         approve_broadening: args.approve_broadening,
         remove_protection: args.remove_protection,
-        code: crate::code::uploads(&session.project, &env)?,
+        code: match &args.plan {
+            // Without a checkout, the packages reviewed with the plan.
+            Some(path) if !session.project.is_present() => crate::code::kept_uploads(path, &env)?,
+            _ => crate::code::uploads(&session.project, &env)?,
+        },
     };
     let printer = &session.printer;
     runtime()?.block_on(async {
-        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let clients = session.connect(&env, &args.aws).await?;
         let progress = Progress::for_printer(printer);
         apply::run(&clients, &env, &rendered, &options, &progress, printer).await?;
         Ok(Exit::Clean)
     })
+}
+
+/// The environment and templates a plan file was reviewed with. Without a
+/// project checkout (a pipeline's apply stage gets the plan file alone) they
+/// come from the file; with one, the checkout must render exactly them.
+fn reviewed(session: &Session, name: &str, path: &Path) -> Result<(Env, Vec<RenderedStack>)> {
+    let file = document::read_file(path).map_err(ApplyError::from)?;
+    let reviewed = file.reviewed;
+    if reviewed.env.name != name {
+        return Err(ApplyError::WrongPlan(format!(
+            "{}: the plan is for environment `{}`, not `{name}`",
+            path.display(),
+            reviewed.env.name
+        ))
+        .into());
+    }
+    if !session.project.is_present() {
+        session.printer.detail(&format!(
+            "no project at {}: applying the settings and templates reviewed in {}",
+            session.project.label(),
+            path.display()
+        ));
+        let rendered = reviewed.rendered();
+        return Ok((reviewed.env, rendered));
+    }
+    let (env, rendered) = session.prepare(name)?;
+    let differences = reviewed.differences(&env, &rendered);
+    if !differences.is_empty() {
+        return Err(ApplyError::CheckoutDiffers(differences).into());
+    }
+    Ok((env, rendered))
 }

@@ -3,7 +3,6 @@
 use crate::cli::Session;
 use crate::cli::args::DiffArgs;
 use crate::cli::session::runtime;
-use crate::cloud;
 use crate::diff::{self, StackDiff};
 use crate::error::Result;
 use crate::exit::Exit;
@@ -44,7 +43,7 @@ pub fn run(session: &Session, args: &DiffArgs) -> Result<Exit> {
         rendered.retain(|stack| stack.spec.layer == layer);
     }
     runtime()?.block_on(async {
-        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let clients = session.connect(&env, &args.aws).await?;
         let diffs = diff::diff_stacks(&clients.cfn, &rendered)
             .await
             .map_err(PlanError::from)?;

@@ -3,7 +3,6 @@
 use crate::cli::Session;
 use crate::cli::args::DriftArgs;
 use crate::cli::session::runtime;
-use crate::cloud;
 use crate::drift::{self, Verdict};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
@@ -12,7 +11,7 @@ pub fn run(session: &Session, args: &DriftArgs) -> Result<Exit> {
     let (env, rendered) = session.prepare(&args.env)?;
     let poll = drift::detection_poll(args.detection_timeout);
     let report = runtime()?.block_on(async {
-        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let clients = session.connect(&env, &args.aws).await?;
         let _waiting = session
             .printer
             .spinner(&format!("checking {} for drift", env.name));

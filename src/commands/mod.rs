@@ -4,6 +4,7 @@
 //! step's own module.
 
 pub mod apply;
+pub mod bootstrap;
 pub mod check;
 pub mod completions;
 pub mod cost;
@@ -11,7 +12,9 @@ pub mod diff;
 pub mod drift;
 pub mod init;
 pub mod list;
+pub mod pipeline;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod schema;
 pub mod status;

@@ -3,7 +3,6 @@
 use crate::cli::Session;
 use crate::cli::args::PlanArgs;
 use crate::cli::session::runtime;
-use crate::cloud;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -21,7 +20,7 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
     }
     let printer = &session.printer;
     runtime()?.block_on(async {
-        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let clients = session.connect(&env, &args.aws).await?;
         let options = PlanOptions {
             allow_data_loss: args.allow_data_loss.clone(),
         };
@@ -44,12 +43,22 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
                 ));
             }
             Some(path) => {
-                std::fs::write(path, plan::document::to_json(&plan)).map_err(|source| {
+                let file = plan::document::PlanFile {
+                    reviewed: plan::reviewed::Reviewed::new(&env, &rendered),
+                    plan,
+                };
+                std::fs::write(path, plan::document::file_json(&file)).map_err(|source| {
                     Error::Write {
                         path: path.clone(),
                         source,
                     }
                 })?;
+                // Apply may run where only the plan's artifacts are.
+                crate::code::keep_beside(path, &crate::code::uploads(&session.project, &env)?)
+                    .map_err(|source| Error::Write {
+                        path: crate::code::kept_beside(path),
+                        source,
+                    })?;
             }
             None => {
                 if plan.change_sets().next().is_some() {
@@ -85,7 +94,7 @@ fn run_all(session: &Session, args: &PlanArgs) -> Result<Exit> {
     let plans = runtime()?.block_on(async {
         let mut plans = Vec::new();
         for (env, rendered) in &prepared {
-            let clients = cloud::connect(env, args.aws.endpoint_url.as_deref()).await?;
+            let clients = session.connect(env, &args.aws).await?;
             let waiting = printer.spinner(&format!("planning {}", env.name));
             let plan = plan::plan(&clients, env, rendered, &options, printer).await?;
             drop(waiting);

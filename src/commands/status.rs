@@ -3,7 +3,6 @@
 use crate::cli::Session;
 use crate::cli::args::StatusArgs;
 use crate::cli::session::runtime;
-use crate::cloud;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::ops;
@@ -11,7 +10,7 @@ use crate::ops;
 pub fn run(session: &Session, args: &StatusArgs) -> Result<Exit> {
     let (env, _) = session.prepare(&args.env)?;
     let report = runtime()?.block_on(async {
-        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let clients = session.connect(&env, &args.aws).await?;
         Ok::<_, Error>(ops::status::collect(&clients, &env).await?)
     })?;
     Ok(session.printer.print(&report, args.format)?)

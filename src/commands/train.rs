@@ -3,7 +3,6 @@
 use crate::cli::Session;
 use crate::cli::args::TrainArgs;
 use crate::cli::session::runtime;
-use crate::cloud;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::ops::{self, OpsError};
@@ -29,7 +28,7 @@ pub fn run(session: &Session, args: &TrainArgs) -> Result<Exit> {
         printer.notice(&line);
     }
     runtime()?.block_on(async {
-        let clients = cloud::connect(&env, args.aws.endpoint_url.as_deref()).await?;
+        let clients = session.connect(&env, &args.aws).await?;
         let stack_name = stacks::stack_name(&env, Layer::Training);
         let Some(stack) = clients
             .cfn

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::instances;
 use super::names::{AlarmKind, EndpointIds, Names, VariantIds, ZoneIds};
 use super::training::{Channel, Metric, TrainingCode, Tuning};
 
 /// One deployable environment (for example `prod`), fully validated.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Env {
     /// The environment's file stem: `environments/prod.toml` → `prod`.
     pub name: String,
@@ -21,6 +21,9 @@ pub struct Env {
     pub tags: BTreeMap<String, String>,
     pub termination_protection: bool,
     pub artifacts_bucket: Option<String>,
+    /// How mlinfra reaches the environment's account.
+    #[serde(default)]
+    pub access: Access,
     pub data_lake: DataLake,
     pub training: Vec<TrainingJob>,
     pub endpoints: Vec<Endpoint>,
@@ -32,7 +35,29 @@ pub struct Env {
     pub prices: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// The roles through which an environment is deployed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Access {
+    /// Assumed for every AWS call of plan, apply, drift and the others.
+    pub deploy_role_arn: Option<String>,
+    pub external_id: Option<String>,
+    /// The service role passed to CloudFormation with each change set.
+    pub cloudformation_role_arn: Option<String>,
+    /// The account trusted to assume the deploy role.
+    pub delivery_account_id: String,
+}
+
+impl Access {
+    /// The role session name: says which tool and environment made a call
+    /// (CloudTrail shows it), within STS's 64 characters.
+    pub fn session_name(env: &str) -> String {
+        let mut name = format!("mlinfra-{env}");
+        name.truncate(64);
+        name
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DataLake {
     pub zones: Vec<Zone>,
     pub noncurrent_versions_expire_days: u32,
@@ -42,7 +67,7 @@ pub struct DataLake {
     pub key_alias: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Zone {
     pub name: String,
     /// Derived, globally unique bucket name: `{project}-{env}-{zone}-{account}-{region}`.
@@ -53,7 +78,7 @@ pub struct Zone {
 }
 
 /// A location inside the data lake: `curated/dog-images/` → zone `curated`, prefix `dog-images/`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct S3Location {
     pub zone: String,
     pub bucket: String,
@@ -66,7 +91,7 @@ impl S3Location {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TrainingJob {
     pub name: String,
     /// `{project}-{env}-{job}`: the SageMaker pipeline name.
@@ -95,12 +120,12 @@ pub struct TrainingJob {
     pub network_isolation_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Spot {
     pub max_wait_seconds: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Endpoint {
     pub name: String,
     /// `{project}-{env}-{endpoint}`: the SageMaker endpoint name.
@@ -117,7 +142,7 @@ pub struct Endpoint {
 }
 
 /// One variant of an endpoint: its own model, capacity and traffic weight.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Variant {
     /// The SageMaker variant name (`AllTraffic` for a single-variant endpoint).
     pub name: String,
@@ -135,6 +160,51 @@ pub struct Variant {
     pub autoscaling: Option<Autoscaling>,
     /// CloudWatch alarms on this variant (empty when the endpoint has none).
     pub alarms: Vec<Alarm>,
+}
+
+/// An alarm as a plan file holds it. Its metric names are a handful of
+/// short strings, read once per process (apply --plan without a checkout),
+/// so keeping them for the life of the process costs nothing.
+#[derive(Deserialize)]
+struct AlarmFile {
+    kind: AlarmKind,
+    logical_id: String,
+    alarm_name: String,
+    namespace: String,
+    metric: String,
+    statistic: String,
+    extended: bool,
+    threshold: f64,
+    metric_threshold: f64,
+    period_seconds: u64,
+    evaluation_periods: u32,
+    description: String,
+}
+
+impl<'de> Deserialize<'de> for Alarm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        AlarmFile::deserialize(d).map(Alarm::from)
+    }
+}
+
+impl From<AlarmFile> for Alarm {
+    fn from(f: AlarmFile) -> Self {
+        let keep = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        Self {
+            kind: f.kind,
+            logical_id: f.logical_id,
+            alarm_name: f.alarm_name,
+            namespace: keep(f.namespace),
+            metric: keep(f.metric),
+            statistic: keep(f.statistic),
+            extended: f.extended,
+            threshold: f.threshold,
+            metric_threshold: f.metric_threshold,
+            period_seconds: f.period_seconds,
+            evaluation_periods: f.evaluation_periods,
+            description: f.description,
+        }
+    }
 }
 
 /// A CloudWatch alarm on a variant's metric, above a threshold.
@@ -158,7 +228,7 @@ pub struct Alarm {
 }
 
 /// How SageMaker shifts traffic to the new fleet during an update.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TrafficShift {
     AllAtOnce,
@@ -192,7 +262,7 @@ impl TrafficShift {
 }
 
 /// The endpoint's `DeploymentConfig`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Deployment {
     pub shift: TrafficShift,
     pub wait_seconds: u64,
@@ -204,7 +274,7 @@ pub struct Deployment {
 
 /// An alarm the deployment watches: one of the endpoint's own (a `Ref` to
 /// it, so the alarm exists first) or one named in the configuration.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RollbackAlarm {
     pub name: String,
     pub logical_id: Option<String>,
@@ -231,7 +301,7 @@ impl Endpoint {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Autoscaling {
     pub min: u32,
     pub max: u32,
@@ -246,7 +316,7 @@ pub struct Autoscaling {
     pub scale_out_cooldown_seconds: u64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum ScalingMetric {
     /// `SageMakerVariantInvocationsPerInstance`
     InvocationsPerInstance,
@@ -254,7 +324,7 @@ pub enum ScalingMetric {
     CpuUtilization,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Notifications {
     pub email: Vec<String>,
     pub https: Vec<String>,
@@ -269,7 +339,7 @@ impl Env {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Invoker {
     pub name: String,
     pub role_name: String,
@@ -281,7 +351,7 @@ pub struct Invoker {
 }
 
 /// An ECR image URI split into the parts IAM policies need.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ImageUri {
     pub uri: String,
     pub registry_account: String,

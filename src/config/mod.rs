@@ -13,7 +13,7 @@ pub mod suggest;
 pub mod training;
 pub mod validate;
 
-pub use env::Env;
+pub use env::{Access, Env};
 pub use error::{ConfigError, ConfigErrors};
 pub use load::Loader;
 

@@ -9,11 +9,23 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A layer of the platform: one CloudFormation stack per layer and environment.
 /// It lives here because it is part of every stack name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Data,
@@ -216,7 +228,7 @@ pub fn pascal_case(name: &str) -> String {
 }
 
 /// The logical ids of a data-lake zone in the data stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ZoneIds {
     pub bucket: String,
     pub policy: String,
@@ -243,7 +255,7 @@ impl ZoneIds {
 }
 
 /// The logical ids of a training job in the training stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobIds {
     pub pipeline: String,
     pub name_output: String,
@@ -268,7 +280,7 @@ impl JobIds {
 
 /// The logical ids of an endpoint itself in the serving stack; its variants
 /// have [`VariantIds`].
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EndpointIds {
     pub config: String,
     pub endpoint: String,
@@ -306,7 +318,7 @@ impl EndpointIds {
 pub const DEFAULT_VARIANT: &str = "AllTraffic";
 
 /// What a CloudWatch alarm of a variant watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlarmKind {
     Errors5xx,
@@ -366,7 +378,7 @@ impl AlarmKind {
 /// endpoint written without `variants` keeps the endpoint's own ids
 /// (`DogbreedModel`), so that writing it out as a table is the only change
 /// that renames them.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VariantIds {
     pub model: String,
     pub scalable_target: String,
@@ -406,7 +418,7 @@ impl VariantIds {
 }
 
 /// The logical ids of an invoker's role in the IAM stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct InvokerIds {
     pub role: String,
     pub arn_output: String,
@@ -467,6 +479,21 @@ impl Names<'_> {
 
     pub fn pipeline_role(&self) -> String {
         format!("{}-training-pipeline", self.prefix())
+    }
+
+    /// The role builds assume to deploy this environment (`mlinfra bootstrap`).
+    pub fn deploy_role(&self) -> String {
+        format!("{}-deploy", self.prefix())
+    }
+
+    /// CloudFormation's execution role for this environment's stacks (`mlinfra bootstrap`).
+    pub fn cloudformation_role(&self) -> String {
+        format!("{}-cloudformation", self.prefix())
+    }
+
+    /// The stack holding those two roles.
+    pub fn bootstrap_stack(&self) -> String {
+        format!("{}-bootstrap", self.prefix())
     }
 
     pub fn invoker_role(&self, invoker: &str) -> String {

@@ -50,6 +50,16 @@ pub struct RawEnv {
     pub termination_protection: Option<bool>,
     /// Bucket for templates larger than CloudFormation's inline limit.
     pub artifacts_bucket: Option<String>,
+    /// Role in the environment's account assumed for every AWS call
+    /// (`arn:aws:iam::ACCOUNT:role/NAME`); what `mlinfra bootstrap` creates.
+    pub deploy_role_arn: Option<String>,
+    /// External id the deploy role's trust policy requires (needs `deploy_role_arn`).
+    pub deploy_role_external_id: Option<String>,
+    /// Service role CloudFormation uses for this environment's stacks (`RoleARN` of each change set).
+    pub cloudformation_role_arn: Option<String>,
+    /// The account whose builds may assume the deploy role (bootstrap's trust policy);
+    /// default: the environment's own account.
+    pub delivery_account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

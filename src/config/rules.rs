@@ -162,6 +162,44 @@ pub fn iam_role_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// Why `arn` is not the ARN of an IAM role in `account`, if it is not.
+pub fn role_arn_problem(arn: &str, account: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, owner, resource] = parts[..] else {
+        return Some("expected an IAM role ARN: arn:aws:iam::ACCOUNT:role/NAME".into());
+    };
+    if prefix != "arn"
+        || !["aws", "aws-cn", "aws-us-gov"].contains(&partition)
+        || service != "iam"
+        || !region.is_empty()
+    {
+        return Some("expected an IAM role ARN: arn:aws:iam::ACCOUNT:role/NAME".into());
+    }
+    if owner != account {
+        return Some(format!(
+            "is in account {owner:?}, but the environment is account {account}: the role must be in the account it deploys to"
+        ));
+    }
+    let Some(path_and_name) = resource.strip_prefix("role/") else {
+        return Some("expected an IAM role ARN: arn:aws:iam::ACCOUNT:role/NAME".into());
+    };
+    let name = path_and_name.rsplit('/').next().unwrap_or_default();
+    iam_role_name_problem(name).map(|p| format!("role name {name:?} {p}"))
+}
+
+/// STS's rule for an external id: 2 to 1,224 characters of `[\w+=,.@:/-]`.
+pub fn external_id_problem(id: &str) -> Option<String> {
+    if !(2..=1224).contains(&id.len()) {
+        return Some(format!(
+            "is {} characters; an external id must be 2 to 1224",
+            id.len()
+        ));
+    }
+    id.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(*c)))
+        .map(|c| format!("contains {c:?}, which STS does not allow in an external id"))
+}
+
 /// A short identifier used inside derived names (project, environment, zone, job).
 pub fn identifier_problem(name: &str) -> Option<String> {
     if name.is_empty() {

@@ -2,7 +2,7 @@
 //! training code, metric definitions and hyperparameter tuning. Each enum
 //! carries AWS's spelling (`aws()`), accepted case-insensitively when read.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::env::S3Location;
 
@@ -10,7 +10,7 @@ use super::env::S3Location;
 macro_rules! aws_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -49,7 +49,7 @@ aws_enum!(
 );
 
 /// One input channel: `/opt/ml/input/data/{name}` (or `SM_CHANNEL_{NAME}`) in the container.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Channel {
     pub name: String,
     pub location: S3Location,
@@ -66,13 +66,13 @@ pub const CODE_CHANNEL: &str = "code";
 pub const PACKAGE_FILE: &str = "sourcedir.tar.gz";
 
 /// The script a framework image runs and where its package comes from.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TrainingCode {
     pub entry_point: String,
     pub source: CodeSource,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum CodeSource {
     /// A project directory packaged by mlinfra, uploaded by `apply`.
     Package {
@@ -110,13 +110,13 @@ impl CodeSource {
 }
 
 /// A metric SageMaker reads from the job's log with a regular expression.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Metric {
     pub name: String,
     pub regex: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Tuning {
     pub objective_metric: String,
     pub goal: Goal,
@@ -127,13 +127,13 @@ pub struct Tuning {
     pub ranges: Vec<Range>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Range {
     pub name: String,
     pub kind: RangeKind,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum RangeKind {
     Continuous {
         min: f64,

@@ -474,6 +474,8 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         );
     }
 
+    let access = validate_access(&mut c, &raw.env, &env_path, &account_id);
+
     let names = Names {
         project: &project,
         env: &loaded.name,
@@ -581,6 +583,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         tags: raw.env.tags.clone(),
         termination_protection: raw.env.termination_protection.unwrap_or(true),
         artifacts_bucket: raw.env.artifacts_bucket.clone(),
+        access,
         data_lake,
         training,
         endpoints,
@@ -609,6 +612,51 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         )));
     }
     Ok(env)
+}
+
+/// The deploy and CloudFormation roles: IAM role ARNs in the environment's
+/// own account (a role elsewhere could not deploy here), and an external id
+/// only with a role that asks for it.
+fn validate_access(c: &mut Checker, raw: &RawEnv, env_path: &KeyPath, account: &str) -> Access {
+    for (value, key) in [
+        (&raw.deploy_role_arn, "deploy_role_arn"),
+        (&raw.cloudformation_role_arn, "cloudformation_role_arn"),
+    ] {
+        if let Some(arn) = value
+            && c.names_known
+            && let Some(problem) = rules::role_arn_problem(arn, account)
+        {
+            c.fail(&env_path.key(key), format!("{arn:?} {problem}"));
+        }
+    }
+    if let Some(id) = &raw.deploy_role_external_id {
+        let path = env_path.key("deploy_role_external_id");
+        if raw.deploy_role_arn.is_none() {
+            c.fail(
+                &path,
+                "an external id is sent only when assuming `deploy_role_arn`; set that too",
+            );
+        } else if let Some(problem) = rules::external_id_problem(id) {
+            c.fail(&path, problem);
+        }
+    }
+    if let Some(id) = &raw.delivery_account_id
+        && (id.len() != 12 || !id.chars().all(|ch| ch.is_ascii_digit()))
+    {
+        c.fail(
+            &env_path.key("delivery_account_id"),
+            format!("expected 12 digits, got {id:?}"),
+        );
+    }
+    Access {
+        deploy_role_arn: raw.deploy_role_arn.clone(),
+        external_id: raw.deploy_role_external_id.clone(),
+        cloudformation_role_arn: raw.cloudformation_role_arn.clone(),
+        delivery_account_id: raw
+            .delivery_account_id
+            .clone()
+            .unwrap_or_else(|| account.to_string()),
+    }
 }
 
 fn validate_data_lake(c: &mut Checker, raw: &RawDataLake, derived: &Names) -> DataLake {

@@ -11,6 +11,7 @@
 pub mod classify;
 pub mod document;
 pub mod model;
+pub mod reviewed;
 pub mod serving;
 pub mod state;
 pub mod template_diff;
@@ -177,6 +178,7 @@ pub async fn create_change_set(
         template: template_source(clients, env, stack).await?,
         tags: state::stack_tags(env, stack.spec.layer),
         description: change_set_description(stack, env, &hash, allowed_data_loss),
+        role_arn: env.access.cloudformation_role_arn.clone(),
     };
     printer.notice(&format!("{}: creating change set {name}", stack.spec.name));
     let created = clients.cfn.create_change_set(&request).await?;

@@ -9,7 +9,8 @@ use crate::stacks::Layer;
 pub use crate::template::diff::PropertyChange;
 
 /// Bumped when `plan.json` changes shape; `apply --plan` refuses other versions.
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: the file carries the reviewed settings and templates.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {

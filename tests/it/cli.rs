@@ -381,6 +381,7 @@ fn the_ci_examples_parse_and_every_command_they_call_exists() {
         "buildspec-plan.yml",
         "buildspec-apply.yml",
         "github-workflow.yml",
+        "github-deploy-workflow.yml",
     ] {
         let commands = ci_example_commands(file);
         assert!(!commands.is_empty(), "{file} calls no mlinfra command");

@@ -16,6 +16,7 @@ mod check;
 mod cli;
 mod cloud;
 mod common;
+mod delivery;
 mod drift;
 mod markdown;
 mod ops;

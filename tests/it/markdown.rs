@@ -159,7 +159,7 @@ fn plans_of_every_environment_are_one_comment() {
     assert_reads_as_written(&text, &["arn:aws:s3:::raw_zone/*", "p-staging-iam"]);
     let json: Value = serde_json::from_str(&plans.json()).unwrap();
     assert_eq!(json["plans"].as_array().unwrap().len(), 2);
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], mlinfra::plan::FORMAT_VERSION);
 }
 
 #[test]

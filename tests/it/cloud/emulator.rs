@@ -321,7 +321,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
             .contains(":changeSet/")
     );
 
-    // The configuration moved on after the plan: refused, nothing applied.
+    // The checkout moved on after the plan: refused, nothing applied.
     let moved_on = project_with(
         "[endpoints.dogbreed]\ninstance_type = \"ml.m5.2xlarge\"",
         |base| {
@@ -343,20 +343,21 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
         ],
     );
     assert_exit(&stale, 3, "apply of a plan older than the config");
-    assert!(
-        stale
-            .stderr
-            .contains("dogbreed-dev-serving: the configuration changed since the plan"),
-        "{}",
-        stale.stderr
-    );
-    assert_eq!(
-        stack_status(&cfn, "dogbreed-dev-serving").await.as_deref(),
-        Some("CREATE_COMPLETE")
-    );
+    for expected in [
+        "the project checkout here is not what was reviewed",
+        "the settings of environment `dev` differ from the reviewed ones (endpoints)",
+        "dogbreed-dev-serving: the checkout renders another template than the reviewed one",
+    ] {
+        assert!(stale.stderr.contains(expected), "{}", stale.stderr);
+    }
 
-    // The reviewed plan, applied exactly: no confirmation needed.
-    let brought_in = mlinfra(
+    // A plan file edited after review is refused, whatever it now says.
+    let edited_path = dir.path().join("edited.json");
+    let mut edited: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    edited["reviewed"]["env"]["termination_protection"] = serde_json::Value::Bool(true);
+    std::fs::write(&edited_path, edited.to_string()).unwrap();
+    let tampered = mlinfra(
         &moto,
         Some(changed.path()),
         &[
@@ -364,10 +365,73 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
             "--env",
             "dev",
             "--plan",
-            plan_path.to_str().unwrap(),
+            edited_path.to_str().unwrap(),
         ],
     );
-    assert_exit(&brought_in, 0, "apply --plan");
+    assert_exit(&tampered, 3, "apply of an edited plan file");
+    assert!(
+        tampered
+            .stderr
+            .contains("the plan file was changed after it was written"),
+        "{}",
+        tampered.stderr
+    );
+    assert_eq!(
+        stack_status(&cfn, "dogbreed-dev-serving").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // The reviewed plan, applied exactly, from a directory holding nothing
+    // but the plan file (a pipeline's apply stage): no checkout, no
+    // confirmation needed.
+    let bare = tempfile::tempdir().unwrap();
+    std::fs::copy(&plan_path, bare.path().join("plan.json")).unwrap();
+    // The training code reviewed with the plan travels beside it; without it
+    // apply refuses before any call.
+    let without_code = moto
+        .cli(bare.path())
+        .current_dir(bare.path())
+        .args(["apply", "--env", "dev", "--plan", "plan.json"])
+        .run();
+    assert_eq!(without_code.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&without_code.stderr).contains("reviewed package"),
+        "{}",
+        String::from_utf8_lossy(&without_code.stderr)
+    );
+    let kept = mlinfra::code::kept_beside(&plan_path);
+    std::fs::create_dir(bare.path().join("plan.json.code")).unwrap();
+    for entry in std::fs::read_dir(&kept).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            bare.path().join("plan.json.code").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    let output = moto
+        .cli(bare.path())
+        .current_dir(bare.path())
+        .args(["--verbose", "apply", "--env", "dev", "--plan", "plan.json"])
+        .run();
+    let brought_in = Run {
+        code: output.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_exit(&brought_in, 0, "apply --plan without a checkout");
+    assert!(
+        brought_in
+            .stderr
+            .contains("applying the settings and templates reviewed in plan.json"),
+        "{}",
+        brought_in.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(bare.path()).unwrap().count(),
+        2,
+        "apply writes nothing next to the plan and its code"
+    );
     assert!(
         brought_in
             .stderr
@@ -485,18 +549,80 @@ async fn the_account_guard_refuses_another_account_before_any_change() {
         "no stack touched"
     );
 
-    // dev is moto's own account: the guard passes. A region setting that
-    // disagrees with the environment is refused before any call.
+    // dev is moto's own account: the guard passes.
     let dev = mlinfra(&moto, None, &["plan", "--env", "dev"]);
     assert_exit(&dev, 2, "plan of the right account");
+
+    // The environment's region wins over the caller's (CodeBuild always sets
+    // AWS_REGION, to the pipeline's region): the plan looks in us-east-1,
+    // where dev is, and --verbose names the setting passed over.
+    let cfn_elsewhere = {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(&moto.endpoint)
+            .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await;
+        aws_sdk_cloudformation::Client::new(&config)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
     let output = moto
         .cli(&crate::common::repo_root())
-        .args(["plan", "--env", "dev"])
+        .args(["--verbose", "plan", "--env", "dev", "--out"])
+        .args([&plan_path])
         .env("AWS_REGION", "eu-west-1")
         .run();
-    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("AWS_REGION selects region eu-west-1")
+        stderr.contains(
+            "region us-east-1 from environment `dev` (AWS_REGION = eu-west-1 is not used for it)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("AWS: account 123456789012 in us-east-1"),
+        "{stderr}"
+    );
+    let data = cfn
+        .describe_stacks()
+        .stack_name("dogbreed-dev-data")
+        .send()
+        .await;
+    assert_eq!(
+        data.unwrap().stacks()[0].stack_status().map(|s| s.as_str()),
+        Some("REVIEW_IN_PROGRESS"),
+        "the plan's change set is in the environment's region"
+    );
+    assert!(
+        cfn_elsewhere
+            .describe_stacks()
+            .stack_name("dogbreed-dev-data")
+            .send()
+            .await
+            .is_err(),
+        "nothing in the caller's region"
+    );
+    // Applied with the caller's region still elsewhere.
+    let output = moto
+        .cli(&crate::common::repo_root())
+        .args(["apply", "--env", "dev", "--plan"])
+        .args([&plan_path])
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .run();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stack_status(&cfn, "dogbreed-dev-serving").await.as_deref(),
+        Some("CREATE_COMPLETE")
     );
 }
 
@@ -1317,8 +1443,12 @@ async fn an_edited_or_swapped_plan_file_is_refused_and_nothing_runs() {
         .await
         .unwrap();
     assert!(back.is_blocked());
+    let file = plan::document::PlanFile {
+        reviewed: plan::reviewed::Reviewed::new(&env, &rendered),
+        plan: back,
+    };
     let mut allowed: serde_json::Value =
-        serde_json::from_str(&plan::document::to_json(&back)).unwrap();
+        serde_json::from_str(&plan::document::file_json(&file)).unwrap();
     allowed["data_loss"][0]["allowed"] = serde_json::json!(true);
     let root = crate::common::repo_root();
     let refused = apply_document(&moto, &root, dir.path(), "allowed.json", &allowed);

@@ -8,4 +8,7 @@ mod emulator;
 
 mod faults;
 
+mod accounts;
 mod guards;
+
+mod buildspec;

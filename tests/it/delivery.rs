@@ -1,0 +1,278 @@
+//! Delivery stacks: the bootstrap stack of every example environment as a
+//! snapshot, linted by cfn-lint and scanned by checkov; the table of
+//! CloudFormation handler permissions current with the installed schemas;
+//! the actions granted on `*` confirmed unscopable by policy_sentry.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{Cli, repo_root, snapshot_settings, venv_tool};
+
+const ENVS: [&str; 3] = ["dev", "staging", "prod"];
+
+fn bootstrap(env: &str) -> String {
+    let output = Cli::new().args(["bootstrap", "--env", env]).run();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn write_all(dir: &Path) -> Vec<String> {
+    ENVS.iter()
+        .map(|env| {
+            let path = dir.join(format!("dogbreed-{env}-bootstrap.json"));
+            std::fs::write(&path, bootstrap(env)).unwrap();
+            path.display().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn bootstrap_templates_are_snapshotted() {
+    for env in ENVS {
+        snapshot_settings().bind(|| {
+            insta::assert_snapshot!(format!("bootstrap__{env}"), bootstrap(env));
+        });
+    }
+}
+
+#[test]
+fn cfn_lint_finds_nothing_in_the_bootstrap_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_all(dir.path());
+    let out = Command::new(venv_tool("cfn-lint"))
+        .args(&files)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "cfn-lint (exit {:?}):\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn checkov_fails_no_check_in_the_bootstrap_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_all(dir.path());
+    let out = Command::new(venv_tool("checkov"))
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .args([
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--quiet",
+            "-d",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("checkov runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let summary = &report["summary"];
+    assert_eq!(
+        summary["failed"], 0,
+        "checkov failed checks:\n{:#}",
+        report["results"]["failed_checks"]
+    );
+    assert_eq!(summary["parsing_errors"], 0, "{summary}");
+    assert!(
+        summary["passed"].as_u64().unwrap_or(0) > files.len() as u64,
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_handler_permission_table_is_current_with_the_installed_schemas() {
+    let out = Command::new(venv_tool("python"))
+        .arg(repo_root().join("scripts/handler-permissions.py"))
+        .arg("--check")
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn policy_sentry_confirms_the_generated_policies_grant_on_star_only_what_cannot_be_scoped() {
+    for action in mlinfra::delivery::policy::UNSCOPED {
+        let (service, name) = action.split_once(':').unwrap();
+        let out = Command::new(venv_tool("policy_sentry"))
+            .args([
+                "query",
+                "action-table",
+                "--service",
+                service,
+                "--name",
+                name,
+            ])
+            .output()
+            .expect("policy_sentry runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let table: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(
+            table[service][0]["resource_arn_format"], "*",
+            "{action} has resource-level permissions"
+        );
+    }
+}
+
+#[test]
+fn the_policy_command_prints_the_deploy_and_execution_policies() {
+    let deploy = Cli::new().args(["policy", "--env", "prod"]).run();
+    assert_eq!(deploy.status.code(), Some(0));
+    let policy: Value = serde_json::from_slice(&deploy.stdout).unwrap();
+    let sids: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    for sid in [
+        "PlanAndApply",
+        "DetectDrift",
+        "DeepChecks",
+        "TrainAndStatus",
+    ] {
+        assert!(sids.contains(&sid), "{sids:?}");
+    }
+    let execution = Cli::new()
+        .args(["policy", "--env", "prod", "--role", "cloudformation"])
+        .run();
+    let text = String::from_utf8_lossy(&execution.stdout);
+    assert!(text.contains("sagemaker:CreateEndpoint"), "{text}");
+    assert!(!text.contains("cloudformation:ExecuteChangeSet"), "{text}");
+}
+
+const PIPELINE_ARGS: [&str; 8] = [
+    "pipeline",
+    "--connection-arn",
+    "arn:aws:codeconnections:us-east-1:111111111111:connection/0f1e2d3c-aaaa-bbbb-cccc-000000000000",
+    "--repository",
+    "acme/dogbreed",
+    "--binary-sha256",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "--region=us-east-1",
+];
+
+fn delivery() -> String {
+    let output = Cli::new()
+        .args(PIPELINE_ARGS)
+        .args(["--environments", "dev,staging,prod"])
+        .run();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_delivery_stack_is_snapshotted_and_promotes_with_approvals_before_protected_environments() {
+    let text = delivery();
+    snapshot_settings().bind(|| insta::assert_snapshot!("delivery__pipeline", text));
+    let t: Value = serde_json::from_str(&text).unwrap();
+    let pipeline = &t["Resources"]["Pipeline"]["Properties"];
+    assert_eq!(pipeline["PipelineType"], "V2");
+    let stages: Vec<(String, Vec<String>)> = pipeline["Stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["Name"].as_str().unwrap().to_string(),
+                s["Actions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["Name"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Source", "DeployDev", "DeployStaging", "DeployProd"]
+    );
+    // dev has no termination protection: no approval; staging and prod do.
+    assert_eq!(stages[1].1, ["Plan", "Apply"]);
+    assert_eq!(stages[2].1, ["Plan", "Approve", "Apply"]);
+    assert_eq!(stages[3].1, ["Plan", "Approve", "Apply"]);
+    // The builds may assume only the deploy roles.
+    let build = &t["Resources"]["BuildRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let assume = &build["Statement"][0];
+    assert_eq!(assume["Action"], "sts:AssumeRole");
+    assert_eq!(
+        assume["Resource"][2],
+        "arn:aws:iam::345678901234:role/dogbreed-prod-deploy"
+    );
+    // The buildspec verifies the binary's checksum.
+    let spec = t["Resources"]["PlanProject"]["Properties"]["Source"]["BuildSpec"]
+        .as_str()
+        .unwrap();
+    assert!(spec.contains("sha256sum -c -"), "{spec}");
+    assert_eq!(
+        t["Resources"]["BuildLogs"]["Properties"]["RetentionInDays"],
+        365
+    );
+}
+
+#[test]
+fn cfn_lint_and_checkov_pass_the_delivery_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dogbreed-delivery.json");
+    std::fs::write(&path, delivery()).unwrap();
+    let lint = Command::new(venv_tool("cfn-lint"))
+        .arg(&path)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        lint.status.success() && lint.stdout.is_empty(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let out = Command::new(venv_tool("checkov"))
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .args([
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--quiet",
+            "-d",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("checkov runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(
+        report["summary"]["failed"], 0,
+        "checkov failed checks:\n{:#}",
+        report["results"]["failed_checks"]
+    );
+    assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 5);
+}
