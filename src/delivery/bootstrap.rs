@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::policy::{PolicyError, deploy_policy, execution_policy};
 use crate::config::Env;
-use crate::render::{Canonical, RenderedStack};
+use crate::render::RenderedStack;
+use crate::template::Canonical;
 
 /// A role of the bootstrap stack: the name and path it is created with.
 #[derive(Debug, Clone, PartialEq)]

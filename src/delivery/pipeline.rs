@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::bootstrap;
 use crate::config::Env;
-use crate::render::Canonical;
+use crate::template::Canonical;
 
 const PLAN_BUILDSPEC: &str = include_str!("../../docs/examples/buildspec-plan.yml");
 const APPLY_BUILDSPEC: &str = include_str!("../../docs/examples/buildspec-apply.yml");

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::Env;
-use crate::render::{Canonical, RenderedStack};
+use crate::render::RenderedStack;
 use crate::stacks::StackSpec;
+use crate::template::Canonical;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reviewed {

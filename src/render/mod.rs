@@ -8,7 +8,6 @@ pub mod readable;
 pub mod serving;
 pub mod write;
 
-pub use crate::template::Canonical;
 pub use engine::{Engine, TemplateError};
 
 use crate::config::Env;
