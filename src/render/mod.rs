@@ -10,6 +10,8 @@ pub mod write;
 
 pub use engine::{Engine, TemplateError};
 
+use crate::template::Canonical;
+
 use crate::config::Env;
 use crate::stacks::{self, Layer, StackSpec};
 
