@@ -44,6 +44,8 @@ gen_project() {
   local dir="$1" n="$2" width=${#2}
   mkdir -p "$dir/environments"
   cp "$root/environments/base.toml" "$dir/environments/base.toml"
+  # The base's training job packages the example's code from the project.
+  cp -r "$root/training" "$dir/training"
   local regions=(us-east-1 us-west-2 eu-west-1 eu-central-1 ap-southeast-2)
   local i name region
   for ((i = 0; i < n; i++)); do
