@@ -235,12 +235,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             if !differences.is_empty() {
                 return Err(ApplyError::NotReviewed(differences));
             }
-            let unused: Vec<String> = options
-                .allow_data_loss
-                .iter()
-                .filter(|id| !plan.data_loss.iter().any(|risk| &&risk.logical_id == id))
-                .cloned()
-                .collect();
+            let unused = plan.unused_allowances(&options.allow_data_loss);
             if !unused.is_empty() {
                 return Err(PlanError::UnusedAllowance(unused).into());
             }

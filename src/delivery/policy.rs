@@ -426,14 +426,8 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::Project;
 
-    fn example(name: &str) -> (Env, Vec<RenderedStack>) {
-        let env = crate::config::load_env(&Project::Example, name).unwrap();
-        let engine = crate::render::Engine::new(&Project::Example).unwrap();
-        let rendered = crate::render::render_env(&engine, &env).unwrap();
-        (env, rendered)
-    }
+    use crate::render::example;
 
     /// Every action of every handler of every rendered type is granted, on
     /// the environment's names, and nothing is granted on every resource but

@@ -489,12 +489,7 @@ pub async fn plan(
     };
     // An allowance that matches nothing is a leftover (a CI flag kept after
     // the change it was for): it must not pre-approve a future replacement.
-    let unused: Vec<String> = options
-        .allow_data_loss
-        .iter()
-        .filter(|id| !plan.data_loss.iter().any(|risk| &&risk.logical_id == id))
-        .cloned()
-        .collect();
+    let unused = plan.unused_allowances(&options.allow_data_loss);
     if !unused.is_empty() {
         let _ = discard_all(clients, &plan).await;
         return Err(PlanError::UnusedAllowance(unused));

@@ -252,6 +252,15 @@ impl Plan {
         self.data_loss.iter().any(|r| !r.allowed)
     }
 
+    /// The `--allow-data-loss` ids that match no data-loss risk of this plan.
+    pub fn unused_allowances(&self, allowed: &[String]) -> Vec<String> {
+        allowed
+            .iter()
+            .filter(|id| !self.data_loss.iter().any(|risk| &risk.logical_id == *id))
+            .cloned()
+            .collect()
+    }
+
     /// 0 nothing to change, 2 changes, 3 blocked by the data-loss guard.
     pub fn exit(&self) -> Exit {
         if self.is_blocked() {

@@ -120,12 +120,7 @@ mod tests {
     use super::*;
     use crate::project::Project;
 
-    fn example(name: &str) -> (Env, Vec<RenderedStack>) {
-        let env = crate::config::load_env(&Project::Example, name).unwrap();
-        let engine = crate::render::Engine::new(&Project::Example).unwrap();
-        let rendered = crate::render::render_env(&engine, &env).unwrap();
-        (env, rendered)
-    }
+    use crate::render::example;
 
     #[test]
     fn the_reviewed_part_round_trips_and_stays_sealed() {

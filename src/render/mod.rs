@@ -64,3 +64,13 @@ fn each_stack<T>(
         })
         .collect()
 }
+
+/// A built-in example environment, loaded and rendered, for unit tests.
+#[cfg(test)]
+pub fn example(name: &str) -> (Env, Vec<RenderedStack>) {
+    let project = crate::project::Project::Example;
+    let env = crate::config::load_env(&project, name).expect("the example validates");
+    let rendered = render_env(&Engine::new(&project).expect("templates load"), &env)
+        .expect("the example renders");
+    (env, rendered)
+}

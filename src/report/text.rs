@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::template::iam::{Principal, Statement, condition_json};
+use crate::template::iam::{Statement, condition_json};
 use crate::template::value::display;
 
 /// Longest value shown in full on one line; longer ones end with `…`.
@@ -93,14 +93,7 @@ pub fn statement(s: &Statement) -> String {
             codes(s.actions.iter().map(String::as_str))
         ));
     }
-    let principals: Vec<String> = match &s.principal {
-        None => Vec::new(),
-        Some(Principal::Anyone) => vec!["*".into()],
-        Some(Principal::Named(entries)) => entries
-            .iter()
-            .map(|(kind, v)| format!("{kind}:{}", display(v)))
-            .collect(),
-    };
+    let principals = s.principal_names();
     if !principals.is_empty() {
         let word = if s.not_principal { "anyone but" } else { "for" };
         out.push_str(&format!(

@@ -531,6 +531,20 @@ fn read_condition(value: &Value, scope: &Scope) -> Condition {
     )
 }
 
+impl Statement {
+    /// Each principal as `Kind:value` (`*` for anyone), as reviews show them.
+    pub fn principal_names(&self) -> Vec<String> {
+        match &self.principal {
+            None => Vec::new(),
+            Some(Principal::Anyone) => vec!["*".into()],
+            Some(Principal::Named(entries)) => entries
+                .iter()
+                .map(|(kind, v)| format!("{kind}:{}", display(v)))
+                .collect(),
+        }
+    }
+}
+
 /// The plan's one-line form: `[policy] Allow a, b for Service:x on arn when StringEquals {...} (Sid)`.
 impl fmt::Display for Statement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -538,14 +552,7 @@ impl fmt::Display for Statement {
         if !self.actions.is_empty() {
             write!(f, " {}", self.actions.join(", "))?;
         }
-        let principals: Vec<String> = match &self.principal {
-            None => Vec::new(),
-            Some(Principal::Anyone) => vec!["*".into()],
-            Some(Principal::Named(entries)) => entries
-                .iter()
-                .map(|(kind, v)| format!("{kind}:{}", display(v)))
-                .collect(),
-        };
+        let principals = self.principal_names();
         if !principals.is_empty() {
             write!(f, " for {}", principals.join(", "))?;
         }

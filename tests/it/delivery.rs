@@ -8,6 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::linters::{assert_cfn_lint_clean, checkov_without_failures};
 use crate::common::{Cli, repo_root, snapshot_settings, venv_tool};
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
@@ -46,45 +47,15 @@ fn bootstrap_templates_are_snapshotted() {
 fn cfn_lint_finds_nothing_in_the_bootstrap_templates() {
     let dir = tempfile::tempdir().unwrap();
     let files = write_all(dir.path());
-    let out = Command::new(venv_tool("cfn-lint"))
-        .args(&files)
-        .output()
-        .expect("cfn-lint runs");
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "cfn-lint (exit {:?}):\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_cfn_lint_clean(&files);
 }
 
 #[test]
 fn checkov_fails_no_check_in_the_bootstrap_templates() {
     let dir = tempfile::tempdir().unwrap();
     let files = write_all(dir.path());
-    let out = Command::new(venv_tool("checkov"))
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .args([
-            "--skip-download",
-            "--framework",
-            "cloudformation",
-            "--output",
-            "json",
-            "--quiet",
-            "-d",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("checkov runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let (report, _) = checkov_without_failures(dir.path());
     let summary = &report["summary"];
-    assert_eq!(
-        summary["failed"], 0,
-        "checkov failed checks:\n{:#}",
-        report["results"]["failed_checks"]
-    );
     assert_eq!(summary["parsing_errors"], 0, "{summary}");
     assert!(
         summary["passed"].as_u64().unwrap_or(0) > files.len() as u64,
@@ -243,36 +214,7 @@ fn cfn_lint_and_checkov_pass_the_delivery_stack() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dogbreed-delivery.json");
     std::fs::write(&path, delivery()).unwrap();
-    let lint = Command::new(venv_tool("cfn-lint"))
-        .arg(&path)
-        .output()
-        .expect("cfn-lint runs");
-    assert!(
-        lint.status.success() && lint.stdout.is_empty(),
-        "cfn-lint:\n{}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
-    let out = Command::new(venv_tool("checkov"))
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .args([
-            "--skip-download",
-            "--framework",
-            "cloudformation",
-            "--output",
-            "json",
-            "--quiet",
-            "-d",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("checkov runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    assert_eq!(
-        report["summary"]["failed"], 0,
-        "checkov failed checks:\n{:#}",
-        report["results"]["failed_checks"]
-    );
+    assert_cfn_lint_clean(&[&path]);
+    let (report, _) = checkov_without_failures(dir.path());
     assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 5);
 }

@@ -36,6 +36,7 @@ pub fn snapshot_settings() -> insta::Settings {
     settings
 }
 
+pub mod linters;
 pub mod moto;
 pub mod proxy;
 
