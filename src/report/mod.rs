@@ -127,6 +127,12 @@ fn statement_line(statement: &Statement) -> String {
 }
 
 fn risk_text(risk: &DataLossRisk) -> String {
+    risk_sentence(risk, |text| text.to_string())
+}
+
+/// What a data-loss risk means, with its stack, id and type written by `name`
+/// (plain for terminals, code spans for markdown).
+fn risk_sentence(risk: &DataLossRisk, name: impl Fn(&str) -> String) -> String {
     let what = match risk.risk {
         Risk::Replace => "would be replaced",
         Risk::ConditionalReplace => "may be replaced",
@@ -135,7 +141,9 @@ fn risk_text(risk: &DataLossRisk) -> String {
     format!(
         "{} {} ({}) {what}: a new, empty one takes its place in the stack and the old one (kept by its Retain \
          policy) leaves it",
-        risk.stack, risk.logical_id, risk.resource_type
+        name(&risk.stack),
+        name(&risk.logical_id),
+        name(&risk.resource_type)
     )
 }
 
@@ -266,18 +274,7 @@ pub fn human(plan: &Plan) -> String {
 }
 
 fn markdown_risk(risk: &DataLossRisk) -> String {
-    let what = match risk.risk {
-        Risk::Replace => "would be replaced",
-        Risk::ConditionalReplace => "may be replaced",
-        Risk::Remove => "would be removed from the stack",
-    };
-    format!(
-        "{} {} ({}) {what}: a new, empty one takes its place in the stack and the old one (kept by its Retain \
-         policy) leaves it",
-        text::code(&risk.stack),
-        text::code(&risk.logical_id),
-        text::code(&risk.resource_type)
-    )
+    risk_sentence(risk, text::code)
 }
 
 /// A plan with nothing to do, on one line.
