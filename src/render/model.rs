@@ -85,6 +85,8 @@ pub struct EndpointModel<'a> {
     /// Instance types with local NVMe storage reject a volume KMS key, and
     /// the config's key applies to every variant.
     pub volume_kms: bool,
+    /// A serverless endpoint (then its one variant is serverless).
+    pub serverless: bool,
     /// Variant properties a deploy takes from the config rather than keeping
     /// from the running endpoint (`RetainAllVariantProperties` keeps the rest).
     pub excluded_retained: Vec<&'static str>,
@@ -218,7 +220,11 @@ fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
         excluded_retained.push("DesiredWeight");
     }
     // Retained counts only protect what autoscaling set.
-    if endpoint.all_variants().all(|v| v.autoscaling.is_none()) {
+    // A serverless variant has no instance count to keep or replace.
+    if endpoint
+        .all_variants()
+        .all(|v| v.autoscaling.is_none() && v.serverless.is_none())
+    {
         excluded_retained.push("DesiredInstanceCount");
     }
     EndpointModel {
@@ -235,6 +241,7 @@ fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
             .all_variants()
             .all(|v| v.serverless.is_none() && !rules::has_instance_storage(&v.instance_type)),
         excluded_retained,
+        serverless: endpoint.variants.iter().any(|v| v.serverless.is_some()),
         deployment_config: endpoint.deployment.as_ref().map(serving::deployment_config),
         alarms: endpoint
             .all_variants()

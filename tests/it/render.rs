@@ -36,14 +36,16 @@ fn every_template_of_every_example_environment_matches_its_snapshot() {
 
 /// The serving shapes the example does not use (A/B variants, a training
 /// job's model, shadow variant, canary and linear guardrails, alarms and
-/// their topic, the CloudWatch key grant) have snapshots of their own.
+/// their topic, the CloudWatch key grant, data capture, the data-quality
+/// schedule and its role, scheduled actions, a serverless variant) have
+/// snapshots of their own.
 #[test]
 fn the_serving_corner_renders_its_variants_guardrails_and_alarms_as_snapshotted() {
     let project = Project::Dir(common::repo_root().join("tests/fixtures/check/corners"));
     let engine = Engine::new(&project).unwrap();
     let env = config::load_env(&project, "serving").unwrap();
     for stack in render::render_env(&engine, &env).unwrap() {
-        if matches!(stack.spec.layer.as_str(), "serving" | "data") {
+        if matches!(stack.spec.layer.as_str(), "serving" | "data" | "iam") {
             common::snapshot_settings().bind(|| {
                 insta::assert_snapshot!(
                     format!("corner_serving__{}", stack.spec.layer),

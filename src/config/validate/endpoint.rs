@@ -284,15 +284,18 @@ fn validate_variant(
     let model_data = model_data(c, cx, &keys);
     let (serverless, serverless_path) =
         keys.pick("serverless", |v| &v.serverless, |e| &e.serverless);
+    // Decisions below follow what is written, even when it is invalid.
+    let is_serverless = serverless.is_some();
     let serverless = serverless
         .as_ref()
         .and_then(|raw| validate_serverless(c, &serverless_path, raw));
     let (instance_type, type_path) =
         keys.pick("instance_type", |v| &v.instance_type, |e| &e.instance_type);
     let type_given = instance_type.is_some();
-    let instance_type = match &serverless {
-        Some(_) => instance_type.unwrap_or_default(),
-        None => c.required(&instance_type, &type_path).unwrap_or_default(),
+    let instance_type = if is_serverless {
+        instance_type.unwrap_or_default()
+    } else {
+        c.required(&instance_type, &type_path).unwrap_or_default()
     };
     if type_given && !rules::is_serving_instance(&instance_type) {
         c.fail(
@@ -316,7 +319,7 @@ fn validate_variant(
             cx.path.clone(),
         ),
     };
-    let (network_isolation, network_isolation_reason) = if serverless.is_some() {
+    let (network_isolation, network_isolation_reason) = if is_serverless {
         if flag == Some(true) {
             c.fail(
                 &isolation_path.key("network_isolation"),
@@ -334,7 +337,7 @@ fn validate_variant(
         |v| &v.instance_count,
         |e| &e.instance_count,
     );
-    if serverless.is_some() {
+    if is_serverless {
         // Serverless capacity replaces all instance settings.
         for (given, key) in [
             (type_given, "instance_type"),
@@ -353,9 +356,9 @@ fn validate_variant(
     }
     let autoscaling = autoscaling
         .as_ref()
-        .filter(|_| serverless.is_none())
+        .filter(|_| !is_serverless)
         .and_then(|a| validate_autoscaling(c, &scaling_path, a, &instance_type));
-    let initial_instance_count = if serverless.is_some() {
+    let initial_instance_count = if is_serverless {
         0
     } else {
         instance_count(c, &count_path, count, autoscaling.as_ref())
