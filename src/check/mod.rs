@@ -7,10 +7,10 @@ pub mod accept;
 mod data;
 mod iam;
 mod limits;
-pub mod report;
 pub mod rule;
 pub mod sarif;
 pub mod tree;
+pub mod verdict;
 mod workload;
 
 mod serving;
@@ -19,8 +19,8 @@ use serde::Serialize;
 
 pub use accept::{Accepted, Reviewed, review};
 pub use iam::WITHOUT_RESOURCE_LEVEL;
-pub use report::Report;
 pub use rule::{RuleId, Severity};
+pub use verdict::Report;
 
 use crate::config::Env;
 use crate::project::Project;
