@@ -286,7 +286,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
     assert!(
         planned
             .stdout
-            .contains("Plan: 2 to add, 3 to change (1 replacement), 0 to remove."),
+            .contains("Plan: 2 to add, 4 to change (1 replacement), 0 to remove."),
         "{}",
         planned.stdout
     );
