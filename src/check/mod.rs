@@ -7,6 +7,7 @@ pub mod accept;
 mod data;
 mod iam;
 mod limits;
+mod network;
 pub mod report;
 pub mod rule;
 pub mod sarif;
@@ -112,6 +113,7 @@ pub fn check_env(env: &Env, stacks: &[RenderedStack]) -> Vec<Finding> {
         data::check(&mut check);
         workload::check(&mut check);
         limits::check(&mut check);
+        network::check(&mut check);
         findings.append(&mut check.findings);
     }
     findings

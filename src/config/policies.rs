@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::env::{Env, S3Location};
 use super::names;
+use super::network::Network;
 use super::training::CodeSource;
 
 /// IAM's limit on the aggregate size of a role's inline policies, in
@@ -154,7 +155,7 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
     data.push(json!({
         "Sid": "UseDataKeyThroughS3AndSageMaker",
         "Effect": "Allow",
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
         "Resource": key_arn,
         "Condition": {
             "StringEquals": {
@@ -187,12 +188,6 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
             "Resource": "*",
         }),
         json!({
-            "Sid": "WriteSageMakerLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            "Resource": format!("arn:aws:logs:{}:{}:log-group:/aws/sagemaker/*", env.region, env.account_id),
-        }),
-        json!({
             "Sid": "PublishSageMakerMetricsOnly",
             "Effect": "Allow",
             "Action": ["cloudwatch:PutMetricData"],
@@ -201,9 +196,19 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
         }),
     ]);
 
+    let log_groups = log_group_arns(env);
+    if !log_groups.is_empty() {
+        images.push(json!({
+            "Sid": "WriteThisEnvironmentsSageMakerLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            "Resource": log_groups,
+        }));
+    }
+
     let document =
         |statements: Vec<Value>| json!({ "Version": "2012-10-17", "Statement": statements });
-    vec![
+    let mut policies = vec![
         InlinePolicy {
             policy_name: "data-lake-access".into(),
             policy_document: document(data),
@@ -212,6 +217,87 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
             policy_name: "images-and-logs".into(),
             policy_document: document(images),
         },
+    ];
+    if let Some(network) = &env.network {
+        policies.push(InlinePolicy {
+            policy_name: "vpc-network-interfaces".into(),
+            policy_document: document(network_interface_statements(env, network)),
+        });
+    }
+    policies
+}
+
+/// The log groups SageMaker writes for this environment: training jobs
+/// write to the one `/aws/sagemaker/TrainingJobs` group of the account and
+/// region (its streams are named after jobs whose names SageMaker Pipelines
+/// generates, so they cannot be told apart by environment); each endpoint
+/// has a group of its own, named after it.
+fn log_group_arns(env: &Env) -> Vec<String> {
+    let mut groups = Vec::new();
+    if !env.training.is_empty() {
+        groups.push(names::TRAINING_LOG_GROUP.to_string());
+    }
+    groups.extend(
+        env.endpoints
+            .iter()
+            .map(|e| format!("/aws/sagemaker/Endpoints/{}", e.endpoint_name)),
+    );
+    groups
+        .iter()
+        .flat_map(|group| {
+            let arn = format!(
+                "arn:aws:logs:{}:{}:log-group:{group}",
+                env.region, env.account_id
+            );
+            [format!("{arn}:log-stream:*"), arn]
+        })
+        .collect()
+}
+
+/// What SageMaker does with the execution role to attach training jobs and
+/// models to the subnets: create an elastic network interface in a
+/// configured subnet with the configured security groups, let its own
+/// account attach it, and delete both afterwards. Interfaces do not exist
+/// before, so they are named by pattern and narrowed by their subnet; the
+/// `Describe*` calls have no resource-level permissions at all.
+fn network_interface_statements(env: &Env, network: &Network) -> Vec<Value> {
+    let (region, account) = (env.region.as_str(), env.account_id.as_str());
+    let interfaces = format!("arn:aws:ec2:{region}:{account}:network-interface/*");
+    let subnets = network.subnet_arns(region, account);
+    let mut created = vec![interfaces.clone()];
+    created.extend(subnets.iter().cloned());
+    created.extend(network.security_group_arns(region, account));
+    vec![
+        json!({
+            "Sid": "CreateInterfacesInConfiguredSubnets",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface"],
+            "Resource": created,
+        }),
+        json!({
+            "Sid": "ManageInterfacesOfConfiguredSubnets",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission"
+            ],
+            "Resource": interfaces,
+            "Condition": { "ArnEquals": { "ec2:Subnet": subnets } },
+        }),
+        json!({
+            "Sid": "DescribeNetworkHasNoResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs"
+            ],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:RequestedRegion": region } },
+        }),
     ]
 }
 

@@ -848,6 +848,50 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            what: "every training job of the account, without the environment's tag condition",
+            rule: Iam003,
+            layer: Iam,
+            at: Some("PipelineRole"),
+            edit: |t| {
+                let policy = &mut props(t, "PipelineRole")["Policies"][0]["PolicyDocument"];
+                let s = policy["Statement"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|s| s["Sid"] == "FollowThisEnvironmentsTrainingJobs")
+                    .unwrap();
+                remove(s, "Condition");
+            },
+        },
+        Case {
+            what: "every network interface deleted, without a subnet condition",
+            rule: Iam003,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface"],
+                            "Resource": "arn:aws:ec2:us-east-1:345678901234:network-interface/*" }),
+                )
+            },
+        },
+        Case {
+            what: "a tag condition does not narrow Resource \"*\"",
+            rule: Iam003,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Effect": "Allow", "Action": ["sagemaker:StopTrainingJob"], "Resource": "*",
+                            "Condition": { "StringEquals": { "aws:ResourceTag/mlinfra:env": "prod" } } }),
+                )
+            },
+        },
+        Case {
             what: "a whole policy document from a parameter",
             rule: Iam012,
             layer: Iam,
@@ -877,6 +921,7 @@ const BY_CONFIG: &[RuleId] = &[
     RuleId::Lim003,
     RuleId::Lim004,
     RuleId::Net002,
+    RuleId::Net003,
     RuleId::Acc001,
 ];
 
@@ -1145,6 +1190,31 @@ fn a_stale_acceptance_cannot_itself_be_accepted() {
             .iter()
             .all(|r| r.finding.rule == RuleId::Acc001 && r.accepted.is_none())
     );
+}
+
+#[test]
+fn subnets_without_a_stated_route_to_s3_are_reported_with_what_to_do() {
+    let reviewed = breaking("no-s3-route");
+    assert_eq!(found(&reviewed), ["NET003@ServeModel", "NET003@TrainPipeline"]);
+    let message = &reviewed[0].finding.message;
+    for expected in [
+        "subnet-0a1b2c3d4e5f60718",
+        "S3 gateway endpoint",
+        "network.s3_endpoint",
+        "network.s3_route = \"nat\"",
+    ] {
+        assert!(message.contains(expected), "{expected:?} not in {message}");
+    }
+    // Stating the route (either way) answers the rule.
+    let project = Project::Dir(fixtures("breaking"));
+    let (mut env, stacks) = rendered(&project, "no-s3-route");
+    for s3 in [
+        mlinfra::config::network::S3Access::Nat,
+        mlinfra::config::network::S3Access::Endpoint("vpce-0a1b2c3d".into()),
+    ] {
+        env.network.as_mut().unwrap().s3 = Some(s3);
+        assert_eq!(labels(&check::check_env(&env, &stacks)), Vec::<String>::new());
+    }
 }
 
 #[test]
