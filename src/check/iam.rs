@@ -351,7 +351,9 @@ fn narrowed_kind_wildcards(s: &Statement) -> bool {
         .actions
         .iter()
         .all(|a| a.eq_ignore_ascii_case("ec2:CreateNetworkInterface"))
-        && wildcards.iter().all(|r| r.ends_with(":network-interface/*"))
+        && wildcards
+            .iter()
+            .all(|r| r.ends_with(":network-interface/*"))
         && s.resource_texts().any(|r| r.contains(":subnet/subnet-"));
     conditioned || interface_in_named_subnets
 }

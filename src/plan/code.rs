@@ -98,7 +98,10 @@ mod tests {
         );
         assert_eq!(deployed_package(&definition, "dogbreed"), Some(hash));
         assert_eq!(deployed_package(&definition, "dog"), None);
-        assert_eq!(deployed_package("s3://b/code/dogbreed/abc/x", "dogbreed"), None);
+        assert_eq!(
+            deployed_package("s3://b/code/dogbreed/abc/x", "dogbreed"),
+            None
+        );
         let change = CodeChange {
             stack: "s".into(),
             job: "dogbreed".into(),

@@ -153,7 +153,12 @@ impl JobScope {
                 format!("aws:{kind}/mlinfra:project"): env.project,
             })
         };
-        let arn = |kind: &str| format!("arn:aws:sagemaker:{}:{}:{kind}/*", env.region, env.account_id);
+        let arn = |kind: &str| {
+            format!(
+                "arn:aws:sagemaker:{}:{}:{kind}/*",
+                env.region, env.account_id
+            )
+        };
         Self {
             training_jobs: arn("training-job"),
             tuning_jobs: env

@@ -355,7 +355,12 @@ pub fn markdown(plan: &Plan) -> String {
                 "- training code {} ({}): {} → {}",
                 text::code(&change.job),
                 text::code(&change.stack),
-                text::code(change.from.as_deref().map_or("none", crate::plan::code::short)),
+                text::code(
+                    change
+                        .from
+                        .as_deref()
+                        .map_or("none", crate::plan::code::short)
+                ),
                 text::code(crate::plan::code::short(&change.to))
             );
         }

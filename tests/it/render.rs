@@ -83,7 +83,11 @@ fn the_vpc_corner_renders_vpc_config_and_network_permissions_as_snapshotted() {
     // Without a network, nothing of it is rendered.
     let plain = config::load_env(&project, "multi").unwrap();
     for stack in render::render_env(&engine, &plain).unwrap() {
-        assert!(!stack.template.text.contains("VpcConfig"), "{}", stack.spec.name);
+        assert!(
+            !stack.template.text.contains("VpcConfig"),
+            "{}",
+            stack.spec.name
+        );
         assert!(!stack.template.text.contains("ec2:"), "{}", stack.spec.name);
     }
 }
@@ -156,7 +160,11 @@ fn two_environments_in_one_account_get_disjoint_grants() {
                 .cloned()
         };
         assert_eq!(env_tag(condition), Some("vpc".into()), "{sid}: {resource}");
-        assert_eq!(env_tag(other), Some("isolation".into()), "{sid}: {resource}");
+        assert_eq!(
+            env_tag(other),
+            Some("isolation".into()),
+            "{sid}: {resource}"
+        );
         tag_scoped += 1;
     }
     // Training jobs: start and follow; tuning jobs (vpc only tunes) are not shared.
@@ -164,7 +172,10 @@ fn two_environments_in_one_account_get_disjoint_grants() {
     // The endpoint's log group belongs to its environment alone.
     assert!(vpc.iter().any(|(_, r, _)| r
         == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/Endpoints/corner-vpc-segment"));
-    assert!(!vpc.iter().any(|(_, r, _)| r.as_str().is_some_and(|r| r.ends_with("/aws/sagemaker/*"))));
+    assert!(
+        !vpc.iter()
+            .any(|(_, r, _)| r.as_str().is_some_and(|r| r.ends_with("/aws/sagemaker/*")))
+    );
 }
 
 #[test]

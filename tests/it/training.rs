@@ -460,12 +460,17 @@ fn uploads_are_the_packages_validation_built() {
     let uploads = code::uploads(&project, &env).unwrap();
     assert_eq!(uploads.len(), 1);
     assert_eq!(&uploads[0].sha256, sha256);
-    assert_eq!(&package::hex(&sha2::Sha256::digest(&uploads[0].bytes)), sha256);
+    assert_eq!(
+        &package::hex(&sha2::Sha256::digest(&uploads[0].bytes)),
+        sha256
+    );
     // Read back from a plan file the environment carries no bytes: the
     // directory is packed again and the change is noticed.
-    let reread: config::Env =
-        serde_json::from_str(&serde_json::to_string(&env).unwrap()).unwrap();
+    let reread: config::Env = serde_json::from_str(&serde_json::to_string(&env).unwrap()).unwrap();
     assert_eq!(reread, env);
     let error = code::uploads(&project, &reread).unwrap_err();
-    assert!(matches!(error, code::UploadError::Changed { .. }), "{error}");
+    assert!(
+        matches!(error, code::UploadError::Changed { .. }),
+        "{error}"
+    );
 }

@@ -1195,7 +1195,10 @@ fn a_stale_acceptance_cannot_itself_be_accepted() {
 #[test]
 fn subnets_without_a_stated_route_to_s3_are_reported_with_what_to_do() {
     let reviewed = breaking("no-s3-route");
-    assert_eq!(found(&reviewed), ["NET003@ServeModel", "NET003@TrainPipeline"]);
+    assert_eq!(
+        found(&reviewed),
+        ["NET003@ServeModel", "NET003@TrainPipeline"]
+    );
     let message = &reviewed[0].finding.message;
     for expected in [
         "subnet-0a1b2c3d4e5f60718",
@@ -1213,7 +1216,10 @@ fn subnets_without_a_stated_route_to_s3_are_reported_with_what_to_do() {
         mlinfra::config::network::S3Access::Endpoint("vpce-0a1b2c3d".into()),
     ] {
         env.network.as_mut().unwrap().s3 = Some(s3);
-        assert_eq!(labels(&check::check_env(&env, &stacks)), Vec::<String>::new());
+        assert_eq!(
+            labels(&check::check_env(&env, &stacks)),
+            Vec::<String>::new()
+        );
     }
 }
 

@@ -1047,7 +1047,11 @@ async fn an_edited_training_script_is_a_code_change_line_in_the_plan() {
         panic!("the example's dev job packages its source directory");
     };
     assert_exit(
-        &mlinfra(&moto, Some(project.path()), &["apply", "--env", "dev", "--yes"]),
+        &mlinfra(
+            &moto,
+            Some(project.path()),
+            &["apply", "--env", "dev", "--yes"],
+        ),
         0,
         "apply",
     );
@@ -1066,12 +1070,17 @@ async fn an_edited_training_script_is_a_code_change_line_in_the_plan() {
         unreachable!()
     };
     assert_ne!(before, after);
-    let line = format!("training code dogbreed: {} → {}", &before[..12], &after[..12]);
+    let line = format!(
+        "training code dogbreed: {} → {}",
+        &before[..12],
+        &after[..12]
+    );
 
     let plan = mlinfra(&moto, Some(project.path()), &["plan", "--env", "dev"]);
     assert_exit(&plan, 2, "plan of the edited script");
     assert!(
-        plan.stdout.contains(&format!("Training code:\n  ~ {line}\n")),
+        plan.stdout
+            .contains(&format!("Training code:\n  ~ {line}\n")),
         "{}",
         plan.stdout
     );
@@ -1109,10 +1118,20 @@ async fn an_edited_training_script_is_a_code_change_line_in_the_plan() {
         markdown.stdout
     );
     // A change elsewhere in the job is no code change.
-    std::fs::write(&script, std::fs::read_to_string(&script).unwrap().replace("\n# one more line\n", "")).unwrap();
+    std::fs::write(
+        &script,
+        std::fs::read_to_string(&script)
+            .unwrap()
+            .replace("\n# one more line\n", ""),
+    )
+    .unwrap();
     let reverted = mlinfra(&moto, Some(project.path()), &["plan", "--env", "dev"]);
     assert_exit(&reverted, 0, "plan after reverting the script");
-    assert!(!reverted.stdout.contains("Training code"), "{}", reverted.stdout);
+    assert!(
+        !reverted.stdout.contains("Training code"),
+        "{}",
+        reverted.stdout
+    );
 }
 
 // ---------------------------------------------------------------------------
