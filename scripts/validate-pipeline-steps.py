@@ -8,7 +8,8 @@ botocore's own ParamValidator checks types, required members and minimums
 only; this walks the model and checks every constraint it records.
 
 Usage: validate-pipeline-steps.py TEMPLATE.json...
-Prints one JSON object: {"steps": {"Training": N, "Tuning": M}, "problems": [...]}
+Prints one JSON object: {"steps": {"Training": N, "Tuning": M}, "vpc_steps": V,
+"problems": [...]} (V: the steps whose job runs in a VPC)
 and exits 1 when there is a problem.
 """
 
@@ -125,6 +126,7 @@ def steps_of(template_path):
 def main(paths):
     model = botocore.session.get_session().get_service_model("sagemaker")
     counts = {kind: 0 for kind in OPERATIONS}
+    vpc_steps = 0
     problems = []
     for path in paths:
         for where, step in steps_of(path):
@@ -137,7 +139,9 @@ def main(paths):
             request.setdefault(name_member, name)
             check(model.operation_model(operation).input_shape, request, f"{where}:{operation}", problems)
             counts[kind] += 1
-    print(json.dumps({"steps": counts, "problems": problems}, indent=2))
+            job = request.get("TrainingJobDefinition", request)
+            vpc_steps += isinstance(job, dict) and "VpcConfig" in job
+    print(json.dumps({"steps": counts, "vpc_steps": vpc_steps, "problems": problems}, indent=2))
     return 1 if problems else 0
 
 

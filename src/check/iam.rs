@@ -34,6 +34,27 @@ pub const WITHOUT_RESOURCE_LEVEL: &[Unscopeable] = &[
         action: "cloudwatch:PutMetricData",
         condition_key: Some("cloudwatch:namespace"),
     },
+    // What SageMaker reads of a VPC before it attaches a job or model to it.
+    Unscopeable {
+        action: "ec2:DescribeDhcpOptions",
+        condition_key: None,
+    },
+    Unscopeable {
+        action: "ec2:DescribeNetworkInterfaces",
+        condition_key: None,
+    },
+    Unscopeable {
+        action: "ec2:DescribeSecurityGroups",
+        condition_key: None,
+    },
+    Unscopeable {
+        action: "ec2:DescribeSubnets",
+        condition_key: None,
+    },
+    Unscopeable {
+        action: "ec2:DescribeVpcs",
+        condition_key: None,
+    },
 ];
 
 pub fn check(c: &mut StackCheck) {
@@ -260,7 +281,7 @@ fn every_resource(c: &mut StackCheck, resource: &Resource, place: &str, i: usize
             })
             .collect()
     };
-    if scopeable.is_empty() {
+    if scopeable.is_empty() || narrowed_kind_wildcards(s) {
         return;
     }
     let what = if s.not_resource {
@@ -288,6 +309,53 @@ fn every_resource(c: &mut StackCheck, resource: &Resource, place: &str, i: usize
             scopeable.join(", ")
         ),
     );
+}
+
+/// Condition keys that pick out resources by a property of their own: with
+/// one of them, a wildcard over a resource type (`training-job/*`) is not
+/// every resource of that type. Prefixes end in `/`.
+const NARROWING_CONDITION_KEYS: &[&str] = &[
+    "aws:resourcetag/",
+    "aws:requesttag/",
+    "ec2:subnet",
+    "ec2:vpc",
+];
+
+/// A statement whose wildcards each cover one resource type (never `"*"` or
+/// `NotResource`) and are narrowed: by a tag or network condition, or, for
+/// `ec2:CreateNetworkInterface`, because the interface does not exist yet and
+/// the statement names the subnets it may be created in.
+fn narrowed_kind_wildcards(s: &Statement) -> bool {
+    if s.not_resource || s.not_action {
+        return false;
+    }
+    let wildcards: Vec<&str> = s
+        .resource_texts()
+        .filter(|r| iam::is_wildcard_resource(r))
+        .collect();
+    if wildcards.iter().any(|r| !r.starts_with("arn:")) {
+        return false;
+    }
+    let conditioned = s.condition.as_ref().is_some_and(|c| {
+        c.keys().any(|key| {
+            NARROWING_CONDITION_KEYS.iter().any(|narrowing| {
+                if narrowing.ends_with('/') {
+                    key.starts_with(narrowing)
+                } else {
+                    key == *narrowing
+                }
+            })
+        })
+    });
+    let interface_in_named_subnets = s
+        .actions
+        .iter()
+        .all(|a| a.eq_ignore_ascii_case("ec2:CreateNetworkInterface"))
+        && wildcards
+            .iter()
+            .all(|r| r.ends_with(":network-interface/*"))
+        && s.resource_texts().any(|r| r.contains(":subnet/subnet-"));
+    conditioned || interface_in_named_subnets
 }
 
 fn pass_role(c: &mut StackCheck, resource: &Resource, place: &str, i: usize, s: &Statement) {

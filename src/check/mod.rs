@@ -7,6 +7,7 @@ pub mod accept;
 mod data;
 mod iam;
 mod limits;
+mod network;
 pub mod rule;
 pub mod sarif;
 pub mod tree;
@@ -115,6 +116,7 @@ pub fn check_env(env: &Env, stacks: &[RenderedStack]) -> Vec<Finding> {
         workload::check(&mut check);
         serving::check(&mut check);
         limits::check(&mut check);
+        network::check(&mut check);
         findings.append(&mut check.findings);
     }
     findings

@@ -72,7 +72,7 @@ rules! {
     Iam002 = "IAM002", High, "no service-wide wildcard actions such as `s3:*`",
         "replace the wildcard with the exact actions of that service the role needs";
     Iam003 = "IAM003", High, "`Resource: \"*\"` only for actions without resource-level permissions",
-        "name the ARNs; only ecr:GetAuthorizationToken, and cloudwatch:PutMetricData with a cloudwatch:namespace condition, may use \"*\"";
+        "name the ARNs (a wildcard over one resource type needs a tag or subnet condition); only ecr:GetAuthorizationToken, cloudwatch:PutMetricData with a cloudwatch:namespace condition and the EC2 Describe calls of a VPC may use \"*\"";
     Iam004 = "IAM004", Critical, "no AWS managed `*FullAccess`, AdministratorAccess or PowerUserAccess policies",
         "replace the managed policy with an inline policy listing the actions and resources used";
     Iam005 = "IAM005", High, "`iam:PassRole` only on named roles and with an `iam:PassedToService` condition",
@@ -139,6 +139,8 @@ rules! {
         "set EnableNetworkIsolation: true, or opt out in the config with network_isolation_reason";
     Net002 = "NET002", Medium, "network isolation opted out (with a reason)",
         "turn network isolation back on, or accept the finding in [accepted_findings] with a reason";
+    Net003 = "NET003", High, "a job or model in a VPC has a stated route to S3",
+        "add an S3 gateway endpoint to the subnets' VPC and set network.s3_endpoint = \"vpce-…\", or set network.s3_route = \"nat\" when they reach S3 through a NAT";
     Lim001 = "LIM001", High, "template bodies over 51,200 bytes need an artifacts bucket",
         "set env.artifacts_bucket so the template is uploaded to S3, or split the configuration";
     Lim002 = "LIM002", High, "template bodies are at most 1,000,000 bytes",

@@ -196,8 +196,9 @@ pub enum UploadError {
     },
 }
 
-/// The packages of an environment's jobs, rebuilt from the project and
-/// checked against the hashes the rendered definitions name.
+/// The packages of an environment's jobs: the ones validation built, or,
+/// for an environment read back from a plan file, rebuilt from the project
+/// and checked against the hashes the rendered definitions name.
 pub fn uploads(project: &Project, env: &crate::config::Env) -> Result<Vec<Upload>, UploadError> {
     use crate::config::training::CodeSource;
     let mut packager = Packager::new(project);
@@ -207,10 +208,21 @@ pub fn uploads(project: &Project, env: &crate::config::Env) -> Result<Vec<Upload
             dir,
             sha256,
             location,
+            built,
         }) = job.code.as_ref().map(|c| &c.source)
         else {
             continue;
         };
+        if let Some(bytes) = &built.0 {
+            uploads.push(Upload {
+                job: job.name.clone(),
+                bucket: location.bucket.clone(),
+                key: location.key.clone(),
+                sha256: sha256.clone(),
+                bytes: bytes.to_vec(),
+            });
+            continue;
+        }
         let package = packager
             .package(dir)
             .map_err(|problem| UploadError::Unreadable {

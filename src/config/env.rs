@@ -34,6 +34,9 @@ pub struct Env {
     pub accepted_findings: BTreeMap<String, String>,
     /// Price overrides, USD per hour by instance type.
     pub prices: BTreeMap<String, f64>,
+    /// The VPC training jobs and models run in; `None`: SageMaker's own network.
+    #[serde(default)]
+    pub network: Option<super::network::Network>,
 }
 
 /// The roles through which an environment is deployed.

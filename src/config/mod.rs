@@ -6,6 +6,7 @@ pub mod instances;
 pub mod load;
 pub mod locate;
 pub mod names;
+pub mod network;
 pub mod policies;
 pub mod raw;
 pub mod rules;

@@ -643,6 +643,10 @@ impl Names<'_> {
 /// The zone name the access-log bucket's name is built from.
 pub const RESERVED_LOG_ZONE: &str = "access-logs";
 
+/// The one log group SageMaker writes every training job's logs to, per
+/// account and region.
+pub const TRAINING_LOG_GROUP: &str = "/aws/sagemaker/TrainingJobs";
+
 pub fn bucket_arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::env::{Env, S3Location};
 use super::names;
+use super::network::Network;
 use super::training::CodeSource;
 
 /// IAM's limit on the aggregate size of a role's inline policies, in
@@ -79,16 +80,12 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
         }
         writes.extend([&job.output, &job.checkpoints]);
     }
+    // Models are served by the serving role (serving_policies.rs): this
+    // role trains, and reads only what training reads.
     let read_object_arns = sorted(
         reads
             .iter()
             .map(|(l, prefix)| object_arn(l, *prefix))
-            .chain(
-                env.endpoints
-                    .iter()
-                    .flat_map(|e| e.all_variants())
-                    .map(|v| object_arn(&v.model_data, false)),
-            )
             .collect(),
     );
     let write_object_arns = sorted(writes.iter().map(|l| object_arn(l, true)).collect());
@@ -115,12 +112,6 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
         env.training
             .iter()
             .map(|j| j.image.repository_arn())
-            .chain(
-                env.endpoints
-                    .iter()
-                    .flat_map(|e| e.all_variants())
-                    .map(|v| v.image.repository_arn()),
-            )
             .collect(),
     );
     let key_arn = json!({ "Fn::ImportValue": names.key_arn_export() });
@@ -128,7 +119,7 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
     let mut data = Vec::new();
     if !read_object_arns.is_empty() {
         data.push(json!({
-            "Sid": "ReadInputsModelsAndCheckpoints",
+            "Sid": "ReadTrainingInputsCodeAndCheckpoints",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
             "Resource": read_object_arns,
@@ -154,7 +145,7 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
     data.push(json!({
         "Sid": "UseDataKeyThroughS3AndSageMaker",
         "Effect": "Allow",
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
         "Resource": key_arn,
         "Condition": {
             "StringEquals": {
@@ -187,12 +178,6 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
             "Resource": "*",
         }),
         json!({
-            "Sid": "WriteSageMakerLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            "Resource": format!("arn:aws:logs:{}:{}:log-group:/aws/sagemaker/*", env.region, env.account_id),
-        }),
-        json!({
             "Sid": "PublishSageMakerMetricsOnly",
             "Effect": "Allow",
             "Action": ["cloudwatch:PutMetricData"],
@@ -201,9 +186,19 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
         }),
     ]);
 
+    let log_groups = log_group_arns(env);
+    if !log_groups.is_empty() {
+        images.push(json!({
+            "Sid": "WriteThisEnvironmentsSageMakerLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            "Resource": log_groups,
+        }));
+    }
+
     let document =
         |statements: Vec<Value>| json!({ "Version": "2012-10-17", "Statement": statements });
-    vec![
+    let mut policies = vec![
         InlinePolicy {
             policy_name: "data-lake-access".into(),
             policy_document: document(data),
@@ -212,6 +207,89 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
             policy_name: "images-and-logs".into(),
             policy_document: document(images),
         },
+    ];
+    policies.extend(network_interface_policy(env));
+    policies
+}
+
+/// `vpc-network-interfaces`, for a role whose jobs or models run in the
+/// environment's network (the training and the serving role); none without one.
+pub fn network_interface_policy(env: &Env) -> Option<InlinePolicy> {
+    let network = env.network.as_ref()?;
+    Some(InlinePolicy {
+        policy_name: "vpc-network-interfaces".into(),
+        policy_document: json!({
+            "Version": "2012-10-17",
+            "Statement": network_interface_statements(env, network),
+        }),
+    })
+}
+
+/// The log groups training writes: the one `/aws/sagemaker/TrainingJobs`
+/// group of the account and region (its streams are named after jobs whose
+/// names SageMaker Pipelines generates, so they cannot be told apart by
+/// environment). Endpoints' groups are the serving role's.
+fn log_group_arns(env: &Env) -> Vec<String> {
+    let mut groups = Vec::new();
+    if !env.training.is_empty() {
+        groups.push(names::TRAINING_LOG_GROUP.to_string());
+    }
+    groups
+        .iter()
+        .flat_map(|group| {
+            let arn = format!(
+                "arn:aws:logs:{}:{}:log-group:{group}",
+                env.region, env.account_id
+            );
+            [format!("{arn}:log-stream:*"), arn]
+        })
+        .collect()
+}
+
+/// What SageMaker does with the execution role to attach training jobs and
+/// models to the subnets: create an elastic network interface in a
+/// configured subnet with the configured security groups, let its own
+/// account attach it, and delete both afterwards. Interfaces do not exist
+/// before, so they are named by pattern and narrowed by their subnet; the
+/// `Describe*` calls have no resource-level permissions at all.
+fn network_interface_statements(env: &Env, network: &Network) -> Vec<Value> {
+    let (region, account) = (env.region.as_str(), env.account_id.as_str());
+    let interfaces = format!("arn:aws:ec2:{region}:{account}:network-interface/*");
+    let subnets = network.subnet_arns(region, account);
+    let mut created = vec![interfaces.clone()];
+    created.extend(subnets.iter().cloned());
+    created.extend(network.security_group_arns(region, account));
+    vec![
+        json!({
+            "Sid": "CreateInterfacesInConfiguredSubnets",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface"],
+            "Resource": created,
+        }),
+        json!({
+            "Sid": "ManageInterfacesOfConfiguredSubnets",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission"
+            ],
+            "Resource": interfaces,
+            "Condition": { "ArnEquals": { "ec2:Subnet": subnets } },
+        }),
+        json!({
+            "Sid": "DescribeNetworkHasNoResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs"
+            ],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:RequestedRegion": region } },
+        }),
     ]
 }
 

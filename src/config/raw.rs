@@ -37,6 +37,8 @@ pub struct RawConfig {
     /// On-demand USD per hour by instance type, over the shipped price table.
     #[serde(default)]
     pub prices: BTreeMap<String, f64>,
+    /// The VPC subnets and security groups training jobs and models run in.
+    pub network: Option<RawNetwork>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -354,4 +356,17 @@ pub struct RawScheduledAction {
     pub timezone: Option<String>,
     pub min: Option<u32>,
     pub max: Option<u32>,
+
+/// A VPC for the environment's training jobs and models (`VpcConfig`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Subnet ids (`subnet-…`), 1 to 16, all in one VPC.
+    pub subnets: Option<Vec<String>>,
+    /// Security group ids (`sg-…`), 1 to 5, of the subnets' VPC.
+    pub security_groups: Option<Vec<String>>,
+    /// The S3 gateway endpoint (`vpce-…`) of the subnets' VPC.
+    pub s3_endpoint: Option<String>,
+    /// `"nat"`: the subnets reach S3 through a NAT or internet gateway route instead.
+    pub s3_route: Option<String>,
 }

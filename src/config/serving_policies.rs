@@ -177,7 +177,7 @@ pub fn serving_role_policies(env: &Env) -> Vec<InlinePolicy> {
         log_groups(env, &groups),
         metrics(&["/aws/sagemaker/Endpoints", "aws/sagemaker/Endpoints/*"]),
     ];
-    vec![
+    let mut policies = vec![
         InlinePolicy {
             policy_name: "models-and-capture".into(),
             policy_document: document(data),
@@ -186,7 +186,11 @@ pub fn serving_role_policies(env: &Env) -> Vec<InlinePolicy> {
             policy_name: "images-and-logs".into(),
             policy_document: document(images),
         },
-    ]
+    ];
+    // Models in the environment's network attach to its subnets as the
+    // serving role.
+    policies.extend(super::policies::network_interface_policy(env));
+    policies
 }
 
 /// The monitoring role's inline policies, when an endpoint is monitored.

@@ -81,6 +81,9 @@ pub enum CodeSource {
         sha256: String,
         /// `code/{job}/{sha256}/sourcedir.tar.gz` in the output's zone.
         location: S3Location,
+        /// The package validation built, for `plan --out` and `apply`.
+        #[serde(skip)]
+        built: BuiltPackage,
     },
     /// A tar.gz someone else uploaded.
     S3 { bucket: String, key: String },
@@ -105,6 +108,29 @@ impl CodeSource {
         match self {
             CodeSource::Package { location, .. } => &location.key,
             CodeSource::S3 { key, .. } => key,
+        }
+    }
+}
+
+/// The bytes of a package as validation built them (and hashed into
+/// `sha256`), so that later steps of the same command use them instead of
+/// reading and packing the directory again. Not part of the environment's
+/// value: never written to a plan file (which keeps packages beside it),
+/// and any two compare equal.
+#[derive(Clone, Default)]
+pub struct BuiltPackage(pub Option<std::sync::Arc<Vec<u8>>>);
+
+impl PartialEq for BuiltPackage {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for BuiltPackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(bytes) => write!(f, "BuiltPackage({} bytes)", bytes.len()),
+            None => f.write_str("BuiltPackage(not built)"),
         }
     }
 }

@@ -17,6 +17,7 @@ use super::suggest;
 use super::training::CODE_CHANNEL;
 use crate::code::Packager;
 
+mod network;
 mod training;
 
 mod endpoint;
@@ -524,6 +525,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         .collect();
     serving::capture_beside_models(&mut c, &endpoints, &training);
     let invokers = validate_invokers(&mut c, &partial, &raw.invokers, &raw.endpoints);
+    let network = network::network(&mut c, raw.network.as_ref());
 
     for (id, reason) in &raw.accepted_findings {
         if reason.trim().len() < 10 {
@@ -594,6 +596,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         notifications: validate_notifications(&mut c, raw.notifications.as_ref()),
         accepted_findings: raw.accepted_findings.clone(),
         prices: raw.prices.clone(),
+        network,
     };
     let size = policies::inline_policy_size(&env, &policies::execution_role_policies(&env));
     if size > policies::ROLE_INLINE_POLICY_LIMIT {

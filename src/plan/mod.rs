@@ -9,6 +9,7 @@
 //! too gets its change set at apply time, when their exports exist.
 
 pub mod classify;
+pub mod code;
 pub mod document;
 pub mod model;
 pub mod reviewed;
@@ -387,6 +388,7 @@ pub async fn plan(
 
     let mut stacks = Vec::new();
     let (mut iam, mut warnings, mut data_loss) = (Vec::new(), orphans, Vec::new());
+    let mut code = Vec::new();
     for ((((stack, f), protection), (need, deployed)), change_set) in rendered
         .iter()
         .zip(&found)
@@ -426,6 +428,9 @@ pub async fn plan(
         iam.extend(classify::iam(name, &changes, &old, new));
         warnings.extend(classify::warnings(name, &changes, &old, new));
         warnings.extend(classify::cpu_target_notes(env, name, &old));
+        if stack.spec.layer == Layer::Training && !old.is_null() {
+            code.extend(code::changes(env, name, &old));
+        }
         if stack.spec.layer == Layer::Serving && !old.is_null() {
             warnings.extend(serving::notes(env, name, &old, new));
         }
@@ -486,6 +491,7 @@ pub async fn plan(
         data_loss,
         summary,
         cost: Some(cost),
+        code,
     };
     // An allowance that matches nothing is a leftover (a CI flag kept after
     // the change it was for): it must not pre-approve a future replacement.

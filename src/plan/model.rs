@@ -27,6 +27,9 @@ pub struct Plan {
     /// Cost of the deployed templates against the rendered ones.
     #[serde(default)]
     pub cost: Option<crate::cost::CostDelta>,
+    /// Training jobs whose code package changes.
+    #[serde(default)]
+    pub code: Vec<super::code::CodeChange>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

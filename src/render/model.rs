@@ -132,6 +132,9 @@ pub struct RenderModel<'a> {
     pub pipeline_role_name: String,
     pub pipeline_role_arn: String,
     pub training_job_arn_pattern: String,
+    /// How the pipeline role's SageMaker jobs are told apart from other
+    /// environments' in the same account: by the tags every step carries.
+    pub job_scope: JobScope,
     /// The execution role's inline policies, whole (validation has sized them).
     pub execution_policies: Vec<InlinePolicy>,
     pub data: DataModel<'a>,
@@ -160,6 +163,50 @@ pub struct DashboardModel {
     pub name: String,
     /// The dashboard body, a JSON document in a string as CloudWatch takes it.
     pub body: String,
+}
+
+/// The pipeline role's job resources and the tag conditions that keep them
+/// to this environment. Pipelines name their jobs `pipelines-<execution>-…`
+/// and tuning jobs' training jobs after the tuning job, with nothing of the
+/// environment in either name; the steps' `mlinfra:project` and
+/// `mlinfra:env` tags are what SageMaker can condition on
+/// (`aws:RequestTag` on create, `aws:ResourceTag` afterwards).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobScope {
+    /// Every training job of the account and region, narrowed by tag.
+    pub training_jobs: String,
+    /// Every tuning job of the account and region, narrowed by tag; `None`
+    /// when no job of the environment tunes.
+    pub tuning_jobs: Option<String>,
+    pub request_tags: serde_json::Value,
+    pub resource_tags: serde_json::Value,
+}
+
+impl JobScope {
+    fn of(env: &Env) -> Self {
+        let tags = |kind: &str| {
+            serde_json::json!({
+                format!("aws:{kind}/mlinfra:env"): env.name,
+                format!("aws:{kind}/mlinfra:project"): env.project,
+            })
+        };
+        let arn = |kind: &str| {
+            format!(
+                "arn:aws:sagemaker:{}:{}:{kind}/*",
+                env.region, env.account_id
+            )
+        };
+        Self {
+            training_jobs: arn("training-job"),
+            tuning_jobs: env
+                .training
+                .iter()
+                .any(|j| j.tuning.is_some())
+                .then(|| arn("hyper-parameter-tuning-job")),
+            request_tags: tags("RequestTag"),
+            resource_tags: tags("ResourceTag"),
+        }
+    }
 }
 
 /// The fixed logical ids templates use (from `config::names::fixed`).
@@ -382,6 +429,7 @@ impl<'a> EnvModel<'a> {
                 "arn:aws:sagemaker:{}:{}:training-job/pipelines-*",
                 env.region, env.account_id
             ),
+            job_scope: JobScope::of(env),
             execution_policies: policies::execution_role_policies(env),
             data: data_model(env),
             pipelines,

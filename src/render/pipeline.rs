@@ -143,10 +143,17 @@ fn job_arguments(env: &Env, job: &TrainingJob) -> Map<String, Value> {
         "EnableNetworkIsolation": job.network_isolation,
         "EnableInterContainerTrafficEncryption": job.instance_count > 1,
     });
-    match arguments {
+    let mut map = match arguments {
         Value::Object(map) => map,
         _ => unreachable!("json! of an object literal"),
+    };
+    // Inter-container encryption stays on for distributed jobs in a VPC too:
+    // their gradients then cross the subnets (the security groups must let
+    // the instances reach each other, docs/configuration.md says how).
+    if let Some(network) = &env.network {
+        map.insert("VpcConfig".into(), network.vpc_config());
     }
+    map
 }
 
 fn tags(env: &Env, job: &TrainingJob) -> Value {

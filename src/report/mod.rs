@@ -205,6 +205,12 @@ pub fn human(plan: &Plan) -> String {
             let _ = writeln!(out, "{:>5} {}", "*", settings_text(*setting));
         }
     }
+    if !plan.code.is_empty() {
+        let _ = writeln!(out, "\nTraining code:");
+        for change in &plan.code {
+            let _ = writeln!(out, "  ~ {}", change.line());
+        }
+    }
     if !plan.iam.is_empty() {
         let _ = writeln!(out, "\nIAM changes:");
         for change in &plan.iam {
@@ -337,6 +343,25 @@ pub fn markdown(plan: &Plan) -> String {
                 text::code(&change.logical_id),
                 text::code(&change.resource_type),
                 text::escape(&change_detail(change))
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.code.is_empty() {
+        let _ = writeln!(out, "#### Training code\n");
+        for change in &plan.code {
+            let _ = writeln!(
+                out,
+                "- training code {} ({}): {} → {}",
+                text::code(&change.job),
+                text::code(&change.stack),
+                text::code(
+                    change
+                        .from
+                        .as_deref()
+                        .map_or("none", crate::plan::code::short)
+                ),
+                text::code(crate::plan::code::short(&change.to))
             );
         }
         out.push('\n');
@@ -540,6 +565,7 @@ mod tests {
         let data_loss = crate::plan::classify::data_loss("p-dev-data", &stacks[0].changes, &[]);
         Plan {
             cost: None,
+            code: vec![],
             format_version: 1,
             env: "dev".into(),
             account_id: "123456789012".into(),

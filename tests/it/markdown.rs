@@ -92,6 +92,7 @@ fn plan(env: &str) -> Plan {
         }],
         data_loss: vec![],
         cost: None,
+        code: vec![],
     }
 }
 

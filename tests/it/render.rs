@@ -56,6 +56,130 @@ fn the_serving_corner_renders_its_variants_guardrails_and_alarms_as_snapshotted(
     }
 }
 
+fn corners() -> Project {
+    Project::Dir(common::repo_root().join("tests/fixtures/check/corners"))
+}
+
+/// A VPC (two subnets, a security group, a distributed job, a tuning job, a
+/// model) renders `VpcConfig` on every step and model, and the execution
+/// role's network-interface permissions.
+#[test]
+fn the_vpc_corner_renders_vpc_config_and_network_permissions_as_snapshotted() {
+    let project = corners();
+    let engine = Engine::new(&project).unwrap();
+    let env = config::load_env(&project, "vpc").unwrap();
+    let mut vpc_configs = 0;
+    for stack in render::render_env(&engine, &env).unwrap() {
+        vpc_configs += stack.template.text.matches("VpcConfig").count();
+        if stack.spec.layer.as_str() != "data" {
+            common::snapshot_settings().bind(|| {
+                insta::assert_snapshot!(
+                    format!("corner_vpc__{}", stack.spec.layer),
+                    stack.template.text
+                );
+            });
+        }
+    }
+    // Two pipelines (one training step, one tuning definition) and one model.
+    assert_eq!(vpc_configs, 3);
+    // Without a network, nothing of it is rendered.
+    let plain = config::load_env(&project, "multi").unwrap();
+    for stack in render::render_env(&engine, &plain).unwrap() {
+        assert!(
+            !stack.template.text.contains("VpcConfig"),
+            "{}",
+            stack.spec.name
+        );
+        assert!(!stack.template.text.contains("ec2:"), "{}", stack.spec.name);
+    }
+}
+
+/// Two environments of one project in one account and region: every grant
+/// of one names resources the other's does not, or is held to its own
+/// environment by the jobs' tags. The exceptions are what AWS offers no
+/// scoping for (docs/check.md): `Resource: "*"` actions and the account's
+/// one training log group.
+#[test]
+fn two_environments_in_one_account_get_disjoint_grants() {
+    let project = corners();
+    let engine = Engine::new(&project).unwrap();
+    let grants = |name: &str| -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        let env = config::load_env(&project, name).unwrap();
+        let stacks = render::render_env(&engine, &env).unwrap();
+        let iam = stacks
+            .iter()
+            .find(|s| s.spec.layer.as_str() == "iam")
+            .unwrap();
+        let mut grants = Vec::new();
+        for role in ["ExecutionRole", "PipelineRole"] {
+            let policies = iam.template.value["Resources"][role]["Properties"]["Policies"]
+                .as_array()
+                .unwrap();
+            for policy in policies {
+                for s in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                    let resources = match &s["Resource"] {
+                        serde_json::Value::Array(list) => list.clone(),
+                        one => vec![one.clone()],
+                    };
+                    for r in resources {
+                        grants.push((
+                            format!("{role}/{}", s["Sid"].as_str().unwrap()),
+                            r,
+                            s.get("Condition").cloned().unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+        grants
+    };
+    let (vpc, isolation) = (grants("vpc"), grants("isolation"));
+    let shared_log_group =
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/TrainingJobs";
+    let mut tag_scoped = 0;
+    for (sid, resource, condition) in &vpc {
+        let Some((_, _, other)) = isolation.iter().find(|(_, r, _)| r == resource) else {
+            continue;
+        };
+        let text = resource.as_str().unwrap_or_default();
+        // Images are read, never written: a shared repository is not shared data.
+        if text == "*" || text.starts_with(shared_log_group) || text.starts_with("arn:aws:ecr:") {
+            continue;
+        }
+        if resource.get("Fn::ImportValue").is_some() {
+            // The data key: each environment imports its own export.
+            continue;
+        }
+        let env_tag = |c: &serde_json::Value| {
+            c.as_object()
+                .into_iter()
+                .flat_map(|ops| ops.values())
+                .filter_map(|keys| {
+                    keys.get("aws:ResourceTag/mlinfra:env")
+                        .or_else(|| keys.get("aws:RequestTag/mlinfra:env"))
+                })
+                .next()
+                .cloned()
+        };
+        assert_eq!(env_tag(condition), Some("vpc".into()), "{sid}: {resource}");
+        assert_eq!(
+            env_tag(other),
+            Some("isolation".into()),
+            "{sid}: {resource}"
+        );
+        tag_scoped += 1;
+    }
+    // Training jobs: start and follow; tuning jobs (vpc only tunes) are not shared.
+    assert_eq!(tag_scoped, 2, "{vpc:#?}");
+    // The endpoint's log group belongs to its environment alone.
+    assert!(vpc.iter().any(|(_, r, _)| r
+        == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/Endpoints/corner-vpc-segment"));
+    assert!(
+        !vpc.iter()
+            .any(|(_, r, _)| r.as_str().is_some_and(|r| r.ends_with("/aws/sagemaker/*")))
+    );
+}
+
 #[test]
 fn the_built_in_example_matches_the_repository_example() {
     let engine = Engine::new(&Project::Example).unwrap();

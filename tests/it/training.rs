@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use sha2::Digest;
+
 use mlinfra::code::{self, package};
 use mlinfra::config;
 use mlinfra::project::Project;
@@ -114,6 +116,24 @@ early_stopping = true
 max_jobs = 4
 ranges.model = { values = ["resnet50", "resnet101"] }
 "#,
+    r#"
+[network]
+subnets = ["subnet-0a1b2c3d", "subnet-0f1e2d3c4b5a69788"]
+security_groups = ["sg-0a1b2c3d", "sg-0123456789abcdef0"]
+s3_route = "nat"
+[training.dogbreed]
+instance_count = 2
+"#,
+    r#"
+[network]
+subnets = ["subnet-0a1b2c3d"]
+security_groups = ["sg-0a1b2c3d"]
+s3_endpoint = "vpce-0a1b2c3d4e5f67890"
+[training.dogbreed.tuning]
+objective = { metric = "valid:loss", goal = "minimize" }
+max_jobs = 2
+ranges.lr = { min = 0.001, max = 0.1 }
+"#,
 ];
 
 #[test]
@@ -138,9 +158,11 @@ fn every_pipeline_step_satisfies_botocores_model_of_the_api() {
     let (ok, report) = validate_steps(out.path());
     assert!(ok, "{report:#}");
     assert_eq!(report["problems"], serde_json::json!([]));
-    // Example: dev and prod train, staging tunes; variants: two train, two tune.
-    assert_eq!(report["steps"]["Training"], 4, "{report:#}");
-    assert_eq!(report["steps"]["Tuning"], 3, "{report:#}");
+    // Example: dev and prod train, staging tunes; variants: three train, three
+    // tune (one of each in a VPC).
+    assert_eq!(report["steps"]["Training"], 5, "{report:#}");
+    assert_eq!(report["steps"]["Tuning"], 4, "{report:#}");
+    assert_eq!(report["vpc_steps"], 2, "{report:#}");
 }
 
 #[test]
@@ -309,7 +331,7 @@ fn the_execution_role_reads_exactly_the_channels_and_the_jobs_code() {
     let env = config::load_env(&Project::Dir(common::repo_root()), "dev").unwrap();
     let policies = config::policies::execution_role_policies(&env);
     let reads = &policies[0].policy_document["Statement"][0];
-    assert_eq!(reads["Sid"], "ReadInputsModelsAndCheckpoints");
+    assert_eq!(reads["Sid"], "ReadTrainingInputsCodeAndCheckpoints");
     assert_eq!(
         reads["Resource"],
         serde_json::json!([
@@ -418,5 +440,37 @@ fn cost_prices_a_tuning_run_as_its_jobs() {
             "training dogbreed-staging-dogbreed 1 × ml.g5.xlarge, tuning up to 12 jobs: $16.90 per run on demand"
         ),
         "{stdout}"
+    );
+}
+
+#[test]
+fn uploads_are_the_packages_validation_built() {
+    let dir = dev_with("");
+    let project = Project::Dir(dir.path().to_path_buf());
+    let env = config::load_env(&project, "exp").unwrap();
+    let Some(config::training::CodeSource::Package { sha256, .. }) =
+        env.training[0].code.as_ref().map(|c| &c.source)
+    else {
+        panic!("the job packages its source directory");
+    };
+    // The directory changes after validation: what was validated, hashed and
+    // named by the definitions is what is uploaded, not packed again.
+    let script = dir.path().join("training/dogbreed/train.py");
+    std::fs::write(&script, "print('edited after validation')\n").unwrap();
+    let uploads = code::uploads(&project, &env).unwrap();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(&uploads[0].sha256, sha256);
+    assert_eq!(
+        &package::hex(&sha2::Sha256::digest(&uploads[0].bytes)),
+        sha256
+    );
+    // Read back from a plan file the environment carries no bytes: the
+    // directory is packed again and the change is noticed.
+    let reread: config::Env = serde_json::from_str(&serde_json::to_string(&env).unwrap()).unwrap();
+    assert_eq!(reread, env);
+    let error = code::uploads(&project, &reread).unwrap_err();
+    assert!(
+        matches!(error, code::UploadError::Changed { .. }),
+        "{error}"
     );
 }

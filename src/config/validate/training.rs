@@ -272,6 +272,7 @@ pub(super) fn code(
         return None;
     }
     let sha256 = package.sha256.clone();
+    let built = BuiltPackage(Some(std::sync::Arc::new(package.bytes.clone())));
     let output = output?;
     Some(TrainingCode {
         entry_point,
@@ -283,6 +284,7 @@ pub(super) fn code(
                 key: format!("code/{job}/{sha256}/{PACKAGE_FILE}"),
             },
             sha256,
+            built,
         },
     })
 }

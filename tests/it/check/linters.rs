@@ -20,6 +20,7 @@ const CORNERS: &[&str] = &[
     "no-endpoints",
     "no-training",
     "serving",
+    "vpc",
     "zones",
 ];
 

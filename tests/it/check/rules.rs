@@ -31,7 +31,8 @@ fn cases() -> Vec<Case> {
             layer: Iam,
             at: Some(IAM_ROLE),
             edit: |t| {
-                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Action"] = json!("*")
+                statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Action"] =
+                    json!("*")
             },
         },
         Case {
@@ -40,7 +41,7 @@ fn cases() -> Vec<Case> {
             layer: Iam,
             at: Some(IAM_ROLE),
             edit: |t| {
-                let s = statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints");
+                let s = statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints");
                 remove(s, "Action");
                 s["NotAction"] = json!(["s3:DeleteObject"]);
             },
@@ -71,7 +72,8 @@ fn cases() -> Vec<Case> {
             layer: Iam,
             at: Some(IAM_ROLE),
             edit: |t| {
-                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Resource"] = json!("*")
+                statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Resource"] =
+                    json!("*")
             },
         },
         Case {
@@ -164,7 +166,7 @@ fn cases() -> Vec<Case> {
             layer: Iam,
             at: Some(IAM_ROLE),
             edit: |t| {
-                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Action"] =
+                statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Action"] =
                     json!(["s3:GetObject", "iam:Pass*"])
             },
         },
@@ -646,7 +648,7 @@ fn cases() -> Vec<Case> {
             layer: Iam,
             at: Some(IAM_ROLE),
             edit: |t| {
-                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Resource"] =
+                statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Resource"] =
                     json!("arn:aws:s3:::*/*")
             },
         },
@@ -786,7 +788,7 @@ fn cases() -> Vec<Case> {
             layer: Iam,
             at: Some(IAM_ROLE),
             edit: |t| {
-                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Action"] =
+                statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Action"] =
                     json!({ "Fn::Split": [",", "s3:GetObject,*"] })
             },
         },
@@ -819,7 +821,7 @@ fn cases() -> Vec<Case> {
             at: Some(IAM_ROLE),
             edit: |t| {
                 t["Parameters"] = json!({ "ExtraAction": { "Type": "String" } });
-                statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Action"] =
+                statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Action"] =
                     json!(["s3:GetObject", { "Ref": "ExtraAction" }])
             },
         },
@@ -845,6 +847,50 @@ fn cases() -> Vec<Case> {
             edit: |t| {
                 statement(t, "InferenceLambdaInvokerRole", "InvokeNamedEndpoints")["Resource"] =
                     json!({ "Fn::FindInMap": ["Endpoints", "prod", "arn"] })
+            },
+        },
+        Case {
+            what: "every training job of the account, without the environment's tag condition",
+            rule: Iam003,
+            layer: Iam,
+            at: Some("PipelineRole"),
+            edit: |t| {
+                let policy = &mut props(t, "PipelineRole")["Policies"][0]["PolicyDocument"];
+                let s = policy["Statement"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|s| s["Sid"] == "FollowThisEnvironmentsTrainingJobs")
+                    .unwrap();
+                remove(s, "Condition");
+            },
+        },
+        Case {
+            what: "every network interface deleted, without a subnet condition",
+            rule: Iam003,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface"],
+                            "Resource": "arn:aws:ec2:us-east-1:345678901234:network-interface/*" }),
+                )
+            },
+        },
+        Case {
+            what: "a tag condition does not narrow Resource \"*\"",
+            rule: Iam003,
+            layer: Iam,
+            at: Some(IAM_ROLE),
+            edit: |t| {
+                push_statement(
+                    t,
+                    IAM_ROLE,
+                    json!({ "Effect": "Allow", "Action": ["sagemaker:StopTrainingJob"], "Resource": "*",
+                            "Condition": { "StringEquals": { "aws:ResourceTag/mlinfra:env": "prod" } } }),
+                )
             },
         },
         Case {
@@ -897,6 +943,7 @@ const BY_CONFIG: &[RuleId] = &[
     RuleId::Lim003,
     RuleId::Lim004,
     RuleId::Net002,
+    RuleId::Net003,
     RuleId::Acc001,
 ];
 
@@ -966,7 +1013,7 @@ fn every_rule_has_a_breaking_fixture() {
 #[test]
 fn findings_carry_severity_environment_stack_message_and_fix() {
     let findings = tampered("prod", Layer::Iam, |t| {
-        statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Action"] = json!("*")
+        statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Action"] = json!("*")
     });
     let f = findings
         .iter()
@@ -976,7 +1023,7 @@ fn findings_carry_severity_environment_stack_message_and_fix() {
     assert_eq!(f.env, "prod");
     assert_eq!(f.stack.as_deref(), Some("dogbreed-prod-iam"));
     assert!(
-        f.message.contains("ReadInputsModelsAndCheckpoints"),
+        f.message.contains("ReadTrainingInputsCodeAndCheckpoints"),
         "{}",
         f.message
     );
@@ -1081,7 +1128,7 @@ fn stale_and_unknown_acceptances_are_findings_of_their_own() {
 fn widened_prod() -> (mlinfra::config::Env, Vec<mlinfra::check::Finding>) {
     let (env, _) = example("prod");
     let findings = tampered("prod", Layer::Iam, |t| {
-        statement(t, IAM_ROLE, "ReadInputsModelsAndCheckpoints")["Resource"] = json!("*");
+        statement(t, IAM_ROLE, "ReadTrainingInputsCodeAndCheckpoints")["Resource"] = json!("*");
         statement(t, "InferenceLambdaInvokerRole", "InvokeNamedEndpoints")["Resource"] = json!("*");
     });
     assert_eq!(
@@ -1165,6 +1212,37 @@ fn a_stale_acceptance_cannot_itself_be_accepted() {
             .iter()
             .all(|r| r.finding.rule == RuleId::Acc001 && r.accepted.is_none())
     );
+}
+
+#[test]
+fn subnets_without_a_stated_route_to_s3_are_reported_with_what_to_do() {
+    let reviewed = breaking("no-s3-route");
+    assert_eq!(
+        found(&reviewed),
+        ["NET003@ServeModel", "NET003@TrainPipeline"]
+    );
+    let message = &reviewed[0].finding.message;
+    for expected in [
+        "subnet-0a1b2c3d4e5f60718",
+        "S3 gateway endpoint",
+        "network.s3_endpoint",
+        "network.s3_route = \"nat\"",
+    ] {
+        assert!(message.contains(expected), "{expected:?} not in {message}");
+    }
+    // Stating the route (either way) answers the rule.
+    let project = Project::Dir(fixtures("breaking"));
+    let (mut env, stacks) = rendered(&project, "no-s3-route");
+    for s3 in [
+        mlinfra::config::network::S3Access::Nat,
+        mlinfra::config::network::S3Access::Endpoint("vpce-0a1b2c3d".into()),
+    ] {
+        env.network.as_mut().unwrap().s3 = Some(s3);
+        assert_eq!(
+            labels(&check::check_env(&env, &stacks)),
+            Vec::<String>::new()
+        );
+    }
 }
 
 #[test]

@@ -1032,6 +1032,108 @@ async fn a_training_change_shows_the_value_inside_the_pipeline_definition() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_training_script_is_a_code_change_line_in_the_plan() {
+    let moto = Moto::start();
+    let project = project_with("", |base| base);
+    let dev = mlinfra::config::load_env(
+        &mlinfra::project::Project::Dir(project.path().to_path_buf()),
+        "dev",
+    )
+    .unwrap();
+    let Some(mlinfra::config::training::CodeSource::Package { sha256: before, .. }) =
+        dev.training[0].code.as_ref().map(|c| c.source.clone())
+    else {
+        panic!("the example's dev job packages its source directory");
+    };
+    assert_exit(
+        &mlinfra(
+            &moto,
+            Some(project.path()),
+            &["apply", "--env", "dev", "--yes"],
+        ),
+        0,
+        "apply",
+    );
+    let script = project.path().join("training/dogbreed/train.py");
+    let mut text = std::fs::read_to_string(&script).unwrap();
+    text.push_str("\n# one more line\n");
+    std::fs::write(&script, text).unwrap();
+    let after = mlinfra::config::load_env(
+        &mlinfra::project::Project::Dir(project.path().to_path_buf()),
+        "dev",
+    )
+    .unwrap();
+    let Some(mlinfra::config::training::CodeSource::Package { sha256: after, .. }) =
+        after.training[0].code.as_ref().map(|c| c.source.clone())
+    else {
+        unreachable!()
+    };
+    assert_ne!(before, after);
+    let line = format!(
+        "training code dogbreed: {} → {}",
+        &before[..12],
+        &after[..12]
+    );
+
+    let plan = mlinfra(&moto, Some(project.path()), &["plan", "--env", "dev"]);
+    assert_exit(&plan, 2, "plan of the edited script");
+    assert!(
+        plan.stdout
+            .contains(&format!("Training code:\n  ~ {line}\n")),
+        "{}",
+        plan.stdout
+    );
+    let json = mlinfra(
+        &moto,
+        Some(project.path()),
+        &["plan", "--env", "dev", "--format", "json"],
+    );
+    assert_exit(&json, 2, "JSON plan of the edited script");
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        document["code"],
+        serde_json::json!([{
+            "stack": "dogbreed-dev-training",
+            "job": "dogbreed",
+            "logical_id": "DogbreedPipeline",
+            "from": before,
+            "to": after,
+        }]),
+        "{}",
+        json.stdout
+    );
+    let markdown = mlinfra(
+        &moto,
+        Some(project.path()),
+        &["plan", "--env", "dev", "--format", "markdown"],
+    );
+    assert!(
+        markdown.stdout.contains(&format!(
+            "- training code `dogbreed` (`dogbreed-dev-training`): `{}` → `{}`",
+            &before[..12],
+            &after[..12]
+        )),
+        "{}",
+        markdown.stdout
+    );
+    // A change elsewhere in the job is no code change.
+    std::fs::write(
+        &script,
+        std::fs::read_to_string(&script)
+            .unwrap()
+            .replace("\n# one more line\n", ""),
+    )
+    .unwrap();
+    let reverted = mlinfra(&moto, Some(project.path()), &["plan", "--env", "dev"]);
+    assert_exit(&reverted, 0, "plan after reverting the script");
+    assert!(
+        !reverted.stdout.contains("Training code"),
+        "{}",
+        reverted.stdout
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The launcher's CloudFormation: what stock moto lacks and the guards need.
 
