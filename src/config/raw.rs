@@ -356,6 +356,7 @@ pub struct RawScheduledAction {
     pub timezone: Option<String>,
     pub min: Option<u32>,
     pub max: Option<u32>,
+}
 
 /// A VPC for the environment's training jobs and models (`VpcConfig`).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
