@@ -33,6 +33,10 @@ pub struct Env {
     pub accepted_findings: BTreeMap<String, String>,
     /// Price overrides, USD per hour by instance type.
     pub prices: BTreeMap<String, f64>,
+    /// `[env.targets]`: the bootstrap stack deploys as a StackSet over these.
+    /// Absent from plan files of environments without one, so their digests stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<super::fleet::Fleet>,
 }
 
 /// The roles through which an environment is deployed.

@@ -21,6 +21,8 @@ mod training;
 
 mod endpoint;
 
+mod fleet;
+
 /// SageMaker's hard limit for a training job's runtime and spot wait.
 const MAX_TRAINING_SECONDS: u64 = 28 * 24 * 3600;
 /// Application Auto Scaling's upper bound for cooldowns (one day here; longer is a typo).
@@ -504,6 +506,27 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         c.claim(Scope::Bucket, bucket, &owner);
     }
     let data_lake = validate_data_lake(&mut c, &raw.data_lake, &names);
+    let fleet = raw.env.targets.as_ref().and_then(|targets| {
+        let role_name = |arn: &Option<String>, derived: String| {
+            arn.as_deref()
+                .and_then(|a| a.rsplit('/').next())
+                .map_or(derived, str::to_string)
+        };
+        let role_names = [
+            role_name(&raw.env.deploy_role_arn, names.deploy_role()),
+            role_name(
+                &raw.env.cloudformation_role_arn,
+                names.cloudformation_role(),
+            ),
+        ];
+        fleet::validate_targets(
+            &mut c,
+            targets,
+            &env_path.key("targets"),
+            &account_id,
+            &role_names,
+        )
+    });
     let partial = PartialEnv {
         names,
         zones: data_lake.zones.clone(),
@@ -591,6 +614,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         notifications: validate_notifications(&mut c, raw.notifications.as_ref()),
         accepted_findings: raw.accepted_findings.clone(),
         prices: raw.prices.clone(),
+        fleet,
     };
     let size = policies::inline_policy_size(&env, &policies::execution_role_policies(&env));
     if size > policies::ROLE_INLINE_POLICY_LIMIT {
