@@ -55,7 +55,7 @@ async fn pipeline_deploy_creates_the_stack_and_uploads_this_binary_with_its_chec
         String::from_utf8_lossy(&unconfirmed.stderr)
     );
 
-    let deployed = moto.cli(&repo_root()).args(ARGS).arg("--yes").run();
+    let deployed = moto.cli(&repo_root()).args(ARGS).args(["--yes"]).run();
     let stdout = String::from_utf8_lossy(&deployed.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&deployed.stderr).into_owned();
     assert_eq!(deployed.status.code(), Some(0), "{stderr}");
@@ -152,7 +152,7 @@ async fn pipeline_deploy_creates_the_stack_and_uploads_this_binary_with_its_chec
     assert_eq!(String::from_utf8_lossy(&text), format!("{sha}  mlinfra\n"));
 
     // Again: the stack is up to date and the binary is not uploaded twice.
-    let again = moto.cli(&repo_root()).args(ARGS).arg("--yes").run();
+    let again = moto.cli(&repo_root()).args(ARGS).args(["--yes"]).run();
     let stderr = String::from_utf8_lossy(&again.stderr).into_owned();
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("dogbreed-delivery: up to date"), "{stderr}");
