@@ -136,7 +136,7 @@ fn gzip_stored(data: &[u8]) -> Vec<u8> {
 }
 
 /// CRC-32 (IEEE 802.3, reflected, as gzip uses it).
-pub(crate) fn crc32(data: &[u8]) -> u32 {
+fn crc32(data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &byte in data {
         crc ^= u32::from(byte);

@@ -153,14 +153,15 @@ async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
         "{stdout}"
     );
 
-    // A tag changes the template, an account leaves and a region joins.
+    // A new delivery account changes the template (the deploy role trust,
+    // nothing of the environment's stacks), an account leaves, a region joins.
     std::fs::write(
         project.path().join("environments/dev.toml"),
         std::fs::read_to_string(project.path().join("environments/dev.toml"))
             .unwrap()
             .replace(
                 "tags = { stage = \"dev\" }",
-                "tags = { stage = \"dev\", fleet = \"yes\" }",
+                "tags = { stage = \"dev\" }\ndelivery_account_id = \"999999999999\"",
             )
             .replace("\"111111111111\", \"222222222222\"", "\"111111111111\"")
             .replace(
@@ -231,7 +232,7 @@ async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
             .unwrap()
             .template_body()
             .unwrap()
-            .contains("\"fleet\""),
+            .contains("arn:aws:iam::999999999999:root"),
         "the StackSet carries the new template"
     );
 }
