@@ -19,6 +19,7 @@ pub mod diff;
 pub mod drift;
 pub mod error;
 pub mod exit;
+pub mod fleet;
 pub mod ops;
 pub mod output;
 pub mod plan;

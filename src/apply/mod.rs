@@ -9,6 +9,7 @@ pub mod execute;
 pub mod follow;
 pub mod progress;
 pub mod protect;
+pub mod standalone;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -402,7 +403,7 @@ fn broadening_summary(plan: &Plan, policy: RequireApproval) -> Option<String> {
     (!widened.is_empty()).then(|| format!("IAM broadening:\n{}", widened.join("\n")))
 }
 
-fn ask(printer: &Printer, question: &str) -> bool {
+pub fn ask(printer: &Printer, question: &str) -> bool {
     printer.prompt(question);
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"

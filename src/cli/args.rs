@@ -162,8 +162,17 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub region: Option<String>,
     /// SHA-256 of the Linux mlinfra binary the builds run [default: this binary's].
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", conflicts_with = "deploy")]
     pub binary_sha256: Option<String>,
+    /// Create or update the stack in the delivery account through a change
+    /// set, then upload this binary (the Linux x86_64 build) for the builds.
+    #[arg(long)]
+    pub deploy: bool,
+    /// Deploy without asking (required when standard input is not a terminal).
+    #[arg(long, requires = "deploy")]
+    pub yes: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod poll;
 pub mod reach;
 pub mod s3;
+pub mod stackset;
 
 use std::time::Duration;
 
@@ -95,6 +96,7 @@ pub async fn assume_role(
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub cfn: Cfn,
+    pub stacksets: stackset::StackSets,
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
@@ -125,6 +127,7 @@ impl Clients {
         );
         Self {
             cfn: Cfn::new(client!(aws_sdk_cloudformation)),
+            stacksets: stackset::StackSets::new(client!(aws_sdk_cloudformation)),
             sts: client!(aws_sdk_sts),
             s3,
             iam: client!(aws_sdk_iam),

@@ -1,4 +1,5 @@
-//! S3 writes of mlinfra itself: training code packages.
+//! S3 writes of mlinfra itself: training code packages, and the mlinfra
+//! binary the delivery pipeline's builds run.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -15,6 +16,45 @@ pub async fn put_once(
     bytes: &[u8],
     kms_key: &str,
 ) -> Result<bool, AwsError> {
+    put_object_once(
+        s3,
+        &Object {
+            bucket,
+            key,
+            kms_key,
+            content_type: "application/gzip",
+            metadata: &[],
+        },
+        bytes,
+    )
+    .await
+}
+
+/// Where and how an object is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Object<'a> {
+    pub bucket: &'a str,
+    /// Carries the content's hash: an existing object is this content.
+    pub key: &'a str,
+    pub kms_key: &'a str,
+    pub content_type: &'a str,
+    pub metadata: &'a [(&'a str, &'a str)],
+}
+
+/// Puts `bytes` as `object` unless an object is already at its key.
+/// Returns whether it uploaded.
+pub async fn put_object_once(
+    s3: &aws_sdk_s3::Client,
+    object: &Object<'_>,
+    bytes: &[u8],
+) -> Result<bool, AwsError> {
+    let Object {
+        bucket,
+        key,
+        kms_key,
+        content_type,
+        metadata,
+    } = *object;
     match s3.head_object().bucket(bucket).key(key).send().await {
         Ok(_) => return Ok(false),
         Err(e) => {
@@ -28,7 +68,13 @@ pub async fn put_once(
         .bucket(bucket)
         .key(key)
         .body(ByteStream::from(bytes.to_vec()))
-        .content_type("application/gzip")
+        .content_type(content_type)
+        .set_metadata((!metadata.is_empty()).then(|| {
+            metadata
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        }))
         .server_side_encryption(ServerSideEncryption::AwsKms)
         .ssekms_key_id(kms_key)
         .send()

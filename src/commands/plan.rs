@@ -30,6 +30,10 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let again = format!("mlinfra plan --env {name} --format markdown");
         let comment = session.comment(plan, "plan", name, again);
         let exit = printer.print(&comment, args.format)?;
+        let exit = match &env.fleet {
+            Some(fleet) => exit.max(plan_fleet(&clients, &env, fleet, &rendered, session, args).await?),
+            None => exit,
+        };
         let plan = comment.report;
         match &args.out {
             // A blocked plan is not one to apply: no file, no change sets.
@@ -138,4 +142,19 @@ fn writable(path: &Path) -> Result<()> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+/// An environment with `[env.targets]`: its bootstrap StackSet, per target
+/// and region (nothing is created: StackSets have no change sets to keep).
+async fn plan_fleet(
+    clients: &crate::cloud::Clients,
+    env: &crate::config::Env,
+    fleet: &crate::config::fleet::Fleet,
+    rendered: &[crate::render::RenderedStack],
+    session: &Session,
+    args: &PlanArgs,
+) -> Result<Exit> {
+    let template = crate::fleet::render(env, fleet, rendered)?;
+    let plan = crate::fleet::plan(&clients.stacksets, env, fleet, &template).await?;
+    Ok(session.printer.print(&plan, args.format)?)
 }

@@ -37,6 +37,10 @@ pub struct Env {
     /// The VPC training jobs and models run in; `None`: SageMaker's own network.
     #[serde(default)]
     pub network: Option<super::network::Network>,
+    /// `[env.targets]`: the bootstrap stack deploys as a StackSet over these.
+    /// Absent from plan files of environments without one, so their digests stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<super::fleet::Fleet>,
 }
 
 /// The roles through which an environment is deployed.

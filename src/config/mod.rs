@@ -2,6 +2,7 @@
 
 pub mod env;
 pub mod error;
+pub mod fleet;
 pub mod instances;
 pub mod load;
 pub mod locate;

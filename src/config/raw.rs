@@ -62,6 +62,9 @@ pub struct RawEnv {
     /// The account whose builds may assume the deploy role (bootstrap's trust policy);
     /// default: the environment's own account.
     pub delivery_account_id: Option<String>,
+    /// A fleet: the accounts (or Organizations OUs) and regions the bootstrap
+    /// stack deploys to as a CloudFormation StackSet; see docs/fleets.md.
+    pub targets: Option<RawTargets>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -370,4 +373,33 @@ pub struct RawNetwork {
     pub s3_endpoint: Option<String>,
     /// `"nat"`: the subnets reach S3 through a NAT or internet gateway route instead.
     pub s3_route: Option<String>,
+}
+
+/// `[env.targets]`: where a StackSet deploys, and how fast.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargets {
+    /// 12-digit account ids (self-managed permissions).
+    pub accounts: Option<Vec<String>>,
+    /// Organizations OU or root ids, `ou-…` / `r-…` (service-managed permissions).
+    pub organizational_units: Option<Vec<String>>,
+    pub regions: Option<Vec<String>>,
+    pub max_concurrent_count: Option<u32>,
+    pub max_concurrent_percentage: Option<u32>,
+    pub failure_tolerance_count: Option<u32>,
+    pub failure_tolerance_percentage: Option<u32>,
+    /// The order regions are deployed in (each one of `regions`).
+    pub region_order: Option<Vec<String>>,
+    /// `sequential` (default) or `parallel`.
+    pub region_concurrency: Option<String>,
+    /// `strict` (default) or `soft` failure tolerance.
+    pub concurrency_mode: Option<String>,
+    /// Self-managed only; default `AWSCloudFormationStackSetAdministrationRole` of the environment's account.
+    pub administration_role_arn: Option<String>,
+    /// Self-managed only; default `AWSCloudFormationStackSetExecutionRole`.
+    pub execution_role_name: Option<String>,
+    /// Service-managed only: deploy to accounts that join the OUs later (default true).
+    pub auto_deployment: Option<bool>,
+    /// Service-managed only: keep an account's stacks when it leaves the OUs (default false).
+    pub retain_stacks_on_account_removal: Option<bool>,
 }

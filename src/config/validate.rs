@@ -22,6 +22,7 @@ mod training;
 
 mod endpoint;
 
+mod fleet;
 mod serving;
 
 /// SageMaker's hard limit for a training job's runtime and spot wait.
@@ -507,6 +508,27 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         c.claim(Scope::Bucket, bucket, &owner);
     }
     let data_lake = validate_data_lake(&mut c, &raw.data_lake, &names);
+    let fleet = raw.env.targets.as_ref().and_then(|targets| {
+        let role_name = |arn: &Option<String>, derived: String| {
+            arn.as_deref()
+                .and_then(|a| a.rsplit('/').next())
+                .map_or(derived, str::to_string)
+        };
+        let role_names = [
+            role_name(&raw.env.deploy_role_arn, names.deploy_role()),
+            role_name(
+                &raw.env.cloudformation_role_arn,
+                names.cloudformation_role(),
+            ),
+        ];
+        fleet::validate_targets(
+            &mut c,
+            targets,
+            &env_path.key("targets"),
+            &account_id,
+            &role_names,
+        )
+    });
     let partial = PartialEnv {
         names,
         zones: data_lake.zones.clone(),
@@ -597,6 +619,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         accepted_findings: raw.accepted_findings.clone(),
         prices: raw.prices.clone(),
         network,
+        fleet,
     };
     let size = policies::inline_policy_size(&env, &policies::execution_role_policies(&env));
     if size > policies::ROLE_INLINE_POLICY_LIMIT {

@@ -7,3 +7,4 @@
 pub mod bootstrap;
 pub mod pipeline;
 pub mod policy;
+pub mod tools;

@@ -288,7 +288,7 @@ pub fn template(d: &Delivery<'_>) -> Canonical {
                 "ActionTypeId": {"Category": "Source", "Owner": "AWS", "Provider": "S3", "Version": "1"},
                 "Configuration": {
                     "S3Bucket": {"Ref": "ArtifactBucket"},
-                    "S3ObjectKey": "mlinfra/tools.zip",
+                    "S3ObjectKey": super::tools::zip_key(d.binary_sha256),
                     "PollForSourceChanges": false
                 },
                 "OutputArtifacts": [{"Name": "tools"}]
@@ -372,6 +372,7 @@ pub fn template(d: &Delivery<'_>) -> Canonical {
         "Resources": resources,
         "Outputs": {
             "ArtifactBucketName": {"Value": {"Ref": "ArtifactBucket"}},
+            "ArtifactKeyArn": {"Value": key_arn},
             "PipelineName": {"Value": {"Ref": "Pipeline"}},
         }
     });

@@ -414,6 +414,9 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
             vec![format!("arn:aws:s3:::{bucket}/mlinfra/{}/*", env.name)],
         ));
     }
+    if let Some(fleet) = &env.fleet {
+        statements.extend(fleet_statements(env, fleet));
+    }
     // Drift detection reads every resource with the caller's permissions.
     let reads = handler_actions(rendered, &["read"])?;
     statements.extend(scoped(env, "DriftRead", &reads, "drift detection")?);
@@ -434,6 +437,51 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
         None => statements.extend(execution_policy(env, rendered)?.statements),
     }
     Ok(Policy::new(statements))
+}
+
+/// The environment's bootstrap StackSet: created, updated, rolled out,
+/// followed and checked for drift from the environment's account, which
+/// administers it. Self-managed StackSets pass the administration role.
+fn fleet_statements(env: &Env, fleet: &crate::config::fleet::Fleet) -> Vec<Statement> {
+    let (account, region) = (&env.account_id, &env.region);
+    let name = env.names().bootstrap_stack();
+    let mut statements = vec![statement(
+        "Fleet",
+        &[
+            "cloudformation:CreateStackInstances",
+            "cloudformation:CreateStackSet",
+            "cloudformation:DeleteStackInstances",
+            "cloudformation:DescribeStackSet",
+            "cloudformation:DescribeStackSetOperation",
+            "cloudformation:DetectStackSetDrift",
+            "cloudformation:ListStackInstances",
+            "cloudformation:ListStackSetOperationResults",
+            "cloudformation:TagResource",
+            "cloudformation:UpdateStackSet",
+        ],
+        vec![
+            format!("arn:aws:cloudformation:{region}:{account}:stackset/{name}:*"),
+            format!("arn:aws:cloudformation:{region}:{account}:stackset-target/{name}:*"),
+            format!("arn:aws:cloudformation:{region}:{account}:stackset-target/{name}:*/*"),
+            format!("arn:aws:cloudformation:{region}::type/resource/*"),
+        ],
+    )];
+    if let crate::config::fleet::Permissions::SelfManaged {
+        administration_role_arn,
+        ..
+    } = &fleet.permissions
+    {
+        let mut pass = statement(
+            "PassStackSetAdministrationRole",
+            &["iam:PassRole"],
+            vec![administration_role_arn.clone()],
+        );
+        pass.condition = Some(json!({
+            "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+        }));
+        statements.push(pass);
+    }
+    statements
 }
 
 #[cfg(test)]
@@ -513,6 +561,8 @@ mod tests {
         let (mut env, rendered) = example("prod");
         // Large templates go through S3 only where a bucket is configured.
         env.artifacts_bucket = Some("dogbreed-artifacts".into());
+        // StackSet calls are granted where the environment has a fleet.
+        env.fleet = Some(crate::fleet::example_fleet());
         let policy = deploy_policy(&env, &rendered).unwrap();
         let granted = policy.actions();
         let mut operations = BTreeSet::new();

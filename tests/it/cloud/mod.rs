@@ -12,3 +12,6 @@ mod accounts;
 mod guards;
 
 mod buildspec;
+
+mod fleet;
+mod pipeline;

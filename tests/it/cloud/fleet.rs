@@ -1,0 +1,400 @@
+//! Fleets: the bootstrap stack as a CloudFormation StackSet over the
+//! accounts and regions of `[env.targets]`. Creating, updating and adding or
+//! removing instances run against moto's server, which implements StackSets
+//! (CreateStackSet, CreateStackInstances, UpdateStackSet,
+//! DeleteStackInstances, ListStackInstances, DescribeStackSetOperation and
+//! ListStackSetOperationResults). moto has no DetectStackSetDrift: drift is
+//! tested with aws-smithy-mocks.
+
+use aws_sdk_cloudformation::Client as CfnClient;
+use aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetOutput;
+use aws_sdk_cloudformation::operation::describe_stack_set_operation::DescribeStackSetOperationOutput;
+use aws_sdk_cloudformation::operation::detect_stack_set_drift::DetectStackSetDriftOutput;
+use aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput;
+use aws_sdk_cloudformation::operation::list_stack_set_operation_results::ListStackSetOperationResultsOutput;
+use aws_sdk_cloudformation::types::{
+    StackDriftStatus, StackInstanceStatus, StackInstanceSummary, StackSet, StackSetOperation,
+    StackSetOperationResultStatus, StackSetOperationResultSummary, StackSetOperationStatus,
+    StackSetStatus,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use mlinfra::cloud::stackset::StackSets;
+use mlinfra::config::fleet::{Amount, Fleet, Permissions, Preferences, Targets};
+use mlinfra::output::Report;
+
+use super::support::{example, moto_cfn, project_with, quick_poll, quiet};
+use crate::common::moto::Moto;
+
+const STACK_SET: &str = "dogbreed-dev-bootstrap";
+
+fn targets(accounts: &str, regions: &str) -> String {
+    format!(
+        "[env.targets]\naccounts = [{accounts}]\nregions = [{regions}]\n\
+         max_concurrent_count = 2\nfailure_tolerance_count = 1\nregion_concurrency = \"parallel\"\n"
+    )
+}
+
+async fn instances(cfn: &CfnClient) -> Vec<(String, String)> {
+    let listed = cfn
+        .list_stack_instances()
+        .stack_set_name(STACK_SET)
+        .send()
+        .await
+        .unwrap();
+    let mut pairs: Vec<(String, String)> = listed
+        .summaries()
+        .iter()
+        .map(|s| {
+            (
+                s.account().unwrap().to_string(),
+                s.region().unwrap().to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
+    let moto = Moto::start();
+    let project = project_with(
+        &targets(
+            "\"111111111111\", \"222222222222\"",
+            "\"us-east-1\", \"eu-west-1\"",
+        ),
+        |base| base,
+    );
+
+    // The StackSet's template: no account or region of its own, and roles
+    // named per region (IAM names are global to an account).
+    let printed = moto
+        .cli(project.path())
+        .args(["bootstrap", "--env", "dev"])
+        .run();
+    assert_eq!(printed.status.code(), Some(0));
+    let template: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(
+        template["Resources"]["DeployRole"]["Properties"]["RoleName"],
+        serde_json::json!({"Fn::Sub": "dogbreed-dev-deploy-${AWS::Region}"})
+    );
+
+    let planned = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let stdout = String::from_utf8_lossy(&planned.stdout).into_owned();
+    assert_eq!(
+        planned.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "StackSet dogbreed-dev-bootstrap (SELF_MANAGED, to create): 4 to add, 0 to update, 0 to remove, 0 unchanged"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("add       222222222222 eu-west-1"),
+        "{stdout}"
+    );
+
+    let applied = moto
+        .cli(project.path())
+        .args(["apply", "--env", "dev", "--yes"])
+        .run();
+    let stdout = String::from_utf8_lossy(&applied.stdout).into_owned();
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    // One operation for the whole fleet, and every instance's result.
+    for account in ["111111111111", "222222222222"] {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert!(
+                stdout.contains(&format!("  {account} {region} SUCCEEDED")),
+                "{stdout}"
+            );
+        }
+    }
+    let cfn = moto_cfn(&moto).await;
+    assert_eq!(instances(&cfn).await.len(), 4);
+    let set = cfn
+        .describe_stack_set()
+        .stack_set_name(STACK_SET)
+        .send()
+        .await
+        .unwrap();
+    let set = set.stack_set().unwrap();
+    assert_eq!(set.permission_model().unwrap().as_str(), "SELF_MANAGED");
+    assert_eq!(
+        set.administration_role_arn(),
+        Some("arn:aws:iam::123456789012:role/AWSCloudFormationStackSetAdministrationRole")
+    );
+    assert_eq!(
+        set.execution_role_name(),
+        Some("AWSCloudFormationStackSetExecutionRole")
+    );
+
+    // Nothing changed: the fleet plans as unchanged.
+    let again = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let stdout = String::from_utf8_lossy(&again.stdout).into_owned();
+    assert!(
+        stdout.contains(
+            "(SELF_MANAGED, template unchanged): 0 to add, 0 to update, 0 to remove, 4 unchanged"
+        ),
+        "{stdout}"
+    );
+
+    // A new delivery account changes the template (the deploy role trust,
+    // nothing of the environment's stacks), an account leaves, a region joins.
+    std::fs::write(
+        project.path().join("environments/dev.toml"),
+        std::fs::read_to_string(project.path().join("environments/dev.toml"))
+            .unwrap()
+            .replace(
+                "tags = { stage = \"dev\" }",
+                "tags = { stage = \"dev\" }\ndelivery_account_id = \"999999999999\"",
+            )
+            .replace("\"111111111111\", \"222222222222\"", "\"111111111111\"")
+            .replace(
+                "\"us-east-1\", \"eu-west-1\"]",
+                "\"us-east-1\", \"eu-west-1\", \"eu-central-1\"]",
+            ),
+    )
+    .unwrap();
+    let planned = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let stdout = String::from_utf8_lossy(&planned.stdout).into_owned();
+    assert!(
+        stdout.contains(
+            "(SELF_MANAGED, template changes): 1 to add, 2 to update, 2 to remove, 0 unchanged"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("remove    222222222222 us-east-1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("add       111111111111 eu-central-1"),
+        "{stdout}"
+    );
+
+    let applied = moto
+        .cli(project.path())
+        .args(["apply", "--env", "dev", "--yes"])
+        .run();
+    let stdout = String::from_utf8_lossy(&applied.stdout).into_owned();
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert!(
+        stdout.contains("dogbreed-dev-bootstrap update (operation"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("dogbreed-dev-bootstrap add (operation"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("dogbreed-dev-bootstrap remove (operation"),
+        "{stdout}"
+    );
+    assert_eq!(
+        instances(&cfn).await,
+        [
+            ("111111111111".to_string(), "eu-central-1".to_string()),
+            ("111111111111".to_string(), "eu-west-1".to_string()),
+            ("111111111111".to_string(), "us-east-1".to_string()),
+        ]
+    );
+    let set = cfn
+        .describe_stack_set()
+        .stack_set_name(STACK_SET)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        set.stack_set()
+            .unwrap()
+            .template_body()
+            .unwrap()
+            .contains("arn:aws:iam::999999999999:root"),
+        "the StackSet carries the new template"
+    );
+}
+
+#[test]
+fn targets_are_validated_with_cloudformation_rules_before_anything_is_sent() {
+    let project = project_with(
+        "[env.targets]\naccounts = [\"12345\"]\norganizational_units = [\"ou-ab12-abcdefgh\"]\n\
+         regions = [\"us-east-1\", \"mars-1\"]\nregion_order = [\"eu-west-1\"]\n\
+         max_concurrent_count = 5\nfailure_tolerance_count = 1\nmax_concurrent_percentage = 50\n",
+        |base| base,
+    );
+    let output = crate::common::Cli::new()
+        .args([
+            std::ffi::OsStr::new("--project"),
+            project.path().as_os_str(),
+        ])
+        .args(["validate", "--env", "dev"])
+        .run();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "`organizational_units` (service-managed), not both",
+        "\"mars-1\": is not a known AWS region",
+        "\"eu-west-1\" is not one of `regions`",
+        "give `max_concurrent_count` or `max_concurrent_percentage`, not both",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    assert!(stderr.contains("env.targets"), "{stderr}");
+
+    let strict = project_with(
+        "[env.targets]\naccounts = [\"111111111111\"]\nregions = [\"us-east-1\"]\n\
+         max_concurrent_count = 5\nfailure_tolerance_count = 1\n",
+        |base| base,
+    );
+    let output = crate::common::Cli::new()
+        .args([std::ffi::OsStr::new("--project"), strict.path().as_os_str()])
+        .args(["validate", "--env", "dev"])
+        .run();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("5 is more than failure_tolerance_count + 1 = 2"),
+        "{stderr}"
+    );
+}
+
+fn ou_fleet() -> Fleet {
+    Fleet {
+        targets: Targets::OrganizationalUnits(vec!["ou-ab12-abcdefgh".into()]),
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        preferences: Preferences {
+            max_concurrent: Some(Amount::Percentage(50)),
+            failure_tolerance: Some(Amount::Count(0)),
+            region_order: vec!["us-east-1".into()],
+            parallel_regions: false,
+            soft_failure_tolerance: false,
+        },
+        permissions: Permissions::ServiceManaged {
+            auto_deployment: true,
+            retain_stacks_on_account_removal: false,
+        },
+    }
+}
+
+/// moto has no DetectStackSetDrift: the drift calls are mocked. The
+/// detection runs with the fleet's preferences, is followed until it ends,
+/// and every instance's drift status is reported.
+#[tokio::test(start_paused = true)]
+async fn stackset_drift_is_detected_and_reported_per_instance() {
+    let describe = mock!(CfnClient::describe_stack_set).then_output(|| {
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                StackSet::builder()
+                    .stack_set_name(STACK_SET)
+                    .status(StackSetStatus::Active)
+                    .build(),
+            )
+            .build()
+    });
+    let detect = mock!(CfnClient::detect_stack_set_drift)
+        .match_requests(|r| {
+            r.stack_set_name() == Some(STACK_SET)
+                && r.operation_preferences()
+                    .is_some_and(|p| p.max_concurrent_percentage() == Some(50))
+        })
+        .then_output(|| {
+            DetectStackSetDriftOutput::builder()
+                .operation_id("drift-1")
+                .build()
+        });
+    let operation = |status: StackSetOperationStatus| {
+        DescribeStackSetOperationOutput::builder()
+            .stack_set_operation(
+                StackSetOperation::builder()
+                    .operation_id("drift-1")
+                    .status(status)
+                    .build(),
+            )
+            .build()
+    };
+    let polls = mock!(CfnClient::describe_stack_set_operation)
+        .match_requests(|r| r.operation_id() == Some("drift-1"))
+        .sequence()
+        .output(move || operation(StackSetOperationStatus::Running))
+        .times(2)
+        .output(move || operation(StackSetOperationStatus::Succeeded))
+        .build();
+    let results = mock!(CfnClient::list_stack_set_operation_results).then_output(|| {
+        ListStackSetOperationResultsOutput::builder()
+            .summaries(
+                StackSetOperationResultSummary::builder()
+                    .account("111111111111")
+                    .region("us-east-1")
+                    .status(StackSetOperationResultStatus::Succeeded)
+                    .build(),
+            )
+            .build()
+    });
+    let instance = |account: &str, region: &str, drift: StackDriftStatus| {
+        StackInstanceSummary::builder()
+            .account(account)
+            .region(region)
+            .organizational_unit_id("ou-ab12-abcdefgh")
+            .status(StackInstanceStatus::Current)
+            .drift_status(drift)
+            .build()
+    };
+    let listed = mock!(CfnClient::list_stack_instances).then_output(move || {
+        ListStackInstancesOutput::builder()
+            .summaries(instance(
+                "111111111111",
+                "us-east-1",
+                StackDriftStatus::InSync,
+            ))
+            .summaries(instance(
+                "222222222222",
+                "eu-west-1",
+                StackDriftStatus::Drifted,
+            ))
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &detect, &polls, &results, &listed]
+    );
+    let sets = StackSets::new(client).with_poll(quick_poll());
+    let (mut env, _) = example("dev");
+    env.fleet = Some(ou_fleet());
+    let fleet = env.fleet.clone().unwrap();
+
+    let report = mlinfra::fleet::drift(&sets, &env, &fleet).await.unwrap();
+
+    assert_eq!(polls.num_calls(), 3, "followed until the operation ended");
+    assert_eq!(report.exit(), mlinfra::exit::Exit::Changes);
+    let text = report.human(&quiet());
+    assert!(
+        text.contains("StackSet dogbreed-dev-bootstrap: 1 of 2 instances drifted or unchecked"),
+        "{text}"
+    );
+    assert!(text.contains("  222222222222 eu-west-1 DRIFTED"), "{text}");
+    assert!(text.contains("  111111111111 us-east-1 IN_SYNC"), "{text}");
+}
