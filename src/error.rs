@@ -40,6 +40,8 @@ pub enum Error {
     Ops(#[from] OpsError),
     #[error(transparent)]
     Code(#[from] crate::code::UploadError),
+    #[error(transparent)]
+    Destroy(#[from] crate::destroy::DestroyError),
 }
 
 impl Error {
@@ -47,6 +49,7 @@ impl Error {
         match self {
             Error::Guard(e) if e.is_refusal() => Exit::Blocked,
             Error::Apply(e) if e.is_refusal() => Exit::Blocked,
+            Error::Destroy(e) if e.is_refusal() => Exit::Blocked,
             Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Clean,
             _ => Exit::Error,
         }

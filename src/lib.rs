@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod cost;
 pub mod delivery;
+pub mod destroy;
 pub mod diff;
 pub mod drift;
 pub mod error;

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod check;
 pub mod completions;
 pub mod cost;
+pub mod destroy;
 pub mod diff;
 pub mod drift;
 pub mod init;

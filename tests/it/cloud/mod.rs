@@ -12,3 +12,5 @@ mod accounts;
 mod guards;
 
 mod buildspec;
+
+mod lifecycle;
