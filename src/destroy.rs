@@ -396,6 +396,28 @@ impl Report for DestroyPlan {
                 text.push('\n');
             }
         }
+        if self.done {
+            // Buckets are found by name; the key and its alias must be named.
+            let named: Vec<String> = self
+                .kept
+                .iter()
+                .filter(|r| r.resource_type.starts_with("AWS::KMS::"))
+                .filter_map(|r| {
+                    Some(format!(
+                        " --resource {}={}",
+                        r.logical_id,
+                        r.physical_id.as_deref()?
+                    ))
+                })
+                .collect();
+            if !self.kept.is_empty() {
+                text.push_str(&format!(
+                    "To adopt them into a new data stack: mlinfra import --env {}{}\n",
+                    self.env,
+                    named.concat()
+                ));
+            }
+        }
         text
     }
 

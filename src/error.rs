@@ -42,6 +42,8 @@ pub enum Error {
     Code(#[from] crate::code::UploadError),
     #[error(transparent)]
     Destroy(#[from] crate::destroy::DestroyError),
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
 }
 
 impl Error {

@@ -20,6 +20,7 @@ pub mod diff;
 pub mod drift;
 pub mod error;
 pub mod exit;
+pub mod import;
 pub mod ops;
 pub mod output;
 pub mod plan;

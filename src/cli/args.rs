@@ -150,6 +150,31 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra destroy --env dev                  # plan, show, ask\n  mlinfra destroy --env dev --yes            # CI, unprotected environments\n  mlinfra destroy --env prod --yes --allow-destroy-protected\n\nA protected environment (termination protection on, as in prod) asks for its name on a terminal."
     )]
     Destroy(DestroyArgs),
+    /// Adopt existing buckets and keys into the environment's data stack
+    /// through a CloudFormation IMPORT change set, after showing which
+    /// logical id takes which resource. Exit 0 done or nothing to import, 1 error.
+    #[command(
+        after_help = "Examples:\n  mlinfra import --env dev                   # the buckets of dev's derived names that exist\n  mlinfra import --env dev --yes --resource DataKey=1234abcd-12ab-34cd-56ef-1234567890ab \\\n      --resource DataKeyAlias=alias/dogbreed-dev-data\n\nThen `mlinfra apply --env dev` adds the rest of the stack."
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Import this resource of the data stack: LOGICAL_ID=PHYSICAL_ID (a key
+    /// by its key id; buckets are found by their derived names). Repeatable.
+    #[arg(long, value_name = "LOGICAL_ID=PHYSICAL_ID")]
+    pub resource: Vec<String>,
+    /// Import without asking (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -63,5 +63,6 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Bootstrap(args) => commands::bootstrap::run(session, &args),
         Command::Pipeline(args) => commands::pipeline::run(session, &args),
         Command::Destroy(args) => commands::destroy::run(session, &args),
+        Command::Import(args) => commands::import::run(session, &args),
     }
 }

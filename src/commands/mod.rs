@@ -11,6 +11,7 @@ pub mod cost;
 pub mod destroy;
 pub mod diff;
 pub mod drift;
+pub mod import;
 pub mod init;
 pub mod list;
 pub mod pipeline;

@@ -534,3 +534,168 @@ async fn discard_and_refusals_leave_no_change_set_behind() {
         pending_change_sets(&cfn).await
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_buckets_and_a_kept_key_are_imported_into_the_data_stack() {
+    let moto = Moto::start();
+    let cfn = moto_cfn(&moto).await;
+    let s3 = moto_clients(&moto, &Calls::default()).await.s3;
+    let project = dev_project(false, false);
+    let project = project.path();
+    // The name the environment derives for its raw bucket, made before mlinfra ran.
+    let (_, rendered) = super::support::example("dev");
+    let raw = rendered[0].template.value["Resources"]["RawBucket"]["Properties"]["BucketName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s3.create_bucket().bucket(&raw).send().await.unwrap();
+    s3.put_object()
+        .bucket(&raw)
+        .key("before/import.txt")
+        .body(b"made before mlinfra".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let unconfirmed = mlinfra(&moto, project, &["import", "--env", "dev"]);
+    assert_exit(&unconfirmed, 1, "import without --yes off a terminal");
+    assert!(
+        unconfirmed
+            .stdout
+            .contains(&format!("RawBucket (AWS::S3::Bucket) <- BucketName {raw}")),
+        "the plan first:\n{}",
+        unconfirmed.stdout
+    );
+    assert!(
+        unconfirmed.stdout.contains("the import creates the stack")
+            && unconfirmed.stdout.contains("CuratedBucket (")
+            && unconfirmed
+                .stdout
+                .contains("no such bucket; apply creates it")
+            && unconfirmed.stdout.contains(
+                "DataKey (AWS::KMS::Key): not named; import it with --resource DataKey=KEY_ID"
+            ),
+        "{}",
+        unconfirmed.stdout
+    );
+    assert_eq!(
+        status(&cfn, "dogbreed-dev-data").await,
+        None,
+        "nothing imported"
+    );
+
+    let unknown = mlinfra(
+        &moto,
+        project,
+        &[
+            "import",
+            "--env",
+            "dev",
+            "--yes",
+            "--resource",
+            "RawBucketPolicy=x",
+        ],
+    );
+    assert_exit(&unknown, 1, "import of a resource that is not importable");
+    assert!(
+        unknown
+            .stderr
+            .contains("renders no bucket, key or alias of that logical id"),
+        "{}",
+        unknown.stderr
+    );
+
+    let imported = mlinfra(&moto, project, &["import", "--env", "dev", "--yes"]);
+    assert_exit(&imported, 0, "import of the raw bucket");
+    assert!(
+        imported
+            .stdout
+            .contains("Imported 1 resource(s) into dogbreed-dev-data.")
+            && imported.stdout.contains("  - RawBucket.BucketEncryption"),
+        "{}",
+        imported.stdout
+    );
+    assert_eq!(
+        status(&cfn, "dogbreed-dev-data").await.as_deref(),
+        Some("IMPORT_COMPLETE")
+    );
+    assert_eq!(
+        physical_id(&cfn, "dogbreed-dev-data", "RawBucket").await,
+        raw
+    );
+    assert_eq!(
+        object_text(&s3, &raw, "before/import.txt").await,
+        "made before mlinfra"
+    );
+    let again = mlinfra(&moto, project, &["import", "--env", "dev", "--yes"]);
+    assert_exit(&again, 0, "a second import");
+    assert!(
+        again.stdout.contains("Nothing to import"),
+        "{}",
+        again.stdout
+    );
+
+    // The data stack is completed, then the rest: the bucket is the stack's now.
+    for args in [
+        &["apply", "--env", "dev", "--stack", "data", "--yes"][..],
+        &["apply", "--env", "dev", "--yes"][..],
+    ] {
+        assert_exit(&mlinfra(&moto, project, args), 0, &args.join(" "));
+    }
+    assert!(statuses(&cfn).await.iter().all(Option::is_some));
+    assert_eq!(
+        physical_id(&cfn, "dogbreed-dev-data", "RawBucket").await,
+        raw
+    );
+    assert_eq!(
+        object_text(&s3, &raw, "before/import.txt").await,
+        "made before mlinfra"
+    );
+
+    // Destroyed, then adopted back with the kept key and alias, as destroy says.
+    let key = physical_id(&cfn, "dogbreed-dev-data", "DataKey").await;
+    let destroyed = mlinfra(&moto, project, &["destroy", "--env", "dev", "--yes"]);
+    assert_exit(&destroyed, 0, "destroy");
+    let command = destroyed
+        .stdout
+        .lines()
+        .find_map(|l| l.split_once("To adopt them into a new data stack: mlinfra "))
+        .map(|(_, args)| args.to_string())
+        .unwrap_or_else(|| panic!("destroy names the import:\n{}", destroyed.stdout));
+    assert!(
+        command.contains(&format!("--resource DataKey={key}")),
+        "{command}"
+    );
+    let mut args: Vec<&str> = command.split_whitespace().collect();
+    args.push("--yes");
+    let adopted = mlinfra(&moto, project, &args);
+    assert_exit(&adopted, 0, &command);
+    assert!(
+        adopted
+            .stdout
+            .contains(&format!("DataKey (AWS::KMS::Key) <- KeyId {key}"))
+            && adopted.stdout.contains("Imported 6 resource(s)"),
+        "{}",
+        adopted.stdout
+    );
+    // The data stack is what an import concerns (moto 5.2.5 leaves a deleted
+    // stack's IAM roles behind, so the other stacks are not created again here).
+    assert_exit(
+        &mlinfra(
+            &moto,
+            project,
+            &["apply", "--env", "dev", "--stack", "data", "--yes"],
+        ),
+        0,
+        "apply of the adopted data stack",
+    );
+    assert_eq!(
+        status(&cfn, "dogbreed-dev-data").await.as_deref(),
+        Some("UPDATE_COMPLETE")
+    );
+    assert_eq!(physical_id(&cfn, "dogbreed-dev-data", "DataKey").await, key);
+    assert_eq!(
+        object_text(&s3, &raw, "before/import.txt").await,
+        "made before mlinfra"
+    );
+}
