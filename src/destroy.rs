@@ -422,7 +422,7 @@ impl Report for DestroyPlan {
     }
 
     fn json(&self) -> String {
-        output::json_text(self)
+        output::versioned_json(1, self)
     }
 }
 

@@ -455,7 +455,7 @@ impl Report for ImportPlan {
     }
 
     fn json(&self) -> String {
-        output::json_text(self)
+        output::versioned_json(1, self)
     }
 }
 
