@@ -13,6 +13,8 @@ pub mod tree;
 pub mod verdict;
 mod workload;
 
+mod serving;
+
 use serde::Serialize;
 
 pub use accept::{Accepted, Reviewed, review};
@@ -111,6 +113,7 @@ pub fn check_env(env: &Env, stacks: &[RenderedStack]) -> Vec<Finding> {
         iam::check(&mut check);
         data::check(&mut check);
         workload::check(&mut check);
+        serving::check(&mut check);
         limits::check(&mut check);
         findings.append(&mut check.findings);
     }

@@ -115,6 +115,12 @@ rules! {
         "remove KmsKeyId: SageMaker rejects it on NVMe instance types, whose storage is hardware-encrypted";
     Srv003 = "SRV003", Medium, "endpoints keep variant properties across deploys",
         "set RetainAllVariantProperties: true so a deploy never resets autoscaled capacity";
+    Srv004 = "SRV004", High, "captured request and response data is not readable by the endpoint's invokers",
+        "remove the invoker's read access to the data-capture prefix: captured data holds other callers' requests";
+    Srv005 = "SRV005", Medium, "endpoints of a termination-protected environment have alarms",
+        "add `alarms = {}` (the defaults) to the endpoint, so errors and latency are watched and can roll a deployment back";
+    Srv006 = "SRV006", Medium, "multi-instance endpoints of a termination-protected environment update with guardrails",
+        "add a `deployment` table (canary or linear, with rollback alarms) so an update shifts traffic in steps and rolls back on alarms";
     Trn001 = "TRN001", High, "the pipeline definition is readable and has a training or tuning step",
         "render the pipeline definition from the configuration; do not edit it by hand";
     Trn002 = "TRN002", High, "managed spot training writes checkpoints",

@@ -65,6 +65,10 @@ fn model(c: &mut StackCheck, resource: &Resource) {
         .iter()
         .flat_map(|e| e.all_variants())
         .find(|v| v.ids.model == resource.logical_id);
+    // Serverless Inference cannot isolate the network: not an opt-out.
+    if endpoint.is_some_and(|v| v.serverless.is_some()) {
+        return;
+    }
     let opt_out = endpoint.map(|e| {
         (!e.network_isolation)
             .then_some(e.network_isolation_reason.as_deref())

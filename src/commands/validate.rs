@@ -127,9 +127,15 @@ pub fn summary(env: &Env) -> String {
         .map(|e| {
             let variants: Vec<String> = e
                 .all_variants()
-                .map(|v| match &v.autoscaling {
-                    Some(a) => format!("{}, autoscaling {}–{}", v.instance_type, a.min, a.max),
-                    None => format!("{} × {}", v.initial_instance_count, v.instance_type),
+                .map(|v| match (&v.serverless, &v.autoscaling) {
+                    (Some(s), _) => format!(
+                        "serverless {} MB, up to {} concurrent",
+                        s.memory_mb, s.max_concurrency
+                    ),
+                    (None, Some(a)) => {
+                        format!("{}, autoscaling {}–{}", v.instance_type, a.min, a.max)
+                    }
+                    (None, None) => format!("{} × {}", v.initial_instance_count, v.instance_type),
                 })
                 .collect();
             format!("{} ({})", e.name, variants.join("; "))

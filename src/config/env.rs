@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::instances;
 use super::names::{AlarmKind, EndpointIds, Names, VariantIds, ZoneIds};
+use super::serving::{DataCapture, Monitor, ScheduledAction, Serverless};
 use super::training::{Channel, Metric, TrainingCode, Tuning};
 
 /// One deployable environment (for example `prod`), fully validated.
@@ -139,6 +140,12 @@ pub struct Endpoint {
     /// Blue/green guardrails for updates; `None`: SageMaker's default
     /// (blue/green, all at once, no baking, no rollback alarms).
     pub deployment: Option<Deployment>,
+    /// Requests and responses captured to the data lake.
+    #[serde(default)]
+    pub data_capture: Option<DataCapture>,
+    /// A data-quality monitoring schedule over the captured data.
+    #[serde(default)]
+    pub monitor: Option<Monitor>,
 }
 
 /// One variant of an endpoint: its own model, capacity and traffic weight.
@@ -160,6 +167,10 @@ pub struct Variant {
     pub autoscaling: Option<Autoscaling>,
     /// CloudWatch alarms on this variant (empty when the endpoint has none).
     pub alarms: Vec<Alarm>,
+    /// Serverless capacity instead of instances: `instance_type` is then
+    /// empty and `initial_instance_count` 0.
+    #[serde(default)]
+    pub serverless: Option<Serverless>,
 }
 
 /// An alarm as a plan file holds it. Its metric names are a handful of
@@ -314,6 +325,9 @@ pub struct Autoscaling {
     pub target_value: f64,
     pub scale_in_cooldown_seconds: u64,
     pub scale_out_cooldown_seconds: u64,
+    /// Scheduled changes of `min`/`max`, each inside them.
+    #[serde(default)]
+    pub schedule: Vec<ScheduledAction>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -500,7 +514,9 @@ mod tests {
                 target_value: cpu_target_value(target, instance_type).unwrap(),
                 scale_in_cooldown_seconds: 300,
                 scale_out_cooldown_seconds: 300,
+                schedule: Vec::new(),
             }),
+            serverless: None,
         }
     }
 

@@ -9,6 +9,8 @@ pub mod names;
 pub mod policies;
 pub mod raw;
 pub mod rules;
+pub mod serving;
+pub mod serving_policies;
 pub mod suggest;
 pub mod training;
 pub mod validate;

@@ -123,6 +123,11 @@ pub mod fixed {
     pub const ALARM_TOPIC: &str = "AlarmTopic";
     pub const ALARM_TOPIC_POLICY: &str = "AlarmTopicPolicy";
     pub const ALARM_TOPIC_ARN_OUTPUT: &str = "AlarmTopicArn";
+    pub const SERVING_ROLE: &str = "ServingRole";
+    pub const SERVING_ROLE_ARN_OUTPUT: &str = "ServingRoleArn";
+    pub const MONITOR_ROLE: &str = "MonitorRole";
+    pub const MONITOR_ROLE_ARN_OUTPUT: &str = "MonitorRoleArn";
+    pub const DASHBOARD: &str = "ServingDashboard";
 }
 
 /// The alarm topic's subscriptions, numbered per protocol: `AlarmTopicEmail1`, `AlarmTopicHttps2`.
@@ -209,6 +214,31 @@ pub fn reserved_logical_ids() -> Vec<(Scope, &'static str, &'static str)> {
             Scope::Output(Layer::Serving),
             ALARM_TOPIC_ARN_OUTPUT,
             "the serving alarms' topic ARN",
+        ),
+        (
+            Scope::Resource(Layer::Iam),
+            SERVING_ROLE,
+            "the serving role",
+        ),
+        (
+            Scope::Output(Layer::Iam),
+            SERVING_ROLE_ARN_OUTPUT,
+            "the serving role's ARN",
+        ),
+        (
+            Scope::Resource(Layer::Iam),
+            MONITOR_ROLE,
+            "the monitoring role",
+        ),
+        (
+            Scope::Output(Layer::Iam),
+            MONITOR_ROLE_ARN_OUTPUT,
+            "the monitoring role's ARN",
+        ),
+        (
+            Scope::Resource(Layer::Serving),
+            DASHBOARD,
+            "the serving dashboard",
         ),
     ]
 }
@@ -417,6 +447,23 @@ impl VariantIds {
     }
 }
 
+/// The logical ids of an endpoint's data-quality monitoring in the serving stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorIds {
+    pub job_definition: String,
+    pub schedule: String,
+}
+
+impl MonitorIds {
+    pub fn of(endpoint: &str) -> Self {
+        let p = pascal_case(endpoint);
+        Self {
+            job_definition: format!("{p}DataQualityJobDefinition"),
+            schedule: format!("{p}MonitoringSchedule"),
+        }
+    }
+}
+
 /// The logical ids of an invoker's role in the IAM stack.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct InvokerIds {
@@ -475,6 +522,21 @@ impl Names<'_> {
 
     pub fn execution_role(&self) -> String {
         format!("{}-sagemaker-execution", self.prefix())
+    }
+
+    /// The role of the environment's SageMaker models: reads models, never writes them.
+    pub fn serving_role(&self) -> String {
+        format!("{}-sagemaker-serving", self.prefix())
+    }
+
+    /// The role of the data-quality monitoring jobs.
+    pub fn monitor_role(&self) -> String {
+        format!("{}-sagemaker-monitor", self.prefix())
+    }
+
+    /// The CloudWatch dashboard of the environment's endpoints.
+    pub fn dashboard(&self) -> String {
+        format!("{}-serving", self.prefix())
     }
 
     pub fn pipeline_role(&self) -> String {
@@ -553,6 +615,22 @@ impl Names<'_> {
             "{}-{}",
             self.stack(Layer::Iam),
             fixed::EXECUTION_ROLE_ARN_OUTPUT
+        )
+    }
+
+    pub fn serving_role_arn_export(&self) -> String {
+        format!(
+            "{}-{}",
+            self.stack(Layer::Iam),
+            fixed::SERVING_ROLE_ARN_OUTPUT
+        )
+    }
+
+    pub fn monitor_role_arn_export(&self) -> String {
+        format!(
+            "{}-{}",
+            self.stack(Layer::Iam),
+            fixed::MONITOR_ROLE_ARN_OUTPUT
         )
     }
 

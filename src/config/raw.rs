@@ -187,6 +187,12 @@ pub struct RawEndpoint {
     pub deployment: Option<RawDeployment>,
     /// CloudWatch alarms per variant; present (even empty) turns on the defaults.
     pub alarms: Option<RawAlarms>,
+    /// Serverless capacity for every variant (instead of instances).
+    pub serverless: Option<RawServerless>,
+    /// Requests and responses captured to the data lake.
+    pub data_capture: Option<RawDataCapture>,
+    /// A Model Monitor data-quality schedule over the captured data.
+    pub monitor: Option<RawMonitor>,
 }
 
 /// One variant of an endpoint: every key falls back to the endpoint's own.
@@ -204,6 +210,7 @@ pub struct RawVariant {
     pub network_isolation: Option<bool>,
     pub network_isolation_reason: Option<String>,
     pub autoscaling: Option<RawAutoscaling>,
+    pub serverless: Option<RawServerless>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -268,6 +275,9 @@ pub struct RawAutoscaling {
     pub target_cpu_utilization: Option<f64>,
     pub scale_in_cooldown: Option<String>,
     pub scale_out_cooldown: Option<String>,
+    /// Scheduled changes of the scaling bounds (e.g. down to the minimum at night).
+    #[serde(default)]
+    pub schedule: Vec<RawScheduledAction>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -277,4 +287,71 @@ pub struct RawInvoker {
     pub service: Option<String>,
     #[serde(default)]
     pub endpoints: Vec<String>,
+}
+
+/// Serverless capacity of a variant.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerless {
+    /// 1024 to 6144 in steps of 1024.
+    pub memory_mb: Option<u32>,
+    /// Concurrent invocations, 1 to 200.
+    pub max_concurrency: Option<u32>,
+    /// Warm capacity kept ready, 1 to `max_concurrency` (none by default).
+    pub provisioned_concurrency: Option<u32>,
+    /// Expected traffic, for `cost`: requests per day.
+    pub requests_per_day: Option<f64>,
+    /// Expected traffic, for `cost`: milliseconds per request.
+    pub duration_ms: Option<f64>,
+}
+
+/// Data capture of an endpoint.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataCapture {
+    /// ZONE/PREFIX in the data lake the captured data goes to.
+    pub destination: Option<String>,
+    /// Percent of requests captured, 0 to 100 (default 100).
+    pub sampling_percent: Option<u32>,
+    /// Capture requests (default true).
+    pub request: Option<bool>,
+    /// Capture responses (default true).
+    pub response: Option<bool>,
+    /// Content types captured as CSV text.
+    #[serde(default)]
+    pub csv_content_types: Vec<String>,
+    /// Content types captured as JSON text.
+    #[serde(default)]
+    pub json_content_types: Vec<String>,
+}
+
+/// A Model Monitor data-quality schedule over an endpoint's captured data.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitor {
+    /// `hourly`, `daily`, or a SageMaker cron expression `cron(0 * ? * * *)`.
+    pub schedule: Option<String>,
+    pub instance_type: Option<String>,
+    pub instance_count: Option<u32>,
+    pub volume_gb: Option<u32>,
+    pub max_runtime: Option<String>,
+    /// ZONE/PREFIX the monitoring reports go to.
+    pub output: Option<String>,
+    /// ZONE/PREFIX/statistics.json of a baseline job.
+    pub baseline_statistics: Option<String>,
+    /// ZONE/PREFIX/constraints.json of a baseline job.
+    pub baseline_constraints: Option<String>,
+}
+
+/// A scheduled change of a variant's scaling bounds.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduledAction {
+    pub name: Option<String>,
+    /// `cron(...)`, `at(...)` or `rate(...)` as Application Auto Scaling reads it.
+    pub schedule: Option<String>,
+    /// IANA time zone of a cron or at schedule (default UTC).
+    pub timezone: Option<String>,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
 }

@@ -21,6 +21,8 @@ mod training;
 
 mod endpoint;
 
+mod serving;
+
 /// SageMaker's hard limit for a training job's runtime and spot wait.
 const MAX_TRAINING_SECONDS: u64 = 28 * 24 * 3600;
 /// Application Auto Scaling's upper bound for cooldowns (one day here; longer is a typo).
@@ -520,6 +522,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
             endpoint::validate_endpoint(&mut c, &partial, &training, &raw.training, name, endpoint)
         })
         .collect();
+    serving::capture_beside_models(&mut c, &endpoints, &training);
     let invokers = validate_invokers(&mut c, &partial, &raw.invokers, &raw.endpoints);
 
     for (id, reason) in &raw.accepted_findings {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod serverless;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,10 @@ pub const HOURS_PER_MONTH: f64 = 730.0;
 pub struct PriceTable {
     /// Per instance type: USD per hour and the source (year of the table, or "config").
     pub prices: BTreeMap<String, Price>,
+    /// Expected traffic of serverless variants by `endpoint name/variant`:
+    /// not a price, but what the serverless rate is multiplied by.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub serverless_traffic: BTreeMap<String, crate::config::serving::Traffic>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,7 +65,20 @@ impl PriceTable {
                 },
             );
         }
-        Self { prices }
+        let serverless_traffic = env
+            .endpoints
+            .iter()
+            .flat_map(|e| {
+                e.all_variants().filter_map(move |v| {
+                    let traffic = v.serverless.as_ref()?.traffic.clone()?;
+                    Some((format!("{}/{}", e.endpoint_name, v.name), traffic))
+                })
+            })
+            .collect();
+        Self {
+            prices,
+            serverless_traffic,
+        }
     }
 
     pub fn hourly(&self, instance_type: &str) -> Option<f64> {
@@ -102,6 +120,9 @@ pub struct TrainingCost {
 pub struct CostEstimate {
     pub endpoints: Vec<EndpointCost>,
     pub training: Vec<TrainingCost>,
+    /// Serverless variants: compute per GB-second at the expected traffic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serverless: Vec<serverless::ServerlessCost>,
     /// Instance types without a price: add them under `[prices]` in the config.
     pub unpriced: Vec<String>,
 }
@@ -176,6 +197,7 @@ pub fn estimate(
     CostEstimate {
         endpoints,
         training,
+        serverless: Vec::new(),
         unpriced,
     }
 }
@@ -188,7 +210,15 @@ pub fn estimate_templates(
 ) -> CostEstimate {
     let variants = serving.map(templates::variants).unwrap_or_default();
     let jobs = training.map(templates::training).unwrap_or_default();
-    estimate(&variants, &jobs, table)
+    let mut cost = estimate(&variants, &jobs, table);
+    let units = serving.map(serverless::units).unwrap_or_default();
+    cost.serverless = serverless::estimate(&units, |endpoint, variant| {
+        table
+            .serverless_traffic
+            .get(&format!("{endpoint}/{variant}"))
+            .cloned()
+    });
+    cost
 }
 
 /// What the rendered stacks of an environment cost.
@@ -259,6 +289,9 @@ pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> S
             usd(e.monthly_at_min),
             usd(e.monthly_at_max)
         ));
+    }
+    for s in &estimate.serverless {
+        text.push_str(&serverless::render_line(s, width));
     }
     for t in &estimate.training {
         let spot = match t.spot_max_wait_hours {

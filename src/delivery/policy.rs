@@ -150,6 +150,10 @@ fn scope(env: &Env, service: &str) -> Option<Vec<String>> {
             arn("sagemaker", &format!("pipeline/{prefix}-*")),
             arn("sagemaker", "model/*"),
             arn("sagemaker", "endpoint-config/*"),
+            // Monitoring schedules are named `{endpoint}-data-quality`; job
+            // definitions carry names CloudFormation generates.
+            arn("sagemaker", &format!("monitoring-schedule/{prefix}-*")),
+            arn("sagemaker", "data-quality-job-definition/*"),
         ],
         // A scalable target's ARN carries a random id: the account's targets.
         "application-autoscaling" => vec![arn("application-autoscaling", "scalable-target/*")],
@@ -157,6 +161,8 @@ fn scope(env: &Env, service: &str) -> Option<Vec<String>> {
         "cloudwatch" => vec![
             arn("cloudwatch", &format!("alarm:{prefix}-*")),
             arn("cloudwatch", "alarm:TargetTracking-endpoint/*"),
+            // Dashboards are global: their ARNs have no region.
+            format!("arn:aws:cloudwatch::{account}:dashboard/{prefix}-*"),
         ],
         "lambda" => vec![arn("lambda", &format!("function:{prefix}-*"))],
         // The alarm topic and its subscriptions (`topic:subscription-id`).
@@ -172,6 +178,13 @@ fn rendered_roles(env: &Env) -> Vec<String> {
     let names = env.names();
     [env.execution_role_name(), env.pipeline_role_name()]
         .into_iter()
+        .chain((!env.endpoints.is_empty()).then(|| names.serving_role()))
+        .chain(
+            env.endpoints
+                .iter()
+                .any(|e| e.monitor.is_some())
+                .then(|| names.monitor_role()),
+        )
         .chain(env.invokers.iter().map(|i| i.role_name.clone()))
         .map(|role| names.role_arn(&role))
         .collect()

@@ -135,7 +135,13 @@ fn minutes(seconds: u64) -> String {
 fn second_fleet(variants: &[&Variant], prices: &PriceTable) -> String {
     let mut total = 0.0;
     let mut unpriced = Vec::new();
-    for v in variants {
+    // Serverless variants bill per request, not per fleet.
+    let variants: Vec<&Variant> = variants
+        .iter()
+        .copied()
+        .filter(|v| v.serverless.is_none())
+        .collect();
+    for v in &variants {
         match prices.hourly(&v.instance_type) {
             Some(p) => total += p * f64::from(v.initial_instance_count),
             None => unpriced.push(v.instance_type.as_str()),

@@ -1,6 +1,7 @@
 //! Rendering: `Env` → one canonical CloudFormation template per stack. Pure and
 //! synchronous: no AWS types, no I/O beyond reading template overrides.
 
+pub mod dashboard;
 pub mod engine;
 pub mod model;
 pub mod pipeline;

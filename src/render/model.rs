@@ -12,6 +12,9 @@ use super::serving;
 use crate::config::env::{Alarm, Endpoint, Invoker, TrainingJob, Variant, Zone};
 use crate::config::names;
 use crate::config::policies::{self, InlinePolicy};
+use crate::config::serving_policies;
+
+use super::dashboard;
 use crate::config::rules;
 use crate::stacks::{Layer, StackSpec};
 
@@ -27,6 +30,8 @@ pub struct Tag {
 pub struct Exports {
     pub key_arn: String,
     pub execution_role_arn: String,
+    pub serving_role_arn: String,
+    pub monitor_role_arn: String,
 }
 
 impl Exports {
@@ -36,6 +41,8 @@ impl Exports {
         Self {
             key_arn: names.key_arn_export(),
             execution_role_arn: names.execution_role_arn_export(),
+            serving_role_arn: names.serving_role_arn_export(),
+            monitor_role_arn: names.monitor_role_arn_export(),
         }
     }
 }
@@ -78,12 +85,18 @@ pub struct EndpointModel<'a> {
     /// Instance types with local NVMe storage reject a volume KMS key, and
     /// the config's key applies to every variant.
     pub volume_kms: bool,
+    /// A serverless endpoint (then its one variant is serverless).
+    pub serverless: bool,
     /// Variant properties a deploy takes from the config rather than keeping
     /// from the running endpoint (`RetainAllVariantProperties` keeps the rest).
     pub excluded_retained: Vec<&'static str>,
     /// The endpoint's `DeploymentConfig`, when guardrails are configured.
     pub deployment_config: Option<Value>,
     pub alarms: Vec<AlarmModel<'a>>,
+    /// The config's `DataCaptureConfig`, when data is captured.
+    pub data_capture_config: Option<Value>,
+    /// The data-quality job definition's properties, when monitored.
+    pub data_quality_job: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +104,10 @@ pub struct VariantModel<'a> {
     pub variant: &'a Variant,
     pub model_data_url: String,
     pub scaling_resource_id: String,
+    /// The scalable target's `ScheduledActions`, when any are configured.
+    pub scheduled_actions: Option<Value>,
+    /// The role the model runs as (the serving role's export).
+    pub role_arn: Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +140,26 @@ pub struct RenderModel<'a> {
     pub invokers: Vec<InvokerModel<'a>>,
     pub alarm_topic: Option<AlarmTopicModel>,
     pub fixed: FixedIds,
+    /// The role of the environment's models, when it has endpoints.
+    pub serving_role: Option<RoleModel>,
+    /// The role of the monitoring jobs, when an endpoint is monitored.
+    pub monitor_role: Option<RoleModel>,
+    /// The environment's CloudWatch dashboard body, when it has endpoints.
+    pub dashboard: Option<DashboardModel>,
+}
+
+/// A role of the IAM stack built from its inline policies.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleModel {
+    pub role_name: String,
+    pub policies: Vec<InlinePolicy>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardModel {
+    pub name: String,
+    /// The dashboard body, a JSON document in a string as CloudWatch takes it.
+    pub body: String,
 }
 
 /// The fixed logical ids templates use (from `config::names::fixed`).
@@ -131,6 +168,11 @@ pub struct FixedIds {
     pub alarm_topic: &'static str,
     pub alarm_topic_policy: &'static str,
     pub alarm_topic_arn_output: &'static str,
+    pub serving_role: &'static str,
+    pub serving_role_arn_output: &'static str,
+    pub monitor_role: &'static str,
+    pub monitor_role_arn_output: &'static str,
+    pub dashboard: &'static str,
 }
 
 /// The serving stack's alarm topic, when any alarm or subscription needs it.
@@ -152,8 +194,14 @@ fn endpoint_arn(env: &Env, endpoint: &Endpoint) -> String {
     env.names().endpoint_arn(&endpoint.endpoint_name)
 }
 
-fn variant_model<'a>(endpoint: &Endpoint, variant: &'a Variant) -> VariantModel<'a> {
+fn variant_model<'a>(env: &Env, endpoint: &Endpoint, variant: &'a Variant) -> VariantModel<'a> {
     VariantModel {
+        scheduled_actions: variant
+            .autoscaling
+            .as_ref()
+            .filter(|a| !a.schedule.is_empty())
+            .map(|a| serving::scheduled_actions(&a.schedule)),
+        role_arn: serde_json::json!({ "Fn::ImportValue": env.names().serving_role_arn_export() }),
         variant,
         model_data_url: variant.model_data.uri(),
         scaling_resource_id: crate::template::ids::variant_resource_id(
@@ -164,13 +212,19 @@ fn variant_model<'a>(endpoint: &Endpoint, variant: &'a Variant) -> VariantModel<
 }
 
 fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
+    let names = env.names();
+    let key_arn = serde_json::json!({ "Fn::ImportValue": names.key_arn_export() });
     let mut excluded_retained = Vec::new();
     // Weights are the configuration's to set once there is more than one.
     if endpoint.variants.len() > 1 {
         excluded_retained.push("DesiredWeight");
     }
     // Retained counts only protect what autoscaling set.
-    if endpoint.all_variants().all(|v| v.autoscaling.is_none()) {
+    // A serverless variant has no instance count to keep or replace.
+    if endpoint
+        .all_variants()
+        .all(|v| v.autoscaling.is_none() && v.serverless.is_none())
+    {
         excluded_retained.push("DesiredInstanceCount");
     }
     EndpointModel {
@@ -178,15 +232,16 @@ fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
         arn: endpoint_arn(env, endpoint),
         all_variants: endpoint
             .all_variants()
-            .map(|v| variant_model(endpoint, v))
+            .map(|v| variant_model(env, endpoint, v))
             .collect(),
         production_variants: serving::variants(&endpoint.variants),
         shadow_production_variants: (!endpoint.shadow_variants.is_empty())
             .then(|| serving::variants(&endpoint.shadow_variants)),
         volume_kms: endpoint
             .all_variants()
-            .all(|v| !rules::has_instance_storage(&v.instance_type)),
+            .all(|v| v.serverless.is_none() && !rules::has_instance_storage(&v.instance_type)),
         excluded_retained,
+        serverless: endpoint.variants.iter().any(|v| v.serverless.is_some()),
         deployment_config: endpoint.deployment.as_ref().map(serving::deployment_config),
         alarms: endpoint
             .all_variants()
@@ -197,6 +252,14 @@ fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
                 })
             })
             .collect(),
+        data_capture_config: endpoint
+            .data_capture
+            .as_ref()
+            .map(|d| serving::data_capture_config(d, &key_arn)),
+        data_quality_job: endpoint.monitor.as_ref().map(|m| {
+            let role = serde_json::json!({ "Fn::ImportValue": names.monitor_role_arn_export() });
+            serving::data_quality_job(m, &endpoint.endpoint_name, &role, &key_arn)
+        }),
     }
 }
 
@@ -329,7 +392,24 @@ impl<'a> EnvModel<'a> {
                 alarm_topic: names::fixed::ALARM_TOPIC,
                 alarm_topic_policy: names::fixed::ALARM_TOPIC_POLICY,
                 alarm_topic_arn_output: names::fixed::ALARM_TOPIC_ARN_OUTPUT,
+                serving_role: names::fixed::SERVING_ROLE,
+                serving_role_arn_output: names::fixed::SERVING_ROLE_ARN_OUTPUT,
+                monitor_role: names::fixed::MONITOR_ROLE,
+                monitor_role_arn_output: names::fixed::MONITOR_ROLE_ARN_OUTPUT,
+                dashboard: names::fixed::DASHBOARD,
             },
+            serving_role: (!env.endpoints.is_empty()).then(|| RoleModel {
+                role_name: env.names().serving_role(),
+                policies: serving_policies::serving_role_policies(env),
+            }),
+            monitor_role: serving_policies::monitor_role_policies(env).map(|policies| RoleModel {
+                role_name: env.names().monitor_role(),
+                policies,
+            }),
+            dashboard: (!env.endpoints.is_empty()).then(|| DashboardModel {
+                name: env.names().dashboard(),
+                body: dashboard::body(env),
+            }),
             prefix,
         };
         Self { base }

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::config::env::{Deployment, TrafficShift, Variant};
+use crate::config::serving::{DataCapture, Monitor, ScheduledAction};
 
 /// A whole weight is written as an integer (`1`, not `1.0`), as people write it.
 fn number(value: f64) -> Value {
@@ -20,16 +21,140 @@ fn number(value: f64) -> Value {
 pub fn variants(variants: &[Variant]) -> Value {
     variants
         .iter()
-        .map(|v| {
-            json!({
+        .map(|v| match &v.serverless {
+            Some(serverless) => {
+                let mut config = json!({
+                    "MemorySizeInMB": serverless.memory_mb,
+                    "MaxConcurrency": serverless.max_concurrency,
+                });
+                if let Some(p) = serverless.provisioned_concurrency {
+                    config["ProvisionedConcurrency"] = json!(p);
+                }
+                json!({
+                    "VariantName": v.name,
+                    "ModelName": { "Fn::GetAtt": [v.ids.model, "ModelName"] },
+                    "InitialVariantWeight": number(v.weight),
+                    "ServerlessConfig": config,
+                })
+            }
+            None => json!({
                 "VariantName": v.name,
                 "ModelName": { "Fn::GetAtt": [v.ids.model, "ModelName"] },
                 "InstanceType": v.instance_type,
                 "InitialInstanceCount": v.initial_instance_count,
                 "InitialVariantWeight": number(v.weight),
-            })
+            }),
         })
         .collect()
+}
+
+/// The config's `DataCaptureConfig`, encrypted with the environment key.
+pub fn data_capture_config(capture: &DataCapture, key_arn: &Value) -> Value {
+    let modes: Vec<Value> = capture
+        .modes()
+        .into_iter()
+        .map(|mode| json!({ "CaptureMode": mode }))
+        .collect();
+    let mut config = json!({
+        "EnableCapture": true,
+        "InitialSamplingPercentage": capture.sampling_percent,
+        "DestinationS3Uri": capture.destination.uri(),
+        "KmsKeyId": key_arn,
+        "CaptureOptions": modes,
+    });
+    let mut headers = serde_json::Map::new();
+    if !capture.csv_content_types.is_empty() {
+        headers.insert("CsvContentTypes".into(), json!(capture.csv_content_types));
+    }
+    if !capture.json_content_types.is_empty() {
+        headers.insert("JsonContentTypes".into(), json!(capture.json_content_types));
+    }
+    if !headers.is_empty() {
+        config["CaptureContentTypeHeader"] = Value::Object(headers);
+    }
+    config
+}
+
+/// A scalable target's `ScheduledActions`.
+pub fn scheduled_actions(actions: &[ScheduledAction]) -> Value {
+    actions
+        .iter()
+        .map(|a| {
+            let mut action = json!({
+                "ScheduledActionName": a.name,
+                "Schedule": a.schedule,
+                "ScalableTargetAction": { "MinCapacity": a.min, "MaxCapacity": a.max },
+            });
+            if let Some(zone) = &a.timezone {
+                action["Timezone"] = json!(zone);
+            }
+            action
+        })
+        .collect()
+}
+
+/// The data-quality job definition's properties, as the SageMaker Python
+/// SDK's `DefaultModelMonitor` builds them: the analyzer image publishing
+/// CloudWatch metrics, the endpoint's captured data mounted at
+/// `/opt/ml/processing/input/endpoint` (File mode, fully replicated), the
+/// report uploaded from `/opt/ml/processing/output` at the end of the job;
+/// plus the environment key for the volume and the report, and network
+/// isolation (the analyzer reads and writes only through SageMaker).
+pub fn data_quality_job(
+    monitor: &Monitor,
+    endpoint_name: &str,
+    role_arn: &Value,
+    key_arn: &Value,
+) -> Value {
+    let mut job = json!({
+        "DataQualityAppSpecification": {
+            "ImageUri": monitor.image_uri,
+            "Environment": { "publish_cloudwatch_metrics": "Enabled" },
+        },
+        "DataQualityJobInput": {
+            "EndpointInput": {
+                "EndpointName": endpoint_name,
+                "LocalPath": "/opt/ml/processing/input/endpoint",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "DataQualityJobOutputConfig": {
+            "KmsKeyId": key_arn,
+            "MonitoringOutputs": [{
+                "S3Output": {
+                    "S3Uri": monitor.output.uri(),
+                    "LocalPath": "/opt/ml/processing/output",
+                    "S3UploadMode": "EndOfJob",
+                }
+            }],
+        },
+        "JobResources": {
+            "ClusterConfig": {
+                "InstanceCount": monitor.instance_count,
+                "InstanceType": monitor.instance_type,
+                "VolumeSizeInGB": monitor.volume_gb,
+                "VolumeKmsKeyId": key_arn,
+            }
+        },
+        "NetworkConfig": {
+            "EnableNetworkIsolation": true,
+            "EnableInterContainerTrafficEncryption": true,
+        },
+        "RoleArn": role_arn,
+        "StoppingCondition": { "MaxRuntimeInSeconds": monitor.max_runtime_seconds },
+    });
+    let mut baseline = serde_json::Map::new();
+    if let Some(s) = &monitor.baseline_statistics {
+        baseline.insert("StatisticsResource".into(), json!({ "S3Uri": s.uri() }));
+    }
+    if let Some(c) = &monitor.baseline_constraints {
+        baseline.insert("ConstraintsResource".into(), json!({ "S3Uri": c.uri() }));
+    }
+    if !baseline.is_empty() {
+        job["DataQualityBaselineConfig"] = Value::Object(baseline);
+    }
+    job
 }
 
 pub fn deployment_config(deployment: &Deployment) -> Value {

@@ -328,6 +328,43 @@ fn cost_estimates_endpoints_per_month_and_training_per_run() {
     assert!(stdout(&output).contains("$167.90 to $503.70 per month"));
 }
 
+/// A serverless variant is priced per GB-second at the traffic its
+/// configuration expects, and the line says what the figure leaves out.
+#[test]
+fn cost_prices_a_serverless_variant_at_its_expected_traffic() {
+    let corners = common::repo_root().join("tests/fixtures/check/corners");
+    let output = mlinfra(&[
+        "--project",
+        corners.to_str().unwrap(),
+        "cost",
+        "--env",
+        "serving",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    // 5,000 requests a day × 30.42 days × 0.12 s × 2 GB × $0.00002 = $0.73.
+    let line = text
+        .lines()
+        .find(|l| l.contains("corner-serving-suggest"))
+        .unwrap_or_else(|| panic!("no serverless line in:\n{text}"));
+    assert!(
+        line.contains("serverless 2048 MB: $0.73 per month of compute"),
+        "{line}"
+    );
+    assert!(line.contains("5000 requests a day × 120 ms"), "{line}");
+    assert!(line.contains("data processed not included"), "{line}");
+    assert!(
+        line.contains("provisioned concurrency 2 is billed while configured and not priced here"),
+        "{line}"
+    );
+    // Serverless is not an instance type without a price.
+    let unpriced = text.lines().find(|l| l.contains("no price for"));
+    assert!(
+        unpriced.is_none_or(|l| !l.contains("for ,") && !l.contains(", ,") && !l.contains(",  ")),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_usage_error_exits_1_not_the_changes_code() {
     let output = mlinfra(&["render", "--bogus"]);

@@ -36,14 +36,16 @@ fn every_template_of_every_example_environment_matches_its_snapshot() {
 
 /// The serving shapes the example does not use (A/B variants, a training
 /// job's model, shadow variant, canary and linear guardrails, alarms and
-/// their topic, the CloudWatch key grant) have snapshots of their own.
+/// their topic, the CloudWatch key grant, data capture, the data-quality
+/// schedule and its role, scheduled actions, a serverless variant) have
+/// snapshots of their own.
 #[test]
 fn the_serving_corner_renders_its_variants_guardrails_and_alarms_as_snapshotted() {
     let project = Project::Dir(common::repo_root().join("tests/fixtures/check/corners"));
     let engine = Engine::new(&project).unwrap();
     let env = config::load_env(&project, "serving").unwrap();
     for stack in render::render_env(&engine, &env).unwrap() {
-        if matches!(stack.spec.layer.as_str(), "serving" | "data") {
+        if matches!(stack.spec.layer.as_str(), "serving" | "data" | "iam") {
             common::snapshot_settings().bind(|| {
                 insta::assert_snapshot!(
                     format!("corner_serving__{}", stack.spec.layer),
@@ -680,4 +682,73 @@ fn the_execution_role_carries_exactly_the_policies_validation_sized() {
             "{name}: {size}"
         );
     }
+}
+
+/// The models run as a serving role of their own: it reads exactly the
+/// served model objects, writes only the capture prefix (never a zone that
+/// holds models) and its endpoints' log groups.
+#[test]
+fn the_serving_role_reads_models_and_writes_only_captured_data_and_its_logs() {
+    let project = Project::Dir(common::repo_root().join("tests/fixtures/check/corners"));
+    let env = config::load_env(&project, "serving").unwrap();
+    let policies = config::serving_policies::serving_role_policies(&env);
+    let statements: Vec<&serde_json::Value> = policies
+        .iter()
+        .flat_map(|p| p.policy_document["Statement"].as_array().unwrap())
+        .collect();
+    let resources_of = |action: &str| -> Vec<String> {
+        statements
+            .iter()
+            .filter(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action))
+            .flat_map(|s| s["Resource"].as_array().cloned().unwrap_or_default())
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut models: Vec<String> = env
+        .endpoints
+        .iter()
+        .flat_map(|e| e.all_variants())
+        .map(|v| format!("arn:aws:s3:::{}/{}", v.model_data.bucket, v.model_data.key))
+        .collect();
+    models.sort();
+    models.dedup();
+    assert_eq!(resources_of("s3:GetObject"), models);
+    let capture = &env
+        .endpoint("ranker")
+        .unwrap()
+        .data_capture
+        .as_ref()
+        .unwrap()
+        .destination;
+    assert_eq!(
+        resources_of("s3:PutObject"),
+        [format!("arn:aws:s3:::{}/{}*", capture.bucket, capture.key)]
+    );
+    let models_bucket = &env.zone("models").unwrap().bucket;
+    let writes = statements
+        .iter()
+        .filter(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str().unwrap().starts_with("s3:Put") || a == "s3:*")
+        })
+        .count();
+    assert_eq!(writes, 1);
+    assert!(
+        !resources_of("s3:PutObject")
+            .iter()
+            .any(|r| r.contains(models_bucket.as_str()))
+    );
+    let logs = resources_of("logs:PutLogEvents");
+    assert_eq!(logs.len(), 2 * env.endpoints.len());
+    for endpoint in &env.endpoints {
+        assert!(logs.contains(&format!(
+            "arn:aws:logs:{}:{}:log-group:/aws/sagemaker/Endpoints/{}:log-stream:*",
+            env.region, env.account_id, endpoint.endpoint_name
+        )));
+    }
+    // The training role is another role.
+    assert_ne!(env.names().serving_role(), env.execution_role_name());
 }

@@ -3,8 +3,15 @@
 //! keys written on the endpoint itself are the defaults of every variant;
 //! an endpoint without `variants` is the single variant `AllTraffic`.
 
+use super::serving::{
+    MonitorContext, validate_data_capture, validate_monitor, validate_schedule, validate_serverless,
+};
 use super::*;
 use crate::config::names::{AlarmKind, DEFAULT_VARIANT, Layer, VariantIds};
+
+/// Why a serverless model runs without network isolation.
+const SERVERLESS_ISOLATION_REASON: &str =
+    "SageMaker Serverless Inference does not support network isolation";
 
 const DEFAULT_MODEL_FILE: &str = "model.tar.gz";
 const DEFAULT_DEPLOYMENT_WAIT_SECONDS: u64 = 300;
@@ -165,6 +172,23 @@ pub(super) fn validate_endpoint(
     let deployment = raw.deployment.as_ref().and_then(|d| {
         validate_deployment(c, &path.key("deployment"), d, &variants, &shadow_variants)
     });
+    if let Some(v) = variants.iter().find(|v| v.serverless.is_some()) {
+        serverless_endpoint(c, &path, raw, &v.name);
+    }
+    let data_capture = raw
+        .data_capture
+        .as_ref()
+        .and_then(|d| validate_data_capture(c, env, &path.key("data_capture"), d));
+    let monitor = raw.monitor.as_ref().and_then(|m| {
+        let cx = MonitorContext {
+            env,
+            path: path.key("monitor"),
+            endpoint_name: &endpoint_name,
+            name,
+            capture: data_capture.as_ref(),
+        };
+        validate_monitor(c, &cx, m)
+    });
     if c.errors.len() > before {
         return None;
     }
@@ -189,7 +213,34 @@ pub(super) fn validate_endpoint(
         variants,
         shadow_variants,
         deployment,
+        data_capture,
+        monitor,
     })
+}
+
+/// What SageMaker Serverless Inference leaves out: more than one production
+/// variant, shadow variants, data capture and Model Monitor.
+fn serverless_endpoint(c: &mut Checker, path: &KeyPath, raw: &RawEndpoint, variant: &str) {
+    let why = |what: &str| {
+        format!(
+            "variant {variant:?} is serverless: SageMaker Serverless Inference does not support {what}"
+        )
+    };
+    if raw.variants.len() > 1 {
+        c.fail(
+            &path.key("variants"),
+            why("more than one production variant"),
+        );
+    }
+    if !raw.shadow_variants.is_empty() {
+        c.fail(&path.key("shadow_variants"), why("shadow variants"));
+    }
+    if raw.data_capture.is_some() {
+        c.fail(&path.key("data_capture"), why("data capture"));
+    }
+    if raw.monitor.is_some() {
+        c.fail(&path.key("monitor"), why("Model Monitor"));
+    }
 }
 
 struct Context<'a> {
@@ -231,10 +282,21 @@ fn validate_variant(
         .required(&image, &image_path)
         .and_then(|i| c.image(&i, &image_path, cx.env.names.region));
     let model_data = model_data(c, cx, &keys);
+    let (serverless, serverless_path) =
+        keys.pick("serverless", |v| &v.serverless, |e| &e.serverless);
+    // Decisions below follow what is written, even when it is invalid.
+    let is_serverless = serverless.is_some();
+    let serverless = serverless
+        .as_ref()
+        .and_then(|raw| validate_serverless(c, &serverless_path, raw));
     let (instance_type, type_path) =
         keys.pick("instance_type", |v| &v.instance_type, |e| &e.instance_type);
     let type_given = instance_type.is_some();
-    let instance_type = c.required(&instance_type, &type_path).unwrap_or_default();
+    let instance_type = if is_serverless {
+        instance_type.unwrap_or_default()
+    } else {
+        c.required(&instance_type, &type_path).unwrap_or_default()
+    };
     if type_given && !rules::is_serving_instance(&instance_type) {
         c.fail(
             &type_path,
@@ -257,18 +319,50 @@ fn validate_variant(
             cx.path.clone(),
         ),
     };
-    let (network_isolation, network_isolation_reason) = c.isolation(flag, &reason, &isolation_path);
+    let (network_isolation, network_isolation_reason) = if is_serverless {
+        if flag == Some(true) {
+            c.fail(
+                &isolation_path.key("network_isolation"),
+                "SageMaker Serverless Inference does not support network isolation: remove network_isolation = true or serve on instances",
+            );
+        }
+        (false, Some(SERVERLESS_ISOLATION_REASON.to_string()))
+    } else {
+        c.isolation(flag, &reason, &isolation_path)
+    };
     let (autoscaling, scaling_path) =
         keys.pick("autoscaling", |v| &v.autoscaling, |e| &e.autoscaling);
-    let autoscaling = autoscaling
-        .as_ref()
-        .and_then(|a| validate_autoscaling(c, &scaling_path, a, &instance_type));
     let (count, count_path) = keys.pick(
         "instance_count",
         |v| &v.instance_count,
         |e| &e.instance_count,
     );
-    let initial_instance_count = instance_count(c, &count_path, count, autoscaling.as_ref());
+    if is_serverless {
+        // Serverless capacity replaces all instance settings.
+        for (given, key) in [
+            (type_given, "instance_type"),
+            (count.is_some(), "instance_count"),
+            (autoscaling.is_some(), "autoscaling"),
+        ] {
+            if given {
+                c.fail(
+                    &serverless_path,
+                    format!(
+                        "serverless and {key} exclude each other: a serverless variant has no instances                          and scales by itself (remove {key}, or serverless to serve on instances)"
+                    ),
+                );
+            }
+        }
+    }
+    let autoscaling = autoscaling
+        .as_ref()
+        .filter(|_| !is_serverless)
+        .and_then(|a| validate_autoscaling(c, &scaling_path, a, &instance_type));
+    let initial_instance_count = if is_serverless {
+        0
+    } else {
+        instance_count(c, &count_path, count, autoscaling.as_ref())
+    };
     let weight = match own.and_then(|v| v.weight) {
         None => 1.0,
         Some(w) if w.is_finite() && w >= 0.0 => w,
@@ -296,7 +390,8 @@ fn validate_variant(
                 raw,
                 &ids,
                 variant_name,
-                &instance_type,
+                // Serverless variants have no instance type.
+                serverless.is_none().then_some(instance_type.as_str()),
                 autoscaling.as_ref(),
             )
         })
@@ -314,6 +409,7 @@ fn validate_variant(
         network_isolation_reason,
         autoscaling,
         alarms,
+        serverless,
     })
 }
 
@@ -491,6 +587,7 @@ pub(super) fn validate_autoscaling(
     };
     let scale_in = cooldown(c, &raw.scale_in_cooldown, "scale_in_cooldown");
     let scale_out = cooldown(c, &raw.scale_out_cooldown, "scale_out_cooldown");
+    let schedule = validate_schedule(c, path, &raw.schedule, min, max);
     (c.errors.len() == before).then_some(Autoscaling {
         min,
         max,
@@ -499,6 +596,7 @@ pub(super) fn validate_autoscaling(
         target_value,
         scale_in_cooldown_seconds: scale_in,
         scale_out_cooldown_seconds: scale_out,
+        schedule,
     })
 }
 
@@ -754,7 +852,7 @@ fn alarms(
     raw: &RawAlarms,
     ids: &VariantIds,
     variant: &str,
-    instance_type: &str,
+    instance_type: Option<&str>,
     autoscaling: Option<&Autoscaling>,
 ) -> Vec<Alarm> {
     let path = cx.path.key("alarms");
@@ -771,6 +869,17 @@ fn alarms(
         let over = over.clone().unwrap_or_default();
         let at = path.key(kind.key());
         if over.enabled == Some(false) {
+            continue;
+        }
+        // Serverless endpoints publish no per-instance metrics.
+        if instance_type.is_none() && !matches!(kind, AlarmKind::Errors5xx | AlarmKind::LatencyP99)
+        {
+            if over.enabled == Some(true) || over.threshold.is_some() {
+                c.fail(
+                    &at,
+                    "a serverless endpoint has no instances: SageMaker publishes no CPU, memory, disk or per-instance metrics for it",
+                );
+            }
             continue;
         }
         let d = default_alarm(kind, autoscaling);
@@ -816,7 +925,9 @@ fn alarms(
             ),
             // Summed over vCPUs, like the scaling target.
             AlarmKind::Cpu => (
-                cpu_target_value(threshold, instance_type).unwrap_or(threshold),
+                instance_type
+                    .and_then(|t| cpu_target_value(threshold, t))
+                    .unwrap_or(threshold),
                 format!("average CPU of {threshold}% per instance or more"),
             ),
             AlarmKind::Memory => (threshold, format!("memory use of {threshold}% or more")),

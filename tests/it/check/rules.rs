@@ -868,11 +868,31 @@ fn cases() -> Vec<Case> {
                     json!([{ "Fn::ImportValue": "shared-admin-policy-arn" }])
             },
         },
+        Case {
+            what: "a protected endpoint whose alarms were removed",
+            rule: Srv005,
+            layer: Serving,
+            at: Some("DogbreedEndpoint"),
+            edit: |t| {
+                t["Resources"]
+                    .as_object_mut()
+                    .unwrap()
+                    .retain(|_, r| r["Type"] != "AWS::CloudWatch::Alarm")
+            },
+        },
+        Case {
+            what: "a protected endpoint on two instances at least, without DeploymentConfig",
+            rule: Srv006,
+            layer: Serving,
+            at: Some("DogbreedEndpoint"),
+            edit: |t| props(t, "DogbreedScalableTarget")["MinCapacity"] = json!(2),
+        },
     ]
 }
 
 /// Rules proven by fixture configurations (below) rather than tampered templates.
 const BY_CONFIG: &[RuleId] = &[
+    RuleId::Srv004,
     RuleId::Lim001,
     RuleId::Lim003,
     RuleId::Lim004,
@@ -1159,5 +1179,112 @@ fn the_docs_describe_every_rule_with_its_severity() {
     assert!(
         missing.is_empty(),
         "docs/check.md lacks the rows: {missing:#?}"
+    );
+}
+
+/// SRV006 is quiet once the endpoint has guardrails, and SRV005 once it has
+/// an alarm again: the serving corner (protected, alarmed, guarded) is clean.
+#[test]
+fn guardrails_and_alarms_quiet_the_protected_endpoint_rules() {
+    let project = Project::Dir(fixtures("corners"));
+    let (env, stacks) = rendered(&project, "serving");
+    assert!(env.termination_protection);
+    let findings = check::check_env(&env, &stacks);
+    assert_eq!(labels(&findings), Vec::<String>::new());
+    // The same endpoint without its DeploymentConfig is reported.
+    let mut stacks = stacks;
+    let serving = stacks
+        .iter_mut()
+        .find(|s| s.spec.layer == Layer::Serving)
+        .unwrap();
+    let mut value = serving.template.value.clone();
+    remove(props(&mut value, "ShadowedEndpoint"), "DeploymentConfig");
+    serving.template = Canonical::new(value);
+    assert_eq!(
+        labels(&check::check_env(&env, &stacks)),
+        ["SRV006@ShadowedEndpoint"]
+    );
+}
+
+/// SRV004: an invoker that may read the capture prefix is reported, through
+/// its own policy or a bucket policy naming it; the rendered roles are clean.
+#[test]
+fn an_invoker_reading_captured_data_is_reported() {
+    let project = Project::Dir(fixtures("corners"));
+    let (env, stacks) = rendered(&project, "serving");
+    let capture = &env
+        .endpoint("ranker")
+        .unwrap()
+        .data_capture
+        .as_ref()
+        .unwrap()
+        .destination;
+    let bucket = capture.bucket.clone();
+    let tamper = |layer: Layer, edit: &dyn Fn(&mut Value)| {
+        let mut stacks = stacks.clone();
+        let stack = stacks.iter_mut().find(|s| s.spec.layer == layer).unwrap();
+        let mut value = stack.template.value.clone();
+        edit(&mut value);
+        stack.template = Canonical::new(value);
+        labels(&check::check_env(&env, &stacks))
+    };
+    let read_all = json!({
+        "Sid": "ReadRawZone",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": format!("arn:aws:s3:::{bucket}/*"),
+    });
+    assert_eq!(
+        tamper(Layer::Iam, &|t| push_statement(
+            t,
+            "SearchApiInvokerRole",
+            read_all.clone()
+        )),
+        ["SRV004@SearchApiInvokerRole"]
+    );
+    // Another prefix of the same bucket is not the captured data.
+    let elsewhere = json!({
+        "Sid": "ReadClicks",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": format!("arn:aws:s3:::{bucket}/clicks/*"),
+    });
+    assert_eq!(
+        tamper(Layer::Iam, &|t| push_statement(
+            t,
+            "SearchApiInvokerRole",
+            elsewhere.clone()
+        )),
+        Vec::<String>::new()
+    );
+    let role_arn = format!(
+        "arn:aws:iam::{}:role/{}",
+        env.account_id, env.invokers[0].role_name
+    );
+    let grant = json!({
+        "Sid": "LetTheCallerRead",
+        "Effect": "Allow",
+        "Principal": { "AWS": role_arn },
+        "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/capture/*"),
+    });
+    let found = tamper(Layer::Data, &|t| {
+        let policy = t["Resources"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+            .find(|r| {
+                r["Type"] == "AWS::S3::BucketPolicy"
+                    && r["Properties"]["Bucket"]["Ref"] == "RawBucket"
+            })
+            .expect("the raw zone's bucket policy");
+        policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(grant.clone());
+    });
+    assert!(
+        found.contains(&"SRV004@RawBucketPolicy".to_string()),
+        "{found:?}"
     );
 }

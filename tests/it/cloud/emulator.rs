@@ -97,7 +97,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
     assert!(
         first_plan
             .stdout
-            .contains("Plan: 17 to add, 0 to change, 0 to remove."),
+            .contains("Plan: 19 to add, 0 to change, 0 to remove."),
         "{}",
         first_plan.stdout
     );
@@ -286,7 +286,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
     assert!(
         planned
             .stdout
-            .contains("Plan: 2 to add, 3 to change (1 replacement), 0 to remove."),
+            .contains("Plan: 2 to add, 4 to change (1 replacement), 0 to remove."),
         "{}",
         planned.stdout
     );
