@@ -98,12 +98,24 @@ Fixes (remove each once moto ships it):
     template. CloudFormation answers with the template the change set was
     created from, which is how `apply --plan` checks that a change set is the
     one that was reviewed. The answer is the change set's own stored template.
+17. CreateChangeSet of type IMPORT is taken as CREATE: ResourcesToImport is
+    ignored, a stack that exists gets a second one of the same name, and
+    executing it creates the resources anew (an existing bucket fails with
+    BucketAlreadyExists). CloudFormation adopts the existing resources instead,
+    and refuses an import whose resources lack a DeletionPolicy, do not exist,
+    or whose template adds, changes or removes anything else (other
+    resources, Outputs). Here the change set is made through moto's own
+    UPDATE or CREATE path, checked by those rules, and executing it puts the
+    live objects of moto's S3 and KMS backends (buckets, keys, aliases) into
+    the stack's resource map under their logical ids; the stack ends in
+    IMPORT_COMPLETE.
 """
 
 import fnmatch
 import json
 import re
 import sys
+import threading
 
 import moto
 
@@ -154,6 +166,7 @@ FIXES = [
     "create-change-set-type",
     "get-template-of-change-set",
     "s3-policy-secure-transport",
+    "import-change-sets",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -1073,6 +1086,166 @@ def _get_permission_over_tls(self, action, resource):
 
 
 s3_models.FakeBucket.get_permission = _get_permission_over_tls
+
+# --- 17. IMPORT change sets --------------------------------------------------
+
+_IMPORTED = threading.local()
+
+
+def _existing_resource(resource_type, identifier, account_id, region_name):
+    """The live object an import adopts, from the backend that holds it; None when there is none."""
+    if resource_type == "AWS::S3::Bucket":
+        try:
+            return _s3_backend(account_id, region_name).get_bucket(identifier)
+        except MissingBucket:
+            return None
+    backend = kms.kms_backends[account_id][region_name]
+    if resource_type == "AWS::KMS::Key":
+        return backend.keys.get(identifier)
+    if resource_type == "AWS::KMS::Alias":
+        for key in backend.keys.values():
+            if identifier in key.aliases:
+                return key.aliases[identifier]
+    return None
+
+
+def _identifier(item):
+    identifier = item.get("ResourceIdentifier") or {}
+    if isinstance(identifier, list):
+        identifier = {entry.get("key"): entry.get("value") for entry in identifier}
+    values = list(identifier.values())
+    return values[0] if len(values) == 1 else None
+
+
+def _import_problems(backend, existing, template, to_import):
+    resources = template.get("Resources") or {}
+    before = existing.template_dict if existing is not None else {}
+    old = before.get("Resources") or {}
+    imported = {item.get("LogicalResourceId") for item in to_import}
+    problems = []
+    if not to_import:
+        problems.append("ResourcesToImport must name at least one resource")
+    for item in to_import:
+        logical_id = item.get("LogicalResourceId")
+        resource = resources.get(logical_id)
+        if resource is None or resource.get("Type") != item.get("ResourceType"):
+            problems.append(f"the template has no {item.get('ResourceType')} named {logical_id}")
+            continue
+        if "DeletionPolicy" not in resource:
+            problems.append(f"{logical_id} must have a DeletionPolicy to be imported")
+        if logical_id in old:
+            problems.append(f"{logical_id} already belongs to the stack")
+        identifier = _identifier(item)
+        if identifier is None or _existing_resource(
+            item.get("ResourceType"), identifier, backend.account_id, backend.region_name
+        ) is None:
+            problems.append(f"Resource {identifier} of type {item.get('ResourceType')} does not exist")
+    others = sorted(
+        name for name in set(resources) | set(old) if name not in imported and resources.get(name) != old.get(name)
+    )
+    if others:
+        problems.append(f"As part of the import operation, you cannot modify, add or remove resources: {others}")
+    if (template.get("Outputs") or {}) != (before.get("Outputs") or {}):
+        problems.append("As part of the import operation, you cannot modify or add [Outputs]")
+    return problems
+
+
+_create_change_set_response_before_import = cfn_responses.CloudFormationResponse.create_change_set
+
+
+def _create_change_set_response_with_imports(self):
+    _IMPORTED.resources = self._get_param("ResourcesToImport", []) if self._get_param("ChangeSetType") == "IMPORT" else None
+    try:
+        return _create_change_set_response_before_import(self)
+    finally:
+        _IMPORTED.resources = None
+
+
+_create_change_set_before_import = cfn.CloudFormationBackend.create_change_set
+
+
+def _create_change_set_importing(self, stack_name, change_set_name, *args, change_set_type, **kwargs):
+    if change_set_type != "IMPORT":
+        return _create_change_set_before_import(
+            self, stack_name, change_set_name, *args, change_set_type=change_set_type, **kwargs
+        )
+    to_import = getattr(_IMPORTED, "resources", None) or []
+    existing = next(
+        (s for s in self.stacks.values() if s.name == stack_name and s.status != "REVIEW_IN_PROGRESS"),
+        None,
+    )
+    problems = _import_problems(self, existing, cfn.Stack.parse_template(kwargs["template"]), to_import)
+    if problems:
+        raise ValidationError(message="; ".join(problems))
+    # moto's own paths: UPDATE finds the stack, CREATE makes one in REVIEW_IN_PROGRESS.
+    change_set_id, stack_id = _create_change_set_before_import(
+        self,
+        stack_name,
+        change_set_name,
+        *args,
+        change_set_type="UPDATE" if existing is not None else "CREATE",
+        **kwargs,
+    )
+    change_set = self.change_sets[change_set_id]
+    change_set.change_set_type = "IMPORT"
+    change_set.resources_to_import = [
+        (item["LogicalResourceId"], item["ResourceType"], _identifier(item)) for item in to_import
+    ]
+    imported = {logical_id for logical_id, _, _ in change_set.resources_to_import}
+    for change in change_set.changes:
+        if change.logical_resource_id in imported:
+            change.action = "Import"
+    change_set.status = "CREATE_COMPLETE"
+    change_set.execution_status = "AVAILABLE"
+    change_set.status_reason = None
+    return change_set_id, stack_id
+
+
+_execute_change_set_before_import = cfn.CloudFormationBackend.execute_change_set
+
+
+def _execute_change_set_importing(self, change_set_name, stack_name=None):
+    change_set = self.describe_change_set(change_set_name)
+    if change_set.change_set_type != "IMPORT":
+        return _execute_change_set_before_import(self, change_set_name, stack_name)
+    stack = self.stacks[change_set.stack_id]
+    stack._add_stack_event("IMPORT_IN_PROGRESS", resource_status_reason="User Initiated")
+    new_stack = not stack.template_dict
+    stack.template = change_set.template
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    if new_stack:
+        stack.cross_stack_resources = self.exports
+        stack.resource_map = stack._create_resource_map()
+    resource_map = stack.resource_map
+    resource_map._template = stack.template_dict
+    resource_map._resource_json_map = stack.template_dict["Resources"]
+    for logical_id, resource_type, identifier in change_set.resources_to_import:
+        resource = _existing_resource(resource_type, identifier, self.account_id, self.region_name)
+        resource.cf_resource_type = resource_type
+        resource.logical_resource_id = logical_id
+        resource_map._parsed_resources[logical_id] = resource
+        stack.events.append(
+            cfn.Event(
+                stack_id=stack.stack_id,
+                stack_name=stack.name,
+                logical_resource_id=logical_id,
+                physical_resource_id=resource.physical_resource_id,
+                resource_type=resource_type,
+                resource_status="IMPORT_COMPLETE",
+                resource_status_reason=None,
+                resource_properties=None,
+            )
+        )
+    stack.output_map = stack._create_output_map()
+    stack._add_stack_event("IMPORT_COMPLETE")
+    stack.status = "IMPORT_COMPLETE"
+    change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+cfn_responses.CloudFormationResponse.create_change_set = _create_change_set_response_with_imports
+cfn.CloudFormationBackend.create_change_set = _create_change_set_importing
+cfn.CloudFormationBackend.execute_change_set = _execute_change_set_importing
 
 # --- The launcher's marker ---------------------------------------------------
 

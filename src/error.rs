@@ -42,6 +42,10 @@ pub enum Error {
     Code(#[from] crate::code::UploadError),
     #[error(transparent)]
     Fleet(#[from] crate::fleet::FleetError),
+    #[error(transparent)]
+    Destroy(#[from] crate::destroy::DestroyError),
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
 }
 
 impl Error {
@@ -49,6 +53,7 @@ impl Error {
         match self {
             Error::Guard(e) if e.is_refusal() => Exit::Blocked,
             Error::Apply(e) if e.is_refusal() => Exit::Blocked,
+            Error::Destroy(e) if e.is_refusal() => Exit::Blocked,
             Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Clean,
             _ => Exit::Error,
         }

@@ -231,6 +231,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
     let mut plan = match &options.plan_file {
         Some(path) => {
             let plan = plan::document::read(path)?;
+            plan::check_dependencies(ctx.clients, ctx.env, ctx.rendered).await?;
             let read = check_fresh(ctx, &plan).await?;
             let differences = verify::differences(ctx, &plan, read).await?;
             if !differences.is_empty() {

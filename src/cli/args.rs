@@ -143,6 +143,56 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra pipeline --connection-arn arn:aws:codeconnections:us-east-1:111111111111:connection/abc \\\n      --repository acme/ml-platform --environments dev,staging,prod > delivery.json"
     )]
     Pipeline(PipelineArgs),
+    /// Delete an environment's stacks in reverse dependency order. Buckets and
+    /// keys are kept (DeletionPolicy Retain) and listed by name. Exit 0 done,
+    /// 3 refused by a guard (a protected environment without consent), 1 error.
+    #[command(
+        after_help = "Examples:\n  mlinfra destroy --env dev                  # plan, show, ask\n  mlinfra destroy --env dev --yes            # CI, unprotected environments\n  mlinfra destroy --env prod --yes --allow-destroy-protected\n\nA protected environment (termination protection on, as in prod) asks for its name on a terminal."
+    )]
+    Destroy(DestroyArgs),
+    /// Adopt existing buckets and keys into the environment's data stack
+    /// through a CloudFormation IMPORT change set, after showing which
+    /// logical id takes which resource. Exit 0 done or nothing to import, 1 error.
+    #[command(
+        after_help = "Examples:\n  mlinfra import --env dev                   # the buckets of dev's derived names that exist\n  mlinfra import --env dev --yes --resource DataKey=1234abcd-12ab-34cd-56ef-1234567890ab \\\n      --resource DataKeyAlias=alias/dogbreed-dev-data\n\nThen `mlinfra apply --env dev` adds the rest of the stack."
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Import this resource of the data stack: LOGICAL_ID=PHYSICAL_ID (a key
+    /// by its key id; buckets are found by their derived names). Repeatable.
+    #[arg(long, value_name = "LOGICAL_ID=PHYSICAL_ID")]
+    pub resource: Vec<String>,
+    /// Import without asking (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// Delete without asking (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// With --yes, also delete a protected environment: termination
+    /// protection is turned off on its stacks for the delete.
+    #[arg(long, requires = "yes")]
+    pub allow_destroy_protected: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -308,11 +358,18 @@ pub struct DriftArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short, required_unless_present = "all")]
+    #[arg(long, short, required_unless_present_any = ["all", "discard"])]
     pub env: Option<String>,
     /// Every deployable environment, as one report (one pull-request comment).
     #[arg(long, conflicts_with_all = ["env", "out", "allow_data_loss"])]
     pub all: bool,
+    /// Only this stack of the environment; the stacks it imports from must be deployed.
+    #[arg(long, value_enum, conflicts_with = "all")]
+    pub stack: Option<Layer>,
+    /// Delete the change sets a kept plan (`plan --out`) holds, and the code
+    /// packages kept beside it; the plan file stays as a record.
+    #[arg(long, value_name = "PLAN_JSON", conflicts_with_all = ["all", "out", "allow_data_loss", "stack"])]
+    pub discard: Option<PathBuf>,
     /// Keep the change sets and write the plan here, for `apply --plan`.
     /// Without it the change sets are deleted after planning.
     #[arg(long)]
@@ -349,6 +406,10 @@ pub struct ApplyArgs {
     /// Execute exactly the change sets of this plan (from `plan --out`); refused when stale.
     #[arg(long, value_name = "PLAN_JSON")]
     pub plan: Option<PathBuf>,
+    /// Only this stack of the environment; the stacks it imports from must be
+    /// deployed. A plan made with --stack applies that stack alone.
+    #[arg(long, value_enum)]
+    pub stack: Option<Layer>,
     /// Apply without asking (required when standard input is not a terminal).
     #[arg(long)]
     pub yes: bool,

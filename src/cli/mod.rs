@@ -62,5 +62,7 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Policy(args) => commands::policy::run(session, &args),
         Command::Bootstrap(args) => commands::bootstrap::run(session, &args),
         Command::Pipeline(args) => commands::pipeline::run(session, &args),
+        Command::Destroy(args) => commands::destroy::run(session, &args),
+        Command::Import(args) => commands::import::run(session, &args),
     }
 }

@@ -73,6 +73,16 @@ pub fn exports<'a>(stacks: impl IntoIterator<Item = &'a StackInfo>) -> BTreeMap<
         .collect()
 }
 
+/// An existing resource for an IMPORT change set: its logical id in the
+/// template, and its primary identifier (`BucketName`, `KeyId`, `AliasName`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResourceToImport {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub identifier_key: String,
+    pub physical_id: String,
+}
+
 /// What to create a change set from.
 #[derive(Debug, Clone)]
 pub struct ChangeSetRequest {
@@ -319,16 +329,38 @@ impl Cfn {
         &self,
         request: &ChangeSetRequest,
     ) -> Result<CreatedChangeSet, AwsError> {
+        let kind = if request.create {
+            ChangeSetType::Create
+        } else {
+            ChangeSetType::Update
+        };
+        self.send_change_set(request, kind, &[]).await
+    }
+
+    /// An IMPORT change set: CloudFormation adopts `resources` (existing
+    /// resources, by their primary identifier) into the stack, creating the
+    /// stack when it does not exist.
+    pub async fn create_import_change_set(
+        &self,
+        request: &ChangeSetRequest,
+        resources: &[ResourceToImport],
+    ) -> Result<CreatedChangeSet, AwsError> {
+        self.send_change_set(request, ChangeSetType::Import, resources)
+            .await
+    }
+
+    async fn send_change_set(
+        &self,
+        request: &ChangeSetRequest,
+        kind: ChangeSetType,
+        resources: &[ResourceToImport],
+    ) -> Result<CreatedChangeSet, AwsError> {
         let mut call = self
             .client
             .create_change_set()
             .stack_name(&request.stack)
             .change_set_name(&request.name)
-            .change_set_type(if request.create {
-                ChangeSetType::Create
-            } else {
-                ChangeSetType::Update
-            })
+            .change_set_type(kind)
             // The IAM stack names its roles; the others need no capability but
             // asking for it costs nothing and keeps one code path.
             .capabilities(Capability::CapabilityNamedIam)
@@ -338,6 +370,15 @@ impl Cfn {
             .client_token(&request.name);
         for (key, value) in &request.tags {
             call = call.tags(Tag::builder().key(key).value(value).build());
+        }
+        for resource in resources {
+            call = call.resources_to_import(
+                aws_sdk_cloudformation::types::ResourceToImport::builder()
+                    .resource_type(&resource.resource_type)
+                    .logical_resource_id(&resource.logical_id)
+                    .resource_identifier(&resource.identifier_key, &resource.physical_id)
+                    .build(),
+            );
         }
         call = match &request.template {
             TemplateSource::Body(body) => call.template_body(body),

@@ -82,3 +82,13 @@ pub async fn put_object_once(
         .map_err(|e| AwsError::from_sdk("PutObject", e))?;
     Ok(true)
 }
+
+/// Whether the bucket exists and this account may read it (`HeadBucket`):
+/// `false` when S3 answers that there is no such bucket.
+pub async fn bucket_exists(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bool, AwsError> {
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+        Err(e) => Err(AwsError::from_sdk("HeadBucket", e)),
+    }
+}

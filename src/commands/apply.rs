@@ -11,13 +11,20 @@ use crate::error::Result;
 use crate::exit::Exit;
 use crate::plan::document;
 use crate::render::RenderedStack;
+use crate::stacks::Layer;
 
 pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
     // Refuse before loading anything when nobody can confirm.
     apply::check_confirmable(args.plan.is_some(), args.yes)?;
     let (env, rendered) = match &args.plan {
-        Some(path) => reviewed(session, &args.env, path)?,
-        None => session.prepare(&args.env)?,
+        Some(path) => reviewed(session, &args.env, path, args.stack)?,
+        None => {
+            let (env, mut rendered) = session.prepare(&args.env)?;
+            if let Some(layer) = args.stack {
+                rendered.retain(|stack| stack.spec.layer == layer);
+            }
+            (env, rendered)
+        }
     };
     let options = ApplyOptions {
         plan_file: args.plan.clone(),
@@ -62,9 +69,25 @@ pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
 
 /// The environment and templates a plan file was reviewed with. Without a
 /// project checkout (a pipeline's apply stage gets the plan file alone) they
-/// come from the file; with one, the checkout must render exactly them.
-fn reviewed(session: &Session, name: &str, path: &Path) -> Result<(Env, Vec<RenderedStack>)> {
+/// come from the file; with one, the checkout must render exactly them. A
+/// plan made with `--stack` is applied to that stack alone.
+fn reviewed(
+    session: &Session,
+    name: &str,
+    path: &Path,
+    stack: Option<Layer>,
+) -> Result<(Env, Vec<RenderedStack>)> {
     let file = document::read_file(path).map_err(ApplyError::from)?;
+    if stack.is_some() && stack != file.stack {
+        return Err(ApplyError::WrongPlan(format!(
+            "{}: the plan is for {}, not --stack {}; apply it without --stack, or plan that stack",
+            path.display(),
+            file.stack
+                .map_or_else(|| "every stack".to_string(), |s| format!("--stack {s}")),
+            stack.map(Layer::as_str).unwrap_or_default()
+        ))
+        .into());
+    }
     let reviewed = file.reviewed;
     if reviewed.env.name != name {
         return Err(ApplyError::WrongPlan(format!(
@@ -83,7 +106,10 @@ fn reviewed(session: &Session, name: &str, path: &Path) -> Result<(Env, Vec<Rend
         let rendered = reviewed.rendered();
         return Ok((reviewed.env, rendered));
     }
-    let (env, rendered) = session.prepare(name)?;
+    let (env, mut rendered) = session.prepare(name)?;
+    if let Some(layer) = file.stack {
+        rendered.retain(|stack| stack.spec.layer == layer);
+    }
     let differences = reviewed.differences(&env, &rendered);
     if !differences.is_empty() {
         return Err(ApplyError::CheckoutDiffers(differences).into());

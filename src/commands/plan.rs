@@ -11,10 +11,16 @@ use crate::plan::{self, PlanError, PlanOptions};
 use crate::report::Plans;
 
 pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
+    if let Some(path) = &args.discard {
+        return discard(session, args, path);
+    }
     let Some(name) = &args.env else {
         return run_all(session, args);
     };
-    let (env, rendered) = session.prepare(name)?;
+    let (env, mut rendered) = session.prepare(name)?;
+    if let Some(layer) = args.stack {
+        rendered.retain(|stack| stack.spec.layer == layer);
+    }
     if let Some(path) = &args.out {
         writable(path)?;
     }
@@ -50,6 +56,7 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
                 let file = plan::document::PlanFile {
                     reviewed: plan::reviewed::Reviewed::new(&env, &rendered),
                     plan,
+                    stack: args.stack,
                 };
                 std::fs::write(path, plan::document::file_json(&file)).map_err(|source| {
                     Error::Write {
@@ -116,6 +123,96 @@ fn run_all(session: &Session, args: &PlanArgs) -> Result<Exit> {
         &session.comment(Plans(plans), "plan", "all", again),
         args.format,
     )?)
+}
+
+/// `plan --discard plan.json`: the change sets a kept plan holds are
+/// deleted (with the empty stack a never-executed create leaves), and so are
+/// the code packages kept beside it, which serve only that plan's apply. The
+/// plan file stays: it is the record of what was reviewed, and `apply --plan`
+/// refuses it from now on (its change sets are gone).
+fn discard(session: &Session, args: &PlanArgs, path: &Path) -> Result<Exit> {
+    let file = plan::document::read_file(path).map_err(crate::apply::ApplyError::from)?;
+    let env = file.reviewed.env;
+    if let Some(name) = &args.env
+        && name != &env.name
+    {
+        return Err(Error::Usage(format!(
+            "{}: the plan is for environment `{}`, not `{name}`",
+            path.display(),
+            env.name
+        )));
+    }
+    let printer = &session.printer;
+    let (mut deleted, mut gone) = (Vec::new(), Vec::new());
+    runtime()?.block_on(async {
+        let clients = session.connect(&env, &args.aws).await?;
+        for stack in &file.plan.stacks {
+            let Some(change_set) = &stack.change_set else {
+                continue;
+            };
+            let label = format!("{}: change set {}", stack.stack, change_set.name);
+            // Executed, deleted before, or its stack deleted: nothing left to remove.
+            let gone_codes = [
+                "ChangeSetNotFound",
+                "ChangeSetNotFoundException",
+                "ValidationError",
+            ];
+            match clients.cfn.describe_change_set(&change_set.id).await {
+                Ok(_) => {
+                    plan::discard(&clients, change_set)
+                        .await
+                        .map_err(PlanError::from)?;
+                    deleted.push(label);
+                }
+                Err(e) if e.has_code(&gone_codes) => gone.push(label),
+                Err(e) => return Err(Error::from(PlanError::from(e))),
+            }
+        }
+        Ok::<_, Error>(())
+    })?;
+    let code = crate::code::kept_beside(path);
+    let removed_code = code.is_dir();
+    if removed_code {
+        std::fs::remove_dir_all(&code).map_err(|source| Error::Write {
+            path: code.clone(),
+            source,
+        })?;
+    }
+    let mut text = format!(
+        "Discarded the plan {} of {}: {} change set(s) deleted",
+        path.display(),
+        env.name,
+        deleted.len()
+    );
+    if !gone.is_empty() {
+        text.push_str(&format!(", {} already gone", gone.len()));
+    }
+    text.push_str(
+        ".
+",
+    );
+    for line in &deleted {
+        text.push_str(&format!(
+            "  - deleted {line}
+"
+        ));
+    }
+    for line in &gone {
+        text.push_str(&format!(
+            "  - already gone: {line}
+"
+        ));
+    }
+    if removed_code {
+        text.push_str(&format!(
+            "  - removed {}
+",
+            code.display()
+        ));
+    }
+    printer.detail("the plan file stays as a record; apply refuses it now");
+    session.out(&text)?;
+    Ok(Exit::Clean)
 }
 
 /// Checks where the plan will be written before any change set exists: a

@@ -336,6 +336,8 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
                 "s3:GetBucketPublicAccessBlock",
                 "s3:GetBucketVersioning",
                 "s3:GetEncryptionConfiguration",
+                // HeadBucket: `import` finds which buckets exist.
+                "s3:ListBucket",
             ],
             vec![format!("arn:aws:s3:::{prefix}-*")],
         ),
@@ -588,6 +590,7 @@ mod tests {
                 "GetBucketEncryption" => "s3:GetEncryptionConfiguration".into(),
                 "GetBucketVersioning" | "PutObject" => format!("s3:{op}"),
                 "HeadObject" => "s3:GetObject".into(),
+                "HeadBucket" => "s3:ListBucket".into(),
                 "GetRole" | "GetRolePolicy" | "ListRolePolicies" | "ListAttachedRolePolicies" => {
                     format!("iam:{op}")
                 }

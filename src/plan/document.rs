@@ -45,6 +45,9 @@ pub struct PlanFile {
     #[serde(flatten)]
     pub plan: Plan,
     pub reviewed: Reviewed,
+    /// The one stack planned (`plan --stack`); `apply --plan` applies it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<crate::stacks::Layer>,
 }
 
 /// The plan alone, as `plan --format json` prints it.

@@ -66,6 +66,17 @@ pub enum PlanError {
         .0.join(", --allow-data-loss ")
     )]
     UnusedAllowance(Vec<String>),
+    #[error(
+        "cannot plan {stack} alone: it imports from stacks that are not deployed:{}\nDeploy them first \
+         (`mlinfra apply --env {env} --stack {first}`), or plan the whole environment without --stack",
+        .missing.iter().map(|m| format!("\n  - {m}")).collect::<String>()
+    )]
+    DependenciesMissing {
+        stack: String,
+        env: String,
+        missing: Vec<String>,
+        first: Layer,
+    },
 }
 
 /// SHA-256 of a template in canonical form, so the same template hashes the
@@ -242,6 +253,48 @@ pub async fn discard_all(clients: &Clients, plan: &Plan) -> Result<(), AwsError>
     Ok(())
 }
 
+/// The stacks a planned stack imports from, where they are not planned with
+/// it (`--stack`), must be deployed: CloudFormation resolves its
+/// `Fn::ImportValue`s from their exports. No call when every stack is planned.
+pub async fn check_dependencies(
+    clients: &Clients,
+    env: &Env,
+    rendered: &[RenderedStack],
+) -> Result<(), PlanError> {
+    for stack in rendered {
+        let mut missing = Vec::new();
+        let mut first = None;
+        for (layer, dependency) in stack.spec.layer.depends_on().iter().zip(&stack.spec.deps) {
+            if rendered.iter().any(|r| &r.spec.name == dependency) {
+                continue;
+            }
+            let info = clients.cfn.describe_stack(dependency).await?;
+            let state = match info
+                .as_ref()
+                .map(|i| (i, state::assess(dependency, Some(i.clone()))))
+            {
+                Some((_, Ok(Found::Ready(_)))) => continue,
+                None => "not deployed".to_string(),
+                Some((i, Ok(Found::Missing(_)))) => {
+                    format!("{}: its create was never executed", i.status)
+                }
+                Some((i, _)) => format!("{}: not usable", i.status),
+            };
+            first.get_or_insert(*layer);
+            missing.push(format!("{dependency} ({state})"));
+        }
+        if let Some(first) = first {
+            return Err(PlanError::DependenciesMissing {
+                stack: stack.spec.name.clone(),
+                env: env.name.clone(),
+                missing,
+                first,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What one stack needs, decided from its state and templates alone.
 enum Need {
     Nothing,
@@ -261,6 +314,7 @@ pub async fn plan(
     options: &PlanOptions,
     printer: &Printer,
 ) -> Result<Plan, PlanError> {
+    check_dependencies(clients, env, rendered).await?;
     let infos = try_join_all(
         rendered
             .iter()

@@ -1559,6 +1559,7 @@ async fn an_edited_or_swapped_plan_file_is_refused_and_nothing_runs() {
         .unwrap();
     assert!(back.is_blocked());
     let file = plan::document::PlanFile {
+        stack: None,
         reviewed: plan::reviewed::Reviewed::new(&env, &rendered),
         plan: back,
     };

@@ -14,4 +14,5 @@ mod guards;
 mod buildspec;
 
 mod fleet;
+mod lifecycle;
 mod pipeline;
