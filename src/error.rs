@@ -40,6 +40,8 @@ pub enum Error {
     Ops(#[from] OpsError),
     #[error(transparent)]
     Code(#[from] crate::code::UploadError),
+    #[error(transparent)]
+    Prices(#[from] crate::cost::table::PriceError),
 }
 
 impl Error {

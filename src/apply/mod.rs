@@ -246,6 +246,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             attach(ctx).await?;
             let plan_options = PlanOptions {
                 allow_data_loss: options.allow_data_loss.clone(),
+                ..PlanOptions::default()
             };
             let plan = plan::plan(
                 ctx.clients,
