@@ -1,19 +1,7 @@
 //! Shell completion: the registration script each shell sources, and the
 //! candidates mlinfra answers with when the shell calls it back on Tab.
 
-use crate::common::{Cli, stdout};
-
-/// A project made by `init`: an abstract base and two deployable environments.
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let init = Cli::new()
-        .args(["init"])
-        .args([dir.path()])
-        .args(["--name", "demo"])
-        .run();
-    assert!(init.status.success(), "{init:?}");
-    dir
-}
+use crate::common::{Cli, scaffolded, stdout};
 
 /// The deployable environments as `list` shows them.
 fn listed(dir: &std::path::Path) -> Vec<String> {
@@ -54,7 +42,7 @@ fn candidates(shell: &str, words: &[&str], current_dir: &std::path::Path) -> Vec
 
 #[test]
 fn env_completes_to_the_deployable_environments_in_bash_zsh_and_fish() {
-    let dir = project();
+    let dir = scaffolded();
     let path = dir.path().to_str().unwrap();
     let deployable = listed(dir.path());
     assert_eq!(deployable, ["dev", "prod"], "init's project");

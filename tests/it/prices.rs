@@ -11,20 +11,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::common::{Cli, stderr, stdout};
-
-/// A project made by `init` (the scaffold: `ml.m5.large` endpoint and a
-/// `ml.g4dn.xlarge` training job, in us-east-1).
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let init = Cli::new()
-        .args(["init"])
-        .args([dir.path()])
-        .args(["--name", "demo"])
-        .run();
-    assert!(init.status.success(), "{init:?}");
-    dir
-}
+use crate::common::{Cli, scaffolded, stderr, stdout};
 
 fn cost_json(dir: &Path, env: &str) -> serde_json::Value {
     let output = Cli::new()
@@ -57,7 +44,7 @@ fn set_region(dir: &Path, region: &str) {
 
 #[test]
 fn the_scaffold_is_priced_with_its_region_and_the_tables_date() {
-    let dir = project();
+    let dir = scaffolded();
     let estimate = cost_json(dir.path(), "dev");
     assert_eq!(estimate["unpriced"], serde_json::json!([]), "{estimate:#}");
     assert_eq!(estimate["prices"]["region"], "us-east-1");
@@ -83,7 +70,7 @@ fn the_scaffold_is_priced_with_its_region_and_the_tables_date() {
 
 #[test]
 fn a_region_without_a_table_is_unpriced_and_says_how_to_price_it() {
-    let dir = project();
+    let dir = scaffolded();
     set_region(dir.path(), "ap-south-1");
     let estimate = cost_json(dir.path(), "dev");
     assert_eq!(estimate["prices"]["region"], "ap-south-1");
@@ -109,7 +96,7 @@ fn a_region_without_a_table_is_unpriced_and_says_how_to_price_it() {
 
 #[test]
 fn a_project_table_wins_over_the_shipped_one_and_a_broken_one_is_an_error() {
-    let dir = project();
+    let dir = scaffolded();
     std::fs::create_dir(dir.path().join("prices")).unwrap();
     let table = serde_json::json!({
         "format_version": 1,
@@ -278,7 +265,7 @@ impl PriceList {
 
 #[test]
 fn prices_update_writes_a_dated_table_per_region_from_every_page() {
-    let dir = project();
+    let dir = scaffolded();
     let api = PriceList::start();
     let output = api
         .cli(dir.path())
@@ -376,7 +363,7 @@ fn prices_update_writes_a_dated_table_per_region_from_every_page() {
 
 #[test]
 fn debug_traces_the_sdk_on_stderr_and_leaves_stdout_to_the_report() {
-    let dir = project();
+    let dir = scaffolded();
     let api = PriceList::start();
     let run = |debug: bool| {
         let mut cli = api.cli(dir.path());
