@@ -58,6 +58,7 @@ impl Cli {
             .current_dir(repo_root())
             .env_remove("MLINFRA_PROJECT")
             .env_remove("CLICOLOR_FORCE")
+            .env_remove("MLINFRA_LOG")
             .stdin(std::process::Stdio::null());
         Self(command)
     }
