@@ -1,5 +1,6 @@
-//! The check report: a human table or JSON, and the exit code it implies
-//! (0 clean, 2 when an unaccepted finding is at or above `--fail-on`).
+//! The check verdict: the findings as a human table, JSON or SARIF, and the
+//! exit code it implies (0 clean, 2 when an unaccepted finding is at or above
+//! `--fail-on`).
 
 use std::fmt::Write as _;
 
