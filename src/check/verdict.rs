@@ -13,6 +13,9 @@ use super::rule::Severity;
 use super::tree::TemplateFile;
 use crate::exit::Exit;
 
+/// Bumped when the JSON of `check` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub fail_on: Severity,
@@ -102,6 +105,7 @@ impl Report {
             })
             .collect();
         let document = serde_json::json!({
+            "format_version": FORMAT_VERSION,
             "fail_on": self.fail_on,
             "environments": self.environments,
             "stacks": self.stacks,
