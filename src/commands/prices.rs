@@ -11,7 +11,7 @@ use crate::cli::args::{PricesArgs, PricesCommand, PricesUpdateArgs};
 use crate::cli::session::runtime;
 use crate::cloud::pricing;
 use crate::config::{rules, suggest};
-use crate::cost::table::{self, FORMAT_VERSION, PriceFile};
+use crate::cost::table::{self, PriceFile};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::output::{self, Printer, Report};
@@ -34,13 +34,16 @@ struct Written {
 
 struct Updated(Vec<Written>);
 
+/// Bumped when the JSON of `prices update` changes shape.
+const FORMAT_VERSION: u32 = 1;
+
 impl Report for Updated {
     fn kind(&self) -> &'static str {
         "price tables"
     }
 
     fn json(&self) -> String {
-        output::json_text(&self.0)
+        output::versioned_json(FORMAT_VERSION, serde_json::json!({ "tables": self.0 }))
     }
 
     fn human(&self, _: &Printer) -> String {
@@ -93,7 +96,7 @@ fn update(session: &Session, args: &PricesUpdateArgs) -> Result<Exit> {
                 )));
             }
             fetched.push(PriceFile {
-                format_version: FORMAT_VERSION,
+                format_version: table::FORMAT_VERSION,
                 region: region.clone(),
                 date: date.clone(),
                 source: source.clone(),

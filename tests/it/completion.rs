@@ -12,7 +12,8 @@ fn listed(dir: &std::path::Path) -> Vec<String> {
         .run();
     assert!(output.status.success(), "{output:?}");
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    json.as_array()
+    json["environments"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|e| e["env"].as_str().unwrap().to_string())

@@ -281,13 +281,13 @@ fn prices_update_writes_a_dated_table_per_region_from_every_page() {
     assert!(output.status.success(), "{output:?}");
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(
-        report[0]["region"], "us-east-1",
+        report["tables"][0]["region"], "us-east-1",
         "the scaffold's region: {report:#}"
     );
     assert_eq!(
         (
-            report[0]["hosting"].as_u64(),
-            report[0]["training"].as_u64()
+            report["tables"][0]["hosting"].as_u64(),
+            report["tables"][0]["training"].as_u64()
         ),
         (Some(2), Some(1))
     );
@@ -383,7 +383,7 @@ fn debug_traces_the_sdk_on_stderr_and_leaves_stdout_to_the_report() {
         assert!(output.status.success(), "{output:?}");
         let report: serde_json::Value = serde_json::from_str(&stdout(&output))
             .unwrap_or_else(|e| panic!("stdout is JSON alone ({e}):\n{}", stdout(&output)));
-        assert_eq!(report[0]["region"], "us-east-1");
+        assert_eq!(report["tables"][0]["region"], "us-east-1");
         stderr(&output)
     };
     let traced = run(true);
