@@ -280,6 +280,7 @@ fn prices_update_writes_a_dated_table_per_region_from_every_page() {
         .run();
     assert!(output.status.success(), "{output:?}");
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["format_version"], 1);
     assert_eq!(
         report["tables"][0]["region"], "us-east-1",
         "the scaffold's region: {report:#}"
