@@ -46,6 +46,8 @@ pub enum Error {
     Destroy(#[from] crate::destroy::DestroyError),
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    #[error(transparent)]
+    Prices(#[from] crate::cost::table::PriceError),
 }
 
 impl Error {

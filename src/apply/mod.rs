@@ -50,6 +50,9 @@ pub struct ApplyOptions {
     pub remove_protection: bool,
     /// Training code packages to put in place once the stacks are.
     pub code: Vec<crate::code::Upload>,
+    /// The project whose own price tables price the plan shown; the shipped
+    /// tables when `None`.
+    pub project: Option<crate::project::Project>,
 }
 
 /// When apply stops for a separate approval, over and above `--yes`.
@@ -248,6 +251,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             attach(ctx).await?;
             let plan_options = PlanOptions {
                 allow_data_loss: options.allow_data_loss.clone(),
+                project: options.project.clone(),
             };
             let plan = plan::plan(
                 ctx.clients,

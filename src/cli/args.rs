@@ -47,6 +47,10 @@ pub struct Cli {
     /// Colour: auto (on a terminal, unless NO_COLOR or CI is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// Trace what happens on stderr, the AWS SDK's requests and retries
+    /// included (`MLINFRA_LOG=FILTER` chooses targets and levels).
+    #[arg(long, global = true)]
+    pub debug: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -157,6 +161,11 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra import --env dev                   # the buckets of dev's derived names that exist\n  mlinfra import --env dev --yes --resource DataKey=1234abcd-12ab-34cd-56ef-1234567890ab \\\n      --resource DataKeyAlias=alias/dogbreed-dev-data\n\nThen `mlinfra apply --env dev` adds the rest of the stack."
     )]
     Import(ImportArgs),
+    /// Refresh the price tables cost estimates use, from the AWS Price List API.
+    #[command(
+        after_help = "Examples:\n  mlinfra prices update                       # the regions of the deployable environments\n  mlinfra prices update --region eu-west-1\n\nTables are written to prices/<region>.json in the project and win over the\ntables shipped in mlinfra; an environment's [prices] win over both."
+    )]
+    Prices(PricesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +198,30 @@ pub struct DestroyArgs {
     /// protection is turned off on its stacks for the delete.
     #[arg(long, requires = "yes")]
     pub allow_destroy_protected: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PricesArgs {
+    #[command(subcommand)]
+    pub command: PricesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// Read SageMaker's on-demand hosting and training prices of each region
+    /// and write `prices/<region>.json`, dated.
+    Update(PricesUpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PricesUpdateArgs {
+    /// A region to price (repeatable) [default: the regions of the deployable environments].
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]

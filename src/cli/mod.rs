@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod session;
+pub mod trace;
 
 use clap::Parser;
 
@@ -18,6 +19,9 @@ use crate::exit::Exit;
 /// Parses the arguments, runs the command, prints the error if any; the
 /// process exits with the code returned.
 pub fn main() -> Exit {
+    // `COMPLETE=SHELL mlinfra -- WORDS…`: the shell asks for candidates and
+    // this process ends here (see `completions`).
+    clap_complete::CompleteEnv::with_factory(commands::completions::command).complete();
     // clap exits 2 on a usage error, which is the "changes/findings" code here.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -31,6 +35,13 @@ pub fn main() -> Exit {
         }
     };
     let session = Session::from_cli(&cli);
+    match trace::filter(cli.debug, std::env::var(trace::FILTER_VAR).ok().as_deref()) {
+        Ok(filter) => trace::install(filter),
+        Err(error) => {
+            session.printer.error(&error.to_string());
+            return Exit::Error;
+        }
+    }
     match dispatch(&session, cli.command) {
         Ok(exit) => exit,
         Err(error) => {
@@ -64,5 +75,6 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Pipeline(args) => commands::pipeline::run(session, &args),
         Command::Destroy(args) => commands::destroy::run(session, &args),
         Command::Import(args) => commands::import::run(session, &args),
+        Command::Prices(args) => commands::prices::run(session, &args),
     }
 }

@@ -211,6 +211,7 @@ impl Cfn {
     }
 
     /// `None` when no such stack exists (deleted stacks are not found by name).
+    #[tracing::instrument(level = "debug", skip_all, fields(name = %name))]
     pub async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, AwsError> {
         let result = self.client.describe_stacks().stack_name(name).send().await;
         let output = match result {
@@ -229,6 +230,7 @@ impl Cfn {
 
     /// Every stack of the account and region (deleted ones are not listed),
     /// every page read.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all_stacks(&self) -> Result<Vec<StackInfo>, AwsError> {
         let stacks = self
             .client
@@ -243,6 +245,7 @@ impl Cfn {
     }
 
     /// Every resource of the stack, every page, by logical id.
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn resources(
         &self,
         stack: &str,
@@ -283,6 +286,7 @@ impl Cfn {
     }
 
     /// The stack and its resources, read concurrently; `None` when not deployed.
+    #[tracing::instrument(level = "debug", skip_all, fields(name = %name))]
     pub async fn deployed_stack(&self, name: &str) -> Result<Option<DeployedStack>, AwsError> {
         let (info, resources) = tokio::join!(self.describe_stack(name), self.resources(name));
         let Some(info) = info? else {
@@ -295,6 +299,7 @@ impl Cfn {
     }
 
     /// The template body the stack was last deployed with, as submitted.
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn template_body(&self, stack: &str) -> Result<Option<String>, AwsError> {
         let output = self
             .client
@@ -308,6 +313,7 @@ impl Cfn {
     }
 
     /// The template a change set was created from (GetTemplate with its name).
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack, change_set = %change_set))]
     pub async fn change_set_template(
         &self,
         stack: &str,
@@ -325,6 +331,7 @@ impl Cfn {
         Ok(output.template_body().map(str::to_string))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %request.stack))]
     pub async fn create_change_set(
         &self,
         request: &ChangeSetRequest,
@@ -395,6 +402,7 @@ impl Cfn {
     }
 
     /// The whole change set, every page read through the SDK's paginator.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     pub async fn describe_change_set(&self, id: &str) -> Result<ChangeSetInfo, AwsError> {
         let mut pages = self
             .client
@@ -436,6 +444,7 @@ impl Cfn {
     /// Polls until CloudFormation has finished computing the change set. The
     /// status comes with every page, so a pending change set costs one call a
     /// poll; its pages are read once it is complete.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     pub async fn wait_change_set(&self, id: &str) -> Result<ChangeSetInfo, WaitError> {
         let waited = poll::until(&self.poll, || async {
             let info = self.describe_change_set(id).await?;
@@ -451,6 +460,7 @@ impl Cfn {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     pub async fn delete_change_set(&self, id: &str) -> Result<(), AwsError> {
         self.client
             .delete_change_set()
@@ -462,6 +472,7 @@ impl Cfn {
     }
 
     /// Starts the change set. `token` marks every event of this operation.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     pub async fn execute_change_set(&self, id: &str, token: &str) -> Result<(), AwsError> {
         self.client
             .execute_change_set()
@@ -473,6 +484,7 @@ impl Cfn {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn delete_stack(&self, stack: &str, token: &str) -> Result<(), AwsError> {
         self.client
             .delete_stack()
@@ -486,6 +498,7 @@ impl Cfn {
 
     /// The id of the stack's newest event: everything after it belongs to
     /// operations started later.
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn newest_event_id(&self, stack: &str) -> Result<Option<String>, AwsError> {
         let output = self
             .client
@@ -504,6 +517,7 @@ impl Cfn {
     /// Events newer than `after` (all events of the first page when `None`),
     /// oldest first. CloudFormation lists newest first, so pages are read
     /// until the marker.
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn events_after(
         &self,
         stack: &str,
@@ -546,6 +560,7 @@ impl Cfn {
         Ok(events)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn set_stack_policy(&self, stack: &str, policy: &str) -> Result<(), AwsError> {
         self.client
             .set_stack_policy()
@@ -558,6 +573,7 @@ impl Cfn {
     }
 
     /// The stack policy as set, `None` when the stack has none.
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn stack_policy(&self, stack: &str) -> Result<Option<String>, AwsError> {
         let output = self
             .client
@@ -572,6 +588,7 @@ impl Cfn {
             .map(str::to_string))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(stack = %stack))]
     pub async fn set_termination_protection(&self, stack: &str, on: bool) -> Result<(), AwsError> {
         self.client
             .update_termination_protection()

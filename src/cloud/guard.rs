@@ -148,6 +148,7 @@ pub async fn connect(
     }
     let clients = super::Clients::from_config(&config, emulated);
     let caller = check_account(&clients.sts, env).await?;
+    tracing::debug!(env = %env.name, region = %env.region, %caller, "account guard passed");
     crate::output::detail(&format!(
         "AWS: account {} in {} as {caller}{}{}",
         env.account_id,

@@ -10,6 +10,7 @@ pub mod counter;
 pub mod error;
 pub mod guard;
 pub mod poll;
+pub mod pricing;
 pub mod reach;
 pub mod s3;
 pub mod stackset;

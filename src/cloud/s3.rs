@@ -9,6 +9,7 @@ use super::AwsError;
 /// Puts `bytes` at `bucket/key` encrypted with `kms_key` unless an object is
 /// already there: a package's key carries its content hash, so an existing
 /// object is this package. Returns whether it uploaded.
+#[tracing::instrument(level = "debug", skip(s3, bytes, kms_key), fields(size = bytes.len()))]
 pub async fn put_once(
     s3: &aws_sdk_s3::Client,
     bucket: &str,

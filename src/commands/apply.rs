@@ -36,6 +36,10 @@ pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
             .unwrap_or_else(|| RequireApproval::default_for(&env)),
         approve_broadening: args.approve_broadening,
         remove_protection: args.remove_protection,
+        project: session
+            .project
+            .is_present()
+            .then(|| session.project.clone()),
         code: match &args.plan {
             // Without a checkout, the packages reviewed with the plan.
             Some(path) if !session.project.is_present() => crate::code::kept_uploads(path, &env)?,

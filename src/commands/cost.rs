@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::cli::Session;
 use crate::cli::args::CostArgs;
-use crate::cost::{self, CostEstimate};
+use crate::cost::{self, CostEstimate, PriceTable};
 use crate::error::Result;
 use crate::exit::Exit;
 use crate::output::{self, Printer, Report};
@@ -41,8 +41,9 @@ pub fn run(session: &Session, args: &CostArgs) -> Result<Exit> {
     let mut costs = Vec::new();
     for env in session.environments(&args.selection)? {
         let stacks = render::render_env(&engine, &env)?;
+        let prices = PriceTable::load(&session.project, &env)?;
         costs.push(EnvCost {
-            estimate: cost::estimate_rendered(&env, &stacks),
+            estimate: cost::estimate_rendered(&stacks, &prices),
             env: env.name,
             region: env.region,
         });

@@ -17,6 +17,7 @@ pub mod list;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod prices;
 pub mod render;
 pub mod schema;
 pub mod status;

@@ -29,6 +29,7 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let clients = session.connect(&env, &args.aws).await?;
         let options = PlanOptions {
             allow_data_loss: args.allow_data_loss.clone(),
+            project: Some(session.project.clone()),
         };
         let waiting = printer.spinner(&format!("planning {name}"));
         let plan = plan::plan(&clients, &env, &rendered, &options, printer).await?;
@@ -101,6 +102,7 @@ fn run_all(session: &Session, args: &PlanArgs) -> Result<Exit> {
     let printer = &session.printer;
     let options = PlanOptions {
         allow_data_loss: args.allow_data_loss.clone(),
+        project: Some(session.project.clone()),
     };
     let plans = runtime()?.block_on(async {
         let mut plans = Vec::new();

@@ -73,6 +73,7 @@ impl<'p> Loader<'p> {
             .read_environment(name)
             .map_err(LayerError::Read)?;
         let (table, raw) = parse_layer(&file)?;
+        tracing::debug!(file = %file.display_path.display(), bytes = file.text.len(), "parsed environment file");
         let layer = Rc::new(Layer { file, table, raw });
         self.layers.insert(name.to_string(), Rc::clone(&layer));
         Ok(layer)
@@ -129,6 +130,7 @@ impl<'p> Loader<'p> {
     }
 
     /// Reads an environment and the chain of files it `extends`, and merges them.
+    #[tracing::instrument(level = "debug", name = "load", skip(self))]
     pub fn load(&mut self, name: &str) -> Result<Loaded, ConfigErrors> {
         let mut layers: Vec<Rc<Layer>> = Vec::new();
         let mut chain: Vec<String> = Vec::new();

@@ -2,89 +2,21 @@
 //! each endpoint at its minimum and maximum capacity, and the cost of one
 //! training run on demand and at the spot worst case.
 
-use std::collections::BTreeMap;
-
 pub mod serverless;
+pub mod table;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Env;
+pub use table::{PriceTable, TableOrigin, Use};
 use templates::{TrainingUnits, VariantUnits};
 
-const SHIPPED_TABLE: &str = include_str!("../../data/sagemaker-prices.csv");
-/// Managed spot discount quoted with the shipped table (ml.p2.xlarge at 0.37
-/// USD/h against 1.26 on demand: about 70% off).
+/// Managed spot discount typically seen for training (ml.p2.xlarge was
+/// quoted at 0.37 USD/h against 1.26 on demand: about 70% off). Spot prices
+/// move with demand; the worst case is the on-demand price.
 pub const TYPICAL_SPOT_DISCOUNT: f64 = 0.7;
 /// Hours in an average month (365 × 24 / 12).
 pub const HOURS_PER_MONTH: f64 = 730.0;
-
-/// On-demand prices with where they come from, so an estimate can say its date.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PriceTable {
-    /// Per instance type: USD per hour and the source (year of the table, or "config").
-    pub prices: BTreeMap<String, Price>,
-    /// Expected traffic of serverless variants by `endpoint name/variant`:
-    /// not a price, but what the serverless rate is multiplied by.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub serverless_traffic: BTreeMap<String, crate::config::serving::Traffic>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Price {
-    pub usd_per_hour: f64,
-    pub source: String,
-}
-
-impl PriceTable {
-    /// The shipped table (us-east-1, dated per row), with the environment's overrides on top.
-    pub fn for_env(env: &Env) -> Self {
-        let mut prices = BTreeMap::new();
-        for line in SHIPPED_TABLE
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .skip(1)
-        {
-            let fields: Vec<&str> = line.split(',').collect();
-            if let [instance_type, usd, _use, year] = fields.as_slice()
-                && let Ok(usd_per_hour) = usd.parse::<f64>()
-            {
-                // The first row of a type wins: the table lists training prices first.
-                prices.entry(instance_type.to_string()).or_insert(Price {
-                    usd_per_hour,
-                    source: format!("price table {year}, us-east-1"),
-                });
-            }
-        }
-        for (instance_type, usd) in &env.prices {
-            prices.insert(
-                instance_type.clone(),
-                Price {
-                    usd_per_hour: *usd,
-                    source: "environment config".into(),
-                },
-            );
-        }
-        let serverless_traffic = env
-            .endpoints
-            .iter()
-            .flat_map(|e| {
-                e.all_variants().filter_map(move |v| {
-                    let traffic = v.serverless.as_ref()?.traffic.clone()?;
-                    Some((format!("{}/{}", e.endpoint_name, v.name), traffic))
-                })
-            })
-            .collect();
-        Self {
-            prices,
-            serverless_traffic,
-        }
-    }
-
-    pub fn hourly(&self, instance_type: &str) -> Option<f64> {
-        self.prices.get(instance_type).map(|p| p.usd_per_hour)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointCost {
@@ -123,8 +55,11 @@ pub struct CostEstimate {
     /// Serverless variants: compute per GB-second at the expected traffic.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub serverless: Vec<serverless::ServerlessCost>,
-    /// Instance types without a price: add them under `[prices]` in the config.
+    /// Instance types without a price: `mlinfra prices update`, or `[prices]` in the config.
     pub unpriced: Vec<String>,
+    /// The price table's region and date (absent from plans written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<TableOrigin>,
 }
 
 impl CostEstimate {
@@ -153,8 +88,8 @@ pub fn estimate(
     table: &PriceTable,
 ) -> CostEstimate {
     let mut unpriced = Vec::new();
-    let mut price = |instance_type: &str| {
-        let found = table.hourly(instance_type);
+    let mut price = |purpose: Use, instance_type: &str| {
+        let found = table.price(purpose, instance_type);
         if found.is_none() && !unpriced.iter().any(|u| u == instance_type) {
             unpriced.push(instance_type.to_string());
         }
@@ -163,7 +98,7 @@ pub fn estimate(
     let endpoints = variants
         .iter()
         .map(|v| {
-            let hourly = price(&v.instance_type);
+            let hourly = price(Use::Hosting, &v.instance_type);
             EndpointCost {
                 endpoint: v.endpoint.clone(),
                 instance_type: v.instance_type.clone(),
@@ -177,7 +112,8 @@ pub fn estimate(
     let training = training
         .iter()
         .map(|t| {
-            let hourly = price(&t.instance_type).map(|p| p * f64::from(t.instance_count));
+            let hourly =
+                price(Use::Training, &t.instance_type).map(|p| p * f64::from(t.instance_count));
             let on_demand_run =
                 hourly.map(|p| p * hours(t.max_runtime_seconds) * f64::from(t.jobs));
             let spot = t.max_wait_seconds;
@@ -199,6 +135,7 @@ pub fn estimate(
         training,
         serverless: Vec::new(),
         unpriced,
+        prices: Some(table.origin.clone()),
     }
 }
 
@@ -222,7 +159,10 @@ pub fn estimate_templates(
 }
 
 /// What the rendered stacks of an environment cost.
-pub fn estimate_rendered(env: &Env, rendered: &[crate::render::RenderedStack]) -> CostEstimate {
+pub fn estimate_rendered(
+    rendered: &[crate::render::RenderedStack],
+    table: &PriceTable,
+) -> CostEstimate {
     let layer = |l: crate::stacks::Layer| {
         rendered
             .iter()
@@ -232,7 +172,7 @@ pub fn estimate_rendered(env: &Env, rendered: &[crate::render::RenderedStack]) -
     estimate_templates(
         layer(crate::stacks::Layer::Serving),
         layer(crate::stacks::Layer::Training),
-        &PriceTable::for_env(env),
+        table,
     )
 }
 
@@ -269,7 +209,13 @@ pub fn usd(amount: Option<f64>) -> String {
 
 /// Human table of an estimate (and, given the deployed estimate, the monthly delta).
 pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> String {
-    let mut text = String::from("Cost estimate (on-demand list prices):\n");
+    let mut text = match &estimate.prices {
+        Some(origin) => format!(
+            "Cost estimate (on-demand list prices; {}):\n",
+            origin.describe()
+        ),
+        None => String::from("Cost estimate (on-demand list prices):\n"),
+    };
     // Names line up however long they are.
     let width = estimate
         .endpoints
@@ -341,8 +287,12 @@ pub fn render_human(estimate: &CostEstimate, before: Option<&CostEstimate>) -> S
         }
     }
     if !estimate.unpriced.is_empty() {
+        let region = estimate
+            .prices
+            .as_ref()
+            .map_or("REGION", |origin| origin.region.as_str());
         text.push_str(&format!(
-            "  no price for {}: add it under [prices] (USD per hour)\n",
+            "  no price for {}: run `mlinfra prices update --region {region}`, or add it under [prices] (USD per hour)\n",
             estimate.unpriced.join(", ")
         ));
     }

@@ -377,6 +377,13 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
             ],
         ),
     ];
+    // `prices update` reads public list prices; the Price List API has no
+    // resource-level permissions.
+    statements.push(statement(
+        "ReadPrices",
+        &["pricing:GetProducts"],
+        vec!["*".into()],
+    ));
     // Training code packages: apply looks for the package (HeadObject needs
     // GetObject) and uploads it once, encrypted with the data lake's key.
     let code_buckets: BTreeSet<&str> = env
@@ -591,6 +598,7 @@ mod tests {
                 "GetBucketVersioning" | "PutObject" => format!("s3:{op}"),
                 "HeadObject" => "s3:GetObject".into(),
                 "HeadBucket" => "s3:ListBucket".into(),
+                "GetProducts" => "pricing:GetProducts".into(),
                 "GetRole" | "GetRolePolicy" | "ListRolePolicies" | "ListAttachedRolePolicies" => {
                     format!("iam:{op}")
                 }

@@ -43,6 +43,9 @@ pub const MAX_TEMPLATE_BODY: usize = 51_200;
 pub struct PlanOptions {
     /// Logical ids whose replacement or removal the user accepts.
     pub allow_data_loss: Vec<String>,
+    /// The project whose own price tables (`prices/<region>.json`) price the
+    /// plan; the shipped tables when `None`.
+    pub project: Option<crate::project::Project>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,8 @@ pub enum PlanError {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Wait(#[from] WaitError),
+    #[error(transparent)]
+    Prices(#[from] crate::cost::table::PriceError),
     #[error("cannot plan:{}", .0.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
     NotReady(Vec<StackProblem>),
     #[error("the change set for {stack} failed: {reason}")]
@@ -315,6 +320,10 @@ pub async fn plan(
     printer: &Printer,
 ) -> Result<Plan, PlanError> {
     check_dependencies(clients, env, rendered).await?;
+    let prices = match &options.project {
+        Some(project) => PriceTable::load(project, env)?,
+        None => PriceTable::for_env(env),
+    };
     let infos = try_join_all(
         rendered
             .iter()
@@ -486,7 +495,7 @@ pub async fn plan(
             code.extend(code::changes(env, name, &old));
         }
         if stack.spec.layer == Layer::Serving && !old.is_null() {
-            warnings.extend(serving::notes(env, name, &old, new));
+            warnings.extend(serving::notes(env, name, &old, new, &prices));
         }
         data_loss.extend(classify::data_loss(
             name,
@@ -533,7 +542,7 @@ pub async fn plan(
         });
     }
     let summary = Summary::of(&stacks);
-    let cost = cost_delta(env, rendered, &deployed_for_cost);
+    let cost = cost_delta(rendered, &deployed_for_cost, &prices);
     let plan = Plan {
         format_version: FORMAT_VERSION,
         env: env.name.clone(),
@@ -558,7 +567,11 @@ pub async fn plan(
 }
 
 /// Prices the serving and training templates as deployed and as rendered.
-fn cost_delta(env: &Env, rendered: &[RenderedStack], deployed: &[Option<Value>]) -> CostDelta {
+fn cost_delta(
+    rendered: &[RenderedStack],
+    deployed: &[Option<Value>],
+    prices: &PriceTable,
+) -> CostDelta {
     let deployed_of = |layer: Layer| {
         rendered
             .iter()
@@ -568,10 +581,10 @@ fn cost_delta(env: &Env, rendered: &[RenderedStack], deployed: &[Option<Value>])
     };
     let (serving, training) = (deployed_of(Layer::Serving), deployed_of(Layer::Training));
     let before = (serving.is_some() || training.is_some())
-        .then(|| cost::estimate_templates(serving, training, &PriceTable::for_env(env)));
+        .then(|| cost::estimate_templates(serving, training, prices));
     CostDelta {
         before,
-        after: cost::estimate_rendered(env, rendered),
+        after: cost::estimate_rendered(rendered, prices),
     }
 }
 

@@ -153,14 +153,16 @@ fn second_fleet(variants: &[&Variant], prices: &PriceTable) -> String {
         .collect();
     if unpriced.is_empty() {
         format!(
-            "about ${total:.2}/h more while both fleets run (new fleet: {})",
-            fleet.join(" + ")
+            "about ${total:.2}/h more while both fleets run (new fleet: {}; {})",
+            fleet.join(" + "),
+            prices.origin.describe()
         )
     } else {
         format!(
-            "a second fleet ({}) while both run; no price for {} (add it under [prices])",
+            "a second fleet ({}) while both run; no price for {} (run `mlinfra prices update --region {}` or add it under [prices])",
             fleet.join(" + "),
-            unpriced.join(", ")
+            unpriced.join(", "),
+            prices.origin.region
         )
     }
 }
@@ -218,8 +220,13 @@ fn deployment_note(endpoint: &Endpoint, before: &[Declared], prices: &PriceTable
 }
 
 /// Notes for the serving stack of `env`: per endpoint that is deployed and changes.
-pub fn notes(env: &Env, stack: &str, old: &Value, new: &Value) -> Vec<Warning> {
-    let prices = PriceTable::for_env(env);
+pub fn notes(
+    env: &Env,
+    stack: &str,
+    old: &Value,
+    new: &Value,
+    prices: &PriceTable,
+) -> Vec<Warning> {
     let mut out = Vec::new();
     for endpoint in &env.endpoints {
         let (Some(before), Some(after)) = (declared(old, endpoint), declared(new, endpoint)) else {
@@ -240,7 +247,7 @@ pub fn notes(env: &Env, stack: &str, old: &Value, new: &Value) -> Vec<Warning> {
             out.push(Warning {
                 stack: stack.to_string(),
                 logical_id: endpoint.ids.endpoint.clone(),
-                message: deployment_note(endpoint, &before, &prices),
+                message: deployment_note(endpoint, &before, prices),
                 advice: "follow it with `mlinfra status`; a rollback leaves the old fleet serving"
                     .to_string(),
             });
@@ -343,7 +350,13 @@ mod tests {
         ranker.model_data.key = "ranker/v0/model.tar.gz".into();
         ranker.weight = 1.0;
         let old = serving(&deployed);
-        let notes = notes(&env, "corner-serving-serving", &old, &new);
+        let notes = notes(
+            &env,
+            "corner-serving-serving",
+            &old,
+            &new,
+            &PriceTable::for_env(&env),
+        );
         let messages: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
         assert!(
             messages.contains(
@@ -360,7 +373,8 @@ mod tests {
             "the old fleet ends 5 min later",
             "waits 25 min after the new fleet is up, at most 55 min in all",
             "rolled back by corner-serving-ranker-candidate-5xx-errors, corner-serving-ranker-candidate-latency-p99",
-            "about $0.82/h more while both fleets run (new fleet: 1 × ml.c5.2xlarge + 2 × ml.c5.xlarge)",
+            "about $0.82/h more while both fleets run (new fleet: 1 × ml.c5.2xlarge + 2 × ml.c5.xlarge; \
+             eu-west-1 prices of 2025-01 (shipped table))",
         ] {
             assert!(guarded.contains(part), "{part:?} not in {guarded}");
         }

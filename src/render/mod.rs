@@ -57,11 +57,15 @@ fn each_stack<T>(
         .into_iter()
         .filter(|spec| only.is_none_or(|layer| spec.layer == layer))
         .map(|spec| {
+            let _span =
+                tracing::debug_span!("render", env = %env.name, stack = %spec.name).entered();
             let fields = model.stack_fields(spec.layer);
             context.insert("stack", &fields.stack);
             context.insert("tags", &fields.tags);
             context.insert("description", &fields.description);
-            render(spec, &context)
+            let rendered = render(spec, &context);
+            tracing::debug!(ok = rendered.is_ok(), "rendered stack");
+            rendered
         })
         .collect()
 }

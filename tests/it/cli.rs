@@ -283,8 +283,9 @@ fn completions_are_generated_for_every_shell() {
         let output = mlinfra(&["completions", shell]);
         assert_eq!(output.status.code(), Some(0), "{shell}");
         let script = stdout(&output);
+        // The script calls mlinfra back for candidates (see `completion`).
         assert!(
-            script.contains("mlinfra") && script.contains("validate"),
+            script.contains("mlinfra") && script.contains("COMPLETE"),
             "{shell}"
         );
     }

@@ -7,7 +7,9 @@
 //! - `cloud`: plan and apply against the emulator, fault injection;
 //! - `drift`: deep checks against the emulator, drift detection against mocks;
 //! - `ops`: train and status;
-//! - `markdown`: every Markdown report read back by a CommonMark parser.
+//! - `markdown`: every Markdown report read back by a CommonMark parser;
+//! - `prices`: price tables per region, `prices update`, `--debug`;
+//! - `completion`: shell completion of environment names.
 
 // Tests report figures (AWS calls, fuzz cases) on stderr for the log.
 #![allow(clippy::print_stderr)]
@@ -16,9 +18,11 @@ mod check;
 mod cli;
 mod cloud;
 mod common;
+mod completion;
 mod delivery;
 mod drift;
 mod markdown;
 mod ops;
+mod prices;
 mod render;
 mod training;

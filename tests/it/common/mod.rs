@@ -58,6 +58,7 @@ impl Cli {
             .current_dir(repo_root())
             .env_remove("MLINFRA_PROJECT")
             .env_remove("CLICOLOR_FORCE")
+            .env_remove("MLINFRA_LOG")
             .stdin(std::process::Stdio::null());
         Self(command)
     }
@@ -160,4 +161,18 @@ pub fn copy_example_code(project: &std::path::Path) {
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::write(target, bytes).unwrap();
     }
+}
+
+/// A new project made by `init` in a temporary directory: the scaffold's
+/// abstract base and its deployable `dev` and `prod` (an `ml.m5.large`
+/// endpoint and an `ml.g4dn.xlarge` training job, in us-east-1).
+pub fn scaffolded() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let init = Cli::new()
+        .args(["init"])
+        .args([dir.path()])
+        .args(["--name", "demo"])
+        .run();
+    assert!(init.status.success(), "{init:?}");
+    dir
 }
