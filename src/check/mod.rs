@@ -11,6 +11,7 @@ mod network;
 pub mod rule;
 pub mod sarif;
 pub mod tree;
+pub mod unscoped;
 pub mod verdict;
 mod workload;
 
@@ -138,7 +139,9 @@ pub fn check_envs(
         reviewed.extend(review(env, check_env(env, &rendered)));
     }
     let names = envs.iter().map(|e| e.name.clone()).collect();
-    Ok(Report::new(fail_on, names, stacks, reviewed))
+    let mut report = Report::new(fail_on, names, stacks, reviewed);
+    report.unscoped = unscoped::collect(envs);
+    Ok(report)
 }
 
 /// Checks an already rendered tree (`DIR/<env>/<stack>.json`); findings
@@ -164,5 +167,7 @@ pub fn check_tree(
     let names = envs.iter().map(|e| e.env.name.clone()).collect();
     let mut report = Report::new(fail_on, names, stacks, reviewed);
     report.files = files;
+    let checked: Vec<Env> = envs.into_iter().map(|rendered| rendered.env).collect();
+    report.unscoped = unscoped::collect(&checked);
     Ok(report)
 }

@@ -26,6 +26,8 @@ pub struct Report {
     /// The files the stacks were read from (`check --templates`), by stack name.
     #[serde(skip)]
     pub files: BTreeMap<String, TemplateFile>,
+    /// Grants AWS offers no narrower scope for (not findings).
+    pub unscoped: Vec<super::unscoped::Unscoped>,
 }
 
 impl Report {
@@ -54,6 +56,7 @@ impl Report {
             stacks,
             findings,
             files: BTreeMap::new(),
+            unscoped: Vec::new(),
         }
     }
 
@@ -110,6 +113,7 @@ impl Report {
             "environments": self.environments,
             "stacks": self.stacks,
             "findings": findings,
+            "unscoped": self.unscoped,
             "summary": {
                 "findings": self.findings.len(),
                 "accepted": self.findings.iter().filter(|r| r.accepted.is_some()).count(),
@@ -141,6 +145,21 @@ impl Report {
             }
         }
         if !self.findings.is_empty() {
+            text.push('\n');
+        }
+        if !self.unscoped.is_empty() {
+            text.push_str(
+                "SHARED WITH OTHER ENVIRONMENTS OF THE ACCOUNT (AWS offers no narrower scope; see docs/check.md)\n",
+            );
+            for u in &self.unscoped {
+                let _ = writeln!(
+                    text,
+                    "  {} [{}]: {}",
+                    u.grant,
+                    u.environments.join(", "),
+                    u.why
+                );
+            }
             text.push('\n');
         }
         let envs = self.environments.join(", ");

@@ -19,6 +19,9 @@ struct EnvCost {
 
 struct Costs(Vec<EnvCost>);
 
+/// Bumped when the JSON of `cost` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
 impl Report for Costs {
     fn kind(&self) -> &'static str {
         "cost estimate"
@@ -32,7 +35,10 @@ impl Report for Costs {
     }
 
     fn json(&self) -> String {
-        output::json_text(&self.0)
+        output::versioned_json(
+            FORMAT_VERSION,
+            serde_json::json!({ "environments": self.0 }),
+        )
     }
 }
 

@@ -20,7 +20,9 @@ fn cost_json(dir: &Path, env: &str) -> serde_json::Value {
         .args(["cost", "--env", env, "--format", "json"])
         .run();
     assert!(output.status.success(), "{output:?}");
-    serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap()[0]["estimate"].clone()
+    let document = serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap();
+    assert_eq!(document["format_version"], 1);
+    document["environments"][0]["estimate"].clone()
 }
 
 fn cost_human(dir: &Path, env: &str) -> String {

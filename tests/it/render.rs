@@ -111,10 +111,12 @@ fn two_environments_in_one_account_get_disjoint_grants() {
             .find(|s| s.spec.layer.as_str() == "iam")
             .unwrap();
         let mut grants = Vec::new();
-        for role in ["ExecutionRole", "PipelineRole"] {
-            let policies = iam.template.value["Resources"][role]["Properties"]["Policies"]
-                .as_array()
-                .unwrap();
+        for role in ["ExecutionRole", "PipelineRole", "ServingRole"] {
+            let Some(policies) =
+                iam.template.value["Resources"][role]["Properties"]["Policies"].as_array()
+            else {
+                continue;
+            };
             for policy in policies {
                 for s in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
                     let resources = match &s["Resource"] {
@@ -171,9 +173,14 @@ fn two_environments_in_one_account_get_disjoint_grants() {
     }
     // Training jobs: start and follow; tuning jobs (vpc only tunes) are not shared.
     assert_eq!(tag_scoped, 2, "{vpc:#?}");
-    // The endpoint's log group belongs to its environment alone.
-    assert!(vpc.iter().any(|(_, r, _)| r
-        == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/Endpoints/corner-vpc-segment"));
+    // The endpoint's log group belongs to its environment's serving role alone.
+    assert!(vpc.iter().any(|(sid, r, _)| sid.starts_with("ServingRole/")
+        && r == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/Endpoints/corner-vpc-segment"));
+    assert!(!vpc.iter().any(|(sid, r, _)| {
+        sid.starts_with("ExecutionRole/")
+            && r.as_str()
+                .is_some_and(|r| r.contains("/aws/sagemaker/Endpoints/"))
+    }));
     assert!(
         !vpc.iter()
             .any(|(_, r, _)| r.as_str().is_some_and(|r| r.ends_with("/aws/sagemaker/*")))

@@ -327,7 +327,7 @@ fn the_pipeline_names_the_package_by_its_hash_and_the_sdks_hyperparameters() {
 }
 
 #[test]
-fn the_execution_role_reads_exactly_the_channels_and_the_jobs_code() {
+fn the_training_role_reads_exactly_the_channels_and_the_jobs_code_and_no_served_model() {
     let env = config::load_env(&Project::Dir(common::repo_root()), "dev").unwrap();
     let policies = config::policies::execution_role_policies(&env);
     let reads = &policies[0].policy_document["Statement"][0];
@@ -339,7 +339,6 @@ fn the_execution_role_reads_exactly_the_channels_and_the_jobs_code() {
             "arn:aws:s3:::dogbreed-dev-curated-123456789012-us-east-1/dog-images/valid/*",
             "arn:aws:s3:::dogbreed-dev-models-123456789012-us-east-1/checkpoints/dogbreed/*",
             "arn:aws:s3:::dogbreed-dev-models-123456789012-us-east-1/code/dogbreed/*",
-            "arn:aws:s3:::dogbreed-dev-models-123456789012-us-east-1/dogbreed/model.tar.gz",
         ])
     );
 }
