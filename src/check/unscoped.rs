@@ -15,19 +15,24 @@ pub struct Unscoped {
     pub environments: Vec<String>,
 }
 
-const TRAINING_LOGS: (&str, &str) = (
+/// A grant and why AWS offers no narrower scope for it.
+type Grant = (&'static str, &'static str);
+/// Whether an environment has a grant.
+type Applies = fn(&Env) -> bool;
+
+const TRAINING_LOGS: Grant = (
     "logs on /aws/sagemaker/TrainingJobs",
     "every training job of the account and region logs to this one group, in streams named after SageMaker Pipelines' generated job names",
 );
-const PIPELINE_JOB_NAMES: (&str, &str) = (
+const PIPELINE_JOB_NAMES: Grant = (
     "sagemaker:CreateTrainingJob on training-job/pipelines-*",
     "SageMaker Pipelines names the jobs; the environment's tags (aws:RequestTag, aws:ResourceTag) keep them apart instead",
 );
-const PROCESSING_LOGS: (&str, &str) = (
+const PROCESSING_LOGS: Grant = (
     "logs on /aws/sagemaker/ProcessingJobs",
     "every monitoring job of the account and region logs to this one group",
 );
-const EC2_DESCRIBE: (&str, &str) = (
+const EC2_DESCRIBE: Grant = (
     "ec2:Describe* (network interfaces, VPCs, subnets, security groups, DHCP options)",
     "these calls have no resource-level permissions; limited to the environment's region",
 );
@@ -35,7 +40,7 @@ const EC2_DESCRIBE: (&str, &str) = (
 /// The shared grants of `envs`, in a fixed order, each with the
 /// environments that have it; none for environments that have none.
 pub fn collect(envs: &[Env]) -> Vec<Unscoped> {
-    let kinds: [((&str, &str), fn(&Env) -> bool); 4] = [
+    let kinds: [(Grant, Applies); 4] = [
         (TRAINING_LOGS, |e| !e.training.is_empty()),
         (PIPELINE_JOB_NAMES, |e| !e.training.is_empty()),
         (PROCESSING_LOGS, |e| {
