@@ -98,6 +98,12 @@ Fixes (remove each once moto ships it):
     template. CloudFormation answers with the template the change set was
     created from, which is how `apply --plan` checks that a change set is the
     one that was reviewed. The answer is the change set's own stored template.
+17. UpdateEndpointWeightsAndCapacities sets a variant's DesiredWeight and
+    DesiredInstanceCount (and the current ones) to null when the request
+    leaves one out. SageMaker keeps what is not given: a weight-only
+    request leaves the instance count alone, and a capacity-only request
+    the weight. The omitted fields are filled with the variant's own values
+    before moto's update runs.
 """
 
 import fnmatch
@@ -154,6 +160,7 @@ FIXES = [
     "create-change-set-type",
     "get-template-of-change-set",
     "s3-policy-secure-transport",
+    "update-endpoint-weights-partial",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -1073,6 +1080,33 @@ def _get_permission_over_tls(self, action, resource):
 
 
 s3_models.FakeBucket.get_permission = _get_permission_over_tls
+
+# --- 17. UpdateEndpointWeightsAndCapacities keeps what is not given ---------
+
+_update_weights_and_capacities = sagemaker.SageMakerModelBackend.update_endpoint_weights_and_capacities
+
+
+def _update_weights_and_capacities_partial(self, endpoint_name, desired_weights_and_capacities):
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is not None:
+        variants = {v.get("VariantName"): v for v in endpoint.production_variants}
+        filled = []
+        for request in desired_weights_and_capacities:
+            variant = variants.get(request.get("VariantName"), {})
+            filled.append(
+                {
+                    **request,
+                    "DesiredWeight": request.get("DesiredWeight", variant.get("CurrentWeight")),
+                    "DesiredInstanceCount": request.get(
+                        "DesiredInstanceCount", variant.get("CurrentInstanceCount")
+                    ),
+                }
+            )
+        desired_weights_and_capacities = filled
+    return _update_weights_and_capacities(self, endpoint_name, desired_weights_and_capacities)
+
+
+sagemaker.SageMakerModelBackend.update_endpoint_weights_and_capacities = _update_weights_and_capacities_partial
 
 # --- The launcher's marker ---------------------------------------------------
 

@@ -62,5 +62,6 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Policy(args) => commands::policy::run(session, &args),
         Command::Bootstrap(args) => commands::bootstrap::run(session, &args),
         Command::Pipeline(args) => commands::pipeline::run(session, &args),
+        Command::Traffic(args) => commands::traffic::run(session, &args),
     }
 }

@@ -12,6 +12,8 @@ pub mod guard;
 pub mod poll;
 pub mod reach;
 pub mod s3;
+pub mod sagemaker;
+pub mod alarms;
 
 use std::time::Duration;
 
@@ -100,6 +102,7 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub counter: CallCounter,
 }
 
@@ -130,6 +133,7 @@ impl Clients {
             iam: client!(aws_sdk_iam),
             sagemaker: client!(aws_sdk_sagemaker),
             autoscaling: client!(aws_sdk_applicationautoscaling),
+            cloudwatch: client!(aws_sdk_cloudwatch),
             counter,
         }
     }

@@ -18,5 +18,6 @@ pub mod policy;
 pub mod render;
 pub mod schema;
 pub mod status;
+pub mod traffic;
 pub mod train;
 pub mod validate;

@@ -187,6 +187,10 @@ pub struct RawEndpoint {
     pub deployment: Option<RawDeployment>,
     /// CloudWatch alarms per variant; present (even empty) turns on the defaults.
     pub alarms: Option<RawAlarms>,
+    /// `config` (default): the configured weights and instance counts are the
+    /// truth and drift reports others; `external`: they are set outside the
+    /// configuration (`mlinfra traffic`, a release tool) and left alone.
+    pub traffic: Option<String>,
 }
 
 /// One variant of an endpoint: every key falls back to the endpoint's own.

@@ -9,7 +9,7 @@ use crate::config::Env;
 use serde_json::Value;
 
 use super::serving;
-use crate::config::env::{Alarm, Endpoint, Invoker, TrainingJob, Variant, Zone};
+use crate::config::env::{Alarm, Endpoint, Invoker, TrafficControl, TrainingJob, Variant, Zone};
 use crate::config::names;
 use crate::config::policies::{self, InlinePolicy};
 use crate::config::rules;
@@ -165,12 +165,14 @@ fn variant_model<'a>(endpoint: &Endpoint, variant: &'a Variant) -> VariantModel<
 
 fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
     let mut excluded_retained = Vec::new();
-    // Weights are the configuration's to set once there is more than one.
-    if endpoint.variants.len() > 1 {
+    // Weights are the configuration's to set once there is more than one,
+    // unless something outside it sets them (`traffic = "external"`).
+    let configured = endpoint.traffic == TrafficControl::Config;
+    if configured && endpoint.variants.len() > 1 {
         excluded_retained.push("DesiredWeight");
     }
-    // Retained counts only protect what autoscaling set.
-    if endpoint.all_variants().all(|v| v.autoscaling.is_none()) {
+    // Retained counts only protect what autoscaling (or the outside) set.
+    if configured && endpoint.all_variants().all(|v| v.autoscaling.is_none()) {
         excluded_retained.push("DesiredInstanceCount");
     }
     EndpointModel {

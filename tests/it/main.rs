@@ -7,6 +7,7 @@
 //! - `cloud`: plan and apply against the emulator, fault injection;
 //! - `drift`: deep checks against the emulator, drift detection against mocks;
 //! - `ops`: train and status;
+//! - `traffic`: traffic, weight and alarm drift, status with variants and alarms;
 //! - `markdown`: every Markdown report read back by a CommonMark parser.
 
 // Tests report figures (AWS calls, fuzz cases) on stderr for the log.
@@ -21,4 +22,5 @@ mod drift;
 mod markdown;
 mod ops;
 mod render;
+mod traffic;
 mod training;

@@ -4,6 +4,7 @@
 //! an endpoint without `variants` is the single variant `AllTraffic`.
 
 use super::*;
+use crate::config::env::TrafficControl;
 use crate::config::names::{AlarmKind, DEFAULT_VARIANT, Layer, VariantIds};
 
 const DEFAULT_MODEL_FILE: &str = "model.tar.gz";
@@ -162,6 +163,16 @@ pub(super) fn validate_endpoint(
             "the production variants' weights sum to 0: no variant would receive traffic",
         );
     }
+    let traffic = match raw.traffic.as_deref() {
+        None => TrafficControl::Config,
+        Some(text) => TrafficControl::parse(text).unwrap_or_else(|| {
+            c.fail(
+                &path.key("traffic"),
+                format!("expected \"config\" or \"external\", got {text:?}"),
+            );
+            TrafficControl::Config
+        }),
+    };
     let deployment = raw.deployment.as_ref().and_then(|d| {
         validate_deployment(c, &path.key("deployment"), d, &variants, &shadow_variants)
     });
@@ -189,6 +200,7 @@ pub(super) fn validate_endpoint(
         variants,
         shadow_variants,
         deployment,
+        traffic,
     })
 }
 
