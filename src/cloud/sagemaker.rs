@@ -122,14 +122,14 @@ pub async fn describe_endpoint(client: &Client, name: &str) -> Result<Option<Liv
         )
         .collect();
     let pending = described.pending_deployment_summary().map(|p| PendingDeployment {
-        endpoint_config: p.endpoint_config_name().to_string(),
+        endpoint_config: p.endpoint_config_name().unwrap_or_default().to_string(),
         started: time(p.start_time()),
         variants: p
             .production_variants()
             .iter()
             .chain(p.shadow_production_variants())
             .map(|v| PendingVariant {
-                name: v.variant_name().to_string(),
+                name: v.variant_name().unwrap_or_default().to_string(),
                 instance_type: v.instance_type().map(|t| t.as_str().to_string()),
                 current_instances: count(v.current_instance_count()),
                 desired_instances: count(v.desired_instance_count()),
@@ -137,11 +137,10 @@ pub async fn describe_endpoint(client: &Client, name: &str) -> Result<Option<Liv
                     .variant_status()
                     .iter()
                     .map(|s| {
-                        let message = s.status_message().unwrap_or_default();
-                        if message.is_empty() {
-                            s.status().as_str().to_string()
-                        } else {
-                            format!("{}: {message}", s.status().as_str())
+                        let status = s.status().map(|s| s.as_str()).unwrap_or("unknown");
+                        match s.status_message() {
+                            Some(message) if !message.is_empty() => format!("{status}: {message}"),
+                            _ => status.to_string(),
                         }
                     })
                     .collect(),
@@ -176,7 +175,6 @@ pub async fn update_weights_and_capacities(
                 .set_desired_weight(c.weight.map(|w| w as f32))
                 .set_desired_instance_count(c.instances.and_then(|n| i32::try_from(n).ok()))
                 .build()
-                .expect("the variant name, the one required field, is set")
         })
         .collect::<Vec<_>>();
     client
