@@ -73,6 +73,24 @@ pub trait Report {
     }
 }
 
+/// A report's JSON document: the version of its shape, then the report's
+/// own fields. Programs reading it check the version; each report bumps its
+/// own when its shape changes.
+#[derive(serde::Serialize)]
+pub struct Versioned<T> {
+    pub format_version: u32,
+    #[serde(flatten)]
+    pub report: T,
+}
+
+/// `report`'s JSON document (an object's fields beside `format_version`).
+pub fn versioned_json(format_version: u32, report: impl serde::Serialize) -> String {
+    json_text(&Versioned {
+        format_version,
+        report,
+    })
+}
+
 /// Pretty JSON with a trailing newline, for the reports' JSON forms.
 pub fn json_text(value: &impl serde::Serialize) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("reports serialise");

@@ -7,18 +7,18 @@ pub mod accept;
 mod data;
 mod iam;
 mod limits;
-pub mod report;
 pub mod rule;
 pub mod sarif;
 pub mod tree;
+pub mod verdict;
 mod workload;
 
 use serde::Serialize;
 
 pub use accept::{Accepted, Reviewed, review};
 pub use iam::WITHOUT_RESOURCE_LEVEL;
-pub use report::Report;
 pub use rule::{RuleId, Severity};
+pub use verdict::Report;
 
 use crate::config::Env;
 use crate::project::Project;

@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::accept::Reviewed;
-use super::report::Report;
 use super::rule::{RuleId, Severity};
+use super::verdict::Report;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

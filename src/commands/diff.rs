@@ -11,6 +11,9 @@ use crate::plan::PlanError;
 
 struct Diffs(Vec<StackDiff>);
 
+/// Bumped when the JSON of `diff` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
 impl Report for Diffs {
     fn kind(&self) -> &'static str {
         "diff"
@@ -29,7 +32,7 @@ impl Report for Diffs {
     }
 
     fn json(&self) -> String {
-        output::json_text(&self.0)
+        output::versioned_json(FORMAT_VERSION, serde_json::json!({ "stacks": self.0 }))
     }
 
     fn markdown(&self) -> Option<String> {

@@ -19,13 +19,19 @@ struct Listed {
 
 struct Listing(Vec<Listed>);
 
+/// Bumped when the JSON of `list` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
 impl Report for Listing {
     fn kind(&self) -> &'static str {
         "environment list"
     }
 
     fn json(&self) -> String {
-        output::json_text(&self.0)
+        output::versioned_json(
+            FORMAT_VERSION,
+            serde_json::json!({ "environments": self.0 }),
+        )
     }
 
     fn human(&self, _: &Printer) -> String {

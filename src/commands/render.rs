@@ -22,6 +22,7 @@ pub fn run(session: &Session, args: &RenderArgs) -> Result<Exit> {
         args.out.as_deref(),
         &session.printer,
     )?;
+    crate::exit::leave_to_exit(envs);
     Ok(Exit::Clean)
 }
 

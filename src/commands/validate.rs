@@ -88,30 +88,27 @@ pub fn run(session: &Session, args: &ValidateArgs) -> Result<Exit> {
         other => other?,
     };
     // A project's own templates are its code and may be broken, so they are
-    // rendered for every environment. The built-in ones render every valid
-    // configuration (the test suite renders each shape), so validating the
-    // configuration is enough and stays fast.
-    let engine = Engine::new(&session.project)?;
-    if args.format == Format::Human {
-        for env in &envs {
-            if engine.has_overrides() {
-                render::render_env_text(&engine, env, None)?;
-            }
-            session.out(&format!("{}\n", summary(env)))?;
-        }
-        return Ok(Exit::Clean);
-    }
+    // rendered for every environment; the built-in ones are not rendered.
+    let overrides = Engine::for_overrides(&session.project)?;
     let mut environments = Vec::new();
     for env in &envs {
-        if engine.has_overrides() {
-            render::render_env_text(&engine, env, None)?;
+        if let Some(engine) = &overrides {
+            render::render_env_text(engine, env, None)?;
         }
-        environments.push(Valid {
-            name: env.name.clone(),
-            account_id: env.account_id.clone(),
-            region: env.region.clone(),
-            summary: summary(env),
-        });
+        if args.format == Format::Human {
+            session.out(&format!("{}\n", summary(env)))?;
+        } else {
+            environments.push(Valid {
+                name: env.name.clone(),
+                account_id: env.account_id.clone(),
+                region: env.region.clone(),
+                summary: summary(env),
+            });
+        }
+    }
+    crate::exit::leave_to_exit(envs);
+    if args.format == Format::Human {
+        return Ok(Exit::Clean);
     }
     let report = Validation {
         format_version: FORMAT_VERSION,

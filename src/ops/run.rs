@@ -98,6 +98,9 @@ pub fn job_summary(job: &crate::config::env::TrainingJob) -> Vec<String> {
     lines
 }
 
+/// Bumped when the JSON of `train` (started or followed) changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
 /// A pipeline execution started and not followed (`train` without `--wait`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Started {
@@ -116,7 +119,7 @@ impl Report for Started {
     }
 
     fn json(&self) -> String {
-        format!("{}\n", serde_json::to_string(self).expect("serialises"))
+        crate::output::versioned_json(FORMAT_VERSION, self)
     }
 }
 
@@ -227,6 +230,7 @@ impl TrainReport {
 
     pub fn render_json(&self) -> String {
         let mut value = serde_json::to_value(self).expect("a report serialises");
+        value["format_version"] = serde_json::json!(FORMAT_VERSION);
         if let Some(job) = &self.training_job {
             value["training_job"]["spot_saving"] = serde_json::json!(job.spot_saving());
         }

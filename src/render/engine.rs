@@ -63,7 +63,6 @@ fn json_filter(
 pub struct Engine {
     tera: tera::Tera,
     names: Vec<(Layer, String)>,
-    overridden: bool,
 }
 
 impl Engine {
@@ -73,14 +72,10 @@ impl Engine {
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json", json_filter);
         let mut names = Vec::new();
-        let mut overridden = false;
         for (layer, built_in) in BUILT_IN {
             let file = layer.template_file();
             let (name, text) = match project.template_override(&file)? {
-                Some(custom) => {
-                    overridden = true;
-                    (custom.display_path.display().to_string(), custom.text)
-                }
+                Some(custom) => (custom.display_path.display().to_string(), custom.text),
                 None => (format!("templates/{file} (built-in)"), built_in.to_string()),
             };
             crate::output::detail(&format!("template for the {layer} stack: {name}"));
@@ -91,16 +86,20 @@ impl Engine {
                 })?;
             names.push((layer, name));
         }
-        Ok(Self {
-            tera,
-            names,
-            overridden,
-        })
+        Ok(Self { tera, names })
     }
 
-    /// Whether the project overrides any built-in template with its own.
-    pub fn has_overrides(&self) -> bool {
-        self.overridden
+    /// The engine of a project that overrides a built-in template, or none:
+    /// compiling the built-in templates costs more than validating a
+    /// configuration, and they render every valid one (the suite renders each
+    /// shape), so only a project's own templates need rendering to be checked.
+    pub fn for_overrides(project: &Project) -> Result<Option<Self>, TemplateError> {
+        for (layer, _) in BUILT_IN {
+            if project.template_override(&layer.template_file())?.is_some() {
+                return Self::new(project).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     fn name(&self, layer: Layer) -> &str {

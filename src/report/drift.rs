@@ -157,13 +157,18 @@ pub fn human(report: &DriftReport) -> String {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    format_version: u32,
     verdict: Verdict,
     #[serde(flatten)]
     report: &'a DriftReport,
 }
 
+/// Bumped when the JSON of `drift` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
+
 pub fn json(report: &DriftReport) -> String {
     let mut text = serde_json::to_string_pretty(&JsonReport {
+        format_version: FORMAT_VERSION,
         verdict: report.verdict(),
         report,
     })

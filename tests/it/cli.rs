@@ -16,7 +16,11 @@ fn list_shows_environments_and_stacks_in_deploy_order() {
         .bind(|| insta::assert_snapshot!("cli__list", common::transcript(&output)));
     let json: serde_json::Value =
         serde_json::from_slice(&mlinfra(&["list", "--format", "json"]).stdout).unwrap();
-    assert_eq!(json[0]["stacks"][3]["deps"][1], "dogbreed-dev-iam");
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(
+        json["environments"][0]["stacks"][3]["deps"][1],
+        "dogbreed-dev-iam"
+    );
 }
 
 /// `validate` of one malformed fixture, as a user sees it.

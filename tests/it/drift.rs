@@ -256,6 +256,7 @@ async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
 
     let (code, report) = drift_json(&moto, &project, "dev");
     assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["format_version"], 1);
     assert_eq!(report["verdict"], "in-sync");
     assert_eq!(finding_keys(&report), BTreeSet::new(), "{report:#}");
     assert_eq!(report["errors"], serde_json::json!([]));

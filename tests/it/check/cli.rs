@@ -147,6 +147,7 @@ fn the_json_report_carries_every_field_of_a_finding() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let report: Value = serde_json::from_str(&stdout(&out)).expect("the JSON report parses");
+    assert_eq!(report["format_version"], 1);
     assert_eq!(report["fail_on"], "low");
     assert_eq!(report["environments"], serde_json::json!(["stale"]));
     assert_eq!(report["summary"]["failing"], 3);

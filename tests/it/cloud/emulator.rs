@@ -902,6 +902,19 @@ async fn diff_shows_property_paths_between_deployed_and_rendered_templates() {
         "{}",
         diff.stdout
     );
+    let json = mlinfra(
+        &moto,
+        Some(changed.path()),
+        &["diff", "--env", "dev", "--format", "json"],
+    );
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("diff JSON parses");
+    assert_eq!(document["format_version"], 1);
+    assert_eq!(
+        document["stacks"].as_array().map(Vec::len),
+        Some(4),
+        "{}",
+        json.stdout
+    );
     // The plan prices the change: ml.m5.large (0.115 USD/h) → ml.m5.xlarge (0.23), one instance.
     let plan = mlinfra(&moto, Some(changed.path()), &["plan", "--env", "dev"]);
     assert_exit(&plan, 2, "plan of the changed instance type");

@@ -87,6 +87,7 @@ fn the_train_report_shows_spot_savings_and_the_model_artifact() {
     assert!(human.contains("66.7% (managed spot)"), "{human}");
     let json: Value = serde_json::from_str(&report.render_json()).unwrap();
     assert_eq!(json["status"], "Succeeded");
+    assert_eq!(json["format_version"], 1);
     assert_eq!(json["training_job"]["billable_seconds"], 1200);
     common::snapshot_settings().bind(|| {
         insta::assert_snapshot!("ops__train_report_human", human);
@@ -555,6 +556,7 @@ fn train_starts_the_pipeline_and_reads_the_training_job_in_moto() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let started: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(started["format_version"], 1);
     assert_eq!(started["pipeline"], "dogbreed-dev-dogbreed");
     assert!(
         started["execution_arn"].as_str().unwrap().starts_with(

@@ -1,5 +1,6 @@
-//! The check report: a human table or JSON, and the exit code it implies
-//! (0 clean, 2 when an unaccepted finding is at or above `--fail-on`).
+//! The check verdict: the findings as a human table, JSON or SARIF, and the
+//! exit code it implies (0 clean, 2 when an unaccepted finding is at or above
+//! `--fail-on`).
 
 use std::fmt::Write as _;
 
@@ -11,6 +12,9 @@ use super::accept::Reviewed;
 use super::rule::Severity;
 use super::tree::TemplateFile;
 use crate::exit::Exit;
+
+/// Bumped when the JSON of `check` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -101,6 +105,7 @@ impl Report {
             })
             .collect();
         let document = serde_json::json!({
+            "format_version": FORMAT_VERSION,
             "fail_on": self.fail_on,
             "environments": self.environments,
             "stacks": self.stacks,
