@@ -37,15 +37,17 @@ pub async fn describe(
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("DescribeAlarms", e))?;
-            found.extend(page.metric_alarms().iter().map(|a| LiveAlarm {
-                name: a.alarm_name().unwrap_or_default().to_string(),
-                state: a
-                    .state_value()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                reason: a.state_reason().map(str::to_string),
-                actions_enabled: a.actions_enabled().unwrap_or(true),
-                alarm_actions: a.alarm_actions().to_vec(),
+            found.extend(page.metric_alarms().iter().map(|a| {
+                LiveAlarm {
+                    name: a.alarm_name().unwrap_or_default().to_string(),
+                    state: a
+                        .state_value()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    reason: a.state_reason().map(str::to_string),
+                    actions_enabled: a.actions_enabled().unwrap_or(true),
+                    alarm_actions: a.alarm_actions().to_vec(),
+                }
             }));
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_string()),

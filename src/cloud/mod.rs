@@ -5,6 +5,7 @@
 //! wrappers around the CloudFormation calls; the one polling helper; and one
 //! error type for every failed call.
 
+pub mod alarms;
 pub mod cfn;
 pub mod counter;
 pub mod error;
@@ -13,7 +14,6 @@ pub mod poll;
 pub mod reach;
 pub mod s3;
 pub mod sagemaker;
-pub mod alarms;
 
 use std::time::Duration;
 

@@ -98,7 +98,10 @@ pub fn is_not_found(error: &AwsError) -> bool {
 }
 
 /// DescribeEndpoint; `None` when SageMaker does not know the endpoint.
-pub async fn describe_endpoint(client: &Client, name: &str) -> Result<Option<LiveEndpoint>, AwsError> {
+pub async fn describe_endpoint(
+    client: &Client,
+    name: &str,
+) -> Result<Option<LiveEndpoint>, AwsError> {
     let described = match client.describe_endpoint().endpoint_name(name).send().await {
         Ok(described) => described,
         Err(error) => {
@@ -121,32 +124,36 @@ pub async fn describe_endpoint(client: &Client, name: &str) -> Result<Option<Liv
                 .map(|v| live_variant(v, true)),
         )
         .collect();
-    let pending = described.pending_deployment_summary().map(|p| PendingDeployment {
-        endpoint_config: p.endpoint_config_name().unwrap_or_default().to_string(),
-        started: time(p.start_time()),
-        variants: p
-            .production_variants()
-            .iter()
-            .chain(p.shadow_production_variants())
-            .map(|v| PendingVariant {
-                name: v.variant_name().unwrap_or_default().to_string(),
-                instance_type: v.instance_type().map(|t| t.as_str().to_string()),
-                current_instances: count(v.current_instance_count()),
-                desired_instances: count(v.desired_instance_count()),
-                stages: v
-                    .variant_status()
-                    .iter()
-                    .map(|s| {
-                        let status = s.status().map(|s| s.as_str()).unwrap_or("unknown");
-                        match s.status_message() {
-                            Some(message) if !message.is_empty() => format!("{status}: {message}"),
-                            _ => status.to_string(),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect(),
-    });
+    let pending = described
+        .pending_deployment_summary()
+        .map(|p| PendingDeployment {
+            endpoint_config: p.endpoint_config_name().unwrap_or_default().to_string(),
+            started: time(p.start_time()),
+            variants: p
+                .production_variants()
+                .iter()
+                .chain(p.shadow_production_variants())
+                .map(|v| PendingVariant {
+                    name: v.variant_name().unwrap_or_default().to_string(),
+                    instance_type: v.instance_type().map(|t| t.as_str().to_string()),
+                    current_instances: count(v.current_instance_count()),
+                    desired_instances: count(v.desired_instance_count()),
+                    stages: v
+                        .variant_status()
+                        .iter()
+                        .map(|s| {
+                            let status = s.status().map(|s| s.as_str()).unwrap_or("unknown");
+                            match s.status_message() {
+                                Some(message) if !message.is_empty() => {
+                                    format!("{status}: {message}")
+                                }
+                                _ => status.to_string(),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect(),
+        });
     Ok(Some(LiveEndpoint {
         name: described.endpoint_name().unwrap_or(name).to_string(),
         status: described
@@ -154,7 +161,10 @@ pub async fn describe_endpoint(client: &Client, name: &str) -> Result<Option<Liv
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         failure_reason: described.failure_reason().map(str::to_string),
-        endpoint_config: described.endpoint_config_name().unwrap_or_default().to_string(),
+        endpoint_config: described
+            .endpoint_config_name()
+            .unwrap_or_default()
+            .to_string(),
         variants,
         pending,
     }))

@@ -348,7 +348,9 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
         statement(
             "AlarmStates",
             &["cloudwatch:DescribeAlarms"],
-            vec![format!("arn:aws:cloudwatch:{region}:{account}:alarm:{prefix}-*")],
+            vec![format!(
+                "arn:aws:cloudwatch:{region}:{account}:alarm:{prefix}-*"
+            )],
         ),
         statement(
             "DeepChecksScaling",

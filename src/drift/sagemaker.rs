@@ -133,7 +133,13 @@ pub async fn check_endpoint(
         }
     }
     if traffic == TrafficControl::Config {
-        findings.extend(weight_findings(subject, configured.name, expected, &endpoint, env_name));
+        findings.extend(weight_findings(
+            subject,
+            configured.name,
+            expected,
+            &endpoint,
+            env_name,
+        ));
     }
 
     if !served.is_empty() && expected.variants.iter().any(|v| v.instance_type.is_some()) {
@@ -305,7 +311,8 @@ fn weight_findings(
         .collect();
     let want = shares(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
     let have = shares(&pairs.iter().map(|p| p.2).collect::<Vec<_>>());
-    let percent = |s: Option<f64>| s.map_or("no traffic".to_string(), |s| format!("{s}% of traffic"));
+    let percent =
+        |s: Option<f64>| s.map_or("no traffic".to_string(), |s| format!("{s}% of traffic"));
     let set_back = pairs
         .iter()
         .map(|(name, configured, _)| format!("--set {name}={configured}"))

@@ -557,7 +557,10 @@ mod tests {
             assert!(human.contains(line), "{line:?} in:\n{human}");
         }
         let json: serde_json::Value = serde_json::from_str(&report.render_json()).unwrap();
-        assert_eq!(json["endpoints"][0]["deployment"]["variants"][0]["desired_instances"], 2);
+        assert_eq!(
+            json["endpoints"][0]["deployment"]["variants"][0]["desired_instances"],
+            2
+        );
         assert_eq!(json["alarms"][0]["state"], "ALARM");
         assert_eq!(json["endpoints"][0]["variants"][3]["shadow"], true);
     }

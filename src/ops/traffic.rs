@@ -232,10 +232,11 @@ pub fn changes(
         .map(|v| v.name.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let names = weights
-        .iter()
-        .map(|w| (w.variant.as_str(), "--set"))
-        .chain(capacities.iter().map(|c| (c.variant.as_str(), "--capacity")));
+    let names = weights.iter().map(|w| (w.variant.as_str(), "--set")).chain(
+        capacities
+            .iter()
+            .map(|c| (c.variant.as_str(), "--capacity")),
+    );
     let mut seen = std::collections::BTreeSet::new();
     for (name, flag) in names {
         if !seen.insert((name, flag)) {
@@ -289,7 +290,10 @@ pub fn changes(
         ));
     }
     if endpoint.variants.is_empty() {
-        problems.push(format!("endpoint {} has no production variants", endpoint.name));
+        problems.push(format!(
+            "endpoint {} has no production variants",
+            endpoint.name
+        ));
     }
     if !problems.is_empty() {
         return Err(TrafficError::Invalid(problems));
@@ -303,9 +307,9 @@ pub fn changes(
             weight: weight_set
                 .map(|w| w.weight)
                 .filter(|w| Some(*w) != variant.desired_weight.or(variant.current_weight)),
-            instances: capacity_set.map(|c| c.instances).filter(|n| {
-                Some(*n) != variant.desired_instances.or(variant.current_instances)
-            }),
+            instances: capacity_set
+                .map(|c| c.instances)
+                .filter(|n| Some(*n) != variant.desired_instances.or(variant.current_instances)),
         };
         if change.weight.is_some() || change.instances.is_some() {
             changes.push(change);
@@ -317,11 +321,17 @@ pub fn changes(
 /// What a change does, in words: `v2: weight 1 → 20 (traffic 50% → 20%)`.
 pub fn describe(live: &LiveEndpoint, changes: &[VariantChange]) -> Vec<String> {
     let production: Vec<&LiveVariant> = live.variants.iter().filter(|v| !v.shadow).collect();
-    let before: Vec<(&str, f64)> = production.iter().map(|v| (v.name.as_str(), weight(v))).collect();
+    let before: Vec<(&str, f64)> = production
+        .iter()
+        .map(|v| (v.name.as_str(), weight(v)))
+        .collect();
     let after: Vec<(&str, f64)> = production
         .iter()
         .map(|v| {
-            let set = changes.iter().find(|c| c.variant == v.name).and_then(|c| c.weight);
+            let set = changes
+                .iter()
+                .find(|c| c.variant == v.name)
+                .and_then(|c| c.weight);
             (v.name.as_str(), set.unwrap_or_else(|| weight(v)))
         })
         .collect();
@@ -329,8 +339,13 @@ pub fn describe(live: &LiveEndpoint, changes: &[VariantChange]) -> Vec<String> {
     changes
         .iter()
         .map(|c| {
-            let v = live.variant(&c.variant).expect("changes name live variants");
-            let i = production.iter().position(|p| p.name == c.variant).unwrap_or(0);
+            let v = live
+                .variant(&c.variant)
+                .expect("changes name live variants");
+            let i = production
+                .iter()
+                .position(|p| p.name == c.variant)
+                .unwrap_or(0);
             let mut parts = Vec::new();
             if let Some(w) = c.weight {
                 parts.push(format!(
@@ -352,7 +367,12 @@ pub fn describe(live: &LiveEndpoint, changes: &[VariantChange]) -> Vec<String> {
         .collect()
 }
 
-pub fn report(env: &Env, endpoint: &Endpoint, live: &LiveEndpoint, changed: Vec<String>) -> TrafficReport {
+pub fn report(
+    env: &Env,
+    endpoint: &Endpoint,
+    live: &LiveEndpoint,
+    changed: Vec<String>,
+) -> TrafficReport {
     let production: Vec<(&str, f64)> = live
         .variants
         .iter()
@@ -368,11 +388,14 @@ pub fn report(env: &Env, endpoint: &Endpoint, live: &LiveEndpoint, changed: Vec<
             let configured = endpoint.all_variants().find(|c| c.name == v.name);
             let traffic_percent = if v.shadow {
                 // The sampled share: shadow weight over the production weight, at most all of it.
-                v.current_weight.filter(|_| production_total > 0.0).map(|w| {
-                    ((w / production_total).min(1.0) * 1000.0).round() / 10.0
-                })
+                v.current_weight
+                    .filter(|_| production_total > 0.0)
+                    .map(|w| ((w / production_total).min(1.0) * 1000.0).round() / 10.0)
             } else {
-                shares.iter().find(|(n, _)| *n == v.name).and_then(|(_, s)| *s)
+                shares
+                    .iter()
+                    .find(|(n, _)| *n == v.name)
+                    .and_then(|(_, s)| *s)
             };
             TrafficVariant {
                 name: v.name.clone(),
@@ -509,7 +532,9 @@ impl TrafficReport {
             };
             let configured = match (v.configured_weight, v.configured_instances) {
                 (None, _) => "not configured".to_string(),
-                (Some(w), Some(n)) => format!("weight {w}, {n} instance{}", if n == 1 { "" } else { "s" }),
+                (Some(w), Some(n)) => {
+                    format!("weight {w}, {n} instance{}", if n == 1 { "" } else { "s" })
+                }
                 (Some(w), None) => format!("weight {w}"),
             };
             [
@@ -522,7 +547,14 @@ impl TrafficReport {
             ]
         });
         text.push_str(&output::table(
-            &["VARIANT", "KIND", "WEIGHT", "TRAFFIC", "INSTANCES", "CONFIGURED"],
+            &[
+                "VARIANT",
+                "KIND",
+                "WEIGHT",
+                "TRAFFIC",
+                "INSTANCES",
+                "CONFIGURED",
+            ],
             rows,
         ));
         if self.traffic == TrafficControl::External {
@@ -607,9 +639,13 @@ mod tests {
             variant("green", false, 1.0, Some(1)),
             variant("shadow", true, 1.0, Some(1)),
         ]);
-        let changes = changes(&env, endpoint, &ab, &[set("green=20"), set("blue=80")], &[
-            capacity("green=2"),
-        ])
+        let changes = changes(
+            &env,
+            endpoint,
+            &ab,
+            &[set("green=20"), set("blue=80")],
+            &[capacity("green=2")],
+        )
         .unwrap();
         assert_eq!(
             changes,
@@ -643,20 +679,47 @@ mod tests {
             &[set("purple=1"), set("shadow=5")],
             &[capacity("blue=2"), capacity("green=2")],
         ));
-        assert!(refused.contains("no variant \"purple\" (its production variants: blue, green)"), "{refused}");
+        assert!(
+            refused.contains("no variant \"purple\" (its production variants: blue, green)"),
+            "{refused}"
+        );
         assert!(refused.contains("shadow is a shadow variant"), "{refused}");
-        assert!(refused.contains("capacity of one variant per call"), "{refused}");
+        assert!(
+            refused.contains("capacity of one variant per call"),
+            "{refused}"
+        );
 
-        let refused = problems(super::changes(&env, endpoint, &ab, &[set("blue=0"), set("green=0")], &[]));
-        assert!(refused.contains("would all be 0 (blue=0, green=0)"), "{refused}");
+        let refused = problems(super::changes(
+            &env,
+            endpoint,
+            &ab,
+            &[set("blue=0"), set("green=0")],
+            &[],
+        ));
+        assert!(
+            refused.contains("would all be 0 (blue=0, green=0)"),
+            "{refused}"
+        );
 
         let serverless = live(vec![variant("AllTraffic", false, 1.0, None)]);
-        let refused = problems(super::changes(&env, endpoint, &serverless, &[], &[capacity("AllTraffic=2")]));
+        let refused = problems(super::changes(
+            &env,
+            endpoint,
+            &serverless,
+            &[],
+            &[capacity("AllTraffic=2")],
+        ));
         assert!(refused.contains("serverless variant"), "{refused}");
 
         let mut updating = ab.clone();
         updating.status = "Updating".into();
-        let refused = problems(super::changes(&env, endpoint, &updating, &[set("green=2")], &[]));
+        let refused = problems(super::changes(
+            &env,
+            endpoint,
+            &updating,
+            &[set("green=2")],
+            &[],
+        ));
         assert!(refused.contains("is Updating"), "{refused}");
     }
 

@@ -89,7 +89,11 @@ fn deploy(moto: &Moto, project: &Path) {
 }
 
 fn drift(moto: &Moto, project: &Path) -> (i32, Value) {
-    let output = run(moto, project, &["drift", "--env", "dev", "--format", "json"]);
+    let output = run(
+        moto,
+        project,
+        &["drift", "--env", "dev", "--format", "json"],
+    );
     (output.status.code().unwrap(), json(&output))
 }
 
@@ -133,7 +137,11 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
     let (code, report) = drift(&moto, dir);
     assert_eq!(code, 0, "{report:#}");
 
-    let shown = run(&moto, dir, &["traffic", "--env", "dev", "dogbreed", "--format", "json"]);
+    let shown = run(
+        &moto,
+        dir,
+        &["traffic", "--env", "dev", "dogbreed", "--format", "json"],
+    );
     assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
     let shown = json(&shown);
     assert_eq!(shown["format_version"], 1);
@@ -143,7 +151,13 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| (v["name"].clone(), v["current_weight"].clone(), v["traffic_percent"].clone()))
+        .map(|v| {
+            (
+                v["name"].clone(),
+                v["current_weight"].clone(),
+                v["traffic_percent"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         weights,
@@ -155,9 +169,15 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
 
     // Refusals: before any change, with the reason.
     for (args, says) in [
-        (vec!["--set", "green=5"], "needs --yes when standard input is not a terminal"),
+        (
+            vec!["--set", "green=5"],
+            "needs --yes when standard input is not a terminal",
+        ),
         (vec!["--set", "purple=5", "--yes"], "no variant \"purple\""),
-        (vec!["--set", "blue=0", "--set", "green=0", "--yes"], "would all be 0"),
+        (
+            vec!["--set", "blue=0", "--set", "green=0", "--yes"],
+            "would all be 0",
+        ),
         (
             vec!["--capacity", "blue=2", "--capacity", "green=2", "--yes"],
             "capacity of one variant per call",
@@ -168,7 +188,11 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
         all.extend(&args);
         let output = run(&moto, dir, &all);
         assert_ne!(output.status.code(), Some(0), "{args:?}");
-        assert!(text(&output.stderr).contains(says), "{args:?}: {}", text(&output.stderr));
+        assert!(
+            text(&output.stderr).contains(says),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
     }
     let (code, report) = drift(&moto, dir);
     assert_eq!(code, 0, "refused shifts changed nothing: {report:#}");
@@ -177,8 +201,19 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
         &moto,
         dir,
         &[
-            "traffic", "--env", "dev", "dogbreed", "--set", "green=5", "--set", "blue=5",
-            "--capacity", "green=2", "--yes", "--format", "json",
+            "traffic",
+            "--env",
+            "dev",
+            "dogbreed",
+            "--set",
+            "green=5",
+            "--set",
+            "blue=5",
+            "--capacity",
+            "green=2",
+            "--yes",
+            "--format",
+            "json",
         ],
     );
     assert_eq!(
@@ -198,7 +233,11 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
     );
     let green = &shifted["variants"][1];
     assert_eq!(
-        (&green["current_weight"], &green["traffic_percent"], &green["current_instances"]),
+        (
+            &green["current_weight"],
+            &green["traffic_percent"],
+            &green["current_instances"]
+        ),
         (&Value::from(5.0), &Value::from(50.0), &Value::from(2))
     );
     // A weight-only change kept blue's instances (SageMaker keeps what is not sent).
@@ -233,7 +272,11 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
 
     // Weights and counts managed outside the configuration: no drift.
     let outside = ab_project("traffic = \"external\"");
-    let output = run(&moto, outside.path(), &["drift", "--env", "dev", "--format", "json"]);
+    let output = run(
+        &moto,
+        outside.path(),
+        &["drift", "--env", "dev", "--format", "json"],
+    );
     let report = json(&output);
     assert_eq!(output.status.code(), Some(0), "{report:#}");
 
@@ -242,12 +285,25 @@ fn traffic_shows_and_shifts_weights_and_drift_holds_them_to_the_config() {
         &moto,
         dir,
         &[
-            "traffic", "--env", "dev", "dogbreed", "--set", "blue=9", "--set", "green=1",
-            "--capacity", "green=1", "--yes",
+            "traffic",
+            "--env",
+            "dev",
+            "dogbreed",
+            "--set",
+            "blue=9",
+            "--set",
+            "green=1",
+            "--capacity",
+            "green=1",
+            "--yes",
         ],
     );
     assert_eq!(back.status.code(), Some(0), "{}", text(&back.stderr));
-    assert!(text(&back.stdout).contains("changed green: weight 5 → 1"), "{}", text(&back.stdout));
+    assert!(
+        text(&back.stdout).contains("changed green: weight 5 → 1"),
+        "{}",
+        text(&back.stdout)
+    );
     let (code, report) = drift(&moto, dir);
     assert_eq!(code, 0, "{report:#}");
 }
@@ -351,7 +407,10 @@ fn drift_reports_alarms_deleted_silenced_or_re_pointed_and_status_shows_their_st
     );
     let deleted = by_name(deleted);
     assert_eq!(deleted.len(), 1, "{report:#}");
-    assert_eq!((deleted[0].0.as_str(), &deleted[0].1["actual"]), ("exists", &Value::from("deleted")));
+    assert_eq!(
+        (deleted[0].0.as_str(), &deleted[0].1["actual"]),
+        ("exists", &Value::from("deleted"))
+    );
     let re_pointed = by_name(re_pointed);
     assert_eq!(re_pointed.len(), 1, "{report:#}");
     assert_eq!(re_pointed[0].0, "alarm-actions");
