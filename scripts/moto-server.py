@@ -104,6 +104,10 @@ Fixes (remove each once moto ships it):
     request leaves the instance count alone, and a capacity-only request
     the weight. The omitted fields are filled with the variant's own values
     before moto's update runs.
+18. AWS::CloudWatch::Alarm is not a moto CloudFormation type: no alarm
+    exists after the deploy. Here it is a resource (physical id: the alarm
+    name, as on AWS) routed through the CloudWatch backend's
+    put_metric_alarm / delete_alarms.
 """
 
 import fnmatch
@@ -161,6 +165,7 @@ FIXES = [
     "get-template-of-change-set",
     "s3-policy-secure-transport",
     "update-endpoint-weights-partial",
+    "cloudwatch-alarm-resource",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -1107,6 +1112,64 @@ def _update_weights_and_capacities_partial(self, endpoint_name, desired_weights_
 
 
 sagemaker.SageMakerModelBackend.update_endpoint_weights_and_capacities = _update_weights_and_capacities_partial
+
+# --- 18. AWS::CloudWatch::Alarm ---------------------------------------------
+
+from moto.cloudwatch.models import cloudwatch_backends  # noqa: E402
+
+
+class MetricAlarm(CloudFormationModel):
+    __module__ = "moto.cloudwatch.models"  # moto files its models by service
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "AlarmName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        name = p.get("AlarmName") or resource_name
+        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p.get("ComparisonOperator"),
+            evaluation_periods=int(p.get("EvaluationPeriods", 1)),
+            period=int(p.get("Period", 60)),
+            threshold=float(p.get("Threshold", 0)),
+            statistic=p.get("Statistic"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            description=p.get("AlarmDescription", ""),
+            dimensions=list(p.get("Dimensions", [])),
+            alarm_actions=list(p.get("AlarmActions", [])),
+            ok_actions=list(p.get("OKActions", [])),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([original_resource.name])
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+    cached.cache_clear()
 
 # --- The launcher's marker ---------------------------------------------------
 
