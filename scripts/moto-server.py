@@ -109,11 +109,31 @@ Fixes (remove each once moto ships it):
     live objects of moto's S3 and KMS backends (buckets, keys, aliases) into
     the stack's resource map under their logical ids; the stack ends in
     IMPORT_COMPLETE.
+18. UpdateEndpointWeightsAndCapacities sets a variant's DesiredWeight and
+    DesiredInstanceCount (and the current ones) to null when the request
+    leaves one out. SageMaker keeps what is not given: a weight-only
+    request leaves the instance count alone, and a capacity-only request
+    the weight. The omitted fields are filled with the variant's own values
+    before moto's update runs.
+19. AWS::CloudWatch::Alarm is not a moto CloudFormation type: no alarm
+    exists after the deploy. Here it is a resource (physical id: the alarm
+    name, as on AWS) routed through the CloudWatch backend's
+    put_metric_alarm / delete_alarms.
+20. CloudWatch is served only in the query protocol; the Rust SDK speaks
+    Smithy RPC v2 CBOR (`POST /service/GraniteServiceVersion20100801/
+    operation/NAME`, `Content-Type: application/cbor`), which moto answers
+    with 404. Here such a request is routed to moto's own CloudWatch handler
+    for NAME: its CBOR body becomes the handler's parameters, and the result
+    is serialized from the botocore output shape (moto's JSON serializer)
+    into CBOR, timestamps as tag 1 epoch seconds; errors as `__type` and
+    `Message` with the error's status.
 """
 
+import datetime
 import fnmatch
 import json
 import re
+import struct
 import sys
 import threading
 
@@ -167,6 +187,9 @@ FIXES = [
     "get-template-of-change-set",
     "s3-policy-secure-transport",
     "import-change-sets",
+    "update-endpoint-weights-partial",
+    "cloudwatch-alarm-resource",
+    "cloudwatch-rpc-v2-cbor",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -1246,6 +1269,305 @@ def _execute_change_set_importing(self, change_set_name, stack_name=None):
 cfn_responses.CloudFormationResponse.create_change_set = _create_change_set_response_with_imports
 cfn.CloudFormationBackend.create_change_set = _create_change_set_importing
 cfn.CloudFormationBackend.execute_change_set = _execute_change_set_importing
+
+
+# --- 18. UpdateEndpointWeightsAndCapacities keeps what is not given ---------
+
+_update_weights_and_capacities = sagemaker.SageMakerModelBackend.update_endpoint_weights_and_capacities
+
+
+def _update_weights_and_capacities_partial(self, endpoint_name, desired_weights_and_capacities):
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is not None:
+        variants = {v.get("VariantName"): v for v in endpoint.production_variants}
+        filled = []
+        for request in desired_weights_and_capacities:
+            variant = variants.get(request.get("VariantName"), {})
+            filled.append(
+                {
+                    **request,
+                    "DesiredWeight": request.get("DesiredWeight", variant.get("CurrentWeight")),
+                    "DesiredInstanceCount": request.get(
+                        "DesiredInstanceCount", variant.get("CurrentInstanceCount")
+                    ),
+                }
+            )
+        desired_weights_and_capacities = filled
+    return _update_weights_and_capacities(self, endpoint_name, desired_weights_and_capacities)
+
+
+sagemaker.SageMakerModelBackend.update_endpoint_weights_and_capacities = _update_weights_and_capacities_partial
+
+# --- 19. AWS::CloudWatch::Alarm ---------------------------------------------
+
+from moto.cloudwatch.models import cloudwatch_backends  # noqa: E402
+
+
+class MetricAlarm(CloudFormationModel):
+    __module__ = "moto.cloudwatch.models"  # moto files its models by service
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "AlarmName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        name = p.get("AlarmName") or resource_name
+        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p.get("ComparisonOperator"),
+            evaluation_periods=int(p.get("EvaluationPeriods", 1)),
+            period=int(p.get("Period", 60)),
+            threshold=float(p.get("Threshold", 0)),
+            statistic=p.get("Statistic"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            description=p.get("AlarmDescription", ""),
+            dimensions=list(p.get("Dimensions", [])),
+            alarm_actions=list(p.get("AlarmActions", [])),
+            ok_actions=list(p.get("OKActions", [])),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([original_resource.name])
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+    cached.cache_clear()
+
+# --- 20. CloudWatch in Smithy RPC v2 CBOR ------------------------------------
+
+from moto.cloudwatch import urls as cloudwatch_urls  # noqa: E402
+from moto.cloudwatch.responses import CloudWatchResponse  # noqa: E402
+from moto.core import serialize as moto_serialize  # noqa: E402
+
+RPC_V2_CBOR = "smithy-rpc-v2-cbor"
+RPC_V2_CLOUDWATCH_PATH = re.compile(r"^/service/GraniteServiceVersion20100801/operation/([A-Za-z]+)$")
+
+
+class EpochSeconds(float):
+    """A timestamp: CBOR tag 1 over epoch seconds."""
+
+
+def cbor_encode(value):
+    """RFC 8949, definite lengths; floats always as 64-bit (Smithy reads any width)."""
+    out = bytearray()
+
+    def head(major, n):
+        if n < 24:
+            out.append(major << 5 | n)
+        else:
+            for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+                if n < 1 << (8 * size):
+                    out.append(major << 5 | info)
+                    out.extend(n.to_bytes(size, "big"))
+                    return
+            raise ValueError(f"integer {n} does not fit CBOR's 64 bits")
+
+    def item(v):
+        if v is None:
+            out.append(0xF6)
+        elif v is True or v is False:
+            out.append(0xF5 if v else 0xF4)
+        elif isinstance(v, EpochSeconds):
+            out.append(0xC1)
+            item(int(v) if v == int(v) else float(v))
+        elif isinstance(v, int):
+            head(0, v) if v >= 0 else head(1, -1 - v)
+        elif isinstance(v, float):
+            out.append(0xFB)
+            out.extend(struct.pack(">d", v))
+        elif isinstance(v, str):
+            data = v.encode("utf-8")
+            head(3, len(data))
+            out.extend(data)
+        elif isinstance(v, (bytes, bytearray)):
+            head(2, len(v))
+            out.extend(v)
+        elif isinstance(v, (list, tuple)):
+            head(4, len(v))
+            for element in v:
+                item(element)
+        elif isinstance(v, dict):
+            head(5, len(v))
+            for key, element in v.items():
+                item(key)
+                item(element)
+        else:
+            raise TypeError(f"no CBOR form for {type(v).__name__}")
+
+    item(value)
+    return bytes(out)
+
+
+_BREAK = object()
+
+
+def cbor_decode(data):
+    """RFC 8949, definite and indefinite lengths (the Rust SDK writes
+    indefinite maps and arrays). Tag 1 becomes a UTC datetime."""
+    pos = 0
+
+    def take(n):
+        nonlocal pos
+        if pos + n > len(data):
+            raise ValueError(f"CBOR ends at byte {len(data)}, {n} more expected at {pos}")
+        chunk = data[pos : pos + n]
+        pos += n
+        return chunk
+
+    def argument(info):
+        if info < 24:
+            return info
+        if info in (24, 25, 26, 27):
+            return int.from_bytes(take(1 << (info - 24)), "big")
+        if info == 31:
+            return None  # indefinite length
+        raise ValueError(f"CBOR additional information {info} is reserved (byte {pos - 1})")
+
+    def item():
+        initial = take(1)[0]
+        major, info = initial >> 5, initial & 0x1F
+        if initial == 0xFF:
+            return _BREAK
+        if major == 7:
+            if info == 20:
+                return False
+            if info == 21:
+                return True
+            if info in (22, 23):
+                return None
+            if info in (25, 26, 27):
+                fmt = {25: ">e", 26: ">f", 27: ">d"}[info]
+                return struct.unpack(fmt, take(struct.calcsize(fmt)))[0]
+            raise ValueError(f"CBOR simple value {info} is not supported")
+        n = argument(info)
+        if major == 0:
+            return n
+        if major == 1:
+            return -1 - n
+        if major in (2, 3):
+            if n is None:
+                chunks = []
+                while (chunk := item()) is not _BREAK:
+                    chunks.append(chunk)
+                return b"".join(chunks) if major == 2 else "".join(chunks)
+            raw = take(n)
+            return raw if major == 2 else raw.decode("utf-8")
+        if major == 4:
+            if n is None:
+                elements = []
+                while (element := item()) is not _BREAK:
+                    elements.append(element)
+                return elements
+            return [item() for _ in range(n)]
+        if major == 5:
+            mapping = {}
+            count = 0
+            while n is None or count < n:
+                key = item()
+                if key is _BREAK and n is None:
+                    break
+                mapping[key] = item()
+                count += 1
+            return mapping
+        # major 6: a tag
+        tagged = item()
+        if n == 1:
+            return datetime.datetime.fromtimestamp(tagged, datetime.timezone.utc)
+        raise ValueError(f"CBOR tag {n} is not supported")
+
+    value = item()
+    if pos != len(data):
+        raise ValueError(f"{len(data) - pos} bytes after the CBOR item")
+    return value
+
+
+class RpcV2CborSerializer(moto_serialize.BaseJSONSerializer):
+    """moto's JSON serializer walks the botocore output shape into a dict;
+    only its leaves and its encoding differ in RPC v2 CBOR."""
+
+    CONTENT_TYPE = "application/cbor"
+
+    def _get_protocol_specific_content_type(self):
+        return self.CONTENT_TYPE
+
+    def _serialize_body(self, body):
+        return cbor_encode(body)
+
+    def _serialize_type_timestamp(self, serialized, value, shape, key):
+        seconds = self._timestamp_serializer._convert_timestamp_to_str(value, "unixtimestamp")
+        self._default_serialize(serialized, EpochSeconds(seconds), shape, key)
+
+    def _serialize_type_blob(self, serialized, value, shape, key):
+        self._default_serialize(serialized, value.encode() if isinstance(value, str) else bytes(value), shape, key)
+
+    def serialize(self, result):
+        response = super().serialize(result)
+        response["headers"]["smithy-protocol"] = "rpc-v2-cbor"
+        return response
+
+
+moto_serialize.SERIALIZERS[RPC_V2_CBOR] = RpcV2CborSerializer
+cloudwatch_urls.url_paths["{0}/service/GraniteServiceVersion20100801/operation/(?P<operation>[A-Za-z]+)$"] = (
+    CloudWatchResponse.dispatch
+)
+
+_cloudwatch_dispatch = CloudWatchResponse._dispatch
+_cloudwatch_get_action = CloudWatchResponse._get_action
+_cloudwatch_parse_parameters = CloudWatchResponse.parse_parameters
+_cloudwatch_response_protocol = CloudWatchResponse.determine_response_protocol
+
+
+def _cloudwatch_dispatch_rpc_v2(self, request, full_url=None, headers=None):
+    match = RPC_V2_CLOUDWATCH_PATH.match(request.path)
+    self.rpc_v2_operation = match.group(1) if match else None
+    if self.rpc_v2_operation:
+        self.use_raw_body = True  # CBOR is not text
+    return _cloudwatch_dispatch(self, request, full_url, headers)
+
+
+def _cloudwatch_get_action_rpc_v2(self):
+    return getattr(self, "rpc_v2_operation", None) or _cloudwatch_get_action(self)
+
+
+def _cloudwatch_parse_parameters_rpc_v2(self, request):
+    if not getattr(self, "rpc_v2_operation", None):
+        return _cloudwatch_parse_parameters(self, request)
+    self.params = cbor_decode(request.data) if request.data else {}
+
+
+def _cloudwatch_response_protocol_rpc_v2(self, service_model):
+    if getattr(self, "rpc_v2_operation", None):
+        return RPC_V2_CBOR
+    return _cloudwatch_response_protocol(self, service_model)
+
+
+CloudWatchResponse._dispatch = _cloudwatch_dispatch_rpc_v2
+CloudWatchResponse._get_action = _cloudwatch_get_action_rpc_v2
+CloudWatchResponse.parse_parameters = _cloudwatch_parse_parameters_rpc_v2
+CloudWatchResponse.determine_response_protocol = _cloudwatch_response_protocol_rpc_v2
 
 # --- The launcher's marker ---------------------------------------------------
 

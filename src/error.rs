@@ -39,6 +39,8 @@ pub enum Error {
     #[error(transparent)]
     Ops(#[from] OpsError),
     #[error(transparent)]
+    Traffic(#[from] crate::ops::traffic::TrafficError),
+    #[error(transparent)]
     Code(#[from] crate::code::UploadError),
     #[error(transparent)]
     Fleet(#[from] crate::fleet::FleetError),

@@ -166,6 +166,14 @@ pub enum Command {
         after_help = "Examples:\n  mlinfra prices update                       # the regions of the deployable environments\n  mlinfra prices update --region eu-west-1\n\nTables are written to prices/<region>.json in the project and win over the\ntables shipped in mlinfra; an environment's [prices] win over both."
     )]
     Prices(PricesArgs),
+    /// Show each variant's weight and capacity (desired and current, beside
+    /// the configured ones), or shift weights with --set (capacity with
+    /// --capacity) through UpdateEndpointWeightsAndCapacities, then wait for
+    /// the endpoint to be InService. Exit 0, or 1 on error (nothing changed).
+    #[command(
+        after_help = "Examples:\n  mlinfra traffic --env prod ranker\n  mlinfra traffic --env prod ranker --format json\n  mlinfra traffic --env prod ranker --set candidate=20 --set current=80\n  mlinfra traffic --env prod ranker --capacity current=3 --yes      # CI\n\nThe configuration stays the source of truth: drift reports weights and counts set here\nunless the endpoint says traffic = \"external\"."
+    )]
+    Traffic(TrafficArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +186,28 @@ pub struct ImportArgs {
     #[arg(long, value_name = "LOGICAL_ID=PHYSICAL_ID")]
     pub resource: Vec<String>,
     /// Import without asking (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrafficArgs {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(long, short)]
+    pub env: String,
+    /// The endpoint (an `[endpoints.<name>]` table of the environment).
+    pub endpoint: String,
+    /// New weight of a production variant (repeatable); the others keep theirs.
+    #[arg(long = "set", value_name = "VARIANT=WEIGHT")]
+    pub weights: Vec<crate::ops::traffic::WeightSetting>,
+    /// New instance count of one production variant.
+    #[arg(long, value_name = "VARIANT=INSTANCES")]
+    pub capacity: Vec<crate::ops::traffic::CapacitySetting>,
+    /// Change without asking (required when standard input is not a terminal).
     #[arg(long)]
     pub yes: bool,
     #[arg(long, value_enum, default_value_t = Format::Human)]

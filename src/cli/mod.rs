@@ -76,5 +76,6 @@ fn dispatch(session: &Session, command: args::Command) -> Result<Exit> {
         Command::Destroy(args) => commands::destroy::run(session, &args),
         Command::Import(args) => commands::import::run(session, &args),
         Command::Prices(args) => commands::prices::run(session, &args),
+        Command::Traffic(args) => commands::traffic::run(session, &args),
     }
 }

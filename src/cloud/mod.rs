@@ -5,6 +5,7 @@
 //! wrappers around the CloudFormation calls; the one polling helper; and one
 //! error type for every failed call.
 
+pub mod alarms;
 pub mod cfn;
 pub mod counter;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod poll;
 pub mod pricing;
 pub mod reach;
 pub mod s3;
+pub mod sagemaker;
 pub mod stackset;
 
 use std::time::Duration;
@@ -103,6 +105,7 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub counter: CallCounter,
 }
 
@@ -134,6 +137,7 @@ impl Clients {
             iam: client!(aws_sdk_iam),
             sagemaker: client!(aws_sdk_sagemaker),
             autoscaling: client!(aws_sdk_applicationautoscaling),
+            cloudwatch: client!(aws_sdk_cloudwatch),
             counter,
         }
     }

@@ -21,5 +21,6 @@ pub mod prices;
 pub mod render;
 pub mod schema;
 pub mod status;
+pub mod traffic;
 pub mod train;
 pub mod validate;

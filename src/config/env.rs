@@ -153,6 +153,31 @@ pub struct Endpoint {
     /// A data-quality monitoring schedule over the captured data.
     #[serde(default)]
     pub monitor: Option<Monitor>,
+    /// Who sets the live weights and instance counts of the variants.
+    #[serde(default)]
+    pub traffic: TrafficControl,
+}
+
+/// `traffic = "config" | "external"`: whether the configuration sets the
+/// variants' weights and instance counts (drift reports a live value that
+/// differs), or something outside it does (`mlinfra traffic`, a release
+/// tool): drift then leaves them alone and deploys retain them.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TrafficControl {
+    #[default]
+    Config,
+    External,
+}
+
+impl TrafficControl {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "config" => Some(TrafficControl::Config),
+            "external" => Some(TrafficControl::External),
+            _ => None,
+        }
+    }
 }
 
 /// One variant of an endpoint: its own model, capacity and traffic weight.

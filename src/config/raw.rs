@@ -198,6 +198,10 @@ pub struct RawEndpoint {
     pub data_capture: Option<RawDataCapture>,
     /// A Model Monitor data-quality schedule over the captured data.
     pub monitor: Option<RawMonitor>,
+    /// `config` (default): the configured weights and instance counts are the
+    /// truth and drift reports others; `external`: they are set outside the
+    /// configuration (`mlinfra traffic`, a release tool) and left alone.
+    pub traffic: Option<String>,
 }
 
 /// One variant of an endpoint: every key falls back to the endpoint's own.

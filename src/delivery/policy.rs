@@ -353,6 +353,21 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
             ],
         ),
         statement(
+            "Traffic",
+            &["sagemaker:UpdateEndpointWeightsAndCapacities"],
+            vec![format!(
+                "arn:aws:sagemaker:{region}:{account}:endpoint/{prefix}-*"
+            )],
+        ),
+        // Alarm names start with the endpoint's name, `{project}-{env}-…`.
+        statement(
+            "AlarmStates",
+            &["cloudwatch:DescribeAlarms"],
+            vec![format!(
+                "arn:aws:cloudwatch:{region}:{account}:alarm:{prefix}-*"
+            )],
+        ),
+        statement(
             "DeepChecksScaling",
             &[
                 "application-autoscaling:DescribeScalableTargets",
@@ -605,6 +620,7 @@ mod tests {
                 "DescribeScalableTargets" | "DescribeScalingPolicies" => {
                     format!("application-autoscaling:{op}")
                 }
+                "DescribeAlarms" => format!("cloudwatch:{op}"),
                 op if op.contains("Endpoint")
                     || op.contains("Pipeline")
                     || op.contains("TrainingJob")

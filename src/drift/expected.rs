@@ -17,6 +17,17 @@ pub struct StackExpectations {
     pub roles: Vec<RoleExpectation>,
     pub endpoints: Vec<EndpointExpectation>,
     pub buckets: Vec<BucketExpectation>,
+    pub alarms: Vec<AlarmExpectation>,
+}
+
+/// An `AWS::CloudWatch::Alarm` with a literal name: it must exist, with its
+/// actions enabled, notifying what the template says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmExpectation {
+    pub logical_id: String,
+    pub alarm_name: String,
+    /// May hold a `Ref` to the topic: resolve before comparing.
+    pub alarm_actions: Vec<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +52,8 @@ pub struct VariantExpectation {
     pub name: String,
     pub instance_type: Option<String>,
     pub initial_instance_count: Option<i64>,
+    /// `InitialVariantWeight`.
+    pub weight: Option<f64>,
     pub scaling: Option<ScalingExpectation>,
 }
 
@@ -193,7 +206,24 @@ pub fn from_template(template: &Value) -> StackExpectations {
         roles: roles(template),
         endpoints: endpoints(template),
         buckets: buckets(template),
+        alarms: alarms(template),
     }
+}
+
+fn alarms(template: &Value) -> Vec<AlarmExpectation> {
+    of_type(template, "AWS::CloudWatch::Alarm")
+        .filter_map(|(id, p)| {
+            Some(AlarmExpectation {
+                logical_id: id.to_string(),
+                alarm_name: string(p, "AlarmName")?,
+                alarm_actions: p
+                    .get("AlarmActions")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 fn roles(template: &Value) -> Vec<RoleExpectation> {
@@ -304,6 +334,7 @@ fn endpoints(template: &Value) -> Vec<EndpointExpectation> {
                     Some(VariantExpectation {
                         instance_type: string(v, "InstanceType"),
                         initial_instance_count: integer(v, "InitialInstanceCount"),
+                        weight: float(v, "InitialVariantWeight"),
                         scaling,
                         name,
                     })

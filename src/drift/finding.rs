@@ -23,6 +23,7 @@ pub enum Source {
     Sagemaker,
     ApplicationAutoScaling,
     S3,
+    Cloudwatch,
 }
 
 impl Source {
@@ -34,6 +35,7 @@ impl Source {
             Source::Sagemaker => "sagemaker",
             Source::ApplicationAutoScaling => "application-auto-scaling",
             Source::S3 => "s3",
+            Source::Cloudwatch => "cloudwatch",
         }
     }
 }
@@ -86,6 +88,15 @@ pub enum Check {
     PublicAccessBlock,
     /// The stack's protection: its stack policy and termination protection.
     StackProtection,
+    /// A production variant's traffic weight (its share of the traffic).
+    Weight {
+        variant: String,
+    },
+    /// An alarm's actions are enabled (DisableAlarmActions is invisible to
+    /// CloudFormation's drift detection).
+    AlarmActionsEnabled,
+    /// An alarm notifies the environment's topic.
+    AlarmActions,
 }
 
 impl fmt::Display for Check {
@@ -112,6 +123,9 @@ impl fmt::Display for Check {
             Check::BucketKey => f.write_str("S3 bucket key"),
             Check::PublicAccessBlock => f.write_str("public access block"),
             Check::StackProtection => f.write_str("stack policy and termination protection"),
+            Check::Weight { variant } => write!(f, "traffic weight of {variant}"),
+            Check::AlarmActionsEnabled => f.write_str("alarm actions enabled"),
+            Check::AlarmActions => f.write_str("alarm actions"),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! resources are found only through the stacks' physical resource ids
 //! (`cloud::cfn::DeployedStack`). Every independent call runs concurrently.
 
+pub mod alarms;
 pub mod autoscaling;
 pub mod detection;
 pub mod expected;
@@ -31,6 +32,7 @@ use crate::apply::protect;
 use crate::cloud::cfn::{self, DeployedStack};
 use crate::cloud::{AwsError, Clients, Poll};
 use crate::config::Env;
+use crate::config::env::TrafficControl;
 use crate::render::RenderedStack;
 use expected::{KeyRef, Resolver, StackExpectations};
 
@@ -346,6 +348,21 @@ fn deep_checks<'a>(
             .config_logical_id
             .as_deref()
             .and_then(|id| stack.physical_id(id));
+        // Every rendered endpoint comes from the configuration's endpoints.
+        let configured = env
+            .endpoints
+            .iter()
+            .find(|e| e.ids.endpoint == endpoint.logical_id)
+            .map_or(
+                sagemaker::Configured {
+                    name: "<endpoint>",
+                    traffic: TrafficControl::Config,
+                },
+                |e| sagemaker::Configured {
+                    name: &e.name,
+                    traffic: e.traffic,
+                },
+            );
         tasks.push(
             async move {
                 let result = sagemaker::check_endpoint(
@@ -354,8 +371,34 @@ fn deep_checks<'a>(
                     &endpoint,
                     config_id,
                     &env.name,
+                    configured,
                 )
                 .await;
+                (subject, result)
+            }
+            .boxed(),
+        );
+    }
+
+    let mut alarm_checks = Vec::new();
+    for alarm in expectations.alarms {
+        let subject = deployed_subject(stack, &alarm.logical_id, "AWS::CloudWatch::Alarm");
+        if subject.physical_id.is_none() {
+            findings.push(not_in_stack(&subject, env));
+            continue;
+        }
+        alarm_checks.push(alarms::AlarmCheck {
+            subject,
+            expected: alarm,
+        });
+    }
+    if let Some(first) = alarm_checks.first() {
+        let (subject, resolver) = (first.subject.clone(), resolver());
+        tasks.push(
+            async move {
+                let result =
+                    alarms::check_alarms(&clients.cloudwatch, &alarm_checks, &resolver, &env.name)
+                        .await;
                 (subject, result)
             }
             .boxed(),

@@ -9,6 +9,7 @@ use super::detection::RECREATE_HINT;
 use super::expected::{EndpointExpectation, VariantExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;
+use crate::config::env::TrafficControl;
 
 /// CloudFormation records an endpoint (and an endpoint config) by ARN, while
 /// SageMaker's API takes the name: the part after `endpoint/`. SageMaker
@@ -26,13 +27,22 @@ fn is_not_found(error: &AwsError) -> bool {
     error.has_code(&["ValidationException"]) && error.message.contains("Could not find")
 }
 
+/// The endpoint as the configuration names it, and who sets its traffic.
+#[derive(Debug, Clone, Copy)]
+pub struct Configured<'a> {
+    pub name: &'a str,
+    pub traffic: TrafficControl,
+}
+
 pub async fn check_endpoint(
     sagemaker: &Client,
     subject: &Subject,
     expected: &EndpointExpectation,
     config_physical_id: Option<&str>,
     env_name: &str,
+    configured: Configured<'_>,
 ) -> Result<Vec<DriftFinding>, AwsError> {
+    let traffic = configured.traffic;
     let name = name_from_arn(
         subject.physical_id.as_deref().unwrap_or_default(),
         "endpoint",
@@ -110,14 +120,26 @@ pub async fn check_endpoint(
             );
             continue;
         };
+        // Set outside the configuration on purpose: only autoscaling's bounds hold.
+        let external = traffic == TrafficControl::External && variant.scaling.is_none();
         let count = live
             .desired_instance_count()
             .or(live.current_instance_count());
         if let Some(count) = count
+            && !external
             && let Some(finding) = count_finding(subject, name, variant, i64::from(count), env_name)
         {
             findings.push(finding);
         }
+    }
+    if traffic == TrafficControl::Config {
+        findings.extend(weight_findings(
+            subject,
+            configured.name,
+            expected,
+            &endpoint,
+            env_name,
+        ));
     }
 
     if !served.is_empty() && expected.variants.iter().any(|v| v.instance_type.is_some()) {
@@ -250,4 +272,77 @@ fn count_finding(
                 ),
             )
     })
+}
+
+/// Shares of the traffic in percent, one decimal; `None` where the weights sum to 0.
+fn shares(weights: &[f64]) -> Vec<Option<f64>> {
+    let total: f64 = weights.iter().sum();
+    weights
+        .iter()
+        .map(|w| (total > 0.0).then(|| (w / total * 1000.0).round() / 10.0))
+        .collect()
+}
+
+/// A production variant's share of the traffic against the configured one.
+/// Weights are compared as shares (9:1 is 90:10), since SageMaker routes by
+/// weight over the sum; a live weight is the one requested while an update runs.
+fn weight_findings(
+    subject: &Subject,
+    config_name: &str,
+    expected: &EndpointExpectation,
+    endpoint: &aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput,
+    env_name: &str,
+) -> Vec<DriftFinding> {
+    let pairs: Vec<(&str, f64, f64)> = expected
+        .variants
+        .iter()
+        .filter_map(|variant| {
+            let live = endpoint
+                .production_variants()
+                .iter()
+                .find(|v| v.variant_name() == Some(variant.name.as_str()))?;
+            let weight = live.desired_weight().or(live.current_weight())?;
+            Some((
+                variant.name.as_str(),
+                variant.weight.unwrap_or(1.0),
+                f64::from(weight),
+            ))
+        })
+        .collect();
+    let want = shares(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+    let have = shares(&pairs.iter().map(|p| p.2).collect::<Vec<_>>());
+    let percent =
+        |s: Option<f64>| s.map_or("no traffic".to_string(), |s| format!("{s}% of traffic"));
+    let set_back = pairs
+        .iter()
+        .map(|(name, configured, _)| format!("--set {name}={configured}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    pairs
+        .iter()
+        .zip(want.iter().zip(&have))
+        .filter(|(_, (w, h))| w != h)
+        .map(|((name, configured, live), (w, h))| {
+            subject
+                .finding(
+                    Source::Sagemaker,
+                    Check::Weight {
+                        variant: name.to_string(),
+                    },
+                )
+                .values(
+                    format!("weight {configured} ({})", percent(*w)),
+                    format!("weight {live} ({})", percent(*h)),
+                )
+                .hint(
+                    Remedy::RevertOrUpdateConfig,
+                    format!(
+                        "the configuration is the source of truth for weights, and apply changes them only when the \
+                         endpoint config changes: set them back (mlinfra traffic --env {env_name} {config_name} {set_back}), \
+                         or write the new weights into environments/{env_name}.toml, or set \
+                         traffic = \"external\" on the endpoint if weights are managed outside the configuration"
+                    ),
+                )
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@
 
 pub mod run;
 pub mod status;
+pub mod traffic;
 pub mod train;
 
 use crate::cloud::AwsError;

@@ -8,19 +8,31 @@ use serde::Serialize;
 use crate::output::{self, Printer, Report};
 
 use super::OpsError;
-use crate::cloud::AwsError;
-use crate::cloud::{Cfn, Clients};
+use crate::cloud::sagemaker::{self, PendingDeployment};
+use crate::cloud::{AwsError, Cfn, Clients, alarms};
 use crate::config::Env;
 use crate::config::env::Endpoint;
 use crate::stacks::{self, Layer};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
     pub env: String,
     pub account_id: String,
     pub region: String,
     pub stacks: Vec<StackStatus>,
     pub endpoints: Vec<EndpointStatus>,
+    /// The environment's rendered alarms and their states.
+    pub alarms: Vec<AlarmStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmStatus {
+    pub endpoint: String,
+    pub variant: String,
+    pub name: String,
+    /// `OK`, `ALARM`, `INSUFFICIENT_DATA`; `None`: the alarm does not exist.
+    pub state: Option<String>,
+    pub actions_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,7 +51,7 @@ pub struct Output {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EndpointStatus {
     /// The endpoint's name in the configuration.
     pub name: String,
@@ -48,11 +60,19 @@ pub struct EndpointStatus {
     pub status: Option<String>,
     pub failure_reason: Option<String>,
     pub variants: Vec<VariantStatus>,
+    /// The blue/green deployment under way (DescribeEndpoint's
+    /// PendingDeploymentSummary), while the endpoint is Creating or Updating.
+    pub deployment: Option<PendingDeployment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VariantStatus {
     pub name: String,
+    pub shadow: bool,
+    pub current_weight: Option<f64>,
+    pub desired_weight: Option<f64>,
+    /// A serverless variant has no instance counts.
+    pub serverless: bool,
     pub current_instances: Option<u32>,
     pub desired_instances: Option<u32>,
     pub autoscaling: Scaling,
@@ -109,32 +129,29 @@ async fn endpoint_status(
     endpoint: &Endpoint,
     physical_id: Option<&str>,
 ) -> Result<EndpointStatus, OpsError> {
-    let Some(name) = physical_id.map(endpoint_name) else {
-        return Ok(EndpointStatus {
-            name: endpoint.name.clone(),
-            endpoint_name: None,
-            status: None,
-            failure_reason: None,
-            variants: Vec::new(),
-        });
+    let missing = |name: Option<&str>| EndpointStatus {
+        name: endpoint.name.clone(),
+        endpoint_name: name.map(str::to_string),
+        status: None,
+        failure_reason: None,
+        variants: Vec::new(),
+        deployment: None,
     };
-    let described = clients
-        .sagemaker
-        .describe_endpoint()
-        .endpoint_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeEndpoint", e))?;
+    let Some(name) = physical_id.map(endpoint_name) else {
+        return Ok(missing(None));
+    };
+    let Some(live) = sagemaker::describe_endpoint(&clients.sagemaker, name).await? else {
+        return Ok(missing(Some(name)));
+    };
     let mut variants = Vec::new();
-    for variant in described.production_variants() {
-        let variant_name = variant.variant_name().unwrap_or_default().to_string();
+    for variant in &live.variants {
         let configured = endpoint
             .all_variants()
-            .find(|v| v.name == variant_name)
+            .find(|v| v.name == variant.name)
             .and_then(|v| v.autoscaling.as_ref());
         let autoscaling = match configured {
             None => Scaling::NotConfigured,
-            Some(configured) => scalable_target(clients, name, &variant_name)
+            Some(configured) => scalable_target(clients, name, &variant.name)
                 .await?
                 .unwrap_or(Scaling::NotRegistered {
                     configured_min: configured.min,
@@ -142,19 +159,57 @@ async fn endpoint_status(
                 }),
         };
         variants.push(VariantStatus {
-            name: variant_name,
-            current_instances: count(variant.current_instance_count()),
-            desired_instances: count(variant.desired_instance_count()),
+            name: variant.name.clone(),
+            shadow: variant.shadow,
+            current_weight: variant.current_weight,
+            desired_weight: variant.desired_weight,
+            serverless: variant.serverless,
+            current_instances: variant.current_instances,
+            desired_instances: variant.desired_instances,
             autoscaling,
         });
     }
     Ok(EndpointStatus {
         name: endpoint.name.clone(),
-        endpoint_name: Some(name.to_string()),
-        status: described.endpoint_status().map(|s| s.as_str().to_string()),
-        failure_reason: described.failure_reason().map(str::to_string),
+        endpoint_name: Some(live.name),
+        status: Some(live.status),
+        failure_reason: live.failure_reason,
         variants,
+        deployment: live.pending,
     })
+}
+
+/// Every alarm the environment renders, with its live state.
+async fn alarm_states(clients: &Clients, env: &Env) -> Result<Vec<AlarmStatus>, OpsError> {
+    let rendered: Vec<(&str, &str, &str)> = env
+        .endpoints
+        .iter()
+        .flat_map(|e| {
+            e.all_variants().flat_map(move |v| {
+                v.alarms
+                    .iter()
+                    .map(move |a| (e.name.as_str(), v.name.as_str(), a.alarm_name.as_str()))
+            })
+        })
+        .collect();
+    if rendered.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = rendered.iter().map(|(_, _, n)| *n).collect();
+    let live = alarms::describe(&clients.cloudwatch, &names).await?;
+    Ok(rendered
+        .into_iter()
+        .map(|(endpoint, variant, name)| {
+            let found = live.iter().find(|a| a.name == name);
+            AlarmStatus {
+                endpoint: endpoint.to_string(),
+                variant: variant.to_string(),
+                name: name.to_string(),
+                state: found.map(|a| a.state.clone()),
+                actions_enabled: found.map(|a| a.actions_enabled),
+            }
+        })
+        .collect())
 }
 
 async fn scalable_target(
@@ -198,12 +253,14 @@ pub async fn collect(clients: &Clients, env: &Env) -> Result<StatusReport, OpsEr
             .and_then(|s| s.physical_id(&endpoint.ids.endpoint));
         endpoints.push(endpoint_status(clients, endpoint, physical_id).await?);
     }
+    let alarms = alarm_states(clients, env).await?;
     Ok(StatusReport {
         env: env.name.clone(),
         account_id: env.account_id.clone(),
         region: env.region.clone(),
         stacks,
         endpoints,
+        alarms,
     })
 }
 
@@ -265,16 +322,27 @@ impl StatusReport {
                     "-".into(),
                     "-".into(),
                     "-".into(),
+                    "-".into(),
                 ]);
             }
+            let production: f64 = endpoint
+                .variants
+                .iter()
+                .filter(|v| !v.shadow)
+                .filter_map(|v| v.current_weight)
+                .sum();
             for variant in &endpoint.variants {
                 rows.push([
                     endpoint.name.clone(),
                     status.to_string(),
                     variant.name.clone(),
+                    weight(variant, production),
                     instances(variant),
                     scaling(variant),
                 ]);
+            }
+            if let Some(deployment) = &endpoint.deployment {
+                notes.push_str(&deployment_note(&endpoint.name, deployment));
             }
             if let Some(reason) = &endpoint.failure_reason {
                 notes.push_str(&format!("  {}: reason: {reason}\n", endpoint.name));
@@ -285,16 +353,97 @@ impl StatusReport {
         }
         text.push('\n');
         text.push_str(&output::table(
-            &["ENDPOINT", "STATUS", "VARIANT", "INSTANCES", "AUTOSCALING"],
+            &[
+                "ENDPOINT",
+                "STATUS",
+                "VARIANT",
+                "WEIGHT",
+                "INSTANCES",
+                "AUTOSCALING",
+            ],
             rows,
         ));
         text.push_str(&notes);
+        if !self.alarms.is_empty() {
+            text.push('\n');
+            text.push_str(&output::table(
+                &["ALARM", "ENDPOINT", "VARIANT", "STATE"],
+                self.alarms.iter().map(|a| {
+                    let state = match (&a.state, a.actions_enabled) {
+                        (None, _) => "missing".to_string(),
+                        (Some(state), Some(false)) => format!("{state} (actions disabled)"),
+                        (Some(state), _) => state.clone(),
+                    };
+                    [a.name.clone(), a.endpoint.clone(), a.variant.clone(), state]
+                }),
+            ));
+        }
         text
     }
 }
 
+/// The weight, where it is going, and the traffic it gives: a share of
+/// production traffic, or for a shadow variant the share copied to it.
+fn weight(variant: &VariantStatus, production: f64) -> String {
+    let Some(current) = variant.current_weight else {
+        return "-".to_string();
+    };
+    let moving = match variant.desired_weight {
+        Some(d) if d != current => format!("{current} (→ {d})"),
+        _ => current.to_string(),
+    };
+    if production <= 0.0 {
+        return moving;
+    }
+    let share = (current / production).min(1.0) * 100.0;
+    let share = (share * 10.0).round() / 10.0;
+    if variant.shadow {
+        format!("{moving}, shadow {share}% copied")
+    } else {
+        format!("{moving}, {share}%")
+    }
+}
+
+/// What DescribeEndpoint says about a deployment under way.
+fn deployment_note(endpoint: &str, deployment: &PendingDeployment) -> String {
+    let mut note = format!(
+        "  {endpoint}: deployment in progress to endpoint config {}{}\n",
+        deployment.endpoint_config,
+        deployment
+            .started
+            .as_deref()
+            .map(|t| format!(" (started {t})"))
+            .unwrap_or_default()
+    );
+    for variant in &deployment.variants {
+        let counts = match (variant.current_instances, variant.desired_instances) {
+            (Some(c), Some(d)) => format!("{c} of {d} instances"),
+            (None, Some(d)) => format!("0 of {d} instances"),
+            _ => "no instance count".to_string(),
+        };
+        note.push_str(&format!(
+            "    new {}{}: {counts}{}\n",
+            variant.name,
+            variant
+                .instance_type
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default(),
+            if variant.stages.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", variant.stages.join("; "))
+            }
+        ));
+    }
+    note
+}
+
 /// The current instance count, and where it is going when it differs.
 fn instances(variant: &VariantStatus) -> String {
+    if variant.serverless {
+        return "serverless".to_string();
+    }
     match (variant.current_instances, variant.desired_instances) {
         (Some(c), Some(d)) if c != d => format!("{c} (→ {d})"),
         (Some(c), _) => c.to_string(),
@@ -319,5 +468,100 @@ fn scaling(variant: &VariantStatus) -> String {
             configured_min,
             configured_max,
         } => format!("{configured_min}–{configured_max} configured, no scalable target registered"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::sagemaker::PendingVariant;
+
+    fn variant(name: &str, shadow: bool, weight: f64) -> VariantStatus {
+        VariantStatus {
+            name: name.into(),
+            shadow,
+            current_weight: Some(weight),
+            desired_weight: Some(weight),
+            serverless: false,
+            current_instances: Some(2),
+            desired_instances: Some(2),
+            autoscaling: Scaling::Registered { min: 1, max: 4 },
+        }
+    }
+
+    #[test]
+    fn status_shows_weights_a_deployment_under_way_and_alarm_states() {
+        let mut green = variant("green", false, 1.0);
+        green.desired_weight = Some(3.0);
+        let mut serverless = variant("small", false, 0.0);
+        serverless.serverless = true;
+        (serverless.current_instances, serverless.desired_instances) = (None, None);
+        serverless.autoscaling = Scaling::NotConfigured;
+        let report = StatusReport {
+            env: "prod".into(),
+            account_id: "345678901234".into(),
+            region: "us-east-1".into(),
+            stacks: Vec::new(),
+            endpoints: vec![EndpointStatus {
+                name: "ranker".into(),
+                endpoint_name: Some("corner-prod-ranker".into()),
+                status: Some("Updating".into()),
+                failure_reason: None,
+                variants: vec![
+                    variant("blue", false, 3.0),
+                    green,
+                    serverless,
+                    variant("shadow", true, 2.0),
+                ],
+                deployment: Some(PendingDeployment {
+                    endpoint_config: "RankerConfig-abc".into(),
+                    started: Some("2026-12-02T04:00:00Z".into()),
+                    variants: vec![PendingVariant {
+                        name: "blue".into(),
+                        instance_type: Some("ml.m5.xlarge".into()),
+                        current_instances: Some(1),
+                        desired_instances: Some(2),
+                        stages: vec!["Baking: waiting for the canary".into()],
+                    }],
+                }),
+            }],
+            alarms: vec![
+                AlarmStatus {
+                    endpoint: "ranker".into(),
+                    variant: "blue".into(),
+                    name: "corner-prod-ranker-blue-5xx".into(),
+                    state: Some("ALARM".into()),
+                    actions_enabled: Some(false),
+                },
+                AlarmStatus {
+                    endpoint: "ranker".into(),
+                    variant: "green".into(),
+                    name: "corner-prod-ranker-green-5xx".into(),
+                    state: None,
+                    actions_enabled: None,
+                },
+            ],
+        };
+        let human = report.render_human();
+        for line in [
+            "blue     3, 75%",
+            "green    1 (→ 3), 25%",
+            "small    0, 0%",
+            "serverless",
+            "shadow   2, shadow 50% copied",
+            "ranker: deployment in progress to endpoint config RankerConfig-abc (started 2026-12-02T04:00:00Z)",
+            "new blue (ml.m5.xlarge): 1 of 2 instances; Baking: waiting for the canary",
+            "corner-prod-ranker-blue-5xx   ranker    blue     ALARM (actions disabled)",
+            "corner-prod-ranker-green-5xx  ranker    green    missing",
+        ] {
+            assert!(human.contains(line), "{line:?} in:\n{human}");
+        }
+        let json: serde_json::Value = serde_json::from_str(&report.render_json()).unwrap();
+        assert_eq!(
+            json["endpoints"][0]["deployment"]["variants"][0]["desired_instances"],
+            2
+        );
+        assert_eq!(json["alarms"][0]["state"], "ALARM");
+        assert_eq!(json["endpoints"][0]["variants"][3]["shadow"], true);
     }
 }

@@ -9,7 +9,7 @@ use crate::config::Env;
 use serde_json::Value;
 
 use super::serving;
-use crate::config::env::{Alarm, Endpoint, Invoker, TrainingJob, Variant, Zone};
+use crate::config::env::{Alarm, Endpoint, Invoker, TrafficControl, TrainingJob, Variant, Zone};
 use crate::config::names;
 use crate::config::policies::{self, InlinePolicy};
 use crate::config::serving_policies;
@@ -262,15 +262,18 @@ fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
     let names = env.names();
     let key_arn = serde_json::json!({ "Fn::ImportValue": names.key_arn_export() });
     let mut excluded_retained = Vec::new();
-    // Weights are the configuration's to set once there is more than one.
-    if endpoint.variants.len() > 1 {
+    // Weights are the configuration's to set once there is more than one,
+    // unless something outside it sets them (`traffic = "external"`).
+    let configured = endpoint.traffic == TrafficControl::Config;
+    if configured && endpoint.variants.len() > 1 {
         excluded_retained.push("DesiredWeight");
     }
-    // Retained counts only protect what autoscaling set.
+    // Retained counts only protect what autoscaling (or the outside) set.
     // A serverless variant has no instance count to keep or replace.
-    if endpoint
-        .all_variants()
-        .all(|v| v.autoscaling.is_none() && v.serverless.is_none())
+    if configured
+        && endpoint
+            .all_variants()
+            .all(|v| v.autoscaling.is_none() && v.serverless.is_none())
     {
         excluded_retained.push("DesiredInstanceCount");
     }

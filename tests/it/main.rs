@@ -7,6 +7,7 @@
 //! - `cloud`: plan and apply against the emulator, fault injection;
 //! - `drift`: deep checks against the emulator, drift detection against mocks;
 //! - `ops`: train and status;
+//! - `traffic`: traffic, weight and alarm drift, status with variants and alarms;
 //! - `markdown`: every Markdown report read back by a CommonMark parser;
 //! - `prices`: price tables per region, `prices update`, `--debug`;
 //! - `completion`: shell completion of environment names.
@@ -25,4 +26,5 @@ mod markdown;
 mod ops;
 mod prices;
 mod render;
+mod traffic;
 mod training;

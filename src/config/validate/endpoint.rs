@@ -7,6 +7,7 @@ use super::serving::{
     MonitorContext, validate_data_capture, validate_monitor, validate_schedule, validate_serverless,
 };
 use super::*;
+use crate::config::env::TrafficControl;
 use crate::config::names::{AlarmKind, DEFAULT_VARIANT, Layer, VariantIds};
 
 /// Why a serverless model runs without network isolation.
@@ -169,6 +170,16 @@ pub(super) fn validate_endpoint(
             "the production variants' weights sum to 0: no variant would receive traffic",
         );
     }
+    let traffic = match raw.traffic.as_deref() {
+        None => TrafficControl::Config,
+        Some(text) => TrafficControl::parse(text).unwrap_or_else(|| {
+            c.fail(
+                &path.key("traffic"),
+                format!("expected \"config\" or \"external\", got {text:?}"),
+            );
+            TrafficControl::Config
+        }),
+    };
     let deployment = raw.deployment.as_ref().and_then(|d| {
         validate_deployment(c, &path.key("deployment"), d, &variants, &shadow_variants)
     });
@@ -215,6 +226,7 @@ pub(super) fn validate_endpoint(
         deployment,
         data_capture,
         monitor,
+        traffic,
     })
 }
 
