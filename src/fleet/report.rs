@@ -10,6 +10,8 @@ use crate::cloud::stackset::{Instance, OperationOutcome};
 use crate::exit::Exit;
 use crate::output::{Printer, Report, json_text};
 
+/// Bumped when the JSON of a fleet report (plan, apply, drift) changes shape.
+pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone)]
 pub struct FleetPlan {
     pub stack_set: String,
@@ -95,6 +97,7 @@ impl Report for FleetPlan {
 
     fn json(&self) -> String {
         json_text(&json!({
+            "format_version": FORMAT_VERSION,
             "stack_set": self.stack_set,
             "permission_model": self.permission_model,
             "exists": self.exists,
@@ -168,6 +171,7 @@ impl Report for FleetApplied {
 
     fn json(&self) -> String {
         json_text(&json!({
+            "format_version": FORMAT_VERSION,
             "stack_set": self.stack_set,
             "operations": self.operations.iter().map(|(what, o)| json!({
                 "action": what,
@@ -250,6 +254,7 @@ impl Report for FleetDrift {
 
     fn json(&self) -> String {
         json_text(&json!({
+            "format_version": FORMAT_VERSION,
             "stack_set": self.stack_set,
             "deployed": self.deployed,
             "detection": self.operation.as_ref().map(|o| &o.status),

@@ -14,6 +14,8 @@ use crate::config::Env;
 use crate::config::env::Endpoint;
 use crate::stacks::{self, Layer};
 
+/// Bumped when the JSON of `status` changes shape.
+pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
     pub env: String,
@@ -280,10 +282,7 @@ impl Report for StatusReport {
 
 impl StatusReport {
     pub fn render_json(&self) -> String {
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(self).expect("a report serialises")
-        )
+        output::versioned_json(FORMAT_VERSION, self)
     }
 
     pub fn render_human(&self) -> String {

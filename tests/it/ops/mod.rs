@@ -695,6 +695,7 @@ fn status_of_a_deployed_dev_lists_stacks_and_endpoints() {
     let output = mlinfra(&moto, &["status", "--env", "dev", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["format_version"], 1);
     assert!(
         report["stacks"]
             .as_array()
