@@ -31,12 +31,14 @@ struct BucketAccess {
     list_prefixes: Vec<String>,
 }
 
-fn object_arn(location: &S3Location, wildcard: bool) -> String {
+/// An object ARN of `location`, or of everything under it with `wildcard`.
+pub(super) fn object_arn(location: &S3Location, wildcard: bool) -> String {
     let star = if wildcard { "*" } else { "" };
     format!("arn:aws:s3:::{}/{}{star}", location.bucket, location.key)
 }
 
-fn sorted(mut items: Vec<String>) -> Vec<String> {
+/// Sorted and without repeats: policies read the same however they were built.
+pub(super) fn sorted(mut items: Vec<String>) -> Vec<String> {
     items.sort();
     items.dedup();
     items
@@ -64,6 +66,11 @@ fn code_location(job: &str, source: &CodeSource) -> (S3Location, bool) {
             false,
         ),
     }
+}
+
+/// A policy document of `statements`.
+pub(super) fn document(statements: Vec<Value>) -> Value {
+    json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
 /// The execution role's inline policies: `data-lake-access` and `images-and-logs`.
@@ -196,8 +203,6 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
         }));
     }
 
-    let document =
-        |statements: Vec<Value>| json!({ "Version": "2012-10-17", "Statement": statements });
     let mut policies = vec![
         InlinePolicy {
             policy_name: "data-lake-access".into(),
@@ -218,10 +223,7 @@ pub fn network_interface_policy(env: &Env) -> Option<InlinePolicy> {
     let network = env.network.as_ref()?;
     Some(InlinePolicy {
         policy_name: "vpc-network-interfaces".into(),
-        policy_document: json!({
-            "Version": "2012-10-17",
-            "Statement": network_interface_statements(env, network),
-        }),
+        policy_document: document(network_interface_statements(env, network)),
     })
 }
 

@@ -9,22 +9,7 @@ use serde_json::{Value, json};
 
 use super::env::{Env, S3Location};
 use super::names;
-use super::policies::InlinePolicy;
-
-fn sorted(mut items: Vec<String>) -> Vec<String> {
-    items.sort();
-    items.dedup();
-    items
-}
-
-fn objects(location: &S3Location, prefix: bool) -> String {
-    let star = if prefix { "*" } else { "" };
-    format!("arn:aws:s3:::{}/{}{star}", location.bucket, location.key)
-}
-
-fn document(statements: Vec<Value>) -> Value {
-    json!({ "Version": "2012-10-17", "Statement": statements })
-}
+use super::policies::{InlinePolicy, document, object_arn, sorted};
 
 /// `s3:ListBucket` per bucket, limited to the prefixes read.
 fn list_prefixes(locations: &[&S3Location]) -> Vec<Value> {
@@ -126,7 +111,11 @@ fn metrics(namespaces: &[&str]) -> Value {
 /// The serving role's inline policies: `models-and-capture` and `images-and-logs`.
 pub fn serving_role_policies(env: &Env) -> Vec<InlinePolicy> {
     let variants = || env.endpoints.iter().flat_map(|e| e.all_variants());
-    let models = sorted(variants().map(|v| objects(&v.model_data, false)).collect());
+    let models = sorted(
+        variants()
+            .map(|v| object_arn(&v.model_data, false))
+            .collect(),
+    );
     let captures: Vec<&S3Location> = env
         .endpoints
         .iter()
@@ -143,7 +132,7 @@ pub fn serving_role_policies(env: &Env) -> Vec<InlinePolicy> {
             "Sid": "WriteCapturedDataOnly",
             "Effect": "Allow",
             "Action": ["s3:PutObject"],
-            "Resource": sorted(captures.iter().map(|l| objects(l, true)).collect()),
+            "Resource": sorted(captures.iter().map(|l| object_arn(l, true)).collect()),
         }));
         data.push(key_use(
             env,
@@ -213,8 +202,8 @@ pub fn monitor_role_policies(env: &Env) -> Option<Vec<InlinePolicy>> {
     let reads = sorted(
         captures
             .iter()
-            .map(|l| objects(l, true))
-            .chain(baselines.iter().map(|l| objects(l, false)))
+            .map(|l| object_arn(l, true))
+            .chain(baselines.iter().map(|l| object_arn(l, false)))
             .collect(),
     );
     let mut data = vec![
@@ -228,7 +217,7 @@ pub fn monitor_role_policies(env: &Env) -> Option<Vec<InlinePolicy>> {
             "Sid": "WriteMonitoringReports",
             "Effect": "Allow",
             "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": sorted(outputs.iter().map(|l| objects(l, true)).collect()),
+            "Resource": sorted(outputs.iter().map(|l| object_arn(l, true)).collect()),
         }),
     ];
     let listed: Vec<&S3Location> = captures.iter().chain(&outputs).copied().collect();

@@ -4,14 +4,11 @@
 //! actions allowed on `Resource: "*"` have no resource-level permissions.
 
 use std::path::Path;
-use std::process::Command;
 
 use mlinfra::project::Project;
-use serde_json::Value;
 
 use super::support::{fixtures, rendered};
 use crate::common::linters::{assert_cfn_lint_clean, checkov_without_failures};
-use crate::common::venv_tool;
 
 const CORNERS: &[&str] = &[
     "cpu",
@@ -74,30 +71,7 @@ fn checkov_fails_no_check_in_the_hidden_corner_templates() {
 
 #[test]
 fn policy_sentry_confirms_the_actions_allowed_on_every_resource_cannot_be_scoped() {
-    let query = |action: &str| -> String {
-        let (service, name) = action.split_once(':').unwrap();
-        let out = Command::new(venv_tool("policy_sentry"))
-            .args([
-                "query",
-                "action-table",
-                "--service",
-                service,
-                "--name",
-                name,
-            ])
-            .output()
-            .expect("policy_sentry runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let table: Value = serde_json::from_slice(&out.stdout).expect("policy_sentry prints JSON");
-        table[service][0]["resource_arn_format"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let query = crate::common::linters::resource_arn_format;
     for action in mlinfra::check::WITHOUT_RESOURCE_LEVEL
         .iter()
         .map(|u| u.action)

@@ -54,3 +54,30 @@ pub fn checkov_without_failures(dir: &Path) -> (Value, Option<i32>) {
     );
     (report, out.status.code())
 }
+
+/// policy_sentry's `resource_arn_format` of an IAM action: `*` when the
+/// action has no resource-level permissions.
+pub fn resource_arn_format(action: &str) -> String {
+    let (service, name) = action.split_once(':').expect("service:Action");
+    let out = Command::new(venv_tool("policy_sentry"))
+        .args([
+            "query",
+            "action-table",
+            "--service",
+            service,
+            "--name",
+            name,
+        ])
+        .output()
+        .expect("policy_sentry runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table: Value = serde_json::from_slice(&out.stdout).expect("policy_sentry prints JSON");
+    table[service][0]["resource_arn_format"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
