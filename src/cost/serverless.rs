@@ -7,9 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::serving::Traffic;
-use crate::template::Template;
-use crate::template::refs::reference;
-use crate::template::value::one_or_many;
 
 /// On-demand Serverless Inference compute, USD per GB-second (AWS list
 /// price, us-east-1: $0.00002 per second at 1 GB).
@@ -40,34 +37,19 @@ pub struct ServerlessCost {
 
 /// Serverless variants of a serving template.
 pub fn units(serving: &Value) -> Vec<ServerlessUnits> {
-    let template = Template::new(serving);
     let mut found = Vec::new();
-    for endpoint in template.of_type("AWS::SageMaker::Endpoint") {
-        let name = endpoint
-            .prop("EndpointName")
-            .and_then(Value::as_str)
-            .unwrap_or("endpoint")
-            .to_string();
-        let Some(config) = endpoint
-            .prop("EndpointConfigName")
-            .and_then(reference)
-            .and_then(|id| template.resource(id))
-        else {
+    for (name, variant) in super::templates::production_variants(serving) {
+        let Some(memory) = variant["ServerlessConfig"]["MemorySizeInMB"].as_u64() else {
             continue;
         };
-        for variant in one_or_many(config.prop("ProductionVariants")) {
-            let Some(memory) = variant["ServerlessConfig"]["MemorySizeInMB"].as_u64() else {
-                continue;
-            };
-            found.push(ServerlessUnits {
-                endpoint: name.clone(),
-                variant: variant["VariantName"].as_str().unwrap_or_default().into(),
-                memory_mb: u32::try_from(memory).unwrap_or(u32::MAX),
-                provisioned_concurrency: variant["ServerlessConfig"]["ProvisionedConcurrency"]
-                    .as_u64()
-                    .and_then(|p| u32::try_from(p).ok()),
-            });
-        }
+        found.push(ServerlessUnits {
+            endpoint: name,
+            variant: variant["VariantName"].as_str().unwrap_or_default().into(),
+            memory_mb: u32::try_from(memory).unwrap_or(u32::MAX),
+            provisioned_concurrency: variant["ServerlessConfig"]["ProvisionedConcurrency"]
+                .as_u64()
+                .and_then(|p| u32::try_from(p).ok()),
+        });
     }
     found
 }

@@ -35,8 +35,8 @@ fn as_u32(value: &Value) -> Option<u32> {
     value.as_u64().and_then(|n| u32::try_from(n).ok())
 }
 
-/// Endpoint variants of a serving template, with min/max from its scalable targets.
-pub fn variants(serving: &Value) -> Vec<VariantUnits> {
+/// Each production variant of a serving template, with its endpoint's name.
+pub fn production_variants(serving: &Value) -> Vec<(String, &Value)> {
     let template = Template::new(serving);
     let mut found = Vec::new();
     for endpoint in template.of_type("AWS::SageMaker::Endpoint") {
@@ -53,33 +53,41 @@ pub fn variants(serving: &Value) -> Vec<VariantUnits> {
             continue;
         };
         for variant in one_or_many(config.prop("ProductionVariants")) {
-            let (Some(instance_type), Some(count)) = (
-                variant["InstanceType"].as_str(),
-                as_u32(&variant["InitialInstanceCount"]),
-            ) else {
-                continue;
-            };
-            let variant_name = variant["VariantName"].as_str().unwrap_or_default();
-            let resource_id = variant_resource_id(&name, variant_name);
-            let bounds = template
-                .of_type("AWS::ApplicationAutoScaling::ScalableTarget")
-                .find(|t| {
-                    t.prop("ResourceId").and_then(Value::as_str) == Some(resource_id.as_str())
-                })
-                .and_then(|t| {
-                    Some((
-                        as_u32(t.prop("MinCapacity")?)?,
-                        as_u32(t.prop("MaxCapacity")?)?,
-                    ))
-                });
-            let (min, max) = bounds.unwrap_or((count, count));
-            found.push(VariantUnits {
-                endpoint: name.clone(),
-                instance_type: instance_type.to_string(),
-                min,
-                max,
-            });
+            found.push((name.clone(), variant));
         }
+    }
+    found
+}
+
+/// Endpoint variants of a serving template, with min/max from its scalable targets.
+pub fn variants(serving: &Value) -> Vec<VariantUnits> {
+    let template = Template::new(serving);
+    let mut found = Vec::new();
+    for (name, variant) in production_variants(serving) {
+        let (Some(instance_type), Some(count)) = (
+            variant["InstanceType"].as_str(),
+            as_u32(&variant["InitialInstanceCount"]),
+        ) else {
+            continue;
+        };
+        let variant_name = variant["VariantName"].as_str().unwrap_or_default();
+        let resource_id = variant_resource_id(&name, variant_name);
+        let bounds = template
+            .of_type("AWS::ApplicationAutoScaling::ScalableTarget")
+            .find(|t| t.prop("ResourceId").and_then(Value::as_str) == Some(resource_id.as_str()))
+            .and_then(|t| {
+                Some((
+                    as_u32(t.prop("MinCapacity")?)?,
+                    as_u32(t.prop("MaxCapacity")?)?,
+                ))
+            });
+        let (min, max) = bounds.unwrap_or((count, count));
+        found.push(VariantUnits {
+            endpoint: name,
+            instance_type: instance_type.to_string(),
+            min,
+            max,
+        });
     }
     found
 }
