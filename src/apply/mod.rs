@@ -53,6 +53,8 @@ pub struct ApplyOptions {
     /// The project whose own price tables price the plan shown; the shipped
     /// tables when `None`.
     pub project: Option<crate::project::Project>,
+    /// Leave the fleet's StackSets out (`apply --stack`: one stack).
+    pub without_fleet: bool,
 }
 
 /// When apply stops for a separate approval, over and above `--yes`.
@@ -124,6 +126,10 @@ pub enum ApplyError {
         .0.join(", ")
     )]
     RemovesProtection(Vec<String>),
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::FleetError),
+    #[error(transparent)]
+    Print(#[from] crate::output::PrintError),
 }
 
 fn interrupted_text(env: &str, in_flight: &[(String, String)], unrestored: &[String]) -> String {
@@ -231,12 +237,17 @@ pub async fn run(
 }
 
 pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Executed>, ApplyError> {
-    let mut plan = match &options.plan_file {
+    let (mut plan, fleet_templates) = match &options.plan_file {
         Some(path) => {
-            let plan = plan::document::read(path)?;
+            let file = plan::document::read_file(path)?;
+            let plan = file.plan;
             plan::check_dependencies(ctx.clients, ctx.env, ctx.rendered).await?;
             let read = check_fresh(ctx, &plan).await?;
-            let differences = verify::differences(ctx, &plan, read).await?;
+            let mut differences = verify::differences(ctx, &plan, read).await?;
+            // The reviewed fleet plan holds only for the StackSets it was made from.
+            if let Some(fleet) = &plan.fleet {
+                differences.extend(crate::fleet::differences(&ctx.clients.stacksets, fleet).await?);
+            }
             if !differences.is_empty() {
                 return Err(ApplyError::NotReviewed(differences));
             }
@@ -245,13 +256,14 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
                 return Err(PlanError::UnusedAllowance(unused).into());
             }
             ctx.progress.line(&report::human(&plan));
-            plan
+            (plan, file.reviewed.fleet_templates())
         }
         None => {
             attach(ctx).await?;
             let plan_options = PlanOptions {
                 allow_data_loss: options.allow_data_loss.clone(),
                 project: options.project.clone(),
+                without_fleet: options.without_fleet,
             };
             let plan = plan::plan(
                 ctx.clients,
@@ -262,13 +274,15 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
             )
             .await?;
             ctx.progress.line(&report::human(&plan));
-            plan
+            let templates = match (&ctx.env.fleet, &plan.fleet) {
+                (Some(fleet), Some(_)) => crate::fleet::render(ctx.env, fleet, ctx.rendered)?,
+                _ => Vec::new(),
+            };
+            (plan, templates)
         }
     };
     // Allowances of the plan file stand; this run's flags may add to them.
-    for risk in &mut plan.data_loss {
-        risk.allowed |= options.allow_data_loss.contains(&risk.logical_id);
-    }
+    plan.allow(&options.allow_data_loss);
     let fresh = options.plan_file.is_none();
     let planned = &plan;
     // A refused or declined fresh plan leaves no change sets behind.
@@ -280,8 +294,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
     };
     if plan.is_blocked() {
         let ids: Vec<&str> = plan
-            .data_loss
-            .iter()
+            .all_data_loss()
             .filter(|r| !r.allowed)
             .map(|r| r.logical_id.as_str())
             .collect();
@@ -319,7 +332,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
         let stacks = unprotected.iter().map(|s| s.to_string()).collect();
         return refuse(ApplyError::RemovesProtection(stacks)).await;
     }
-    if !plan.has_changes() {
+    if !plan.has_changes() && !plan.fleet_changes() {
         upload_code(ctx, &options.code).await?;
         return Ok(Vec::new());
     }
@@ -344,18 +357,40 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
     if fresh && !options.yes && !confirm(ctx.printer, ctx.env) {
         return refuse(ApplyError::Declined).await;
     }
-    match execute::execute(ctx, &plan).await {
-        Ok(done) => {
-            upload_code(ctx, &options.code).await?;
-            ctx.progress
-                .line(&format!("Apply complete: {} stack(s) changed.", done.len()));
-            Ok(done)
+    let done = if plan.has_changes() {
+        match execute::execute(ctx, &plan).await {
+            Ok(done) => done,
+            Err(failed) => {
+                return Err(ApplyError::Failed {
+                    failures: failed.failures,
+                    skipped: failed.skipped,
+                });
+            }
         }
-        Err(failed) => Err(ApplyError::Failed {
-            failures: failed.failures,
-            skipped: failed.skipped,
-        }),
+    } else {
+        Vec::new()
+    };
+    upload_code(ctx, &options.code).await?;
+    ctx.progress
+        .line(&format!("Apply complete: {} stack(s) changed.", done.len()));
+    if let (Some(fleet), Some(planned)) = (&ctx.env.fleet, &plan.fleet)
+        && planned.has_changes()
+    {
+        // After the environment's stacks, as reviewed: the StackSets of the
+        // plan, with the templates it was made from.
+        let applied = crate::fleet::apply(
+            &ctx.clients.stacksets,
+            ctx.env,
+            fleet,
+            planned,
+            &fleet_templates,
+            ctx.printer,
+        )
+        .await?;
+        ctx.printer.print(&applied, crate::output::Format::Human)?;
+        applied.check()?;
     }
+    Ok(done)
 }
 
 /// Puts each code package in the models zone, encrypted with the data key,
@@ -393,8 +428,7 @@ fn broadening_summary(plan: &Plan, policy: RequireApproval) -> Option<String> {
         return None;
     }
     let widened: Vec<String> = plan
-        .iam
-        .iter()
+        .all_iam()
         .filter(|change| !change.added.is_empty())
         .map(|change| {
             format!(

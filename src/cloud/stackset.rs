@@ -26,7 +26,7 @@ pub struct StackSetInfo {
 }
 
 /// One stack instance: where it is and how it stands.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     pub account: String,
     pub region: String,
@@ -40,7 +40,7 @@ pub struct Instance {
 }
 
 /// One instance's result of an operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InstanceResult {
     pub account: String,
     pub region: String,
@@ -50,7 +50,7 @@ pub struct InstanceResult {
 }
 
 /// How an operation ended, with every instance's result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OperationOutcome {
     pub operation_id: String,
     pub status: String,
@@ -298,12 +298,15 @@ impl StackSets {
         Ok(output.operation_id().unwrap_or(operation_id).to_string())
     }
 
-    /// Removes instances and deletes their stacks (the targets left the configuration).
+    /// Removes instances (the targets left the configuration); their stacks
+    /// are deleted too unless `retain_stacks`, which keeps the stacks and
+    /// everything in them in the target accounts.
     pub async fn delete_instances(
         &self,
         name: &str,
         fleet: &Fleet,
         instances: &Selection,
+        retain_stacks: bool,
         operation_id: &str,
     ) -> Result<String, AwsError> {
         let output = self
@@ -314,12 +317,23 @@ impl StackSets {
             .set_deployment_targets(ous(&instances.targets))
             .set_regions(Some(instances.regions.clone()))
             .operation_preferences(preferences(fleet))
-            .retain_stacks(false)
+            .retain_stacks(retain_stacks)
             .operation_id(operation_id)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("DeleteStackInstances", e))?;
         Ok(output.operation_id().unwrap_or(operation_id).to_string())
+    }
+
+    /// Deletes a StackSet that has no instances left.
+    pub async fn delete(&self, name: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_stack_set()
+            .stack_set_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteStackSet", e))?;
+        Ok(())
     }
 
     /// Every instance, every page.

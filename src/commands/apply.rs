@@ -45,28 +45,14 @@ pub fn run(session: &Session, args: &ApplyArgs) -> Result<Exit> {
             Some(path) if !session.project.is_present() => crate::code::kept_uploads(path, &env)?,
             _ => crate::code::uploads(&session.project, &env)?,
         },
+        // One stack's apply; the fleet's templates need every stack.
+        without_fleet: args.stack.is_some(),
     };
     let printer = &session.printer;
     runtime()?.block_on(async {
         let clients = session.connect(&env, &args.aws).await?;
         let progress = Progress::for_printer(printer);
         apply::run(&clients, &env, &rendered, &options, &progress, printer).await?;
-        if let Some(fleet) = &env.fleet {
-            // The fleet is not part of a reviewed plan file: it is planned
-            // here, shown, and confirmed like an apply without one.
-            let template = crate::fleet::render(&env, fleet, &rendered)?;
-            crate::fleet::plan_and_apply(&clients, &env, fleet, &template, printer, |plan| {
-                args.yes
-                    || apply::ask(
-                        printer,
-                        &format!(
-                            "Apply these changes to StackSet {} (administered from account {})? Only 'yes' is accepted: ",
-                            plan.stack_set, env.account_id
-                        ),
-                    )
-            })
-            .await?;
-        }
         Ok(Exit::Clean)
     })
 }

@@ -18,20 +18,23 @@ pub fn run(session: &Session, args: &BootstrapArgs) -> Result<Exit> {
     caller.access.external_id = None;
     if let Some(fleet) = &env.fleet {
         // A fleet: one StackSet, administered from the environment's account.
-        let template = crate::fleet::render(&env, fleet, &rendered)?;
+        let templates = crate::fleet::render(&env, fleet, &rendered)?;
         if !args.deploy {
-            session.out(&template.text)?;
+            let bootstrap = templates
+                .iter()
+                .find(|t| t.layer.is_none())
+                .expect("a fleet always has the bootstrap StackSet");
+            session.out(&bootstrap.template.text)?;
             return Ok(Exit::Clean);
         }
         return runtime()?.block_on(async {
             let clients = session.connect(&caller, &args.aws).await?;
-            crate::fleet::plan_and_apply(
+            crate::fleet::plan_and_apply_bootstrap(
                 &clients,
                 &env,
                 fleet,
-                &template,
+                &templates,
                 &session.printer,
-                |_| true,
             )
             .await?;
             Ok(Exit::Clean)

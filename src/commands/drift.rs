@@ -10,27 +10,21 @@ use crate::exit::Exit;
 pub fn run(session: &Session, args: &DriftArgs) -> Result<Exit> {
     let (env, rendered) = session.prepare(&args.env)?;
     let poll = drift::detection_poll(args.detection_timeout);
-    let (report, fleet) = runtime()?.block_on(async {
+    let report = runtime()?.block_on(async {
         let clients = session.connect(&env, &args.aws).await?;
         let _waiting = session
             .printer
             .spinner(&format!("checking {} for drift", env.name));
-        let report = drift::run(&clients, &env, &rendered, &poll).await;
-        let fleet = match &env.fleet {
-            Some(fleet) => {
-                let sets = clients.stacksets.clone().with_poll(poll);
-                Some(crate::fleet::drift(&sets, &env, fleet).await?)
-            }
-            None => None,
-        };
-        Ok::<_, Error>((report, fleet))
+        let mut report = drift::run(&clients, &env, &rendered, &poll).await;
+        if let Some(fleet) = &env.fleet {
+            let sets = clients.stacksets.clone().with_poll(poll);
+            report.fleet = Some(crate::fleet::drift(&sets, &env, fleet).await?);
+        }
+        Ok::<_, Error>(report)
     })?;
     let again = format!("mlinfra drift --env {} --format markdown", args.env);
     let comment = session.comment(report, "drift", &args.env, again);
-    let mut exit = session.printer.print(&comment, args.format)?;
-    if let Some(fleet) = &fleet {
-        exit = exit.max(session.printer.print(fleet, args.format)?);
-    }
+    let exit = session.printer.print(&comment, args.format)?;
     if comment.report.verdict() == Verdict::Incomplete {
         session
             .printer

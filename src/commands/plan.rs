@@ -30,6 +30,8 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let options = PlanOptions {
             allow_data_loss: args.allow_data_loss.clone(),
             project: Some(session.project.clone()),
+            // One stack's plan; the fleet's templates need every stack.
+            without_fleet: args.stack.is_some(),
         };
         let waiting = printer.spinner(&format!("planning {name}"));
         let plan = plan::plan(&clients, &env, &rendered, &options, printer).await?;
@@ -37,10 +39,6 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
         let again = format!("mlinfra plan --env {name} --format markdown");
         let comment = session.comment(plan, "plan", name, again);
         let exit = printer.print(&comment, args.format)?;
-        let exit = match &env.fleet {
-            Some(fleet) => exit.max(plan_fleet(&clients, &env, fleet, &rendered, session, args).await?),
-            None => exit,
-        };
         let plan = comment.report;
         match &args.out {
             // A blocked plan is not one to apply: no file, no change sets.
@@ -54,8 +52,12 @@ pub fn run(session: &Session, args: &PlanArgs) -> Result<Exit> {
                 ));
             }
             Some(path) => {
+                let mut reviewed = plan::reviewed::Reviewed::new(&env, &rendered);
+                if let (Some(fleet), Some(_)) = (&env.fleet, &plan.fleet) {
+                    reviewed = reviewed.with_fleet(&crate::fleet::render(&env, fleet, &rendered)?);
+                }
                 let file = plan::document::PlanFile {
-                    reviewed: plan::reviewed::Reviewed::new(&env, &rendered),
+                    reviewed,
                     plan,
                     stack: args.stack,
                 };
@@ -103,6 +105,7 @@ fn run_all(session: &Session, args: &PlanArgs) -> Result<Exit> {
     let options = PlanOptions {
         allow_data_loss: args.allow_data_loss.clone(),
         project: Some(session.project.clone()),
+        without_fleet: false,
     };
     let plans = runtime()?.block_on(async {
         let mut plans = Vec::new();
@@ -241,19 +244,4 @@ fn writable(path: &Path) -> Result<()> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
-}
-
-/// An environment with `[env.targets]`: its bootstrap StackSet, per target
-/// and region (nothing is created: StackSets have no change sets to keep).
-async fn plan_fleet(
-    clients: &crate::cloud::Clients,
-    env: &crate::config::Env,
-    fleet: &crate::config::fleet::Fleet,
-    rendered: &[crate::render::RenderedStack],
-    session: &Session,
-    args: &PlanArgs,
-) -> Result<Exit> {
-    let template = crate::fleet::render(env, fleet, rendered)?;
-    let plan = crate::fleet::plan(&clients.stacksets, env, fleet, &template).await?;
-    Ok(session.printer.print(&plan, args.format)?)
 }

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::names::Layer;
+
 /// AWS's default role names of self-managed StackSets.
 pub const DEFAULT_ADMINISTRATION_ROLE: &str = "AWSCloudFormationStackSetAdministrationRole";
 pub const DEFAULT_EXECUTION_ROLE: &str = "AWSCloudFormationStackSetExecutionRole";
@@ -15,6 +17,10 @@ pub struct Fleet {
     pub regions: Vec<String>,
     pub preferences: Preferences,
     pub permissions: Permissions,
+    /// The environment's own stacks that also deploy to every target as
+    /// StackSets, beside the bootstrap stack; in dependency order.
+    #[serde(default)]
+    pub stacks: Vec<Layer>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

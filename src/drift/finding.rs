@@ -296,6 +296,9 @@ pub struct DriftReport {
     pub findings: Vec<DriftFinding>,
     pub errors: Vec<CheckError>,
     pub stats: RunStats,
+    /// StackSet drift of the environment's `[env.targets]` fleet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<crate::fleet::FleetDrift>,
 }
 
 /// The exit-code contract of `drift`: 0 in sync, 2 drift found, 1 error.
@@ -344,7 +347,7 @@ impl DriftReport {
     pub fn verdict(&self) -> Verdict {
         if !self.errors.is_empty() || self.detection.iter().any(|d| d.detection.is_incomplete()) {
             Verdict::Incomplete
-        } else if self.findings.is_empty() {
+        } else if self.findings.is_empty() && self.fleet.as_ref().is_none_or(|f| f.in_sync()) {
             Verdict::InSync
         } else {
             Verdict::Drifted

@@ -71,6 +71,7 @@ pub async fn run(
             requests: 0,
             elapsed_ms: 0,
         },
+        fleet: None,
     };
 
     let loaded = join_all(

@@ -1,34 +1,36 @@
 //! Fleets: an environment whose `[env.targets]` lists accounts (or
-//! Organizations OUs) and regions gets its bootstrap stack as one
-//! CloudFormation StackSet, administered from the environment's account.
-//! `plan` says per target what would change, `apply` creates or updates the
-//! StackSet and its instances and follows each StackSet operation, `drift`
-//! runs StackSet drift detection. CloudFormation rolls the operations out
-//! with the configured preferences; nothing here deploys an instance itself.
-//!
-//! Only the bootstrap stack is a StackSet: it holds account-level roles every
-//! target needs alike. The data, IAM, training and serving stacks stay
-//! stacks planned through change sets: StackSets offer no change set review,
-//! no stack policy and no termination protection per instance, which the
-//! data stack's guards depend on.
+//! Organizations OUs) and regions gets its bootstrap stack, and the stacks
+//! its `stacks` key names, as CloudFormation StackSets administered from
+//! the environment's account. `plan` says per StackSet and target what would
+//! change (and judges each template change with the template differ and the
+//! stateful catalogue, since StackSets have no change sets), `apply` creates
+//! or updates the StackSets and their instances in dependency order and
+//! follows each StackSet operation, `drift` runs StackSet drift detection.
+//! CloudFormation rolls the operations out with the configured preferences;
+//! nothing here deploys an instance itself.
 
 pub mod report;
 pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use crate::cloud::stackset::{
-    Instance, OperationOutcome, Selection, StackSetError, StackSetRequest, StackSets,
-};
+use crate::cloud::stackset::{Instance, Selection, StackSetError, StackSetRequest, StackSets};
 use crate::cloud::{AwsError, Clients};
 use crate::config::Env;
 use crate::config::fleet::{Fleet, Targets};
 use crate::output::Printer;
+use crate::plan::classify;
+use crate::stacks::Layer;
 use crate::template::Canonical;
 
-pub use report::{FleetApplied, FleetDrift, FleetPlan};
+pub use report::{
+    AppliedOperation, FleetApplied, FleetDrift, FleetPlan, StackSetDrift, StackSetPlan,
+    TargetChange,
+};
+pub use template::FleetTemplate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
@@ -36,6 +38,8 @@ pub enum FleetError {
     Aws(#[from] AwsError),
     #[error(transparent)]
     StackSet(#[from] StackSetError),
+    #[error("the fleet's templates: {0}")]
+    Template(String),
     #[error(
         "StackSet {name} is {deployed}, but the configuration asks for {wanted}; CloudFormation \
          cannot change a StackSet's permission model: delete the StackSet and its instances first"
@@ -53,36 +57,59 @@ pub enum FleetError {
         failed: usize,
         total: usize,
     },
+    #[error("StackSet {0}: the reviewed plan carries no template for it; plan again")]
+    NoTemplate(String),
 }
 
-/// The StackSet's name: the bootstrap stack's.
-pub fn stack_set_name(env: &Env) -> String {
-    env.names().bootstrap_stack()
+/// The StackSet of the bootstrap stack (`None`) or of one of the
+/// environment's stacks: named as that stack.
+pub fn stack_set_name(env: &Env, layer: Option<Layer>) -> String {
+    match layer {
+        None => env.names().bootstrap_stack(),
+        Some(layer) => env.names().stack(layer),
+    }
 }
 
 /// A target (an account, or an OU) in one region.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Slot {
     pub target: String,
     pub region: String,
 }
 
 /// What applying would do to one slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SlotChange {
     Add,
     /// The instance exists and gets the new template.
     Update,
     Unchanged,
-    /// No longer in `[env.targets]`: the instance and its stack are deleted.
+    /// No longer in `[env.targets]`: the instance is removed.
     Remove,
 }
 
-fn wanted_model(fleet: &Fleet) -> &'static str {
-    match fleet.targets {
-        Targets::Accounts(_) => "SELF_MANAGED",
-        Targets::OrganizationalUnits(_) => "SERVICE_MANAGED",
+/// How a StackSet reaches its targets; CloudFormation cannot change it later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PermissionModel {
+    SelfManaged,
+    ServiceManaged,
+}
+
+impl PermissionModel {
+    pub fn of(fleet: &Fleet) -> Self {
+        match fleet.targets {
+            Targets::Accounts(_) => PermissionModel::SelfManaged,
+            Targets::OrganizationalUnits(_) => PermissionModel::ServiceManaged,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermissionModel::SelfManaged => "SELF_MANAGED",
+            PermissionModel::ServiceManaged => "SERVICE_MANAGED",
+        }
     }
 }
 
@@ -115,42 +142,96 @@ fn desired(fleet: &Fleet) -> BTreeSet<Slot> {
         .collect()
 }
 
-/// Plans the environment's StackSet against `template`.
+/// The hash of a deployed template body: of its canonical form when it is
+/// JSON, so that it compares with a rendered template's hash.
+fn body_hash(body: &str) -> String {
+    match Canonical::parse(body) {
+        Ok(c) => c.hash(),
+        Err(_) => Canonical::new(Value::String(body.to_string())).hash(),
+    }
+}
+
+/// Plans every StackSet of the fleet: one per template, in dependency order,
+/// and one removal per StackSet of a stack no longer listed.
+/// `allow_data_loss` lists the logical ids whose loss the user accepts.
 pub async fn plan(
     sets: &StackSets,
     env: &Env,
     fleet: &Fleet,
-    template: &Canonical,
+    templates: &[FleetTemplate],
+    allow_data_loss: &[String],
 ) -> Result<FleetPlan, FleetError> {
-    let name = stack_set_name(env);
-    let deployed = sets.describe(&name).await?;
-    let (exists, template_differs, instances) = match &deployed {
-        None => (false, true, Vec::new()),
+    let mut stack_sets = Vec::new();
+    for template in templates {
+        stack_sets.push(plan_one(sets, fleet, template, allow_data_loss).await?);
+    }
+    // A stack taken off `stacks`: its StackSet, if one was deployed, goes.
+    for layer in Layer::ALL {
+        if fleet.stacks.contains(&layer) {
+            continue;
+        }
+        let name = stack_set_name(env, Some(layer));
+        if let Some(retired) = plan_retired(sets, fleet, &name, layer).await? {
+            stack_sets.push(retired);
+        }
+    }
+    Ok(FleetPlan { stack_sets })
+}
+
+fn check_model(fleet: &Fleet, name: &str, deployed: Option<&str>) -> Result<(), FleetError> {
+    let wanted = PermissionModel::of(fleet).as_str();
+    match deployed {
+        Some(model) if model != wanted => Err(FleetError::PermissionModel {
+            name: name.to_string(),
+            deployed: model.to_string(),
+            wanted,
+        }),
+        _ => Ok(()),
+    }
+}
+
+async fn plan_one(
+    sets: &StackSets,
+    fleet: &Fleet,
+    template: &FleetTemplate,
+    allow_data_loss: &[String],
+) -> Result<StackSetPlan, FleetError> {
+    let name = &template.stack_set;
+    let deployed = sets.describe(name).await?;
+    let (deployed_body, instances) = match &deployed {
+        None => (None, Vec::new()),
         Some(info) => {
-            if let Some(model) = &info.permission_model
-                && model.as_str() != wanted_model(fleet)
-            {
-                return Err(FleetError::PermissionModel {
-                    name,
-                    deployed: model.clone(),
-                    wanted: wanted_model(fleet),
-                });
-            }
-            let same = info
-                .template_body
-                .as_deref()
-                .and_then(|b| Canonical::parse(b).ok())
-                .is_some_and(|c| c.value == template.value);
-            (true, !same, sets.instances(&name).await?)
+            check_model(fleet, name, info.permission_model.as_deref())?;
+            (
+                Some(info.template_body.clone().unwrap_or_default()),
+                sets.instances(name).await?,
+            )
         }
     };
+    let old = deployed_body
+        .as_deref()
+        .map(|b| Canonical::parse(b).map(|c| c.value).unwrap_or(Value::Null));
+    let template_differs = old.as_ref() != Some(&template.template.value);
+    let new = &template.template.value;
+    // The one differ and the stateful catalogue judge what a StackSet
+    // update would replace: it has no change set to say so.
+    let changes = match &old {
+        None => classify::creation(new),
+        Some(old) if template_differs => classify::from_templates(old, new),
+        Some(_) => Vec::new(),
+    };
+    let empty = json!({});
+    let before = old.as_ref().unwrap_or(&empty);
+    let label = format!("StackSet {name}");
+    let data_loss = classify::data_loss(&label, &changes, allow_data_loss);
+    let iam = classify::iam(&label, &changes, before, new);
     let want = desired(fleet);
-    let mut current: BTreeMap<Slot, Vec<Instance>> = BTreeMap::new();
+    let mut current: BTreeMap<Slot, Vec<&Instance>> = BTreeMap::new();
     for instance in &instances {
         current
             .entry(slot_of(fleet, instance))
             .or_default()
-            .push(instance.clone());
+            .push(instance);
     }
     let mut slots = BTreeMap::new();
     for slot in &want {
@@ -170,21 +251,129 @@ pub async fn plan(
     for slot in current.keys().filter(|s| !want.contains(s)) {
         slots.insert(slot.clone(), SlotChange::Remove);
     }
-    Ok(FleetPlan {
-        stack_set: name,
-        permission_model: wanted_model(fleet),
-        exists,
+    Ok(StackSetPlan {
+        stack_set: name.clone(),
+        layer: template.layer,
+        permission_model: PermissionModel::of(fleet),
+        exists: deployed.is_some(),
+        retired: false,
         template_differs,
-        template_hash: template.hash(),
-        slots,
-        instances,
+        template_sha256: Some(template.template.hash()),
+        deployed_template_sha256: deployed_body.as_deref().map(body_hash),
+        targets: TargetChange::list(slots),
+        deployed_instances: instances,
+        retain_stacks: template::holds_state(new),
+        changes,
+        iam,
+        data_loss,
     })
+}
+
+/// A StackSet of a stack no longer listed: every instance is removed (its
+/// stack kept where it holds state), then the StackSet.
+async fn plan_retired(
+    sets: &StackSets,
+    fleet: &Fleet,
+    name: &str,
+    layer: Layer,
+) -> Result<Option<StackSetPlan>, FleetError> {
+    let Some(info) = sets.describe(name).await? else {
+        return Ok(None);
+    };
+    check_model(fleet, name, info.permission_model.as_deref())?;
+    let instances = sets.instances(name).await?;
+    let body = info.template_body.clone().unwrap_or_default();
+    let deployed = Canonical::parse(&body)
+        .map(|c| c.value)
+        .unwrap_or(Value::Null);
+    let slots = instances
+        .iter()
+        .map(|i| (slot_of(fleet, i), SlotChange::Remove))
+        .collect();
+    Ok(Some(StackSetPlan {
+        stack_set: name.to_string(),
+        layer: Some(layer),
+        permission_model: PermissionModel::of(fleet),
+        exists: true,
+        retired: true,
+        template_differs: false,
+        template_sha256: None,
+        deployed_template_sha256: Some(body_hash(&body)),
+        targets: TargetChange::list(slots),
+        deployed_instances: instances,
+        // Unknown content is kept rather than deleted.
+        retain_stacks: deployed.is_null() || template::holds_state(&deployed),
+        changes: Vec::new(),
+        iam: Vec::new(),
+        data_loss: Vec::new(),
+    }))
+}
+
+/// What differs between the StackSets as planned and as they are now: a
+/// reviewed fleet plan is applied only to the StackSets it was made from.
+pub async fn differences(sets: &StackSets, plan: &FleetPlan) -> Result<Vec<String>, FleetError> {
+    let mut found = Vec::new();
+    for planned in &plan.stack_sets {
+        let name = &planned.stack_set;
+        let now = sets.describe(name).await?;
+        match (&now, planned.exists) {
+            (None, true) => {
+                found.push(format!(
+                    "StackSet {name}: planned as deployed, but it no longer exists"
+                ));
+                continue;
+            }
+            (Some(_), false) => {
+                found.push(format!(
+                    "StackSet {name}: planned as new, but it exists now"
+                ));
+                continue;
+            }
+            (None, false) => continue,
+            (Some(_), true) => {}
+        }
+        let body = now
+            .as_ref()
+            .and_then(|i| i.template_body.as_deref())
+            .unwrap_or_default();
+        if Some(body_hash(body)) != planned.deployed_template_sha256 {
+            found.push(format!(
+                "StackSet {name}: its deployed template changed since the plan"
+            ));
+        }
+        let instances = sets.instances(name).await?;
+        let key = |i: &Instance| {
+            (
+                i.account.clone(),
+                i.region.clone(),
+                i.organizational_unit.clone(),
+                i.status.clone(),
+            )
+        };
+        let then: BTreeSet<_> = planned.deployed_instances.iter().map(key).collect();
+        let now: BTreeSet<_> = instances.iter().map(key).collect();
+        if then != now {
+            let described = |set: &BTreeSet<(String, String, Option<String>, String)>,
+                             other: &BTreeSet<_>| {
+                set.difference(other)
+                    .map(|(a, r, _, s)| format!("{a} {r} {s}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            found.push(format!(
+                "StackSet {name}: its instances changed since the plan (gone or changed: [{}]; new or changed: [{}])",
+                described(&then, &now),
+                described(&now, &then)
+            ));
+        }
+    }
+    Ok(found)
 }
 
 /// Groups slots into operations: targets that share the same regions go
 /// together, so a fresh fleet is one operation that CloudFormation spreads
 /// with the configured preferences.
-fn selections(fleet: &Fleet, slots: &[&Slot]) -> Vec<Selection> {
+fn selections(fleet: &Fleet, slots: &[Slot]) -> Vec<Selection> {
     let mut regions_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for slot in slots {
         regions_of
@@ -210,105 +399,214 @@ fn selections(fleet: &Fleet, slots: &[&Slot]) -> Vec<Selection> {
         .collect()
 }
 
-/// Applies a fleet plan: the StackSet first (created, or its template
-/// updated on the instances that stay), then new instances, then removed
-/// ones; each operation followed to its end and its results kept.
-pub async fn apply(
-    sets: &StackSets,
-    env: &Env,
-    fleet: &Fleet,
-    template: &Canonical,
-    plan: &FleetPlan,
-    printer: &Printer,
-) -> Result<FleetApplied, FleetError> {
-    let name = &plan.stack_set;
-    let tags: Vec<(String, String)> = env
-        .tags
+struct Run<'a> {
+    sets: &'a StackSets,
+    fleet: &'a Fleet,
+    printer: &'a Printer,
+    run: String,
+    step: usize,
+    operations: Vec<AppliedOperation>,
+}
+
+impl Run<'_> {
+    fn next_id(&mut self) -> String {
+        self.step += 1;
+        format!("mlinfra-{}-{}", self.run, self.step)
+    }
+
+    /// Follows an operation and keeps its outcome; `false` when it did not succeed.
+    async fn follow(
+        &mut self,
+        stack_set: &str,
+        action: &str,
+        id: &str,
+    ) -> Result<bool, FleetError> {
+        let outcome = self.sets.follow(stack_set, id).await?;
+        let ok = outcome.succeeded();
+        self.operations.push(AppliedOperation {
+            stack_set: stack_set.to_string(),
+            action: action.to_string(),
+            outcome,
+        });
+        Ok(ok)
+    }
+
+    /// Creates or updates a StackSet and adds its new instances.
+    async fn forward(
+        &mut self,
+        env: &Env,
+        plan: &StackSetPlan,
+        template: &FleetTemplate,
+    ) -> Result<bool, FleetError> {
+        let name = &plan.stack_set;
+        let tags = tags(env, plan.layer);
+        let description = format!(
+            "mlinfra {} of {} over a fleet, administered from account {}",
+            plan.layer.map_or("bootstrap", Layer::as_str),
+            env.prefix(),
+            env.account_id
+        );
+        let request = StackSetRequest {
+            name,
+            template: &template.template.text,
+            description: &description,
+            tags: &tags,
+            fleet: self.fleet,
+        };
+        if !plan.exists {
+            self.printer
+                .notice(&format!("{name}: creating the StackSet"));
+            let token = format!(
+                "mlinfra-{}-{}",
+                self.run,
+                plan.layer.map_or("bootstrap", Layer::as_str)
+            );
+            self.sets.create(&request, &token).await?;
+        }
+        let updated: Vec<Slot> = plan.with(SlotChange::Update).collect();
+        if plan.exists && (plan.template_differs || !updated.is_empty()) {
+            let keep: Vec<Slot> = plan
+                .slots()
+                .filter(|(_, c)| matches!(c, SlotChange::Update | SlotChange::Unchanged))
+                .map(|(s, _)| s)
+                .collect();
+            let mut updates = selections(self.fleet, &keep);
+            if updates.is_empty() {
+                // Every instance goes or is new: the template alone is
+                // updated, so that new instances get it.
+                updates.push(Selection {
+                    targets: self.fleet.targets.clone(),
+                    regions: Vec::new(),
+                });
+            }
+            for selection in updates {
+                self.printer.notice(&format!(
+                    "{name}: updating {} in {}",
+                    selection_targets(&selection),
+                    selection.regions.join(", ")
+                ));
+                let id = self.next_id();
+                let id = self.sets.update(&request, &selection, &id).await?;
+                if !self.follow(name, "update", &id).await? {
+                    return Ok(false);
+                }
+            }
+        }
+        let added: Vec<Slot> = plan.with(SlotChange::Add).collect();
+        for selection in selections(self.fleet, &added) {
+            self.printer.notice(&format!(
+                "{name}: adding {} in {}",
+                selection_targets(&selection),
+                selection.regions.join(", ")
+            ));
+            let id = self.next_id();
+            let id = self
+                .sets
+                .create_instances(name, self.fleet, &selection, &id)
+                .await?;
+            if !self.follow(name, "add", &id).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes the instances that go (keeping their stacks where they hold
+    /// state), then a retired StackSet itself.
+    async fn backward(&mut self, plan: &StackSetPlan) -> Result<bool, FleetError> {
+        let name = &plan.stack_set;
+        let removed: Vec<Slot> = plan.with(SlotChange::Remove).collect();
+        for selection in selections(self.fleet, &removed) {
+            self.printer.notice(&format!(
+                "{name}: removing {} in {}{}",
+                selection_targets(&selection),
+                selection.regions.join(", "),
+                if plan.retain_stacks {
+                    " (their stacks, buckets and keys stay in those accounts)"
+                } else {
+                    ""
+                }
+            ));
+            let id = self.next_id();
+            let id = self
+                .sets
+                .delete_instances(name, self.fleet, &selection, plan.retain_stacks, &id)
+                .await?;
+            if !self.follow(name, "remove", &id).await? {
+                return Ok(false);
+            }
+        }
+        if plan.retired {
+            self.printer
+                .notice(&format!("{name}: deleting the StackSet"));
+            self.sets.delete(name).await?;
+        }
+        Ok(true)
+    }
+}
+
+fn tags(env: &Env, layer: Option<Layer>) -> Vec<(String, String)> {
+    env.tags
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .chain([
             ("mlinfra:env".to_string(), env.name.clone()),
             ("mlinfra:project".to_string(), env.project.clone()),
-            ("mlinfra:stack".to_string(), "bootstrap".to_string()),
+            (
+                "mlinfra:stack".to_string(),
+                layer.map_or("bootstrap", Layer::as_str).to_string(),
+            ),
         ])
-        .collect();
-    let description = format!(
-        "mlinfra bootstrap of {} over a fleet, administered from account {}",
-        env.prefix(),
-        env.account_id
-    );
-    let request = StackSetRequest {
-        name,
-        template: &template.text,
-        description: &description,
-        tags: &tags,
+        .collect()
+}
+
+/// Applies a fleet plan: StackSets created or updated and their new
+/// instances added in dependency order, then removals in reverse order.
+/// Each operation is followed to its end; the first that does not succeed
+/// stops the rest (a later StackSet may import from the failed one).
+pub async fn apply(
+    sets: &StackSets,
+    env: &Env,
+    fleet: &Fleet,
+    plan: &FleetPlan,
+    templates: &[FleetTemplate],
+    printer: &Printer,
+) -> Result<FleetApplied, FleetError> {
+    let mut run = Run {
+        sets,
         fleet,
+        printer,
+        run: crate::plan::run_id(),
+        step: 0,
+        operations: Vec::new(),
     };
-    let run = crate::plan::run_id();
-    let mut operations: Vec<(String, OperationOutcome)> = Vec::new();
-    let mut step = 0;
-    let mut next_id = || {
-        step += 1;
-        format!("mlinfra-{run}-{step}")
-    };
-    if !plan.exists {
-        printer.notice(&format!("{name}: creating the StackSet"));
-        sets.create(&request, &format!("mlinfra-{run}")).await?;
-    }
-    let updated: Vec<&Slot> = plan.with(SlotChange::Update).collect();
-    if plan.exists && (plan.template_differs || !updated.is_empty()) {
-        let keep: Vec<&Slot> = plan
-            .slots
+    let mut ok = true;
+    for stack_set in plan
+        .stack_sets
+        .iter()
+        .filter(|s| !s.retired && s.has_changes())
+    {
+        let template = templates
             .iter()
-            .filter(|(_, c)| matches!(c, SlotChange::Update | SlotChange::Unchanged))
-            .map(|(s, _)| s)
-            .collect();
-        let mut updates = selections(fleet, &keep);
-        if updates.is_empty() {
-            // Every instance goes or is new: the template alone is updated,
-            // so that new instances get it.
-            updates.push(Selection {
-                targets: fleet.targets.clone(),
-                regions: Vec::new(),
-            });
+            .find(|t| t.stack_set == stack_set.stack_set)
+            .ok_or_else(|| FleetError::NoTemplate(stack_set.stack_set.clone()))?;
+        if Some(template.template.hash()) != stack_set.template_sha256 {
+            return Err(FleetError::NoTemplate(stack_set.stack_set.clone()));
         }
-        for selection in updates {
-            printer.notice(&format!(
-                "{name}: updating {} in {}",
-                selection_targets(&selection),
-                selection.regions.join(", ")
-            ));
-            let id = sets.update(&request, &selection, &next_id()).await?;
-            operations.push(("update".into(), sets.follow(name, &id).await?));
+        if !run.forward(env, stack_set, template).await? {
+            ok = false;
+            break;
         }
     }
-    let added: Vec<&Slot> = plan.with(SlotChange::Add).collect();
-    for selection in selections(fleet, &added) {
-        printer.notice(&format!(
-            "{name}: adding {} in {}",
-            selection_targets(&selection),
-            selection.regions.join(", ")
-        ));
-        let id = sets
-            .create_instances(name, fleet, &selection, &next_id())
-            .await?;
-        operations.push(("add".into(), sets.follow(name, &id).await?));
-    }
-    let removed: Vec<&Slot> = plan.with(SlotChange::Remove).collect();
-    for selection in selections(fleet, &removed) {
-        printer.notice(&format!(
-            "{name}: removing {} in {}",
-            selection_targets(&selection),
-            selection.regions.join(", ")
-        ));
-        let id = sets
-            .delete_instances(name, fleet, &selection, &next_id())
-            .await?;
-        operations.push(("remove".into(), sets.follow(name, &id).await?));
+    if ok {
+        for stack_set in plan.stack_sets.iter().rev() {
+            if !run.backward(stack_set).await? {
+                break;
+            }
+        }
     }
     Ok(FleetApplied {
-        stack_set: name.clone(),
-        operations,
+        operations: run.operations,
     })
 }
 
@@ -319,79 +617,73 @@ fn selection_targets(selection: &Selection) -> String {
     }
 }
 
-/// StackSet drift detection over every instance, followed to its end.
+/// StackSet drift detection over every instance of every StackSet of the
+/// fleet, each followed to its end.
 pub async fn drift(sets: &StackSets, env: &Env, fleet: &Fleet) -> Result<FleetDrift, FleetError> {
-    let name = stack_set_name(env);
-    if sets.describe(&name).await?.is_none() {
-        return Ok(FleetDrift {
+    let mut stack_sets = Vec::new();
+    let members = std::iter::once(None).chain(fleet.stacks.iter().copied().map(Some));
+    for layer in members {
+        let name = stack_set_name(env, layer);
+        if sets.describe(&name).await?.is_none() {
+            stack_sets.push(StackSetDrift {
+                stack_set: name,
+                deployed: false,
+                operation: None,
+                instances: Vec::new(),
+            });
+            continue;
+        }
+        let id = sets
+            .detect_drift(
+                &name,
+                fleet,
+                &format!("mlinfra-drift-{}", crate::plan::run_id()),
+            )
+            .await?;
+        let outcome = sets.follow(&name, &id).await?;
+        let instances = sets.instances(&name).await?;
+        stack_sets.push(StackSetDrift {
             stack_set: name,
-            deployed: false,
-            operation: None,
-            instances: Vec::new(),
+            deployed: true,
+            operation: Some(outcome),
+            instances,
         });
     }
-    let id = sets
-        .detect_drift(
-            &name,
-            fleet,
-            &format!("mlinfra-drift-{}", crate::plan::run_id()),
-        )
-        .await?;
-    let outcome = sets.follow(&name, &id).await?;
-    let instances = sets.instances(&name).await?;
-    Ok(FleetDrift {
-        stack_set: name,
-        deployed: true,
-        operation: Some(outcome),
-        instances,
-    })
+    Ok(FleetDrift { stack_sets })
 }
 
-/// The environment's fleet template, for the commands.
+/// The environment's fleet templates, for the commands.
 pub fn render(
     env: &Env,
     fleet: &Fleet,
     rendered: &[crate::render::RenderedStack],
-) -> Result<Canonical, crate::error::Error> {
-    template::template(env, fleet, rendered).map_err(|e| crate::error::Error::Usage(e.to_string()))
+) -> Result<Vec<FleetTemplate>, FleetError> {
+    template::templates(env, fleet, rendered).map_err(|e| FleetError::Template(e.to_string()))
 }
 
-/// Plans, shows, and (where confirmed) applies the environment's fleet;
-/// the one path of `apply` and `bootstrap --deploy`.
-pub async fn plan_and_apply(
+/// Plans, shows, and (where confirmed) applies the bootstrap StackSet alone:
+/// `bootstrap --deploy` of an environment with a fleet.
+pub async fn plan_and_apply_bootstrap(
     clients: &Clients,
     env: &Env,
     fleet: &Fleet,
-    template: &Canonical,
+    templates: &[FleetTemplate],
     printer: &Printer,
-    confirmed: impl FnOnce(&FleetPlan) -> bool,
 ) -> Result<Option<FleetApplied>, crate::error::Error> {
-    let plan = plan(&clients.stacksets, env, fleet, template).await?;
+    let bootstrap: Vec<FleetTemplate> = templates
+        .iter()
+        .filter(|t| t.layer.is_none())
+        .cloned()
+        .collect();
+    let mut plan = plan(&clients.stacksets, env, fleet, &bootstrap, &[]).await?;
+    plan.stack_sets.retain(|s| s.layer.is_none());
     printer.print(&plan, crate::output::Format::Human)?;
     if !plan.has_changes() {
         return Ok(None);
     }
-    if !confirmed(&plan) {
-        return Err(crate::error::Error::Usage(format!(
-            "StackSet {} not changed: not confirmed",
-            plan.stack_set
-        )));
-    }
-    let applied = apply(&clients.stacksets, env, fleet, template, &plan, printer).await?;
+    let applied = apply(&clients.stacksets, env, fleet, &plan, &bootstrap, printer).await?;
     printer.print(&applied, crate::output::Format::Human)?;
-    let failed = applied
-        .operations
-        .iter()
-        .filter(|(_, o)| !o.succeeded())
-        .count();
-    if failed > 0 {
-        return Err(FleetError::Failed {
-            name: applied.stack_set.clone(),
-            failed,
-            total: applied.operations.len(),
-        }
-        .into());
-    }
+    applied.check()?;
     Ok(Some(applied))
 }
 
@@ -408,5 +700,6 @@ pub fn example_fleet() -> Fleet {
                 "arn:aws:iam::345678901234:role/AWSCloudFormationStackSetAdministrationRole".into(),
             execution_role_name: "AWSCloudFormationStackSetExecutionRole".into(),
         },
+        stacks: Vec::new(),
     }
 }

@@ -12,8 +12,41 @@ use crate::config::fleet::Fleet;
 use crate::delivery::bootstrap;
 use crate::delivery::policy::PolicyError;
 use crate::render::RenderedStack;
+use crate::stacks::Layer;
 use crate::template::Canonical;
 
+/// One StackSet's template: the bootstrap stack's (`layer` none) or one of
+/// the environment's stacks', made fit for every target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetTemplate {
+    pub stack_set: String,
+    pub layer: Option<Layer>,
+    pub template: Canonical,
+}
+
+/// Every StackSet template of the fleet, in dependency order: bootstrap,
+/// then the listed stacks.
+pub fn templates(
+    env: &Env,
+    fleet: &Fleet,
+    rendered: &[RenderedStack],
+) -> Result<Vec<FleetTemplate>, PolicyError> {
+    Ok(vec![FleetTemplate {
+        stack_set: super::stack_set_name(env, None),
+        layer: None,
+        template: template(env, fleet, rendered)?,
+    }])
+}
+
+/// Whether a template holds buckets or keys: its instances are removed
+/// with their stacks kept.
+pub fn holds_state(template: &Value) -> bool {
+    crate::template::Template::new(template)
+        .resources()
+        .any(|r| crate::template::catalogue::is_stateful(r.kind))
+}
+
+/// The bootstrap stack's template for a StackSet.
 pub fn template(
     env: &Env,
     fleet: &Fleet,
@@ -112,6 +145,7 @@ mod tests {
                 administration_role_arn: "arn:aws:iam::345678901234:role/Admin".into(),
                 execution_role_name: "Exec".into(),
             },
+            stacks: Vec::new(),
         }
     }
 

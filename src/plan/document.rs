@@ -124,5 +124,20 @@ pub fn read_file(path: &Path) -> Result<PlanFile, DocumentError> {
             )));
         }
     }
+    for stack_set in file.plan.fleet.iter().flat_map(|f| &f.stack_sets) {
+        if stack_set.retired {
+            continue;
+        }
+        let template = reviewed
+            .fleet
+            .iter()
+            .find(|s| s.stack_set == stack_set.stack_set);
+        if template.map(|t| template_hash(&t.template)) != stack_set.template_sha256 {
+            return Err(tampered(format!(
+                "StackSet {}: the template it carries is not the planned one",
+                stack_set.stack_set
+            )));
+        }
+    }
     Ok(file)
 }

@@ -46,6 +46,8 @@ pub struct PlanOptions {
     /// The project whose own price tables (`prices/<region>.json`) price the
     /// plan; the shipped tables when `None`.
     pub project: Option<crate::project::Project>,
+    /// Leave the fleet's StackSets out (`plan --stack`: one stack's plan).
+    pub without_fleet: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,8 @@ pub enum PlanError {
     Wait(#[from] WaitError),
     #[error(transparent)]
     Prices(#[from] crate::cost::table::PriceError),
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::FleetError),
     #[error("cannot plan:{}", .0.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
     NotReady(Vec<StackProblem>),
     #[error("the change set for {stack} failed: {reason}")]
@@ -320,6 +324,24 @@ pub async fn plan(
     printer: &Printer,
 ) -> Result<Plan, PlanError> {
     check_dependencies(clients, env, rendered).await?;
+    // Read-only and before any change set exists: a fleet that cannot be
+    // planned leaves nothing behind.
+    let fleet = match &env.fleet {
+        Some(fleet) if !options.without_fleet => {
+            let templates = crate::fleet::render(env, fleet, rendered)?;
+            Some(
+                crate::fleet::plan(
+                    &clients.stacksets,
+                    env,
+                    fleet,
+                    &templates,
+                    &options.allow_data_loss,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
     let prices = match &options.project {
         Some(project) => PriceTable::load(project, env)?,
         None => PriceTable::for_env(env),
@@ -555,6 +577,7 @@ pub async fn plan(
         summary,
         cost: Some(cost),
         code,
+        fleet,
     };
     // An allowance that matches nothing is a leftover (a CI flag kept after
     // the change it was for): it must not pre-approve a future replacement.

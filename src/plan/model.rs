@@ -10,7 +10,8 @@ pub use crate::template::diff::PropertyChange;
 
 /// Bumped when `plan.json` changes shape; `apply --plan` refuses other versions.
 /// 2: the file carries the reviewed settings and templates.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: the fleet's StackSets are part of the plan, their templates of the file.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -30,6 +31,9 @@ pub struct Plan {
     /// Training jobs whose code package changes.
     #[serde(default)]
     pub code: Vec<super::code::CodeChange>,
+    /// The StackSets of the environment's `[env.targets]`, per target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<crate::fleet::FleetPlan>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,24 +255,52 @@ impl Plan {
             .any(|s| s.action != StackAction::NoChange || !s.settings.is_empty())
     }
 
+    /// Whether the fleet's StackSets change.
+    pub fn fleet_changes(&self) -> bool {
+        self.fleet.as_ref().is_some_and(|f| f.has_changes())
+    }
+
+    /// Every data-loss risk: the stacks' and the fleet's StackSets'.
+    pub fn all_data_loss(&self) -> impl Iterator<Item = &DataLossRisk> {
+        self.data_loss
+            .iter()
+            .chain(self.fleet.iter().flat_map(|f| f.data_loss()))
+    }
+
+    /// Every IAM change: the stacks' and the fleet's StackSets'.
+    pub fn all_iam(&self) -> impl Iterator<Item = &IamChange> {
+        self.iam
+            .iter()
+            .chain(self.fleet.iter().flat_map(|f| f.iam()))
+    }
+
+    /// Marks the risks `allowed` accepts (this run's `--allow-data-loss`).
+    pub fn allow(&mut self, allowed: &[String]) {
+        let fleet = self.fleet.iter_mut().flat_map(|f| f.data_loss_mut());
+        for risk in self.data_loss.iter_mut().chain(fleet) {
+            risk.allowed |= allowed.contains(&risk.logical_id);
+        }
+    }
+
     pub fn is_blocked(&self) -> bool {
-        self.data_loss.iter().any(|r| !r.allowed)
+        self.all_data_loss().any(|r| !r.allowed)
     }
 
     /// The `--allow-data-loss` ids that match no data-loss risk of this plan.
     pub fn unused_allowances(&self, allowed: &[String]) -> Vec<String> {
         allowed
             .iter()
-            .filter(|id| !self.data_loss.iter().any(|risk| &risk.logical_id == *id))
+            .filter(|id| !self.all_data_loss().any(|risk| &risk.logical_id == *id))
             .cloned()
             .collect()
     }
 
-    /// 0 nothing to change, 2 changes, 3 blocked by the data-loss guard.
+    /// 0 nothing to change, 2 changes (of a stack or of the fleet), 3
+    /// blocked by the data-loss guard.
     pub fn exit(&self) -> Exit {
         if self.is_blocked() {
             Exit::Blocked
-        } else if self.has_changes() {
+        } else if self.has_changes() || self.fleet_changes() {
             Exit::Changes
         } else {
             Exit::Clean

@@ -20,8 +20,20 @@ pub struct Reviewed {
     pub env: Env,
     /// Every stack of the environment with its rendered template, in dependency order.
     pub stacks: Vec<ReviewedStack>,
-    /// SHA-256 over `env` and `stacks` in canonical form.
+    /// The fleet's StackSet templates as planned, in dependency order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fleet: Vec<ReviewedStackSet>,
+    /// SHA-256 over `env`, `stacks` and `fleet` in canonical form.
     pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewedStackSet {
+    pub stack_set: String,
+    /// The environment's stack it deploys; none for the bootstrap stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<crate::stacks::Layer>,
+    pub template: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,17 +51,44 @@ impl Reviewed {
                 template: r.template.value.clone(),
             })
             .collect();
-        let digest = digest(env, &stacks);
+        let digest = digest(env, &stacks, &[]);
         Self {
             env: env.clone(),
             stacks,
+            fleet: Vec::new(),
             digest,
         }
     }
 
+    /// With the fleet's StackSet templates, sealed with the rest.
+    pub fn with_fleet(mut self, templates: &[crate::fleet::FleetTemplate]) -> Self {
+        self.fleet = templates
+            .iter()
+            .map(|t| ReviewedStackSet {
+                stack_set: t.stack_set.clone(),
+                layer: t.layer,
+                template: t.template.value.clone(),
+            })
+            .collect();
+        self.digest = digest(&self.env, &self.stacks, &self.fleet);
+        self
+    }
+
     /// Whether the digest still matches what the file holds.
     pub fn is_sealed(&self) -> bool {
-        digest(&self.env, &self.stacks) == self.digest
+        digest(&self.env, &self.stacks, &self.fleet) == self.digest
+    }
+
+    /// The reviewed StackSet templates as apply works with them.
+    pub fn fleet_templates(&self) -> Vec<crate::fleet::FleetTemplate> {
+        self.fleet
+            .iter()
+            .map(|s| crate::fleet::FleetTemplate {
+                stack_set: s.stack_set.clone(),
+                layer: s.layer,
+                template: Canonical::new(s.template.clone()),
+            })
+            .collect()
     }
 
     /// The reviewed templates as apply works with them.
@@ -110,8 +149,12 @@ impl Reviewed {
     }
 }
 
-fn digest(env: &Env, stacks: &[ReviewedStack]) -> String {
-    let value = serde_json::json!({ "env": env, "stacks": stacks });
+fn digest(env: &Env, stacks: &[ReviewedStack], fleet: &[ReviewedStackSet]) -> String {
+    let mut value = serde_json::json!({ "env": env, "stacks": stacks });
+    // Without a fleet the digest is what it always was.
+    if !fleet.is_empty() {
+        value["fleet"] = serde_json::json!(fleet);
+    }
     Canonical::new(value).hash()
 }
 

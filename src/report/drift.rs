@@ -146,6 +146,11 @@ pub fn human(report: &DriftReport) -> String {
         }
     }
 
+    if let Some(fleet) = &report.fleet {
+        out.push_str("\nFleet StackSets ([env.targets])\n");
+        out.push_str(&fleet.human_text());
+    }
+
     let _ = writeln!(
         out,
         "\nResult: {}\n{}",
@@ -263,6 +268,13 @@ pub fn markdown(report: &DriftReport) -> String {
             };
             let _ = writeln!(out, "- {at}: {}", cell(&error.message, false));
         }
+    }
+    if let Some(fleet) = &report.fleet {
+        let _ = write!(
+            out,
+            "\n#### Fleet: StackSet drift detection\n\n{}",
+            fleet.markdown_text()
+        );
     }
     let _ = writeln!(out, "\n<sub>{}</sub>", super::text::html(&stats(report)));
     out

@@ -211,9 +211,14 @@ pub fn human(plan: &Plan) -> String {
             let _ = writeln!(out, "  ~ {}", change.line());
         }
     }
-    if !plan.iam.is_empty() {
+    if let Some(fleet) = &plan.fleet {
+        let _ = writeln!(out, "\nFleet ([env.targets]):");
+        out.push_str(&fleet.human_text());
+    }
+    let iam: Vec<&crate::plan::IamChange> = plan.all_iam().collect();
+    if !iam.is_empty() {
         let _ = writeln!(out, "\nIAM changes:");
-        for change in &plan.iam {
+        for change in iam {
             let _ = writeln!(
                 out,
                 "  {} {} ({}, {:?})",
@@ -238,7 +243,8 @@ pub fn human(plan: &Plan) -> String {
             let _ = writeln!(out, "    what to do: {}", warning.advice);
         }
     }
-    if !plan.data_loss.is_empty() {
+    let risks: Vec<&DataLossRisk> = plan.all_data_loss().collect();
+    if !risks.is_empty() {
         let blocked = plan.is_blocked();
         let _ = writeln!(
             out,
@@ -249,7 +255,7 @@ pub fn human(plan: &Plan) -> String {
                 "Data-loss risk, allowed explicitly"
             }
         );
-        for risk in &plan.data_loss {
+        for risk in risks {
             if risk.allowed {
                 let _ = writeln!(out, "  allowed: {}", risk_text(risk));
             } else {
@@ -270,7 +276,10 @@ pub fn human(plan: &Plan) -> String {
         ));
     }
     let _ = writeln!(out, "\n{}", plan.summary.line());
-    if !plan.has_changes() {
+    if plan.fleet_changes() {
+        let _ = writeln!(out, "The fleet's StackSets change (see above).");
+    }
+    if !plan.has_changes() && !plan.fleet_changes() {
         let _ = writeln!(
             out,
             "No changes: the deployed stacks match the configuration."
@@ -294,7 +303,11 @@ fn markdown_no_op(plan: &Plan) -> String {
 }
 
 pub fn markdown(plan: &Plan) -> String {
-    if !plan.has_changes() && plan.data_loss.is_empty() && plan.warnings.is_empty() {
+    if !plan.has_changes()
+        && !plan.fleet_changes()
+        && plan.all_data_loss().next().is_none()
+        && plan.warnings.is_empty()
+    {
         return markdown_no_op(plan);
     }
     // Read in ten seconds: the summary, then what needs a decision (blocked
@@ -315,9 +328,9 @@ pub fn markdown(plan: &Plan) -> String {
             "> [!CAUTION]\n> Blocked: this plan replaces or removes buckets or keys. Nothing will be applied unless each is allowed with `--allow-data-loss`.\n"
         );
     }
-    if !plan.data_loss.is_empty() {
+    if plan.all_data_loss().next().is_some() {
         let _ = writeln!(out, "#### Data-loss risk\n");
-        for risk in &plan.data_loss {
+        for risk in plan.all_data_loss() {
             let status = if risk.allowed {
                 "allowed"
             } else {
@@ -366,9 +379,9 @@ pub fn markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    if !plan.iam.is_empty() {
+    if plan.all_iam().next().is_some() {
         let _ = writeln!(out, "#### IAM changes\n");
-        for change in &plan.iam {
+        for change in plan.all_iam() {
             let _ = writeln!(
                 out,
                 "- {} {} ({:?})",
@@ -448,6 +461,13 @@ pub fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "</details>\n");
     }
+    if let Some(fleet) = &plan.fleet {
+        let _ = writeln!(
+            out,
+            "#### Fleet: StackSets over `[env.targets]`\n\n{}",
+            fleet.markdown_text()
+        );
+    }
     if let Some(cost) = &plan.cost {
         let text = crate::cost::render_human(&cost.after, cost.before.as_ref());
         let fence = if text.contains("```") { "````" } else { "```" };
@@ -496,7 +516,11 @@ impl Report for Plans {
     }
 
     fn markdown(&self) -> Option<String> {
-        let changed = self.0.iter().filter(|p| p.has_changes()).count();
+        let changed = self
+            .0
+            .iter()
+            .filter(|p| p.has_changes() || p.fleet_changes())
+            .count();
         let mut out = format!(
             "### mlinfra plan: {changed} of {} environment(s) change\n\n",
             self.0.len()
@@ -566,6 +590,7 @@ mod tests {
         Plan {
             cost: None,
             code: vec![],
+            fleet: None,
             format_version: 1,
             env: "dev".into(),
             account_id: "123456789012".into(),

@@ -1107,6 +1107,7 @@ fn report_with(detection: Vec<StackDetection>, findings: Vec<DriftFinding>) -> D
             requests: 44,
             elapsed_ms: 1830,
         },
+        fleet: None,
     };
     report.sort();
     report
@@ -1282,4 +1283,77 @@ fn the_verdict_follows_the_exit_code_contract() {
     drifted.errors.clear();
     drifted.detection.retain(|d| !d.detection.is_incomplete());
     assert_eq!(drifted.verdict(), Verdict::Drifted);
+}
+
+/// A fleet's StackSet drift is part of the environment's drift report: one
+/// JSON document (the fleet under `fleet`), one Markdown comment, and a
+/// drifted instance makes the whole report drifted.
+#[test]
+fn fleet_drift_is_part_of_the_one_drift_document() {
+    use mlinfra::cloud::stackset::{Instance, OperationOutcome};
+    use mlinfra::fleet::{FleetDrift, StackSetDrift};
+    use mlinfra::output::Report;
+
+    let mut report = report_with(
+        vec![StackDetection {
+            stack: "dogbreed-prod-data".into(),
+            detection: Detection::Complete,
+            not_checked: Vec::new(),
+        }],
+        Vec::new(),
+    );
+    assert_eq!(report.verdict(), mlinfra::drift::Verdict::InSync);
+    let instance = |account: &str, drift: &str| Instance {
+        account: account.into(),
+        region: "eu-west-1".into(),
+        organizational_unit: None,
+        status: "CURRENT".into(),
+        reason: None,
+        drift: Some(drift.into()),
+    };
+    report.fleet = Some(FleetDrift {
+        stack_sets: vec![StackSetDrift {
+            stack_set: "dogbreed-prod-bootstrap".into(),
+            deployed: true,
+            operation: Some(OperationOutcome {
+                operation_id: "drift-1".into(),
+                status: "SUCCEEDED".into(),
+                reason: None,
+                results: Vec::new(),
+            }),
+            instances: vec![
+                instance("111111111111", "IN_SYNC"),
+                instance("222222222222", "DRIFTED"),
+            ],
+        }],
+    });
+    assert_eq!(report.verdict(), mlinfra::drift::Verdict::Drifted);
+
+    let json = report.json();
+    let value: Value = serde_json::from_str(&json).expect("one JSON document");
+    assert!(json.starts_with("{\n  \"format_version\""), "{json}");
+    assert_eq!(value["verdict"], "drifted");
+    assert_eq!(
+        value["fleet"]["stack_sets"][0]["instances"][1]["drift"],
+        "DRIFTED"
+    );
+    let markdown = report.markdown().unwrap();
+    assert_eq!(
+        markdown.matches("### mlinfra drift").count(),
+        1,
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("#### Fleet: StackSet drift detection"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `222222222222` | `eu-west-1` | DRIFTED |"),
+        "{markdown}"
+    );
+    let human = report.human(&mlinfra::output::Printer::silent());
+    assert!(
+        human.contains("StackSet dogbreed-prod-bootstrap: 1 of 2 instances drifted or unchecked"),
+        "{human}"
+    );
 }

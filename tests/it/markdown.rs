@@ -93,6 +93,7 @@ fn plan(env: &str) -> Plan {
         data_loss: vec![],
         cost: None,
         code: vec![],
+        fleet: None,
     }
 }
 

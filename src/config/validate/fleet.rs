@@ -234,6 +234,7 @@ pub(super) fn validate_targets(
             soft_failure_tolerance: soft,
         },
         permissions,
+        stacks: Vec::new(),
     })
 }
 

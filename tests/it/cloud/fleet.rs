@@ -20,9 +20,8 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use mlinfra::cloud::stackset::StackSets;
 use mlinfra::config::fleet::{Amount, Fleet, Permissions, Preferences, Targets};
-use mlinfra::output::Report;
 
-use super::support::{example, moto_cfn, project_with, quick_poll, quiet};
+use super::support::{example, moto_cfn, project_with, quick_poll};
 use crate::common::moto::Moto;
 
 const STACK_SET: &str = "dogbreed-dev-bootstrap";
@@ -296,6 +295,7 @@ fn ou_fleet() -> Fleet {
             auto_deployment: true,
             retain_stacks_on_account_removal: false,
         },
+        stacks: Vec::new(),
     }
 }
 
@@ -389,12 +389,192 @@ async fn stackset_drift_is_detected_and_reported_per_instance() {
     let report = mlinfra::fleet::drift(&sets, &env, &fleet).await.unwrap();
 
     assert_eq!(polls.num_calls(), 3, "followed until the operation ended");
-    assert_eq!(report.exit(), mlinfra::exit::Exit::Changes);
-    let text = report.human(&quiet());
+    assert!(!report.in_sync());
+    let text = report.human_text();
     assert!(
         text.contains("StackSet dogbreed-dev-bootstrap: 1 of 2 instances drifted or unchecked"),
         "{text}"
     );
     assert!(text.contains("  222222222222 eu-west-1 DRIFTED"), "{text}");
     assert!(text.contains("  111111111111 us-east-1 IN_SYNC"), "{text}");
+}
+
+fn text(output: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The fleet is part of the environment's plan: one JSON document, one
+/// Markdown comment, `plan --all` included; `plan --out` records it (the
+/// StackSet's template sealed with the rest) and `apply --plan` applies
+/// exactly that from a directory holding only the plan, or refuses when the
+/// StackSet changed since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_is_part_of_the_plan_document_and_of_a_reviewed_plan_file() {
+    let moto = Moto::start();
+    let project = project_with(
+        &targets(
+            "\"111111111111\", \"222222222222\"",
+            "\"us-east-1\", \"eu-west-1\"",
+        ),
+        |base| base,
+    );
+
+    let planned = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev", "--format", "json"])
+        .run();
+    let (stdout, stderr) = text(&planned);
+    assert_eq!(planned.status.code(), Some(2), "{stderr}");
+    assert!(
+        stdout.starts_with("{\n  \"format_version\": 3,"),
+        "{stdout}"
+    );
+    // One document: serde_json refuses trailing text.
+    let document: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let stack_set = &document["fleet"]["stack_sets"][0];
+    assert_eq!(stack_set["stack_set"], STACK_SET);
+    assert_eq!(stack_set["exists"], false);
+    assert_eq!(stack_set["targets"].as_array().unwrap().len(), 4);
+    assert_eq!(document["stacks"].as_array().unwrap().len(), 4);
+
+    let markdown = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev", "--format", "markdown"])
+        .run();
+    let (stdout, _) = text(&markdown);
+    assert_eq!(
+        stdout.matches("<!-- mlinfra:plan env=dev -->").count(),
+        1,
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("<sub>mlinfra ").count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("#### Fleet: StackSets over `[env.targets]`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| `222222222222` | `eu-west-1` | add |"),
+        "{stdout}"
+    );
+
+    // `plan --all` plans every environment's fleet too (dev is the only
+    // environment of this project the emulator's account can plan).
+    for other in ["staging", "prod"] {
+        std::fs::remove_file(project.path().join(format!("environments/{other}.toml"))).unwrap();
+    }
+    let all = moto
+        .cli(project.path())
+        .args(["plan", "--all", "--format", "json"])
+        .run();
+    let (stdout, stderr) = text(&all);
+    assert_eq!(all.status.code(), Some(2), "{stderr}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(
+        document["plans"][0]["fleet"]["stack_sets"][0]["targets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "{stdout}"
+    );
+
+    // The reviewed plan, with the fleet's StackSet and its template.
+    let plan_path = project.path().join("plan.json");
+    let out = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev", "--out"])
+        .args([&plan_path])
+        .run();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out).1);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    assert_eq!(file["reviewed"]["fleet"][0]["stack_set"], STACK_SET);
+    assert_eq!(
+        file["reviewed"]["fleet"][0]["template"]["Resources"]["DeployRole"]["Properties"]["RoleName"],
+        serde_json::json!({"Fn::Sub": "dogbreed-dev-deploy-${AWS::Region}"})
+    );
+
+    // Applied from a directory with the plan and its code alone.
+    let bare = tempfile::tempdir().unwrap();
+    let copy_plan = |from: &std::path::Path, to: &std::path::Path| {
+        std::fs::copy(from, to.join("plan.json")).unwrap();
+        let kept = mlinfra::code::kept_beside(from);
+        std::fs::create_dir_all(to.join("plan.json.code")).unwrap();
+        for entry in std::fs::read_dir(&kept).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(
+                entry.path(),
+                to.join("plan.json.code").join(entry.file_name()),
+            )
+            .unwrap();
+        }
+    };
+    copy_plan(&plan_path, bare.path());
+    let applied = moto
+        .cli(bare.path())
+        .current_dir(bare.path())
+        .args(["apply", "--env", "dev", "--plan", "plan.json"])
+        .run();
+    let (stdout, stderr) = text(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stderr}");
+    for account in ["111111111111", "222222222222"] {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert!(
+                stdout.contains(&format!("  {account} {region} SUCCEEDED")),
+                "{stdout}"
+            );
+        }
+    }
+    let cfn = moto_cfn(&moto).await;
+    assert_eq!(instances(&cfn).await.len(), 4);
+
+    // A new region, planned and reviewed; then someone adds an instance to
+    // the StackSet before the plan is applied: apply refuses, runs nothing.
+    std::fs::write(
+        project.path().join("environments/dev.toml"),
+        std::fs::read_to_string(project.path().join("environments/dev.toml"))
+            .unwrap()
+            .replace(
+                "\"us-east-1\", \"eu-west-1\"]",
+                "\"us-east-1\", \"eu-west-1\", \"eu-central-1\"]",
+            ),
+    )
+    .unwrap();
+    let second = project.path().join("second.json");
+    let out = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev", "--out"])
+        .args([&second])
+        .run();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out).1);
+    cfn.create_stack_instances()
+        .stack_set_name(STACK_SET)
+        .accounts("333333333333")
+        .regions("us-east-1")
+        .send()
+        .await
+        .unwrap();
+    let late = tempfile::tempdir().unwrap();
+    copy_plan(&second, late.path());
+    let refused = moto
+        .cli(late.path())
+        .current_dir(late.path())
+        .args(["apply", "--env", "dev", "--plan", "plan.json"])
+        .run();
+    let (_, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("StackSet dogbreed-dev-bootstrap: its instances changed since the plan"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was executed"), "{stderr}");
+    let now = instances(&cfn).await;
+    assert_eq!(now.len(), 5, "{now:?}");
+    assert!(
+        !now.iter().any(|(_, region)| region == "eu-central-1"),
+        "nothing of the refused plan ran: {now:?}"
+    );
 }
