@@ -434,6 +434,22 @@ impl Env {
         self.names().execution_role()
     }
 
+    /// The role names the IAM stack renders for this environment.
+    pub fn iam_role_names(&self) -> Vec<String> {
+        let names = self.names();
+        [self.execution_role_name(), self.pipeline_role_name()]
+            .into_iter()
+            .chain((!self.endpoints.is_empty()).then(|| names.serving_role()))
+            .chain(
+                self.endpoints
+                    .iter()
+                    .any(|e| e.monitor.is_some())
+                    .then(|| names.monitor_role()),
+            )
+            .chain(self.invokers.iter().map(|i| i.role_name.clone()))
+            .collect()
+    }
+
     pub fn pipeline_role_name(&self) -> String {
         self.names().pipeline_role()
     }

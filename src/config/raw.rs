@@ -406,4 +406,7 @@ pub struct RawTargets {
     pub auto_deployment: Option<bool>,
     /// Service-managed only: keep an account's stacks when it leaves the OUs (default false).
     pub retain_stacks_on_account_removal: Option<bool>,
+    /// The environment's own stacks (`data`, `iam`, `training`, `serving`) that
+    /// also deploy to every target as StackSets, beside the bootstrap stack (default none).
+    pub stacks: Option<Vec<String>>,
 }

@@ -146,6 +146,9 @@ pub fn sagemaker_name_problem(name: &str) -> Option<String> {
 }
 
 /// IAM role names: at most 64 of `[A-Za-z0-9+=,.@_-]`.
+/// CloudWatch's limit for a dashboard name.
+pub const MAX_DASHBOARD_NAME: usize = 255;
+
 pub fn iam_role_name_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > 64 {
         return Some(format!(

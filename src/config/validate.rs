@@ -548,6 +548,21 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
     serving::capture_beside_models(&mut c, &endpoints, &training);
     let invokers = validate_invokers(&mut c, &partial, &raw.invokers, &raw.endpoints);
     let network = network::network(&mut c, raw.network.as_ref());
+    let fleet = match (fleet, &raw.env.targets) {
+        (Some(mut f), Some(targets)) => {
+            f.stacks = fleet::validate_stacks(
+                &mut c,
+                targets,
+                &env_path.key("targets"),
+                &f,
+                (&account_id, &region),
+                &training,
+                network.is_some(),
+            );
+            Some(f)
+        }
+        (f, _) => f,
+    };
 
     for (id, reason) in &raw.accepted_findings {
         if reason.trim().len() < 10 {
@@ -621,6 +636,17 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         network,
         fleet,
     };
+    let global = fleet::global_name_problems(&env);
+    if !global.is_empty() {
+        let key = env_path.key("targets").key("regions");
+        let at = Locator::new(&loaded.files).locate(&key);
+        return Err(ConfigErrors(
+            global
+                .into_iter()
+                .map(|problem| ConfigError::located(at.clone(), key.clone(), problem))
+                .collect(),
+        ));
+    }
     let size = policies::inline_policy_size(&env, &policies::execution_role_policies(&env));
     if size > policies::ROLE_INLINE_POLICY_LIMIT {
         // The locations of jobs and endpoints are what make the documents grow.

@@ -176,16 +176,8 @@ fn scope(env: &Env, service: &str) -> Option<Vec<String>> {
 
 fn rendered_roles(env: &Env) -> Vec<String> {
     let names = env.names();
-    [env.execution_role_name(), env.pipeline_role_name()]
+    env.iam_role_names()
         .into_iter()
-        .chain((!env.endpoints.is_empty()).then(|| names.serving_role()))
-        .chain(
-            env.endpoints
-                .iter()
-                .any(|e| e.monitor.is_some())
-                .then(|| names.monitor_role()),
-        )
-        .chain(env.invokers.iter().map(|i| i.role_name.clone()))
         .map(|role| names.role_arn(&role))
         .collect()
 }
@@ -463,18 +455,32 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
     Ok(Policy::new(statements))
 }
 
-/// The environment's bootstrap StackSet: created, updated, rolled out,
-/// followed and checked for drift from the environment's account, which
-/// administers it. Self-managed StackSets pass the administration role.
+/// The environment's StackSets (bootstrap, and each of its stacks, which
+/// plan reads to find one taken off `stacks`): created, updated, rolled out,
+/// followed, checked for drift and deleted from the environment's account,
+/// which administers them. Self-managed StackSets pass the administration role.
 fn fleet_statements(env: &Env, fleet: &crate::config::fleet::Fleet) -> Vec<Statement> {
     let (account, region) = (&env.account_id, &env.region);
-    let name = env.names().bootstrap_stack();
+    let names = std::iter::once(None)
+        .chain(crate::stacks::Layer::ALL.into_iter().map(Some))
+        .map(|layer| crate::fleet::stack_set_name(env, layer));
+    let mut resources: Vec<String> = names
+        .flat_map(|name| {
+            [
+                format!("arn:aws:cloudformation:{region}:{account}:stackset/{name}:*"),
+                format!("arn:aws:cloudformation:{region}:{account}:stackset-target/{name}:*"),
+                format!("arn:aws:cloudformation:{region}:{account}:stackset-target/{name}:*/*"),
+            ]
+        })
+        .collect();
+    resources.push(format!("arn:aws:cloudformation:{region}::type/resource/*"));
     let mut statements = vec![statement(
         "Fleet",
         &[
             "cloudformation:CreateStackInstances",
             "cloudformation:CreateStackSet",
             "cloudformation:DeleteStackInstances",
+            "cloudformation:DeleteStackSet",
             "cloudformation:DescribeStackSet",
             "cloudformation:DescribeStackSetOperation",
             "cloudformation:DetectStackSetDrift",
@@ -483,12 +489,7 @@ fn fleet_statements(env: &Env, fleet: &crate::config::fleet::Fleet) -> Vec<State
             "cloudformation:TagResource",
             "cloudformation:UpdateStackSet",
         ],
-        vec![
-            format!("arn:aws:cloudformation:{region}:{account}:stackset/{name}:*"),
-            format!("arn:aws:cloudformation:{region}:{account}:stackset-target/{name}:*"),
-            format!("arn:aws:cloudformation:{region}:{account}:stackset-target/{name}:*/*"),
-            format!("arn:aws:cloudformation:{region}::type/resource/*"),
-        ],
+        resources,
     )];
     if let crate::config::fleet::Permissions::SelfManaged {
         administration_role_arn,

@@ -38,8 +38,8 @@ pub enum FleetError {
     Aws(#[from] AwsError),
     #[error(transparent)]
     StackSet(#[from] StackSetError),
-    #[error("the fleet's templates: {0}")]
-    Template(String),
+    #[error(transparent)]
+    Template(#[from] template::FleetTemplateError),
     #[error(
         "StackSet {name} is {deployed}, but the configuration asks for {wanted}; CloudFormation \
          cannot change a StackSet's permission model: delete the StackSet and its instances first"
@@ -658,7 +658,7 @@ pub fn render(
     fleet: &Fleet,
     rendered: &[crate::render::RenderedStack],
 ) -> Result<Vec<FleetTemplate>, FleetError> {
-    template::templates(env, fleet, rendered).map_err(|e| FleetError::Template(e.to_string()))
+    Ok(template::templates(env, fleet, rendered)?)
 }
 
 /// Plans, shows, and (where confirmed) applies the bootstrap StackSet alone:

@@ -201,3 +201,58 @@ fn cfn_lint_and_checkov_pass_the_delivery_stack() {
     let (report, _) = checkov_without_failures(dir.path());
     assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 5);
 }
+
+/// The data and IAM stacks of prod as StackSet templates of a fleet over two
+/// regions: no account id or region of prod's own, role names carrying the
+/// region wherever they are named, buckets and keys still retained; and
+/// cfn-lint accepts them as they are.
+fn shared_fleet_templates() -> Vec<mlinfra::fleet::FleetTemplate> {
+    use mlinfra::config::fleet::{Fleet, Permissions, Preferences, Targets};
+    use mlinfra::project::Project;
+    use mlinfra::stacks::Layer;
+    let mut env = mlinfra::config::load_env(&Project::Example, "prod").unwrap();
+    let rendered = mlinfra::render::render_env(
+        &mlinfra::render::Engine::new(&Project::Example).unwrap(),
+        &env,
+    )
+    .unwrap();
+    env.fleet = Some(Fleet {
+        targets: Targets::Accounts(vec!["111111111111".into(), "222222222222".into()]),
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        preferences: Preferences::default(),
+        permissions: Permissions::SelfManaged {
+            administration_role_arn:
+                "arn:aws:iam::345678901234:role/AWSCloudFormationStackSetAdministrationRole".into(),
+            execution_role_name: "AWSCloudFormationStackSetExecutionRole".into(),
+        },
+        stacks: vec![Layer::Data, Layer::Iam],
+    });
+    let fleet = env.fleet.clone().unwrap();
+    mlinfra::fleet::render(&env, &fleet, &rendered).unwrap()
+}
+
+#[test]
+fn shared_stackset_templates_are_snapshotted_and_lint_clean() {
+    let templates = shared_fleet_templates();
+    assert_eq!(templates.len(), 3, "bootstrap, data, iam");
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for t in templates.iter().filter(|t| t.layer.is_some()) {
+        let layer = t.layer.unwrap();
+        snapshot_settings().bind(|| {
+            insta::assert_snapshot!(format!("fleet__prod_{layer}"), t.template.text);
+        });
+        let path = dir.path().join(format!("{}.json", t.stack_set));
+        std::fs::write(&path, &t.template.text).unwrap();
+        files.push(path.display().to_string());
+    }
+    for t in &templates {
+        let body = serde_json::json!([t.template.value["Resources"], t.template.value["Outputs"]]);
+        let body = body.to_string();
+        if t.layer.is_some() {
+            assert!(!body.contains("345678901234"), "{}: {body}", t.stack_set);
+        }
+        assert!(!body.contains("\"us-east-1"), "{}: {body}", t.stack_set);
+    }
+    assert_cfn_lint_clean(&files);
+}

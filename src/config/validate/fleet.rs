@@ -6,6 +6,7 @@ use crate::config::fleet::{
     self, Amount, DEFAULT_ADMINISTRATION_ROLE, DEFAULT_EXECUTION_ROLE, Fleet, Permissions,
     Preferences, Targets,
 };
+use crate::stacks::Layer;
 
 /// `names`: the bootstrap roles' names, which gain a region suffix when the
 /// fleet spans regions.
@@ -291,4 +292,147 @@ fn amount(
         }
         (None, None) => None,
     }
+}
+
+/// `stacks`: the environment's stacks that also deploy to every target as
+/// StackSets. Each must be a known stack, listed once, with every stack it
+/// imports from listed too (an instance imports from the instances of the
+/// same account and region), and fit for other accounts: nothing in it may
+/// be specific to the environment's own account beyond what the StackSet
+/// template generalises.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn validate_stacks(
+    c: &mut Checker,
+    raw: &RawTargets,
+    path: &KeyPath,
+    fleet: &Fleet,
+    own: (&str, &str),
+    training: &[TrainingJob],
+    network: bool,
+) -> Vec<Layer> {
+    let Some(names) = &raw.stacks else {
+        return Vec::new();
+    };
+    let targets = path;
+    let path = path.key("stacks");
+    let mut listed: Vec<(usize, Layer)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let at = path.index(i);
+        let Some(layer) = Layer::ALL.into_iter().find(|l| l.as_str() == name) else {
+            c.fail(
+                &at,
+                format!(
+                    "unknown stack {name:?}; expected one of data, iam, training, serving (the \
+                     bootstrap stack is always part of the fleet)"
+                ),
+            );
+            continue;
+        };
+        if listed.iter().any(|(_, l)| *l == layer) {
+            c.fail(&at, format!("{name:?} is listed twice"));
+            continue;
+        }
+        listed.push((i, layer));
+    }
+    let has = |layer: Layer| listed.iter().any(|(_, l)| *l == layer);
+    for &(i, layer) in &listed {
+        let at = path.index(i);
+        for dep in layer.depends_on() {
+            if !has(*dep) {
+                c.fail(
+                    &at,
+                    format!(
+                        "the {layer} stack imports the {dep} stack's exports; its StackSet instances \
+                         import them from the {dep} instance of their own account and region: list \
+                         \"{dep}\" too"
+                    ),
+                );
+            }
+        }
+        if layer == Layer::Training
+            && let Some(job) = training.iter().find(|j| j.code.is_some())
+        {
+            c.fail(
+                &at,
+                format!(
+                    "training job {:?} runs a code package that mlinfra uploads to the environment's \
+                     own models bucket only: the training StackSet would point every target at a \
+                     package it does not have; deploy training per account instead",
+                    job.name
+                ),
+            );
+        }
+        if network && layer != Layer::Data {
+            c.fail(
+                &at,
+                format!(
+                    "the {layer} stack uses the subnets and security groups of `[network]`, which \
+                     exist only in the environment's own account and region"
+                ),
+            );
+        }
+    }
+    if let Targets::Accounts(accounts) = &fleet.targets
+        && !listed.is_empty()
+        && fleet.regions.iter().any(|r| r == own.1)
+        && let Some(i) = accounts.iter().position(|a| a == own.0)
+    {
+        c.fail(
+            &targets.key("accounts").index(i),
+            format!(
+                "the environment's own account {} in its own region {} holds the environment's \
+                 stacks already: StackSet instances of them there would collide with them (bucket \
+                 names, exports); target other accounts or regions",
+                own.0, own.1
+            ),
+        );
+    }
+    if c.errors.is_empty() {
+        listed.sort_by_key(|(_, l)| Layer::ALL.iter().position(|a| a == l));
+        listed.into_iter().map(|(_, l)| l).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Names global to an account (IAM roles, CloudWatch dashboards) get the
+/// region appended in a fleet of several regions; each must still fit
+/// AWS's limit. Checked on the validated environment, whose roles are known.
+pub(super) fn global_name_problems(env: &Env) -> Vec<String> {
+    let Some(fleet) = &env.fleet else {
+        return Vec::new();
+    };
+    if !fleet.multi_region() {
+        return Vec::new();
+    }
+    let longest = fleet
+        .regions
+        .iter()
+        .max_by_key(|r| r.len())
+        .cloned()
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    if fleet.stacks.contains(&Layer::Iam) {
+        for role in env.iam_role_names() {
+            let suffixed = format!("{role}-{longest}");
+            if let Some(problem) = rules::iam_role_name_problem(&suffixed) {
+                problems.push(format!(
+                    "role {role:?} of the iam StackSet gets its region appended in a fleet of several \
+                     regions (IAM names are global to an account): {suffixed:?} {problem}"
+                ));
+            }
+        }
+    }
+    if fleet.stacks.contains(&Layer::Serving) && !env.endpoints.is_empty() {
+        let dashboard = format!("{}-{longest}", env.names().dashboard());
+        if dashboard.len() > rules::MAX_DASHBOARD_NAME {
+            problems.push(format!(
+                "dashboard {dashboard:?} of the serving StackSet (dashboards are global to an account, \
+                 so it gets its region appended) is {} characters; CloudWatch allows {}",
+                dashboard.len(),
+                rules::MAX_DASHBOARD_NAME
+            ));
+        }
+    }
+    problems
 }
