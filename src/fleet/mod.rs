@@ -213,18 +213,7 @@ async fn plan_one(
         .map(|b| Canonical::parse(b).map(|c| c.value).unwrap_or(Value::Null));
     let template_differs = old.as_ref() != Some(&template.template.value);
     let new = &template.template.value;
-    // The one differ and the stateful catalogue judge what a StackSet
-    // update would replace: it has no change set to say so.
-    let changes = match &old {
-        None => classify::creation(new),
-        Some(old) if template_differs => classify::from_templates(old, new),
-        Some(_) => Vec::new(),
-    };
-    let empty = json!({});
-    let before = old.as_ref().unwrap_or(&empty);
-    let label = format!("StackSet {name}");
-    let data_loss = classify::data_loss(&label, &changes, allow_data_loss);
-    let iam = classify::iam(&label, &changes, before, new);
+    let judged = judge(name, old.as_ref(), new, allow_data_loss);
     let want = desired(fleet);
     let mut current: BTreeMap<Slot, Vec<&Instance>> = BTreeMap::new();
     for instance in &instances {
@@ -263,10 +252,41 @@ async fn plan_one(
         targets: TargetChange::list(slots),
         deployed_instances: instances,
         retain_stacks: template::holds_state(new),
-        changes,
-        iam,
-        data_loss,
+        changes: judged.changes,
+        iam: judged.iam,
+        data_loss: judged.data_loss,
     })
+}
+
+/// What a StackSet's new template does to its instances, judged as `plan`
+/// judges a stack's change set that says nothing of replacement: StackSets
+/// have no change sets, so the one differ and the create-only and stateful
+/// catalogue decide what is replaced, what is lost and which IAM statements
+/// widen. `old` is the deployed template (`None`: a new StackSet).
+pub struct Judged {
+    pub changes: Vec<crate::plan::ResourceChange>,
+    pub iam: Vec<crate::plan::IamChange>,
+    pub data_loss: Vec<crate::plan::DataLossRisk>,
+}
+
+pub fn judge(
+    stack_set: &str,
+    old: Option<&Value>,
+    new: &Value,
+    allow_data_loss: &[String],
+) -> Judged {
+    let changes = match old {
+        None => classify::creation(new),
+        Some(old) if old != new => classify::from_templates(old, new),
+        Some(_) => Vec::new(),
+    };
+    let empty = json!({});
+    let label = format!("StackSet {stack_set}");
+    Judged {
+        data_loss: classify::data_loss(&label, &changes, allow_data_loss),
+        iam: classify::iam(&label, &changes, old.unwrap_or(&empty), new),
+        changes,
+    }
 }
 
 /// A StackSet of a stack no longer listed: every instance is removed (its
@@ -701,5 +721,140 @@ pub fn example_fleet() -> Fleet {
             execution_role_name: "AWSCloudFormationStackSetExecutionRole".into(),
         },
         stacks: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ChangeAction, Risk};
+
+    fn data_template(env: &Env) -> Value {
+        let (_, rendered) = crate::render::example(&env.name);
+        let mut fleet = example_fleet();
+        fleet.stacks = vec![Layer::Data];
+        template::templates(env, &fleet, &rendered).unwrap()[1]
+            .template
+            .value
+            .clone()
+    }
+
+    #[test]
+    fn a_stateful_replacement_in_a_stackset_is_data_loss_and_blocks_the_plan() {
+        let (env, _) = crate::render::example("dev");
+        let old = data_template(&env);
+        let mut new = old.clone();
+        // A create-only property of a bucket: CloudFormation replaces it.
+        let bucket = &mut new["Resources"]["RawBucket"]["Properties"]["BucketName"];
+        *bucket = json!({"Fn::Sub": "renamed-${AWS::AccountId}-${AWS::Region}"});
+        let judged = judge("dogbreed-dev-data", Some(&old), &new, &[]);
+        let risk = judged
+            .data_loss
+            .iter()
+            .find(|r| r.logical_id == "RawBucket")
+            .expect("the bucket's replacement is a data-loss risk");
+        assert_eq!(risk.risk, Risk::Replace);
+        assert_eq!(risk.stack, "StackSet dogbreed-dev-data");
+        assert!(!risk.allowed);
+
+        // In the environment's plan, the fleet's risk blocks it (exit 3)
+        // until the same consent the stacks need is given.
+        let mut plan = crate::plan::Plan {
+            format_version: crate::plan::FORMAT_VERSION,
+            env: env.name.clone(),
+            account_id: env.account_id.clone(),
+            region: env.region.clone(),
+            stacks: Vec::new(),
+            iam: Vec::new(),
+            warnings: Vec::new(),
+            data_loss: Vec::new(),
+            summary: Default::default(),
+            cost: None,
+            code: Vec::new(),
+            fleet: Some(FleetPlan {
+                stack_sets: vec![StackSetPlan {
+                    stack_set: "dogbreed-dev-data".into(),
+                    layer: Some(Layer::Data),
+                    permission_model: PermissionModel::SelfManaged,
+                    exists: true,
+                    retired: false,
+                    template_differs: true,
+                    template_sha256: Some(Canonical::new(new.clone()).hash()),
+                    deployed_template_sha256: Some(Canonical::new(old.clone()).hash()),
+                    targets: Vec::new(),
+                    deployed_instances: Vec::new(),
+                    retain_stacks: true,
+                    changes: judged.changes.clone(),
+                    iam: judged.iam.clone(),
+                    data_loss: judged.data_loss.clone(),
+                }],
+            }),
+        };
+        assert!(plan.is_blocked());
+        assert_eq!(plan.exit(), crate::exit::Exit::Blocked);
+        let text = crate::report::human(&plan);
+        assert!(
+            text.contains(
+                "x StackSet dogbreed-dev-data RawBucket (AWS::S3::Bucket) would be replaced"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("to accept it: --allow-data-loss RawBucket"),
+            "{text}"
+        );
+        assert!(plan.unused_allowances(&["RawBucket".into()]).is_empty());
+        plan.allow(&["RawBucket".into()]);
+        assert!(!plan.is_blocked());
+        assert_eq!(plan.exit(), crate::exit::Exit::Changes);
+
+        // Removing a key is data loss too; a changed tag is not.
+        let mut removed = old.clone();
+        removed["Resources"]
+            .as_object_mut()
+            .unwrap()
+            .remove("DataKey");
+        let judged = judge("dogbreed-dev-data", Some(&old), &removed, &[]);
+        assert!(
+            judged
+                .data_loss
+                .iter()
+                .any(|r| r.logical_id == "DataKey" && r.risk == Risk::Remove)
+        );
+        let mut tagged = old.clone();
+        tagged["Resources"]["RawBucket"]["Properties"]["Tags"] =
+            json!([{"Key": "k", "Value": "v"}]);
+        let judged = judge("dogbreed-dev-data", Some(&old), &tagged, &[]);
+        assert!(judged.data_loss.is_empty());
+        assert_eq!(judged.changes[0].action, ChangeAction::Modify);
+    }
+
+    #[test]
+    fn an_iam_statement_added_in_a_stackset_is_broadening() {
+        let (env, rendered) = crate::render::example("dev");
+        let mut fleet = example_fleet();
+        fleet.stacks = vec![Layer::Data, Layer::Iam];
+        let old = template::templates(&env, &fleet, &rendered).unwrap()[2]
+            .template
+            .value
+            .clone();
+        let mut new = old.clone();
+        let policies = new["Resources"]["ExecutionRole"]["Properties"]["Policies"]
+            .as_array_mut()
+            .unwrap();
+        policies.push(json!({
+            "PolicyName": "more",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::x/*"}
+            ]}
+        }));
+        let judged = judge("dogbreed-dev-iam", Some(&old), &new, &[]);
+        let change = judged
+            .iam
+            .iter()
+            .find(|c| c.logical_id == "ExecutionRole")
+            .expect("an IAM change");
+        assert!(!change.added.is_empty(), "{change:?}");
+        assert_eq!(change.stack, "StackSet dogbreed-dev-iam");
     }
 }

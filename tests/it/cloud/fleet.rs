@@ -578,3 +578,190 @@ async fn the_fleet_is_part_of_the_plan_document_and_of_a_reviewed_plan_file() {
         "nothing of the refused plan ran: {now:?}"
     );
 }
+
+async fn instances_of(cfn: &CfnClient, stack_set: &str) -> Vec<(String, String)> {
+    let listed = cfn
+        .list_stack_instances()
+        .stack_set_name(stack_set)
+        .send()
+        .await
+        .unwrap();
+    let mut pairs: Vec<(String, String)> = listed
+        .summaries()
+        .iter()
+        .map(|s| {
+            (
+                s.account().unwrap().to_string(),
+                s.region().unwrap().to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// `stacks = ["data"]`: the environment's data stack deploys to every
+/// target as a StackSet after the bootstrap one, its operations followed
+/// with per-instance results; a target that leaves keeps its stack (and its
+/// buckets and keys); a stack taken off the list has its instances removed
+/// the same way and its StackSet deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_data_stack_deploys_as_a_stackset_and_keeps_its_data_when_targets_leave() {
+    let moto = Moto::start();
+    let project = project_with(
+        &format!(
+            "{}stacks = [\"data\"]\n",
+            targets(
+                "\"111111111111\", \"222222222222\"",
+                "\"us-east-1\", \"eu-west-1\"",
+            )
+        ),
+        |base| base,
+    );
+    let planned = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let (stdout, stderr) = text(&planned);
+    assert_eq!(planned.status.code(), Some(2), "{stderr}");
+    assert!(
+        stdout.contains(
+            "StackSet dogbreed-dev-data (SELF_MANAGED, to create): 4 to add, 0 to update, 0 to remove, 0 unchanged"
+        ),
+        "{stdout}"
+    );
+
+    let applied = moto
+        .cli(project.path())
+        .args(["apply", "--env", "dev", "--yes"])
+        .run();
+    let (stdout, stderr) = text(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stderr}");
+    // In dependency order, each with every instance's result.
+    let bootstrap = stdout
+        .find("dogbreed-dev-bootstrap add (operation")
+        .expect(&stdout);
+    let data = stdout
+        .find("dogbreed-dev-data add (operation")
+        .expect(&stdout);
+    assert!(bootstrap < data, "{stdout}");
+    let data_results = &stdout[data..];
+    for account in ["111111111111", "222222222222"] {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert!(
+                data_results.contains(&format!("  {account} {region} SUCCEEDED")),
+                "{stdout}"
+            );
+        }
+    }
+    let cfn = moto_cfn(&moto).await;
+    assert_eq!(instances_of(&cfn, "dogbreed-dev-data").await.len(), 4);
+    let set = cfn
+        .describe_stack_set()
+        .stack_set_name("dogbreed-dev-data")
+        .send()
+        .await
+        .unwrap();
+    let body = set
+        .stack_set()
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string();
+    assert!(
+        body.contains("dogbreed-dev-raw-${AWS::AccountId}-${AWS::Region}"),
+        "{body}"
+    );
+    assert!(!body.contains("123456789012"), "{body}");
+
+    let again = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let (stdout, _) = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("StackSet dogbreed-dev-data (SELF_MANAGED, template unchanged): 0 to add, 0 to update, 0 to remove, 4 unchanged"),
+        "{stdout}"
+    );
+
+    // An account leaves: its data instances go, their stacks stay.
+    let dev = project.path().join("environments/dev.toml");
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&dev).unwrap();
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&dev, text.replace(from, to)).unwrap();
+    };
+    edit("\"111111111111\", \"222222222222\"", "\"111111111111\"");
+    let planned = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let (stdout, _) = text(&planned);
+    assert!(
+        stdout.contains("removed instances of dogbreed-dev-data keep their stacks (RetainStacks)"),
+        "{stdout}"
+    );
+    let applied = moto
+        .cli(project.path())
+        .args(["apply", "--env", "dev", "--yes"])
+        .run();
+    let (stdout, stderr) = text(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "dogbreed-dev-data: removing account 222222222222 in us-east-1, eu-west-1 (their stacks, buckets and keys stay in those accounts)"
+        ),
+        "{stderr}"
+    );
+    // Removals run in reverse dependency order: data before bootstrap.
+    let data = stdout
+        .find("dogbreed-dev-data remove (operation")
+        .expect(&stdout);
+    let bootstrap = stdout
+        .find("dogbreed-dev-bootstrap remove (operation")
+        .expect(&stdout);
+    assert!(data < bootstrap, "{stdout}");
+    assert_eq!(
+        instances_of(&cfn, "dogbreed-dev-data").await,
+        [
+            ("111111111111".to_string(), "eu-west-1".to_string()),
+            ("111111111111".to_string(), "us-east-1".to_string()),
+        ]
+    );
+
+    // Off the list: the instances go (stacks kept), then the StackSet.
+    edit("stacks = [\"data\"]\n", "");
+    let planned = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let (stdout, _) = text(&planned);
+    assert_eq!(planned.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("StackSet dogbreed-dev-data (SELF_MANAGED, no longer listed: its instances and the StackSet go): 0 to add, 0 to update, 2 to remove"),
+        "{stdout}"
+    );
+    let applied = moto
+        .cli(project.path())
+        .args(["apply", "--env", "dev", "--yes"])
+        .run();
+    let (_, stderr) = text(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("dogbreed-dev-data: deleting the StackSet"),
+        "{stderr}"
+    );
+    let gone = cfn
+        .describe_stack_set()
+        .stack_set_name("dogbreed-dev-data")
+        .send()
+        .await;
+    assert!(
+        gone.as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_stack_set_not_found_exception()),
+        "{gone:?}"
+    );
+}
