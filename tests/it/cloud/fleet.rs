@@ -600,17 +600,19 @@ async fn instances_of(cfn: &CfnClient, stack_set: &str) -> Vec<(String, String)>
     pairs
 }
 
-/// `stacks = ["data"]`: the environment's data stack deploys to every
-/// target as a StackSet after the bootstrap one, its operations followed
-/// with per-instance results; a target that leaves keeps its stack (and its
-/// buckets and keys); a stack taken off the list has its instances removed
-/// the same way and its StackSet deleted.
+/// `stacks = ["data", "iam"]`: the environment's data and IAM stacks deploy
+/// to every target as StackSets after the bootstrap one, in dependency order
+/// (the IAM instances import the data instances' key of their own account
+/// and region), each operation followed with per-instance results; a target
+/// that leaves keeps its data stack (and its buckets and keys), removals run
+/// in reverse order; stacks taken off the list have their instances removed
+/// the same way and their StackSets deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shared_data_stack_deploys_as_a_stackset_and_keeps_its_data_when_targets_leave() {
+async fn shared_data_and_iam_stacks_deploy_as_stacksets_and_keep_their_data_when_targets_leave() {
     let moto = Moto::start();
     let project = project_with(
         &format!(
-            "{}stacks = [\"data\"]\n",
+            "{}stacks = [\"data\", \"iam\"]\n",
             targets(
                 "\"111111111111\", \"222222222222\"",
                 "\"us-east-1\", \"eu-west-1\"",
@@ -624,12 +626,14 @@ async fn a_shared_data_stack_deploys_as_a_stackset_and_keeps_its_data_when_targe
         .run();
     let (stdout, stderr) = text(&planned);
     assert_eq!(planned.status.code(), Some(2), "{stderr}");
-    assert!(
-        stdout.contains(
-            "StackSet dogbreed-dev-data (SELF_MANAGED, to create): 4 to add, 0 to update, 0 to remove, 0 unchanged"
-        ),
-        "{stdout}"
-    );
+    for stack_set in ["dogbreed-dev-data", "dogbreed-dev-iam"] {
+        assert!(
+            stdout.contains(&format!(
+                "StackSet {stack_set} (SELF_MANAGED, to create): 4 to add, 0 to update, 0 to remove, 0 unchanged"
+            )),
+            "{stdout}"
+        );
+    }
 
     let applied = moto
         .cli(project.path())
@@ -656,6 +660,24 @@ async fn a_shared_data_stack_deploys_as_a_stackset_and_keeps_its_data_when_targe
     }
     let cfn = moto_cfn(&moto).await;
     assert_eq!(instances_of(&cfn, "dogbreed-dev-data").await.len(), 4);
+    assert_eq!(instances_of(&cfn, "dogbreed-dev-iam").await.len(), 4);
+    let iam = cfn
+        .describe_stack_set()
+        .stack_set_name("dogbreed-dev-iam")
+        .send()
+        .await
+        .unwrap();
+    let iam = iam
+        .stack_set()
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string();
+    // IAM names are global to an account: per region, in both StackSets.
+    assert!(
+        iam.contains("\"dogbreed-dev-sagemaker-execution-${AWS::Region}\""),
+        "{iam}"
+    );
     let set = cfn
         .describe_stack_set()
         .stack_set_name("dogbreed-dev-data")
@@ -680,10 +702,12 @@ async fn a_shared_data_stack_deploys_as_a_stackset_and_keeps_its_data_when_targe
         .run();
     let (stdout, _) = text(&again);
     assert_eq!(again.status.code(), Some(0), "{stdout}");
-    assert!(
-        stdout.contains("StackSet dogbreed-dev-data (SELF_MANAGED, template unchanged): 0 to add, 0 to update, 0 to remove, 4 unchanged"),
-        "{stdout}"
-    );
+    for stack_set in ["dogbreed-dev-data", "dogbreed-dev-iam"] {
+        assert!(
+            stdout.contains(&format!("StackSet {stack_set} (SELF_MANAGED, template unchanged): 0 to add, 0 to update, 0 to remove, 4 unchanged")),
+            "{stdout}"
+        );
+    }
 
     // An account leaves: its data instances go, their stacks stay.
     let dev = project.path().join("environments/dev.toml");
@@ -731,7 +755,7 @@ async fn a_shared_data_stack_deploys_as_a_stackset_and_keeps_its_data_when_targe
     );
 
     // Off the list: the instances go (stacks kept), then the StackSet.
-    edit("stacks = [\"data\"]\n", "");
+    edit("stacks = [\"data\", \"iam\"]\n", "");
     let planned = moto
         .cli(project.path())
         .args(["plan", "--env", "dev"])
