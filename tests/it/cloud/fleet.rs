@@ -789,3 +789,76 @@ async fn shared_data_and_iam_stacks_deploy_as_stacksets_and_keep_their_data_when
         "{gone:?}"
     );
 }
+
+/// Drift runs DetectStackSetDrift on every StackSet of the fleet: the
+/// bootstrap's and each listed stack's (mocked: moto has none).
+#[tokio::test(start_paused = true)]
+async fn stackset_drift_covers_every_stackset_of_the_fleet() {
+    let describe = mock!(CfnClient::describe_stack_set).then_output(|| {
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                StackSet::builder()
+                    .stack_set_name("any")
+                    .status(StackSetStatus::Active)
+                    .build(),
+            )
+            .build()
+    });
+    let detect = mock!(CfnClient::detect_stack_set_drift).then_output(|| {
+        DetectStackSetDriftOutput::builder()
+            .operation_id("drift")
+            .build()
+    });
+    let done = mock!(CfnClient::describe_stack_set_operation).then_output(|| {
+        DescribeStackSetOperationOutput::builder()
+            .stack_set_operation(
+                StackSetOperation::builder()
+                    .operation_id("drift")
+                    .status(StackSetOperationStatus::Succeeded)
+                    .build(),
+            )
+            .build()
+    });
+    let results = mock!(CfnClient::list_stack_set_operation_results)
+        .then_output(|| ListStackSetOperationResultsOutput::builder().build());
+    let listed = mock!(CfnClient::list_stack_instances).then_output(|| {
+        ListStackInstancesOutput::builder()
+            .summaries(
+                StackInstanceSummary::builder()
+                    .account("111111111111")
+                    .region("us-east-1")
+                    .status(StackInstanceStatus::Current)
+                    .drift_status(StackDriftStatus::InSync)
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &detect, &done, &results, &listed]
+    );
+    let sets = StackSets::new(client).with_poll(quick_poll());
+    let (mut env, _) = example("dev");
+    let mut fleet = ou_fleet();
+    fleet.stacks = vec![mlinfra::stacks::Layer::Data, mlinfra::stacks::Layer::Iam];
+    env.fleet = Some(fleet.clone());
+
+    let report = mlinfra::fleet::drift(&sets, &env, &fleet).await.unwrap();
+
+    assert_eq!(detect.num_calls(), 3, "one detection per StackSet");
+    let names: Vec<&str> = report
+        .stack_sets
+        .iter()
+        .map(|s| s.stack_set.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "dogbreed-dev-bootstrap",
+            "dogbreed-dev-data",
+            "dogbreed-dev-iam"
+        ]
+    );
+    assert!(report.in_sync());
+}
