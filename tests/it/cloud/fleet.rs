@@ -278,6 +278,27 @@ fn targets_are_validated_with_cloudformation_rules_before_anything_is_sent() {
         stderr.contains("5 is more than failure_tolerance_count + 1 = 2"),
         "{stderr}"
     );
+
+    // The example's training job runs a code package, which lives in the
+    // environment's own models bucket only.
+    let training = project_with(
+        "[env.targets]\naccounts = [\"111111111111\"]\nregions = [\"us-east-1\"]\n\
+         stacks = [\"data\", \"iam\", \"training\"]\n",
+        |base| base,
+    );
+    let output = crate::common::Cli::new()
+        .args([
+            std::ffi::OsStr::new("--project"),
+            training.path().as_os_str(),
+        ])
+        .args(["validate", "--env", "dev"])
+        .run();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("env.targets.stacks[2]: training job \"dogbreed\" runs a code package"),
+        "{stderr}"
+    );
 }
 
 fn ou_fleet() -> Fleet {
