@@ -387,6 +387,24 @@ pub(super) fn validate_stacks(
             ),
         );
     }
+    // Names global to an account carry no region in a one-region fleet:
+    // in the environment's own account they are the environment's own.
+    let global = listed
+        .iter()
+        .find(|(_, l)| matches!(l, Layer::Iam | Layer::Serving));
+    if let (Targets::Accounts(accounts), Some((_, layer))) = (&fleet.targets, global)
+        && !fleet.multi_region()
+        && !fleet.regions.iter().any(|r| r == own.1)
+        && let Some(i) = accounts.iter().position(|a| a == own.0)
+    {
+        c.fail(
+            &targets.key("accounts").index(i),
+            format!(
+                "the {layer} StackSet creates names global to an account (IAM roles, the dashboard)                  that the environment's own stacks hold in account {} already, and a fleet of one                  region does not append the region to them: target other accounts, or more regions",
+                own.0
+            ),
+        );
+    }
     if c.errors.is_empty() {
         listed.sort_by_key(|(_, l)| Layer::ALL.iter().position(|a| a == l));
         listed.into_iter().map(|(_, l)| l).collect()
