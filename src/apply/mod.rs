@@ -379,7 +379,7 @@ pub async fn apply(ctx: &Context<'_>, options: &ApplyOptions) -> Result<Vec<Exec
         // After the environment's stacks, as reviewed: the StackSets of the
         // plan, with the templates it was made from.
         let applied = crate::fleet::apply(
-            &ctx.clients.stacksets,
+            ctx.clients,
             ctx.env,
             fleet,
             planned,

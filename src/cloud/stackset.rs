@@ -68,10 +68,26 @@ impl OperationOutcome {
 #[derive(Debug, Clone)]
 pub struct StackSetRequest<'a> {
     pub name: &'a str,
-    pub template: &'a str,
+    pub template: &'a super::cfn::TemplateSource,
     pub description: &'a str,
     pub tags: &'a [(String, String)],
     pub fleet: &'a Fleet,
+}
+
+impl StackSetRequest<'_> {
+    fn body(&self) -> Option<String> {
+        match self.template {
+            super::cfn::TemplateSource::Body(text) => Some(text.clone()),
+            super::cfn::TemplateSource::Url(_) => None,
+        }
+    }
+
+    fn url(&self) -> Option<String> {
+        match self.template {
+            super::cfn::TemplateSource::Url(url) => Some(url.clone()),
+            super::cfn::TemplateSource::Body(_) => None,
+        }
+    }
 }
 
 /// Which instances an operation is about: accounts (or OUs) × regions.
@@ -197,7 +213,8 @@ impl StackSets {
             .client
             .create_stack_set()
             .stack_set_name(request.name)
-            .template_body(request.template)
+            .set_template_body(request.body())
+            .set_template_url(request.url())
             .description(request.description)
             .capabilities(Capability::CapabilityNamedIam)
             .client_request_token(token);
@@ -244,7 +261,8 @@ impl StackSets {
             .client
             .update_stack_set()
             .stack_set_name(request.name)
-            .template_body(request.template)
+            .set_template_body(request.body())
+            .set_template_url(request.url())
             .description(request.description)
             .capabilities(Capability::CapabilityNamedIam)
             .operation_preferences(preferences(request.fleet))

@@ -59,6 +59,12 @@ pub enum FleetError {
     },
     #[error("StackSet {0}: the reviewed plan carries no template for it; plan again")]
     NoTemplate(String),
+    #[error(
+        "the template of StackSet {stack_set} is {size} bytes, over CloudFormation's inline limit of {}; \
+         set `artifacts_bucket` under [env] so it can be uploaded to S3",
+        crate::plan::MAX_TEMPLATE_BODY
+    )]
+    NoArtifactsBucket { stack_set: String, size: usize },
 }
 
 /// The StackSet of the bootstrap stack (`None`) or of one of the
@@ -161,6 +167,17 @@ pub async fn plan(
     templates: &[FleetTemplate],
     allow_data_loss: &[String],
 ) -> Result<FleetPlan, FleetError> {
+    // Refused before any call: apply could not send it.
+    if env.artifacts_bucket.is_none()
+        && let Some(large) = templates
+            .iter()
+            .find(|t| t.template.size() > crate::plan::MAX_TEMPLATE_BODY)
+    {
+        return Err(FleetError::NoArtifactsBucket {
+            stack_set: large.stack_set.clone(),
+            size: large.template.size(),
+        });
+    }
     let mut stack_sets = Vec::new();
     for template in templates {
         stack_sets.push(plan_one(sets, fleet, template, allow_data_loss).await?);
@@ -420,6 +437,7 @@ fn selections(fleet: &Fleet, slots: &[Slot]) -> Vec<Selection> {
 }
 
 struct Run<'a> {
+    clients: &'a Clients,
     sets: &'a StackSets,
     fleet: &'a Fleet,
     printer: &'a Printer,
@@ -466,9 +484,15 @@ impl Run<'_> {
             env.prefix(),
             env.account_id
         );
+        let source = crate::plan::template_source_of(self.clients, env, name, &template.template)
+            .await?
+            .ok_or_else(|| FleetError::NoArtifactsBucket {
+                stack_set: name.clone(),
+                size: template.template.size(),
+            })?;
         let request = StackSetRequest {
             name,
-            template: &template.template.text,
+            template: &source,
             description: &description,
             tags: &tags,
             fleet: self.fleet,
@@ -585,7 +609,7 @@ fn tags(env: &Env, layer: Option<Layer>) -> Vec<(String, String)> {
 /// Each operation is followed to its end; the first that does not succeed
 /// stops the rest (a later StackSet may import from the failed one).
 pub async fn apply(
-    sets: &StackSets,
+    clients: &Clients,
     env: &Env,
     fleet: &Fleet,
     plan: &FleetPlan,
@@ -593,7 +617,8 @@ pub async fn apply(
     printer: &Printer,
 ) -> Result<FleetApplied, FleetError> {
     let mut run = Run {
-        sets,
+        clients,
+        sets: &clients.stacksets,
         fleet,
         printer,
         run: crate::plan::run_id(),
@@ -701,7 +726,7 @@ pub async fn plan_and_apply_bootstrap(
     if !plan.has_changes() {
         return Ok(None);
     }
-    let applied = apply(&clients.stacksets, env, fleet, &plan, &bootstrap, printer).await?;
+    let applied = apply(clients, env, fleet, &plan, &bootstrap, printer).await?;
     printer.print(&applied, crate::output::Format::Human)?;
     applied.check()?;
     Ok(Some(applied))

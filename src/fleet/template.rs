@@ -52,14 +52,6 @@ pub enum FleetTemplateError {
         logical_id: String,
         kind: String,
     },
-    #[error(
-        "the {layer} StackSet's template is {size} bytes, over CloudFormation's inline limit of {limit}"
-    )]
-    TooLarge {
-        layer: Layer,
-        size: usize,
-        limit: usize,
-    },
 }
 
 /// Every StackSet template of the fleet, in dependency order: bootstrap,
@@ -102,13 +94,6 @@ pub fn templates(
     for (layer, value) in shared {
         let template = Canonical::new(generalise(None).template(value));
         check_retained(layer, &template.value)?;
-        if template.text.len() > crate::plan::MAX_TEMPLATE_BODY {
-            return Err(FleetTemplateError::TooLarge {
-                layer,
-                size: template.text.len(),
-                limit: crate::plan::MAX_TEMPLATE_BODY,
-            });
-        }
         out.push(FleetTemplate {
             stack_set: super::stack_set_name(env, Some(layer)),
             layer: Some(layer),

@@ -110,23 +110,30 @@ pub async fn template_source(
     env: &Env,
     stack: &RenderedStack,
 ) -> Result<TemplateSource, PlanError> {
-    let template = &stack.template;
+    template_source_of(clients, env, &stack.spec.name, &stack.template)
+        .await?
+        .ok_or_else(|| PlanError::NoArtifactsBucket {
+            stack: stack.spec.name.clone(),
+            size: stack.template.size(),
+        })
+}
+
+/// [`template_source`] of any template named `name` (a stack or a
+/// StackSet); `None` when it is too large and no artifacts bucket is set.
+pub async fn template_source_of(
+    clients: &Clients,
+    env: &Env,
+    name: &str,
+    template: &Canonical,
+) -> Result<Option<TemplateSource>, AwsError> {
     if template.size() <= MAX_TEMPLATE_BODY {
-        return Ok(TemplateSource::Body(template.text.clone()));
+        return Ok(Some(TemplateSource::Body(template.text.clone())));
     }
     let Some(bucket) = &env.artifacts_bucket else {
-        return Err(PlanError::NoArtifactsBucket {
-            stack: stack.spec.name.clone(),
-            size: template.size(),
-        });
+        return Ok(None);
     };
     // Content-addressed by the exact bytes uploaded: a key never changes meaning.
-    let key = format!(
-        "mlinfra/{}/{}/{}.json",
-        env.name,
-        stack.spec.name,
-        template.hash()
-    );
+    let key = format!("mlinfra/{}/{}/{}.json", env.name, name, template.hash());
     clients
         .s3
         .put_object()
@@ -137,10 +144,10 @@ pub async fn template_source(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("PutObject", e))?;
-    Ok(TemplateSource::Url(format!(
+    Ok(Some(TemplateSource::Url(format!(
         "https://{bucket}.s3.{}.amazonaws.com/{key}",
         env.region
-    )))
+    ))))
 }
 
 /// Creates a change set for one stack and waits until CloudFormation has

@@ -21,7 +21,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use mlinfra::cloud::stackset::StackSets;
 use mlinfra::config::fleet::{Amount, Fleet, Permissions, Preferences, Targets};
 
-use super::support::{example, moto_cfn, project_with, quick_poll};
+use super::support::{Calls, example, moto_cfn, moto_clients, project_with, quick_poll, quiet};
 use crate::common::moto::Moto;
 
 const STACK_SET: &str = "dogbreed-dev-bootstrap";
@@ -882,4 +882,86 @@ async fn stackset_drift_covers_every_stackset_of_the_fleet() {
         ]
     );
     assert!(report.in_sync());
+}
+
+/// A StackSet template over CloudFormation's 51,200-byte inline limit:
+/// refused by plan without an artifacts bucket (before any call), uploaded
+/// to it (content-addressed) and passed as `TemplateURL` with one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stackset_template_over_the_inline_limit_goes_through_the_artifacts_bucket() {
+    let moto = Moto::start();
+    let mut clients = moto_clients(&moto, &Calls::default()).await;
+    clients.stacksets = clients.stacksets.clone().with_poll(quick_poll());
+    let (mut env, rendered) = example("dev");
+    let fleet = Fleet {
+        targets: Targets::Accounts(vec!["111111111111".into()]),
+        regions: vec!["us-east-1".into()],
+        preferences: Preferences::default(),
+        permissions: Permissions::SelfManaged {
+            administration_role_arn:
+                "arn:aws:iam::123456789012:role/AWSCloudFormationStackSetAdministrationRole".into(),
+            execution_role_name: "AWSCloudFormationStackSetExecutionRole".into(),
+        },
+        stacks: Vec::new(),
+    };
+    env.fleet = Some(fleet.clone());
+    let mut templates = mlinfra::fleet::render(&env, &fleet, &rendered).unwrap();
+    // Metadata CloudFormation keeps but does not act on.
+    let mut value = templates[0].template.value.clone();
+    value["Metadata"] = serde_json::json!({ "Padding": "x".repeat(60_000) });
+    templates[0].template = mlinfra::template::Canonical::new(value);
+
+    let refused = mlinfra::fleet::plan(&clients.stacksets, &env, &fleet, &templates, &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("the template of StackSet dogbreed-dev-bootstrap is")
+            && refused.contains("set `artifacts_bucket` under [env]"),
+        "{refused}"
+    );
+
+    clients
+        .s3
+        .create_bucket()
+        .bucket("dogbreed-artifacts")
+        .send()
+        .await
+        .unwrap();
+    env.artifacts_bucket = Some("dogbreed-artifacts".into());
+    let plan = mlinfra::fleet::plan(&clients.stacksets, &env, &fleet, &templates, &[])
+        .await
+        .unwrap();
+    let applied = mlinfra::fleet::apply(&clients, &env, &fleet, &plan, &templates, &quiet())
+        .await
+        .unwrap();
+    applied.check().unwrap();
+    let listed = clients
+        .s3
+        .list_objects_v2()
+        .bucket("dogbreed-artifacts")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        [format!(
+            "mlinfra/dev/dogbreed-dev-bootstrap/{}.json",
+            templates[0].template.hash()
+        )]
+    );
+    let cfn = moto_cfn(&moto).await;
+    let set = cfn
+        .describe_stack_set()
+        .stack_set_name(STACK_SET)
+        .send()
+        .await
+        .unwrap();
+    let body = set.stack_set().unwrap().template_body().unwrap();
+    assert!(
+        body.contains(&"x".repeat(60_000)),
+        "created from the uploaded template"
+    );
+    assert_eq!(instances(&cfn).await.len(), 1);
 }
