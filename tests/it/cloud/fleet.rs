@@ -578,6 +578,23 @@ async fn the_fleet_is_part_of_the_plan_document_and_of_a_reviewed_plan_file() {
         .send()
         .await
         .unwrap();
+    // And its template is changed by hand.
+    let deployed = cfn
+        .describe_stack_set()
+        .stack_set_name(STACK_SET)
+        .send()
+        .await
+        .unwrap();
+    let mut edited: serde_json::Value =
+        serde_json::from_str(deployed.stack_set().unwrap().template_body().unwrap()).unwrap();
+    edited["Metadata"] = serde_json::json!({ "EditedBy": "hand" });
+    cfn.update_stack_set()
+        .stack_set_name(STACK_SET)
+        .template_body(edited.to_string())
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
     let late = tempfile::tempdir().unwrap();
     copy_plan(&second, late.path());
     let refused = moto
@@ -589,6 +606,12 @@ async fn the_fleet_is_part_of_the_plan_document_and_of_a_reviewed_plan_file() {
     assert_eq!(refused.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("StackSet dogbreed-dev-bootstrap: its instances changed since the plan"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "StackSet dogbreed-dev-bootstrap: its deployed template changed since the plan"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("nothing was executed"), "{stderr}");
