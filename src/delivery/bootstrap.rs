@@ -173,17 +173,14 @@ mod tests {
             .unwrap();
         let pass: Vec<&Value> = statements
             .iter()
-            .filter(|s| {
-                s["Action"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|a| a == "iam:PassRole")
+            .filter(|s| match &s["Action"] {
+                Value::Array(actions) => actions.iter().any(|a| a == "iam:PassRole"),
+                action => action == "iam:PassRole",
             })
             .collect();
         assert_eq!(pass.len(), 1);
         assert_eq!(
-            pass[0]["Resource"][0],
+            pass[0]["Resource"],
             "arn:aws:iam::345678901234:role/dogbreed-prod-cloudformation"
         );
         let text = t.to_string();

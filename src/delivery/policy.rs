@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::config::Env;
 use crate::render::RenderedStack;
+use crate::template::iam::{Condition, Statement};
 
 /// CloudFormation's handler permissions per resource type, by handler.
 const HANDLER_PERMISSIONS: &str = include_str!("../../data/cfn-handler-permissions.json");
@@ -19,36 +20,19 @@ const HANDLER_PERMISSIONS: &str = include_str!("../../data/cfn-handler-permissio
 /// IAM's limit for the inline policies of one role, in characters.
 pub const ROLE_INLINE_POLICY_LIMIT: usize = 10_240;
 
-/// One statement of a generated policy: always `Allow`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Statement {
-    #[serde(rename = "Sid")]
-    pub sid: String,
-    #[serde(rename = "Effect")]
-    pub effect: &'static str,
-    #[serde(rename = "Action")]
-    pub actions: Vec<String>,
-    #[serde(rename = "Resource")]
-    pub resources: Vec<String>,
-    #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
-    pub condition: Option<Value>,
-}
-
 /// A policy document (`Version` 2012-10-17).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
-    #[serde(rename = "Version")]
-    pub version: &'static str,
-    #[serde(rename = "Statement")]
     pub statements: Vec<Statement>,
 }
 
 impl Policy {
-    fn new(statements: Vec<Statement>) -> Self {
-        Self {
-            version: "2012-10-17",
-            statements,
+    /// `name` is the document the statements say they sit in.
+    fn new(name: &str, mut statements: Vec<Statement>) -> Self {
+        for statement in &mut statements {
+            statement.policy = name.to_string();
         }
+        Self { statements }
     }
 
     /// Every action the policy grants.
@@ -61,22 +45,24 @@ impl Policy {
 
     /// The document as IAM counts it (no whitespace).
     pub fn size(&self) -> usize {
-        serde_json::to_string(self).map_or(0, |t| t.len())
+        self.to_value().to_string().len()
     }
 
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("a policy serialises")
+        let statements = self.statements.iter().map(Statement::to_json).collect();
+        json!({ "Version": "2012-10-17", "Statement": Value::Array(statements) })
+    }
+}
+
+impl Serialize for Policy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
     }
 }
 
 fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Statement {
-    Statement {
-        sid: sid.to_string(),
-        effect: "Allow",
-        actions: actions.iter().map(|a| a.to_string()).collect(),
-        resources,
-        condition: None,
-    }
+    let actions = actions.iter().map(|a| a.to_string()).collect();
+    Statement::allow("", sid, actions, resources)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,11 +208,11 @@ fn scoped(
                     env.account_id
                 )],
             );
-            linked.condition = Some(json!({
-                "StringEquals": {"iam:AWSServiceName": [
-                    "sagemaker.application-autoscaling.amazonaws.com"
-                ]}
-            }));
+            linked.condition = Some(Condition::one(
+                "StringEquals",
+                "iam:AWSServiceName",
+                vec![json!("sagemaker.application-autoscaling.amazonaws.com")],
+            ));
             statements.push(linked);
         }
     }
@@ -261,12 +247,8 @@ fn handler_actions(
 /// the environment's own names.
 pub fn execution_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, PolicyError> {
     let actions = handler_actions(rendered, &["create", "read", "update", "delete"])?;
-    Ok(Policy::new(scoped(
-        env,
-        "Manage",
-        &actions,
-        "the rendered resource types",
-    )?))
+    let statements = scoped(env, "Manage", &actions, "the rendered resource types")?;
+    Ok(Policy::new("execution", statements))
 }
 
 /// What plan, apply, drift, train and status call, on this environment only.
@@ -417,9 +399,11 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
             &["kms:GenerateDataKey"],
             vec![format!("arn:aws:kms:{region}:{account}:key/*")],
         );
-        encrypt.condition = Some(serde_json::json!({
-            "StringEquals": { "kms:ViaService": format!("s3.{region}.amazonaws.com") }
-        }));
+        encrypt.condition = Some(Condition::one(
+            "StringEquals",
+            "kms:ViaService",
+            vec![json!(format!("s3.{region}.amazonaws.com"))],
+        ));
         statements.push(encrypt);
     }
     if let Some(bucket) = &env.artifacts_bucket {
@@ -443,16 +427,20 @@ pub fn deploy_policy(env: &Env, rendered: &[RenderedStack]) -> Result<Policy, Po
                 &["iam:PassRole"],
                 vec![role.clone()],
             );
-            pass.condition = Some(json!({
-                "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
-            }));
+            pass.condition = Some(passed_to_cloudformation());
             statements.push(pass);
         }
         // Without a service role CloudFormation acts with the caller's own
         // permissions: the caller needs the execution role's.
         None => statements.extend(execution_policy(env, rendered)?.statements),
     }
-    Ok(Policy::new(statements))
+    Ok(Policy::new("deploy", statements))
+}
+
+/// A role passed only to CloudFormation.
+fn passed_to_cloudformation() -> Condition {
+    let service = json!("cloudformation.amazonaws.com");
+    Condition::one("StringEquals", "iam:PassedToService", vec![service])
 }
 
 /// The environment's StackSets (bootstrap, and each of its stacks, which
@@ -501,9 +489,7 @@ fn fleet_statements(env: &Env, fleet: &crate::config::fleet::Fleet) -> Vec<State
             &["iam:PassRole"],
             vec![administration_role_arn.clone()],
         );
-        pass.condition = Some(json!({
-            "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
-        }));
+        pass.condition = Some(passed_to_cloudformation());
         statements.push(pass);
     }
     statements
@@ -548,7 +534,7 @@ mod tests {
                     !s.actions.iter().any(|a| a == "*" || a.ends_with(":*")),
                     "{s:?}"
                 );
-                if s.resources.contains(&"*".to_string()) {
+                if s.resources.contains(&json!("*")) {
                     assert!(
                         s.actions.iter().all(|a| UNSCOPED.contains(&a.as_str())),
                         "{s:?}"
@@ -650,11 +636,13 @@ mod tests {
         let pass = with_role
             .statements
             .iter()
-            .find(|s| s.sid == "PassCloudFormationRole")
+            .find(|s| s.sid.as_deref() == Some("PassCloudFormationRole"))
             .unwrap();
         assert_eq!(
             pass.resources,
-            vec!["arn:aws:iam::345678901234:role/dogbreed-prod-cloudformation"]
+            vec![json!(
+                "arn:aws:iam::345678901234:role/dogbreed-prod-cloudformation"
+            )]
         );
     }
 }

@@ -87,6 +87,14 @@ impl Condition {
     }
 }
 
+impl Condition {
+    /// One operator and one key: how a generated policy narrows a grant.
+    pub fn one(operator: &str, key: &str, values: Vec<Value>) -> Self {
+        let keys = BTreeMap::from([(key.to_string(), values)]);
+        Condition(BTreeMap::from([(operator.to_string(), keys)]))
+    }
+}
+
 /// One statement of a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
@@ -260,6 +268,25 @@ impl Statement {
             not_principal,
             condition: s.get("Condition").map(|c| read_condition(c, scope)),
             unresolved,
+        }
+    }
+
+    /// An `Allow` statement of a policy this program writes (the deploy and
+    /// CloudFormation execution roles' policies): written with `to_json`, and
+    /// read back by the same checks as any template's statements.
+    pub fn allow(policy: &str, sid: &str, actions: Vec<String>, resources: Vec<String>) -> Self {
+        Statement {
+            policy: policy.to_string(),
+            sid: Some(sid.to_string()),
+            effect: Effect::Allow,
+            actions,
+            not_action: false,
+            resources: resources.into_iter().map(Value::String).collect(),
+            not_resource: false,
+            principal: None,
+            not_principal: false,
+            condition: None,
+            unresolved: Vec::new(),
         }
     }
 
