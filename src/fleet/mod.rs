@@ -275,11 +275,7 @@ async fn plan_one(
     })
 }
 
-/// What a StackSet's new template does to its instances, judged as `plan`
-/// judges a stack's change set that says nothing of replacement: StackSets
-/// have no change sets, so the one differ and the create-only and stateful
-/// catalogue decide what is replaced, what is lost and which IAM statements
-/// widen. `old` is the deployed template (`None`: a new StackSet).
+/// What a StackSet's new template does to its instances.
 pub struct Judged {
     pub changes: Vec<crate::plan::ResourceChange>,
     pub iam: Vec<crate::plan::IamChange>,
