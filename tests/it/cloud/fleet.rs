@@ -753,6 +753,81 @@ async fn shared_data_and_iam_stacks_deploy_as_stacksets_and_keep_their_data_when
         );
     }
 
+    // The data StackSet's bucket renamed by hand: the rendered template
+    // replaces it, which is data loss. The StackSet has no change set and no
+    // stack policy: plan blocks (exit 3), apply refuses it before anything
+    // runs, and goes ahead with the same consent the stacks need.
+    let deployed = cfn
+        .describe_stack_set()
+        .stack_set_name("dogbreed-dev-data")
+        .send()
+        .await
+        .unwrap();
+    let mut renamed: serde_json::Value =
+        serde_json::from_str(deployed.stack_set().unwrap().template_body().unwrap()).unwrap();
+    renamed["Resources"]["RawBucket"]["Properties"]["BucketName"] =
+        serde_json::json!({"Fn::Sub": "renamed-raw-${AWS::AccountId}-${AWS::Region}"});
+    cfn.update_stack_set()
+        .stack_set_name("dogbreed-dev-data")
+        .template_body(renamed.to_string())
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
+    let blocked = moto
+        .cli(project.path())
+        .args(["plan", "--env", "dev"])
+        .run();
+    let (stdout, _) = text(&blocked);
+    assert_eq!(blocked.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout
+            .contains("x StackSet dogbreed-dev-data RawBucket (AWS::S3::Bucket) would be replaced"),
+        "{stdout}"
+    );
+    let refused = moto
+        .cli(project.path())
+        .args(["apply", "--env", "dev", "--yes"])
+        .run();
+    let (_, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("pass --allow-data-loss RawBucket"),
+        "{stderr}"
+    );
+    let still = cfn
+        .describe_stack_set()
+        .stack_set_name("dogbreed-dev-data")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        still
+            .stack_set()
+            .unwrap()
+            .template_body()
+            .unwrap()
+            .contains("renamed-raw-"),
+        "nothing was applied"
+    );
+    let allowed = moto
+        .cli(project.path())
+        .args([
+            "apply",
+            "--env",
+            "dev",
+            "--yes",
+            "--allow-data-loss",
+            "RawBucket",
+        ])
+        .run();
+    let (stdout, stderr) = text(&allowed);
+    assert_eq!(allowed.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("dogbreed-dev-data update (operation"),
+        "{stdout}"
+    );
+
     // An account leaves: its data instances go, their stacks stay.
     let dev = project.path().join("environments/dev.toml");
     let edit = |from: &str, to: &str| {
