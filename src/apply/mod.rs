@@ -423,7 +423,7 @@ async fn upload_code(ctx: &Context<'_>, uploads: &[crate::code::Upload]) -> Resu
 }
 
 /// The roles whose permissions the plan adds or widens, when that needs approval.
-fn broadening_summary(plan: &Plan, policy: RequireApproval) -> Option<String> {
+pub(crate) fn broadening_summary(plan: &Plan, policy: RequireApproval) -> Option<String> {
     if policy == RequireApproval::Never {
         return None;
     }

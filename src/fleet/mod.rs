@@ -750,6 +750,41 @@ mod tests {
     use super::*;
     use crate::plan::{ChangeAction, Risk};
 
+    /// The environment's plan with one StackSet of the fleet changing.
+    fn plan_with(env: &Env, old: &Value, new: &Value, judged: Judged) -> crate::plan::Plan {
+        crate::plan::Plan {
+            format_version: crate::plan::FORMAT_VERSION,
+            env: env.name.clone(),
+            account_id: env.account_id.clone(),
+            region: env.region.clone(),
+            stacks: Vec::new(),
+            iam: Vec::new(),
+            warnings: Vec::new(),
+            data_loss: Vec::new(),
+            summary: Default::default(),
+            cost: None,
+            code: Vec::new(),
+            fleet: Some(FleetPlan {
+                stack_sets: vec![StackSetPlan {
+                    stack_set: "dogbreed-dev-data".into(),
+                    layer: Some(Layer::Data),
+                    permission_model: PermissionModel::SelfManaged,
+                    exists: true,
+                    retired: false,
+                    template_differs: true,
+                    template_sha256: Some(Canonical::new(new.clone()).hash()),
+                    deployed_template_sha256: Some(Canonical::new(old.clone()).hash()),
+                    targets: Vec::new(),
+                    deployed_instances: Vec::new(),
+                    retain_stacks: true,
+                    changes: judged.changes,
+                    iam: judged.iam,
+                    data_loss: judged.data_loss,
+                }],
+            }),
+        }
+    }
+
     fn data_template(env: &Env) -> Value {
         let (_, rendered) = crate::render::example(&env.name);
         let mut fleet = example_fleet();
@@ -780,37 +815,7 @@ mod tests {
 
         // In the environment's plan, the fleet's risk blocks it (exit 3)
         // until the same consent the stacks need is given.
-        let mut plan = crate::plan::Plan {
-            format_version: crate::plan::FORMAT_VERSION,
-            env: env.name.clone(),
-            account_id: env.account_id.clone(),
-            region: env.region.clone(),
-            stacks: Vec::new(),
-            iam: Vec::new(),
-            warnings: Vec::new(),
-            data_loss: Vec::new(),
-            summary: Default::default(),
-            cost: None,
-            code: Vec::new(),
-            fleet: Some(FleetPlan {
-                stack_sets: vec![StackSetPlan {
-                    stack_set: "dogbreed-dev-data".into(),
-                    layer: Some(Layer::Data),
-                    permission_model: PermissionModel::SelfManaged,
-                    exists: true,
-                    retired: false,
-                    template_differs: true,
-                    template_sha256: Some(Canonical::new(new.clone()).hash()),
-                    deployed_template_sha256: Some(Canonical::new(old.clone()).hash()),
-                    targets: Vec::new(),
-                    deployed_instances: Vec::new(),
-                    retain_stacks: true,
-                    changes: judged.changes.clone(),
-                    iam: judged.iam.clone(),
-                    data_loss: judged.data_loss.clone(),
-                }],
-            }),
-        };
+        let mut plan = plan_with(&env, &old, &new, judged);
         assert!(plan.is_blocked());
         assert_eq!(plan.exit(), crate::exit::Exit::Blocked);
         let text = crate::report::human(&plan);
@@ -877,5 +882,17 @@ mod tests {
             .expect("an IAM change");
         assert!(!change.added.is_empty(), "{change:?}");
         assert_eq!(change.stack, "StackSet dogbreed-dev-iam");
+        // The approval the stacks need: asked for where broadening needs it.
+        let plan = plan_with(&env, &old, &new, judged);
+        use crate::apply::RequireApproval;
+        let summary = crate::apply::broadening_summary(&plan, RequireApproval::Broadening)
+            .expect("broadening needs approval");
+        assert!(
+            summary.contains(
+                "StackSet dogbreed-dev-iam/ExecutionRole: 1 statement(s) added or widened"
+            ),
+            "{summary}"
+        );
+        assert!(crate::apply::broadening_summary(&plan, RequireApproval::Never).is_none());
     }
 }
