@@ -266,7 +266,10 @@ pub fn keep_beside(plan: &Path, uploads: &[Upload]) -> std::io::Result<()> {
     let dir = kept_beside(plan);
     std::fs::create_dir_all(&dir)?;
     for upload in uploads {
-        std::fs::write(dir.join(format!("{}.tar.gz", upload.sha256)), &*upload.bytes)?;
+        std::fs::write(
+            dir.join(format!("{}.tar.gz", upload.sha256)),
+            &*upload.bytes,
+        )?;
     }
     Ok(())
 }
