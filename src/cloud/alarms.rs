@@ -27,33 +27,28 @@ pub async fn describe(
 ) -> Result<Vec<LiveAlarm>, AwsError> {
     let mut found = Vec::new();
     for chunk in names.chunks(NAMES_PER_CALL) {
-        let mut token = None;
-        loop {
-            let page = client
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.iter().map(|n| n.to_string()).collect()))
-                .max_records(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("DescribeAlarms", e))?;
-            found.extend(page.metric_alarms().iter().map(|a| {
-                LiveAlarm {
-                    name: a.alarm_name().unwrap_or_default().to_string(),
-                    state: a
-                        .state_value()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    reason: a.state_reason().map(str::to_string),
-                    actions_enabled: a.actions_enabled().unwrap_or(true),
-                    alarm_actions: a.alarm_actions().to_vec(),
-                }
-            }));
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => break,
+        let pages = client
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.iter().map(|n| n.to_string()).collect()))
+            .max_records(100)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeAlarms", e))?;
+        let alarms = pages.iter().flat_map(|page| page.metric_alarms());
+        found.extend(alarms.map(|a| {
+            LiveAlarm {
+                name: a.alarm_name().unwrap_or_default().to_string(),
+                state: a
+                    .state_value()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                reason: a.state_reason().map(str::to_string),
+                actions_enabled: a.actions_enabled().unwrap_or(true),
+                alarm_actions: a.alarm_actions().to_vec(),
             }
-        }
+        }));
     }
     found.sort_by_key(|a| names.iter().position(|n| *n == a.name));
     Ok(found)

@@ -213,35 +213,35 @@ impl Cfn {
     /// `None` when no such stack exists (deleted stacks are not found by name).
     #[tracing::instrument(level = "debug", skip_all, fields(name = %name))]
     pub async fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, AwsError> {
-        let result = self.client.describe_stacks().stack_name(name).send().await;
-        let output = match result {
-            Ok(output) => output,
-            Err(e) => {
-                let error = AwsError::from_sdk("DescribeStacks", e);
-                return if error.is_stack_not_found() {
-                    Ok(None)
-                } else {
-                    Err(error)
-                };
-            }
-        };
-        Ok(output.stacks().first().map(|stack| stack_info(stack, name)))
+        match self.describe_stacks(Some(name)).await {
+            Ok(stacks) => Ok(stacks.first().map(|stack| stack_info(stack, name))),
+            Err(error) if error.is_stack_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Every stack of the account and region (deleted ones are not listed),
     /// every page read.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all_stacks(&self) -> Result<Vec<StackInfo>, AwsError> {
-        let stacks = self
-            .client
+        let stacks = self.describe_stacks(None).await?;
+        Ok(stacks.iter().map(|s| stack_info(s, "")).collect())
+    }
+
+    /// The one DescribeStacks call: one stack by name, or all of them.
+    async fn describe_stacks(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Vec<aws_sdk_cloudformation::types::Stack>, AwsError> {
+        self.client
             .describe_stacks()
+            .set_stack_name(name.map(str::to_string))
             .into_paginator()
             .items()
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeStacks", e))?;
-        Ok(stacks.iter().map(|s| stack_info(s, "")).collect())
+            .map_err(|e| AwsError::from_sdk("DescribeStacks", e))
     }
 
     /// Every resource of the stack, every page, by logical id.

@@ -31,6 +31,25 @@ pub async fn put_once(
     .await
 }
 
+/// A template too large to send inline, for CloudFormation to read by URL.
+/// Its key carries the template's hash, so a rewrite is the same content.
+pub async fn put_template(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    text: &str,
+) -> Result<(), AwsError> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(text.as_bytes().to_vec().into())
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("PutObject", e))?;
+    Ok(())
+}
+
 /// Where and how an object is written.
 #[derive(Debug, Clone, Copy)]
 pub struct Object<'a> {

@@ -1,6 +1,6 @@
-//! Typed SageMaker endpoint calls for traffic and status: what
+//! Typed SageMaker endpoint calls for traffic, status and drift: what
 //! DescribeEndpoint says about each variant's weight and capacity and about a
-//! deployment in progress, and UpdateEndpointWeightsAndCapacities.
+//! deployment in progress, the endpoint config's instance types, and UpdateEndpointWeightsAndCapacities.
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::{DesiredWeightAndCapacity, ProductionVariantSummary};
@@ -95,6 +95,28 @@ fn live_variant(v: &ProductionVariantSummary, shadow: bool) -> LiveVariant {
 /// `ValidationException` "Could not find endpoint …".
 pub fn is_not_found(error: &AwsError) -> bool {
     error.has_code(&["ValidationException"]) && error.message.contains("Could not find")
+}
+
+/// DescribeEndpointConfig: each production variant's instance type (`None`
+/// for a serverless variant).
+pub async fn variant_instance_types(
+    client: &Client,
+    config_name: &str,
+) -> Result<std::collections::BTreeMap<String, Option<String>>, AwsError> {
+    let config = client
+        .describe_endpoint_config()
+        .endpoint_config_name(config_name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeEndpointConfig", e))?;
+    Ok(config
+        .production_variants()
+        .iter()
+        .map(|v| {
+            let name = v.variant_name().unwrap_or_default().to_string();
+            (name, v.instance_type().map(|t| t.as_str().to_string()))
+        })
+        .collect())
 }
 
 /// DescribeEndpoint; `None` when SageMaker does not know the endpoint.

@@ -156,7 +156,7 @@ pub struct Upload {
     pub bucket: String,
     pub key: String,
     pub sha256: String,
-    pub bytes: Vec<u8>,
+    pub bytes: std::sync::Arc<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +219,7 @@ pub fn uploads(project: &Project, env: &crate::config::Env) -> Result<Vec<Upload
                 bucket: location.bucket.clone(),
                 key: location.key.clone(),
                 sha256: sha256.clone(),
-                bytes: bytes.to_vec(),
+                bytes: std::sync::Arc::clone(bytes),
             });
             continue;
         }
@@ -243,7 +243,7 @@ pub fn uploads(project: &Project, env: &crate::config::Env) -> Result<Vec<Upload
             bucket: location.bucket.clone(),
             key: location.key.clone(),
             sha256: sha256.clone(),
-            bytes: package.bytes.clone(),
+            bytes: std::sync::Arc::clone(&package.bytes),
         });
     }
     Ok(uploads)
@@ -266,7 +266,10 @@ pub fn keep_beside(plan: &Path, uploads: &[Upload]) -> std::io::Result<()> {
     let dir = kept_beside(plan);
     std::fs::create_dir_all(&dir)?;
     for upload in uploads {
-        std::fs::write(dir.join(format!("{}.tar.gz", upload.sha256)), &upload.bytes)?;
+        std::fs::write(
+            dir.join(format!("{}.tar.gz", upload.sha256)),
+            &*upload.bytes,
+        )?;
     }
     Ok(())
 }
@@ -304,7 +307,7 @@ pub fn kept_uploads(plan: &Path, env: &crate::config::Env) -> Result<Vec<Upload>
             bucket: location.bucket.clone(),
             key: location.key.clone(),
             sha256: sha256.clone(),
-            bytes,
+            bytes: std::sync::Arc::new(bytes),
         });
     }
     Ok(uploads)

@@ -5,6 +5,8 @@
 //! output differs between zlib versions and levels, stored blocks are the
 //! same on every machine, and source directories are small.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 /// The largest package accepted (source directories hold code, not data).
@@ -23,7 +25,8 @@ pub struct SourceEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
-    pub bytes: Vec<u8>,
+    /// Shared: every environment that names the directory carries these bytes.
+    pub bytes: Arc<Vec<u8>>,
     /// Lowercase hex SHA-256 of `bytes`.
     pub sha256: String,
     /// The files' paths inside the package, sorted.
@@ -66,7 +69,7 @@ pub fn package(mut entries: Vec<SourceEntry>) -> Result<Package, PackageError> {
     let bytes = gzip_stored(&tar);
     let sha256 = hex(&Sha256::digest(&bytes));
     Ok(Package {
-        bytes,
+        bytes: Arc::new(bytes),
         sha256,
         paths: entries.into_iter().map(|e| e.path).collect(),
     })

@@ -3,12 +3,12 @@
 //! runs the configured instance type and a sensible instance count.
 
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::types::EndpointStatus;
 
 use super::detection::RECREATE_HINT;
 use super::expected::{EndpointExpectation, VariantExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;
+use crate::cloud::sagemaker::{LiveEndpoint, describe_endpoint, variant_instance_types};
 use crate::config::env::TrafficControl;
 
 /// CloudFormation records an endpoint (and an endpoint config) by ARN, while
@@ -19,12 +19,6 @@ pub fn name_from_arn<'a>(physical_id: &'a str, kind: &str) -> &'a str {
         .rsplit_once(&format!(":{kind}/"))
         .map(|(_, name)| name)
         .unwrap_or(physical_id)
-}
-
-/// SageMaker answers a lookup of an unknown endpoint with a plain
-/// `ValidationException` "Could not find endpoint …".
-fn is_not_found(error: &AwsError) -> bool {
-    error.has_code(&["ValidationException"]) && error.message.contains("Could not find")
 }
 
 /// The endpoint as the configuration names it, and who sets its traffic.
@@ -47,26 +41,14 @@ pub async fn check_endpoint(
         subject.physical_id.as_deref().unwrap_or_default(),
         "endpoint",
     );
-    let endpoint = match sagemaker
-        .describe_endpoint()
-        .endpoint_name(name)
-        .send()
-        .await
-    {
-        Ok(endpoint) => endpoint,
-        Err(error) => {
-            let error = AwsError::from_sdk("DescribeEndpoint", error);
-            if is_not_found(&error) {
-                return Ok(vec![
-                    subject
-                        .finding(Source::Sagemaker, Check::Exists)
-                        .values("exists", "deleted")
-                        .severity(Severity::High)
-                        .hint(Remedy::Recreate, RECREATE_HINT),
-                ]);
-            }
-            return Err(error);
-        }
+    let Some(endpoint) = describe_endpoint(sagemaker, name).await? else {
+        return Ok(vec![
+            subject
+                .finding(Source::Sagemaker, Check::Exists)
+                .values("exists", "deleted")
+                .severity(Severity::High)
+                .hint(Remedy::Recreate, RECREATE_HINT),
+        ]);
     };
 
     let mut findings = Vec::new();
@@ -74,7 +56,7 @@ pub async fn check_endpoint(
         findings.push(finding);
     }
 
-    let served = endpoint.endpoint_config_name().unwrap_or_default();
+    let served = endpoint.endpoint_config.as_str();
     if let Some(config_id) = config_physical_id {
         let created = name_from_arn(config_id, "endpoint-config");
         // The ARN holds the name lower-case; the endpoint reports it as created.
@@ -97,11 +79,7 @@ pub async fn check_endpoint(
     }
 
     for variant in &expected.variants {
-        let live = endpoint
-            .production_variants()
-            .iter()
-            .find(|v| v.variant_name() == Some(variant.name.as_str()));
-        let Some(live) = live else {
+        let Some(live) = production_variant(&endpoint, &variant.name) else {
             findings.push(
                 subject
                     .finding(
@@ -122,9 +100,7 @@ pub async fn check_endpoint(
         };
         // Set outside the configuration on purpose: only autoscaling's bounds hold.
         let external = traffic == TrafficControl::External && variant.scaling.is_none();
-        let count = live
-            .desired_instance_count()
-            .or(live.current_instance_count());
+        let count = live.desired_instances.or(live.current_instances);
         if let Some(count) = count
             && !external
             && let Some(finding) = count_finding(subject, name, variant, i64::from(count), env_name)
@@ -143,22 +119,15 @@ pub async fn check_endpoint(
     }
 
     if !served.is_empty() && expected.variants.iter().any(|v| v.instance_type.is_some()) {
-        let config = sagemaker
-            .describe_endpoint_config()
-            .endpoint_config_name(served)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeEndpointConfig", e))?;
+        let types = variant_instance_types(sagemaker, served).await?;
         for variant in &expected.variants {
             let Some(want) = &variant.instance_type else {
                 continue;
             };
-            let have = config
-                .production_variants()
-                .iter()
-                .find(|v| v.variant_name() == Some(variant.name.as_str()))
-                .and_then(|v| v.instance_type())
-                .map(|t| t.as_str().to_string())
+            let have = types
+                .get(&variant.name)
+                .cloned()
+                .flatten()
                 .unwrap_or_else(|| "(none)".to_string());
             if *want != have {
                 findings.push(
@@ -184,28 +153,38 @@ pub async fn check_endpoint(
     Ok(findings)
 }
 
-fn status_finding(
-    subject: &Subject,
-    endpoint: &aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput,
-) -> Option<DriftFinding> {
-    let status = endpoint.endpoint_status()?;
+/// A production variant (not a shadow one) of the live endpoint.
+fn production_variant<'e>(
+    endpoint: &'e LiveEndpoint,
+    name: &str,
+) -> Option<&'e crate::cloud::sagemaker::LiveVariant> {
+    endpoint
+        .variants
+        .iter()
+        .find(|v| !v.shadow && v.name == name)
+}
+
+fn status_finding(subject: &Subject, endpoint: &LiveEndpoint) -> Option<DriftFinding> {
+    if endpoint.status.is_empty() {
+        return None;
+    }
     let reason = endpoint
-        .failure_reason()
+        .failure_reason
+        .as_ref()
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
-    let actual = format!("{}{reason}", status.as_str());
+    let actual = format!("{}{reason}", endpoint.status);
     let finding = subject
         .finding(Source::Sagemaker, Check::EndpointStatus)
         .values("InService", actual);
-    match status {
-        EndpointStatus::InService => None,
-        EndpointStatus::Creating
-        | EndpointStatus::Updating
-        | EndpointStatus::SystemUpdating
-        | EndpointStatus::RollingBack => Some(finding.severity(Severity::Low).hint(
-            Remedy::Wait,
-            "the endpoint is changing; run drift again once it settles",
-        )),
+    match endpoint.status.as_str() {
+        "InService" => None,
+        "Creating" | "Updating" | "SystemUpdating" | "RollingBack" => {
+            Some(finding.severity(Severity::Low).hint(
+                Remedy::Wait,
+                "the endpoint is changing; run drift again once it settles",
+            ))
+        }
         _ => Some(finding.severity(Severity::High).hint(
             Remedy::Reapply,
             "the endpoint is not serving: read its failure reason, fix the cause, and apply",
@@ -290,23 +269,16 @@ fn weight_findings(
     subject: &Subject,
     config_name: &str,
     expected: &EndpointExpectation,
-    endpoint: &aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput,
+    endpoint: &LiveEndpoint,
     env_name: &str,
 ) -> Vec<DriftFinding> {
     let pairs: Vec<(&str, f64, f64)> = expected
         .variants
         .iter()
         .filter_map(|variant| {
-            let live = endpoint
-                .production_variants()
-                .iter()
-                .find(|v| v.variant_name() == Some(variant.name.as_str()))?;
-            let weight = live.desired_weight().or(live.current_weight())?;
-            Some((
-                variant.name.as_str(),
-                variant.weight.unwrap_or(1.0),
-                f64::from(weight),
-            ))
+            let live = production_variant(endpoint, &variant.name)?;
+            let weight = live.desired_weight.or(live.current_weight)?;
+            Some((variant.name.as_str(), variant.weight.unwrap_or(1.0), weight))
         })
         .collect();
     let want = shares(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());

@@ -134,16 +134,7 @@ pub async fn template_source_of(
     };
     // Content-addressed by the exact bytes uploaded: a key never changes meaning.
     let key = format!("mlinfra/{}/{}/{}.json", env.name, name, template.hash());
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(&key)
-        .content_type("application/json")
-        .body(template.text.clone().into_bytes().into())
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("PutObject", e))?;
+    crate::cloud::s3::put_template(&clients.s3, bucket, &key, &template.text).await?;
     Ok(Some(TemplateSource::Url(format!(
         "https://{bucket}.s3.{}.amazonaws.com/{key}",
         env.region

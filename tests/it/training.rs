@@ -258,7 +258,7 @@ fn a_package_is_byte_identical_across_runs_and_machines() {
 
     // Python's tarfile and gzip read it: one file, owner 0, mtime 0, mode 0644.
     let archive = other.path().join("sourcedir.tar.gz");
-    std::fs::write(&archive, &first.bytes).unwrap();
+    std::fs::write(&archive, &*first.bytes).unwrap();
     let output = Command::new(common::venv_tool("python"))
         .args([
             "-c",
@@ -460,7 +460,7 @@ fn uploads_are_the_packages_validation_built() {
     assert_eq!(uploads.len(), 1);
     assert_eq!(&uploads[0].sha256, sha256);
     assert_eq!(
-        &package::hex(&sha2::Sha256::digest(&uploads[0].bytes)),
+        &package::hex(&sha2::Sha256::digest(&*uploads[0].bytes)),
         sha256
     );
     // Read back from a plan file the environment carries no bytes: the

@@ -272,7 +272,7 @@ pub(super) fn code(
         return None;
     }
     let sha256 = package.sha256.clone();
-    let built = BuiltPackage(Some(std::sync::Arc::new(package.bytes.clone())));
+    let built = BuiltPackage(Some(std::sync::Arc::clone(&package.bytes)));
     let output = output?;
     Some(TrainingCode {
         entry_point,
