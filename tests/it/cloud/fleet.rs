@@ -21,7 +21,9 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use mlinfra::cloud::stackset::StackSets;
 use mlinfra::config::fleet::{Amount, Fleet, Permissions, Preferences, Targets};
 
-use super::support::{Calls, example, moto_cfn, moto_clients, project_with, quick_poll, quiet};
+use super::support::{
+    Calls, example, mocked, moto_cfn, moto_clients, project_with, quick_poll, quiet,
+};
 use crate::common::moto::Moto;
 
 const STACK_SET: &str = "dogbreed-dev-bootstrap";
@@ -1062,4 +1064,86 @@ async fn a_stackset_template_over_the_inline_limit_goes_through_the_artifacts_bu
         "created from the uploaded template"
     );
     assert_eq!(instances(&cfn).await.len(), 1);
+}
+
+/// A target leaving a StackSet that holds buckets or keys is removed with
+/// RetainStacks: its stack and data stay in that account. moto ignores the
+/// flag, so the request is checked with aws-smithy-mocks.
+#[tokio::test(start_paused = true)]
+async fn a_stateful_stackset_removes_instances_with_retain_stacks() {
+    use aws_sdk_cloudformation::operation::delete_stack_instances::DeleteStackInstancesOutput;
+    let delete = mock!(CfnClient::delete_stack_instances)
+        .match_requests(|r| {
+            r.stack_set_name() == Some("dogbreed-dev-data")
+                && r.retain_stacks() == Some(true)
+                && r.accounts() == ["222222222222"]
+        })
+        .then_output(|| {
+            DeleteStackInstancesOutput::builder()
+                .operation_id("remove-1")
+                .build()
+        });
+    let done = mock!(CfnClient::describe_stack_set_operation).then_output(|| {
+        DescribeStackSetOperationOutput::builder()
+            .stack_set_operation(
+                StackSetOperation::builder()
+                    .operation_id("remove-1")
+                    .status(StackSetOperationStatus::Succeeded)
+                    .build(),
+            )
+            .build()
+    });
+    let results = mock!(CfnClient::list_stack_set_operation_results)
+        .then_output(|| ListStackSetOperationResultsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&delete, &done, &results]
+    );
+    let mut clients = mocked(client.clone());
+    clients.stacksets = StackSets::new(client).with_poll(quick_poll());
+    let (mut env, rendered) = example("dev");
+    let mut fleet = ou_fleet();
+    fleet.targets = Targets::Accounts(vec!["111111111111".into()]);
+    fleet.permissions = Permissions::SelfManaged {
+        administration_role_arn: "arn:aws:iam::123456789012:role/Admin".into(),
+        execution_role_name: "Exec".into(),
+    };
+    fleet.stacks = vec![mlinfra::stacks::Layer::Data];
+    env.fleet = Some(fleet.clone());
+    let templates = mlinfra::fleet::render(&env, &fleet, &rendered).unwrap();
+    let data = &templates[1];
+    let plan = mlinfra::fleet::FleetPlan {
+        stack_sets: vec![mlinfra::fleet::StackSetPlan {
+            stack_set: data.stack_set.clone(),
+            layer: data.layer,
+            permission_model: mlinfra::fleet::PermissionModel::SelfManaged,
+            exists: true,
+            retired: false,
+            template_differs: false,
+            template_sha256: Some(data.template.hash()),
+            deployed_template_sha256: Some(data.template.hash()),
+            targets: vec![mlinfra::fleet::TargetChange {
+                target: "222222222222".into(),
+                region: "us-east-1".into(),
+                change: mlinfra::fleet::SlotChange::Remove,
+            }],
+            deployed_instances: Vec::new(),
+            retain_stacks: mlinfra::fleet::template::holds_state(&data.template.value),
+            changes: Vec::new(),
+            iam: Vec::new(),
+            data_loss: Vec::new(),
+        }],
+    };
+    assert!(
+        plan.stack_sets[0].retain_stacks,
+        "the data stack holds state"
+    );
+
+    let applied = mlinfra::fleet::apply(&clients, &env, &fleet, &plan, &templates, &quiet())
+        .await
+        .unwrap();
+
+    assert_eq!(delete.num_calls(), 1, "removed with RetainStacks");
+    applied.check().unwrap();
 }
