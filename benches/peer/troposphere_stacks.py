@@ -3,17 +3,22 @@ stacks (data, iam, training, serving) per environment, built from the same
 TOML files (`extends` merged), written as {out}/{env}/{stack}.json.
 
 It covers what the benchmark's generated environments use (the example's
-base plus per-environment account, region, tags, spot and autoscaling), not
-every configuration mlinfra accepts, and does no validation.
+base, with its training channels, metrics and code package, plus
+per-environment account, region, tags, spot and autoscaling), not every
+configuration mlinfra accepts, and does no validation. The code package is
+built here as mlinfra builds it, because its SHA-256 is part of its S3 key.
 
     python troposphere_stacks.py PROJECT OUT
 """
 
+import hashlib
 import json
 import os
 import re
+import struct
 import sys
 import tomllib
+import zlib
 
 from troposphere import (
     Export,
@@ -31,6 +36,7 @@ from troposphere.applicationautoscaling import (
     ScalingPolicy,
     TargetTrackingScalingPolicyConfiguration,
 )
+from troposphere.cloudwatch import Dashboard
 from troposphere.iam import Policy, Role
 from troposphere.kms import Alias, Key
 from troposphere.s3 import (
@@ -62,6 +68,21 @@ from troposphere.sagemaker import (
 
 VARIANT = "AllTraffic"
 DAYS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Under network isolation the container cannot reach S3: the package arrives
+# through a channel called "code", where the SageMaker SDK's toolkit opens it.
+CODE_CHANNEL = "code"
+PACKAGE_FILE = "sourcedir.tar.gz"
+CONTAINER_PACKAGE = f"/opt/ml/input/data/{CODE_CHANNEL}/{PACKAGE_FILE}"
+# vCPUs and whether the type brings its own NVMe storage, for the types the
+# example uses. Endpoint CPUUtilization is summed over the vCPUs; SageMaker
+# refuses a volume KMS key on types that have no EBS volume.
+INSTANCES = {
+    "ml.g4dn.xlarge": (4, True),
+    "ml.g5.xlarge": (4, True),
+    "ml.g5.2xlarge": (8, True),
+    "ml.m5.large": (2, False),
+    "ml.m5.xlarge": (4, False),
+}
 
 
 def load(project, name):
@@ -87,6 +108,71 @@ def merge(base, over):
 def seconds(text):
     number, unit = re.fullmatch(r"(\d+)([smhd])", text).groups()
     return int(number) * DAYS[unit]
+
+
+def local_storage(instance_type):
+    return INSTANCES.get(instance_type, (None, False))[1]
+
+
+# The package's S3 key carries its SHA-256, so the archive has to depend on
+# nothing but the files: sorted entries, fixed ustar headers (mode 0644,
+# owner 0, mtime 0) and a gzip stream of stored blocks, which no compressor
+# version or level can change.
+def tar_header(path, size):
+    if len(path) <= 100:
+        prefix, name = "", path
+    else:
+        split = next(
+            i for i, c in enumerate(path) if c == "/" and i <= 155 and len(path) - i - 1 <= 100
+        )
+        prefix, name = path[:split], path[split + 1 :]
+    h = bytearray(512)
+    for at, value in (
+        (0, name.encode()),
+        (100, b"0000644\0"),
+        (108, b"0000000\0"),
+        (116, b"0000000\0"),
+        (124, b"%011o\0" % size),
+        (136, b"00000000000\0"),
+        (148, b"        "),
+        (156, b"0"),
+        (257, b"ustar\0"),
+        (263, b"00"),
+        (345, prefix.encode()),
+    ):
+        h[at : at + len(value)] = value
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def gzip_stored(data):
+    out = bytearray(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff")
+    chunks = [data[i : i + 65535] for i in range(0, len(data), 65535)] or [b""]
+    for i, chunk in enumerate(chunks):
+        out.append(1 if i == len(chunks) - 1 else 0)
+        out += struct.pack("<HH", len(chunk), len(chunk) ^ 0xFFFF)
+        out += chunk
+    out += struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return bytes(out)
+
+
+def package_sha256(folder):
+    entries = []
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        # Interpreter caches and VCS metadata differ between machines.
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".git")]
+        for name in files:
+            if not name.endswith(".pyc"):
+                path = os.path.join(top, name)
+                entries.append((os.path.relpath(path, folder).replace(os.sep, "/"), path))
+    tar = bytearray()
+    for relative, path in sorted(entries):
+        with open(path, "rb") as f:
+            content = f.read()
+        tar += tar_header(relative, len(content)) + content
+        tar += bytes(-len(tar) % 512)
+    tar += bytes(1024)
+    return hashlib.sha256(gzip_stored(bytes(tar))).hexdigest()
 
 
 def pascal(name):
@@ -139,7 +225,9 @@ class Names:
         self.log_bucket = f"{self.prefix}-access-logs-{suffix}"
         self.key_export = f"{self.prefix}-data-KeyArn"
         self.role_export = f"{self.prefix}-iam-ExecutionRoleArn"
+        self.serving_role_export = f"{self.prefix}-iam-ServingRoleArn"
         self.execution_role = f"{self.prefix}-sagemaker-execution"
+        self.serving_role = f"{self.prefix}-sagemaker-serving"
         self.pipeline_role = f"{self.prefix}-training-pipeline"
 
     def s3(self, location):
@@ -149,8 +237,14 @@ class Names:
     def role_arn(self, role):
         return f"arn:aws:iam::{self.account}:role/{role}"
 
+    def log_group_arn(self, group):
+        return f"arn:aws:logs:{self.region}:{self.account}:log-group:{group}"
 
-def data_stack(n, config):
+    def via_services(self):
+        return {"kms:ViaService": [f"s3.{self.region}.amazonaws.com", f"sagemaker.{self.region}.amazonaws.com"]}
+
+
+def data_stack(n, config, jobs, endpoints):
     lake = config["data_lake"]
     noncurrent = lake.get("noncurrent_versions_expire_days", 30)
     abort = lake.get("abort_incomplete_upload_days", 7)
@@ -329,47 +423,103 @@ def ecr_repository(uri):
     return f"arn:aws:ecr:{region}:{account}:repository/{path.split(':')[0]}"
 
 
-def locations(n, config):
+def s3_uri(location):
+    return "s3://{}/{}".format(*location)
+
+
+def locations(n, config, project, packages):
     jobs = []
     for name, job in config.get("training", {}).items():
+        output = n.s3(job["output"])
+        if "input" in job:
+            channels = [("training", n.s3(job["input"]))]
+        else:
+            channels = [(c, n.s3(job["channels"][c]["prefix"])) for c in sorted(job["channels"])]
+        code = None
+        if "source_dir" in job:
+            folder = job["source_dir"].rstrip("/")
+            if folder not in packages:
+                packages[folder] = package_sha256(os.path.join(project, folder))
+            # The package goes to the output's bucket under its own hash.
+            code = (output[0], f"code/{name}/{packages[folder]}/{PACKAGE_FILE}")
         jobs.append(
             {
                 "name": name,
                 "job": job,
-                "input": n.s3(job["input"]),
-                "output": n.s3(job["output"]),
-                "checkpoints": (n.bucket["models"], f"checkpoints/{name}/"),
+                "channels": channels,
+                "output": output,
+                "checkpoints": (output[0], f"checkpoints/{name}/"),
+                "code": code,
             }
         )
     endpoints = []
     for name, ep in config.get("endpoints", {}).items():
-        endpoints.append({"name": name, "ep": ep, "model": n.s3(ep["model_data"])})
+        endpoints.append({"name": name, "ep": ep, "model": n.s3(ep["model_data"]), "endpoint_name": f"{n.prefix}-{name}"})
     return jobs, endpoints
 
 
-def iam_stack(n, config):
-    jobs, endpoints = locations(n, config)
-    reads, writes = set(), set()
-    lists = {}
+def object_arn(location, wildcard=True):
+    bucket, key = location
+    return f"arn:aws:s3:::{bucket}/{key}{'*' if wildcard else ''}"
+
+
+def key_grants(key):
+    return statement(
+        "EncryptVolumesWithDataKey", "Allow", ["kms:CreateGrant"], key, {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    )
+
+
+def pull_images(repositories):
+    return statement(
+        "PullConfiguredImages",
+        "Allow",
+        ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        sorted(set(repositories)),
+    )
+
+
+ECR_LOGIN = statement("EcrLoginHasNoResourceLevelPermissions", "Allow", ["ecr:GetAuthorizationToken"], "*")
+LOG_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+
+
+def metrics_only(namespaces):
+    return statement(
+        "PublishSageMakerMetricsOnly",
+        "Allow",
+        ["cloudwatch:PutMetricData"],
+        "*",
+        {"StringLike": {"cloudwatch:namespace": namespaces}},
+    )
+
+
+def execution_policies(n, jobs, key):
+    reads, writes = [], []
     for j in jobs:
-        for (bucket, key), wildcard in ((j["input"], True), (j["checkpoints"], True)):
-            reads.add(f"arn:aws:s3:::{bucket}/{key}*")
-            lists.setdefault(bucket, set()).add(key + "*")
-        for bucket, key in (j["output"], j["checkpoints"]):
-            writes.add(f"arn:aws:s3:::{bucket}/{key}*")
-            lists.setdefault(bucket, set()).add(key + "*")
-    for e in endpoints:
-        bucket, key = e["model"]
-        reads.add(f"arn:aws:s3:::{bucket}/{key}")
-    images = sorted({ecr_repository(x["job"]["image"]) for x in jobs} | {ecr_repository(x["ep"]["image"]) for x in endpoints})
-    t = Template(Description=f"mlinfra iam stack of {n.project} ({n.name}): least-privilege roles")
-    t.set_version("2010-09-09")
-    tag = tags(config["env"], n.name, "iam")
-    key = ImportValue(n.key_export)
-    data = [
-        statement("ReadInputsModelsAndCheckpoints", "Allow", ["s3:GetObject"], sorted(reads)),
-        statement("WriteOutputsAndCheckpoints", "Allow", ["s3:PutObject", "s3:AbortMultipartUpload"], sorted(writes)),
-    ]
+        reads += [location for _, location in j["channels"]]
+        reads.append(j["checkpoints"])
+        if j["code"]:
+            # Every version of the job's package, not just the current one.
+            reads.append((j["code"][0], f"code/{j['name']}/"))
+        writes += [j["output"], j["checkpoints"]]
+    lists = {}
+    for bucket, key_prefix in reads + writes:
+        lists.setdefault(bucket, set()).add(key_prefix + "*")
+    data = []
+    if reads:
+        data.append(
+            statement(
+                "ReadTrainingInputsCodeAndCheckpoints", "Allow", ["s3:GetObject"], sorted({object_arn(r) for r in reads})
+            )
+        )
+    if writes:
+        data.append(
+            statement(
+                "WriteOutputsAndCheckpoints",
+                "Allow",
+                ["s3:PutObject", "s3:AbortMultipartUpload"],
+                sorted({object_arn(w) for w in writes}),
+            )
+        )
     for i, bucket in enumerate(sorted(lists), 1):
         data.append(
             statement(
@@ -384,46 +534,99 @@ def iam_stack(n, config):
         statement(
             "UseDataKeyThroughS3AndSageMaker",
             "Allow",
-            ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
             key,
-            {"StringEquals": {"kms:ViaService": [f"s3.{n.region}.amazonaws.com", f"sagemaker.{n.region}.amazonaws.com"]}},
+            {"StringEquals": n.via_services()},
         ),
-        statement(
-            "EncryptVolumesWithDataKey", "Allow", ["kms:CreateGrant"], key, {"Bool": {"kms:GrantIsForAWSResource": "true"}}
-        ),
+        key_grants(key),
     ]
-    logs = [
-        statement(
-            "PullConfiguredImages",
-            "Allow",
-            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            images,
-        ),
-        statement("EcrLoginHasNoResourceLevelPermissions", "Allow", ["ecr:GetAuthorizationToken"], "*"),
-        statement(
-            "WriteSageMakerLogs",
-            "Allow",
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            f"arn:aws:logs:{n.region}:{n.account}:log-group:/aws/sagemaker/*",
-        ),
-        statement(
-            "PublishSageMakerMetricsOnly",
-            "Allow",
-            ["cloudwatch:PutMetricData"],
-            "*",
-            {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
-        ),
+    images = []
+    if jobs:
+        images.append(pull_images(ecr_repository(j["job"]["image"]) for j in jobs))
+    images += [ECR_LOGIN, metrics_only(["/aws/sagemaker/*", "aws/sagemaker/*"])]
+    if jobs:
+        group = n.log_group_arn("/aws/sagemaker/TrainingJobs")
+        images.append(
+            statement("WriteThisEnvironmentsSageMakerLogs", "Allow", LOG_ACTIONS, [group + ":log-stream:*", group])
+        )
+    return [
+        Policy(PolicyName="data-lake-access", PolicyDocument=document(*data)),
+        Policy(PolicyName="images-and-logs", PolicyDocument=document(*images)),
     ]
+
+
+def serving_policies(n, endpoints, key):
+    data = [
+        statement(
+            "ReadServedModels", "Allow", ["s3:GetObject"], sorted({object_arn(e["model"], False) for e in endpoints})
+        ),
+        statement(
+            "ReadModelsWithDataKey", "Allow", ["kms:Decrypt", "kms:DescribeKey"], key, {"StringEquals": n.via_services()}
+        ),
+        key_grants(key),
+    ]
+    groups = []
+    for e in endpoints:
+        group = n.log_group_arn(f"/aws/sagemaker/Endpoints/{e['endpoint_name']}")
+        groups += [group, group + ":log-stream:*"]
+    images = [
+        pull_images(ecr_repository(e["ep"]["image"]) for e in endpoints),
+        ECR_LOGIN,
+        statement("WriteOwnLogGroups", "Allow", LOG_ACTIONS, groups),
+        metrics_only(["/aws/sagemaker/Endpoints", "aws/sagemaker/Endpoints/*"]),
+    ]
+    return [
+        Policy(PolicyName="models-and-capture", PolicyDocument=document(*data)),
+        Policy(PolicyName="images-and-logs", PolicyDocument=document(*images)),
+    ]
+
+
+def pipeline_policy(n):
+    # The pipeline may start, follow and stop only jobs tagged with this
+    # environment, so it cannot reach another environment's jobs in the account.
+    scope = {f"aws:ResourceTag/mlinfra:{k}": v for k, v in (("env", n.name), ("project", n.project))}
+    request = {f"aws:RequestTag/mlinfra:{k}": v for k, v in (("env", n.name), ("project", n.project))}
+    jobs = f"arn:aws:sagemaker:{n.region}:{n.account}:training-job"
+    return Policy(
+        PolicyName="run-training-jobs",
+        PolicyDocument=document(
+            statement(
+                "StartTrainingJobsTaggedForThisEnvironment",
+                "Allow",
+                ["sagemaker:AddTags", "sagemaker:CreateTrainingJob"],
+                f"{jobs}/pipelines-*",
+                {"StringEquals": request, "StringEqualsIfExists": scope},
+            ),
+            statement(
+                "FollowThisEnvironmentsTrainingJobs",
+                "Allow",
+                ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+                f"{jobs}/*",
+                {"StringEquals": scope},
+            ),
+            statement(
+                "PassOnlyTheExecutionRoleToSageMaker",
+                "Allow",
+                ["iam:PassRole"],
+                n.role_arn(n.execution_role),
+                {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+        ),
+    )
+
+
+def iam_stack(n, config, jobs, endpoints):
+    t = Template(Description=f"mlinfra iam stack of {n.project} ({n.name}): least-privilege roles")
+    t.set_version("2010-09-09")
+    tag = tags(config["env"], n.name, "iam")
+    key = ImportValue(n.key_export)
     t.add_resource(
         Role(
             "ExecutionRole",
             RoleName=n.execution_role,
             Description="Assumed by SageMaker training jobs and models of this environment",
             AssumeRolePolicyDocument=trust("sagemaker.amazonaws.com", n.account),
-            Policies=[
-                Policy(PolicyName="data-lake-access", PolicyDocument=document(*data)),
-                Policy(PolicyName="images-and-logs", PolicyDocument=document(*logs)),
-            ],
+            Policies=execution_policies(n, jobs, key),
             Tags=tag,
         )
     )
@@ -433,31 +636,7 @@ def iam_stack(n, config):
             RoleName=n.pipeline_role,
             Description="Assumed by this environment's SageMaker training pipelines",
             AssumeRolePolicyDocument=trust("sagemaker.amazonaws.com", n.account),
-            Policies=[
-                Policy(
-                    PolicyName="run-training-jobs",
-                    PolicyDocument=document(
-                        statement(
-                            "RunPipelineTrainingJobs",
-                            "Allow",
-                            [
-                                "sagemaker:AddTags",
-                                "sagemaker:CreateTrainingJob",
-                                "sagemaker:DescribeTrainingJob",
-                                "sagemaker:StopTrainingJob",
-                            ],
-                            f"arn:aws:sagemaker:{n.region}:{n.account}:training-job/pipelines-*",
-                        ),
-                        statement(
-                            "PassOnlyTheExecutionRoleToSageMaker",
-                            "Allow",
-                            ["iam:PassRole"],
-                            n.role_arn(n.execution_role),
-                            {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-                        ),
-                    ),
-                )
-            ],
+            Policies=[pipeline_policy(n)],
             Tags=tag,
         )
     )
@@ -470,6 +649,26 @@ def iam_stack(n, config):
         )
     )
     t.add_output(Output("PipelineRoleArn", Description="Role of the training pipelines", Value=GetAtt("PipelineRole", "Arn")))
+    if endpoints:
+        t.add_resource(
+            Role(
+                "ServingRole",
+                RoleName=n.serving_role,
+                Description="Assumed by this environment's SageMaker models: reads the models it serves, "
+                "writes only its endpoints' logs and captured data",
+                AssumeRolePolicyDocument=trust("sagemaker.amazonaws.com", n.account),
+                Policies=serving_policies(n, endpoints, key),
+                Tags=tag,
+            )
+        )
+        t.add_output(
+            Output(
+                "ServingRoleArn",
+                Description="Role of the SageMaker models",
+                Value=GetAtt("ServingRole", "Arn"),
+                Export=Export(n.serving_role_export),
+            )
+        )
     for invoker in config.get("invokers", []):
         logical = pascal(invoker["name"]) + "InvokerRole"
         arns = [
@@ -496,61 +695,87 @@ def iam_stack(n, config):
     return t
 
 
-def training_stack(n, config):
-    jobs, _ = locations(n, config)
+def s3_channel(name, uri):
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {"S3DataDistributionType": "FullyReplicated", "S3DataType": "S3Prefix", "S3Uri": uri}
+        },
+    }
+
+
+def hyperparameters(n, j):
+    job = j["job"]
+    values = dict(job.get("hyperparameters", {}))
+    if j["code"]:
+        # The SDK's script-mode parameters, JSON-encoded as the SDK sends them:
+        # the training toolkit decodes every value as JSON.
+        isolated = job.get("network_isolation", True)
+        values.update(
+            sagemaker_program=json.dumps(job["entry_point"]),
+            sagemaker_submit_directory=json.dumps(CONTAINER_PACKAGE if isolated else s3_uri(j["code"])),
+            sagemaker_container_log_level="20",
+            sagemaker_region=json.dumps(n.region),
+        )
+    return values
+
+
+def pipeline_definition(n, j):
+    job, name = j["job"], j["name"]
+    isolated = job.get("network_isolation", True)
+    stopping = {"MaxRuntimeInSeconds": seconds(job["max_runtime"])}
+    spot = job.get("spot")
+    if spot:
+        stopping["MaxWaitTimeInSeconds"] = seconds(spot["max_wait"])
+    algorithm = {"TrainingImage": job["image"], "TrainingInputMode": "File"}
+    if job.get("metrics"):
+        algorithm["MetricDefinitions"] = [{"Name": k, "Regex": v} for k, v in sorted(job["metrics"].items())]
+    channels = [s3_channel(c, s3_uri(location)) for c, location in j["channels"]]
+    if j["code"] and isolated:
+        channels.append(s3_channel(CODE_CHANNEL, s3_uri(j["code"])))
+    resources = {
+        "InstanceCount": job.get("instance_count", 1),
+        "InstanceType": job["instance_type"],
+        "VolumeSizeInGB": job.get("volume_gb", 50),
+    }
+    if not local_storage(job["instance_type"]):
+        resources["VolumeKmsKeyId"] = "${KeyArn}"
+    arguments = {
+        "AlgorithmSpecification": algorithm,
+        "CheckpointConfig": {"S3Uri": s3_uri(j["checkpoints"])},
+        "EnableInterContainerTrafficEncryption": resources["InstanceCount"] > 1,
+        "EnableManagedSpotTraining": bool(spot),
+        "EnableNetworkIsolation": isolated,
+        "HyperParameters": hyperparameters(n, j),
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"KmsKeyId": "${KeyArn}", "S3OutputPath": s3_uri(j["output"])},
+        "ResourceConfig": resources,
+        "RoleArn": n.role_arn(n.execution_role),
+        "StoppingCondition": stopping,
+        "Tags": [
+            {"Key": "mlinfra:env", "Value": n.name},
+            {"Key": "mlinfra:project", "Value": n.project},
+            {"Key": "mlinfra:training-job", "Value": name},
+        ],
+    }
+    definition = {
+        "Metadata": {},
+        "Parameters": [],
+        "Steps": [{"Arguments": arguments, "Name": "Train", "Type": "Training"}],
+        "Version": "2020-12-01",
+    }
+    # Fn::Sub reads every ${...} as a variable: all but the key's are escaped.
+    body = json.dumps(definition, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return body.replace("${", "${!").replace("${!KeyArn}", "${KeyArn}")
+
+
+def training_stack(n, config, jobs, endpoints):
     t = Template(Description=f"mlinfra training stack of {n.project} ({n.name}): SageMaker training pipelines")
     t.set_version("2010-09-09")
     tag = tags(config["env"], n.name, "training")
     for j in jobs:
         job, name = j["job"], j["name"]
         logical = pascal(name) + "Pipeline"
-        runtime = seconds(job["max_runtime"])
-        stopping = {"MaxRuntimeInSeconds": runtime}
-        spot = job.get("spot")
-        if spot:
-            stopping["MaxWaitTimeInSeconds"] = seconds(spot["max_wait"])
-        arguments = {
-            "AlgorithmSpecification": {"TrainingImage": job["image"], "TrainingInputMode": "File"},
-            "CheckpointConfig": {"S3Uri": "s3://{}/{}".format(*j["checkpoints"])},
-            "EnableInterContainerTrafficEncryption": False,
-            "EnableManagedSpotTraining": bool(spot),
-            "EnableNetworkIsolation": True,
-            "HyperParameters": dict(sorted(job.get("hyperparameters", {}).items())),
-            "InputDataConfig": [
-                {
-                    "ChannelName": "training",
-                    "DataSource": {
-                        "S3DataSource": {
-                            "S3DataDistributionType": "FullyReplicated",
-                            "S3DataType": "S3Prefix",
-                            "S3Uri": "s3://{}/{}".format(*j["input"]),
-                        }
-                    },
-                }
-            ],
-            "OutputDataConfig": {"KmsKeyId": "${KeyArn}", "S3OutputPath": "s3://{}/{}".format(*j["output"])},
-            "ResourceConfig": {
-                "InstanceCount": job.get("instance_count", 1),
-                "InstanceType": job["instance_type"],
-                "VolumeSizeInGB": job.get("volume_gb", 50),
-            },
-            "RoleArn": n.role_arn(n.execution_role),
-            "StoppingCondition": stopping,
-            "Tags": [
-                {"Key": "mlinfra:env", "Value": n.name},
-                {"Key": "mlinfra:project", "Value": n.project},
-                {"Key": "mlinfra:training-job", "Value": name},
-            ],
-        }
-        definition = {
-            "Metadata": {},
-            "Parameters": [],
-            "Steps": [{"Arguments": arguments, "Name": "Train", "Type": "Training"}],
-            "Version": "2020-12-01",
-        }
-        body = json.dumps(definition, separators=(",", ":"), sort_keys=True).replace("${", "${!").replace(
-            "${!KeyArn}", "${KeyArn}"
-        )
         pipeline = f"{n.prefix}-{name}"
         t.add_resource(
             Pipeline(
@@ -560,7 +785,7 @@ def training_stack(n, config):
                 PipelineDescription=f"Trains {name} on {job['instance_type']}",
                 RoleArn=n.role_arn(n.pipeline_role),
                 PipelineDefinition=PipelineDefinition(
-                    PipelineDefinitionBody=Sub(body, KeyArn=ImportValue(n.key_export))
+                    PipelineDefinitionBody=Sub(pipeline_definition(n, j), KeyArn=ImportValue(n.key_export))
                 ),
                 Tags=tag,
             )
@@ -569,30 +794,76 @@ def training_stack(n, config):
     return t
 
 
-def serving_stack(n, config):
-    _, endpoints = locations(n, config)
+def dashboard_body(n, endpoints):
+    widgets = []
+    for row, e in enumerate(endpoints):
+        name, endpoint_name = e["name"], e["endpoint_name"]
+        what = f"{name} / {VARIANT}"
+        vcpus = INSTANCES.get(e["ep"]["instance_type"], (1, False))[0]
+        graphs = [
+            (f"{what}: invocations", [("AWS/SageMaker", "Invocations", "Sum", "invocations")], None),
+            (
+                f"{what}: errors",
+                [
+                    ("AWS/SageMaker", "Invocation4XXErrors", "Sum", "4XX"),
+                    ("AWS/SageMaker", "Invocation5XXErrors", "Sum", "5XX"),
+                ],
+                None,
+            ),
+            (
+                f"{what}: model latency (µs)",
+                [("AWS/SageMaker", "ModelLatency", "p50", "p50"), ("AWS/SageMaker", "ModelLatency", "p99", "p99")],
+                None,
+            ),
+            # CPUUtilization is summed over the instance's vCPUs.
+            (
+                f"{what}: CPU (% summed over vCPUs)",
+                [("/aws/sagemaker/Endpoints", "CPUUtilization", "Average", "CPU")],
+                {"left": {"max": 100 * vcpus, "min": 0}},
+            ),
+        ]
+        for column, (title, lines, yaxis) in enumerate(graphs):
+            properties = {
+                "title": title,
+                "region": n.region,
+                "view": "timeSeries",
+                "period": 60,
+                "metrics": [
+                    [ns, metric, "EndpointName", endpoint_name, "VariantName", VARIANT, {"label": label, "stat": stat}]
+                    for ns, metric, stat, label in lines
+                ],
+            }
+            if yaxis:
+                properties["yaxis"] = yaxis
+            widgets.append(
+                {"type": "metric", "x": column * 6, "y": row * 6, "width": 6, "height": 6, "properties": properties}
+            )
+    return json.dumps({"widgets": widgets}, separators=(",", ":"), ensure_ascii=False)
+
+
+def serving_stack(n, config, jobs, endpoints):
     t = Template(Description=f"mlinfra serving stack of {n.project} ({n.name}): SageMaker endpoints and autoscaling")
     t.set_version("2010-09-09")
     tag = tags(config["env"], n.name, "serving")
     for e in endpoints:
-        ep, name = e["ep"], e["name"]
+        ep, name, endpoint_name = e["ep"], e["name"], e["endpoint_name"]
         prefix = pascal(name)
-        endpoint_name = f"{n.prefix}-{name}"
         t.add_resource(
             Model(
                 prefix + "Model",
-                ExecutionRoleArn=ImportValue(n.role_export),
+                ExecutionRoleArn=ImportValue(n.serving_role_export),
                 EnableNetworkIsolation=True,
-                PrimaryContainer=ContainerDefinition(
-                    Image=ep["image"], ModelDataUrl="s3://{}/{}".format(*e["model"])
-                ),
+                PrimaryContainer=ContainerDefinition(Image=ep["image"], ModelDataUrl=s3_uri(e["model"])),
                 Tags=tag,
             )
         )
+        config_properties = {}
+        # Types with NVMe storage have no EBS volume for a KMS key to encrypt.
+        if not local_storage(ep["instance_type"]):
+            config_properties["KmsKeyId"] = ImportValue(n.key_export)
         t.add_resource(
             EndpointConfig(
                 prefix + "EndpointConfig",
-                KmsKeyId=ImportValue(n.key_export),
                 ProductionVariants=[
                     ProductionVariant(
                         VariantName=VARIANT,
@@ -603,6 +874,7 @@ def serving_stack(n, config):
                     )
                 ],
                 Tags=tag,
+                **config_properties,
             )
         )
         t.add_resource(
@@ -637,6 +909,7 @@ def serving_stack(n, config):
                         TargetValue=float(scaling["target_invocations_per_instance"]),
                         ScaleInCooldown=seconds(scaling["scale_in_cooldown"]),
                         ScaleOutCooldown=seconds(scaling["scale_out_cooldown"]),
+                        DisableScaleIn=False,
                         PredefinedMetricSpecification=PredefinedMetricSpecification(
                             PredefinedMetricType="SageMakerVariantInvocationsPerInstance"
                         ),
@@ -654,6 +927,10 @@ def serving_stack(n, config):
                 Value=GetAtt(prefix + "EndpointConfig", "EndpointConfigName"),
             )
         )
+    if endpoints:
+        t.add_resource(
+            Dashboard("ServingDashboard", DashboardName=f"{n.prefix}-serving", DashboardBody=dashboard_body(n, endpoints))
+        )
     return t
 
 
@@ -661,16 +938,19 @@ def main(project, out):
     names = sorted(
         f[: -len(".toml")] for f in os.listdir(os.path.join(project, "environments")) if f.endswith(".toml")
     )
+    # Environments sharing a source directory share its package: built once.
+    packages = {}
     for name in names:
         config = load(project, name)
         if config.get("abstract"):
             continue
         n = Names(name, config)
+        jobs, endpoints = locations(n, config, project, packages)
         folder = os.path.join(out, name)
         os.makedirs(folder, exist_ok=True)
         for layer, build in (("data", data_stack), ("iam", iam_stack), ("training", training_stack), ("serving", serving_stack)):
             with open(os.path.join(folder, f"{n.prefix}-{layer}.json"), "w") as f:
-                f.write(build(n, config).to_json(indent=2))
+                f.write(build(n, config, jobs, endpoints).to_json(indent=2))
                 f.write("\n")
 
 

@@ -6,10 +6,12 @@
 //! error type for every failed call.
 
 pub mod alarms;
+pub mod autoscaling;
 pub mod cfn;
 pub mod counter;
 pub mod error;
 pub mod guard;
+pub mod iam;
 pub mod poll;
 pub mod pricing;
 pub mod reach;

@@ -112,3 +112,39 @@ pub async fn bucket_exists(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bool
         Err(e) => Err(AwsError::from_sdk("HeadBucket", e)),
     }
 }
+
+/// A bucket's versioning state, for drift.
+pub async fn versioning(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput, AwsError> {
+    s3.get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetBucketVersioning", e))
+}
+
+/// A bucket's default encryption, for drift.
+pub async fn encryption(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput, AwsError> {
+    s3.get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetBucketEncryption", e))
+}
+
+/// A bucket's public access block, for drift.
+pub async fn public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput, AwsError> {
+    s3.get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetPublicAccessBlock", e))
+}

@@ -19,6 +19,7 @@ use super::detection::RECREATE_HINT;
 use super::expected::{Metric, PolicyExpectation, ScalingExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use crate::cloud::AwsError;
+use crate::cloud::autoscaling::{Scaled, scalable_targets, scaling_policies};
 use crate::template::ids::variant_resource_id;
 
 /// Where the findings go: the target and the policy resources of the stack.
@@ -38,32 +39,13 @@ pub async fn check_variant(
     let resource_id = variant_resource_id(endpoint_name, variant);
     let namespace = ServiceNamespace::from(expected.service_namespace.as_str());
     let dimension = ScalableDimension::from(expected.scalable_dimension.as_str());
-    let targets = async {
-        autoscaling
-            .describe_scalable_targets()
-            .service_namespace(namespace.clone())
-            .resource_ids(&resource_id)
-            .scalable_dimension(dimension.clone())
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeScalableTargets", e))
+    let scaled = Scaled {
+        namespace,
+        dimension,
+        resource_id: &resource_id,
     };
-    let policies = async {
-        autoscaling
-            .describe_scaling_policies()
-            .service_namespace(namespace.clone())
-            .resource_id(&resource_id)
-            .scalable_dimension(dimension.clone())
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeScalingPolicies", e))
-    };
+    let targets = scalable_targets(autoscaling, &scaled);
+    let policies = scaling_policies(autoscaling, &scaled);
     let (targets, policies) = tokio::join!(targets, policies);
     let (targets, policies) = (targets?, policies?);
 

@@ -5,16 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::Client;
-use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::detection::RECREATE_HINT;
 use super::expected::{Resolver, RoleExpectation};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
 use super::policy;
-use crate::cloud::AwsError;
-
-const NOT_FOUND: [&str; 1] = ["NoSuchEntity"];
+use crate::cloud::{self, AwsError};
 
 /// A live document: parsed, or the raw text when it is not JSON.
 fn document_text(document: &Result<Value, String>) -> String {
@@ -31,78 +28,32 @@ pub async fn check_role(
     resolver: &Resolver<'_>,
 ) -> Result<Vec<DriftFinding>, AwsError> {
     let role_name = subject.physical_id.as_deref().unwrap_or_default();
-    let get_role = async {
-        iam.get_role()
-            .role_name(role_name)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("GetRole", e))
+    let (role, attached, inline) = tokio::join!(
+        cloud::iam::role(iam, role_name),
+        cloud::iam::attached_policy_arns(iam, role_name),
+        cloud::iam::inline_policies(iam, role_name),
+    );
+    let Some(role) = role? else {
+        return Ok(vec![
+            subject
+                .finding(Source::Iam, Check::Exists)
+                .values("exists", "deleted")
+                .severity(Severity::High)
+                .hint(Remedy::Recreate, RECREATE_HINT),
+        ]);
     };
-    let attached = async {
-        iam.list_attached_role_policies()
-            .role_name(role_name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))
-    };
-    let inline_names = async {
-        iam.list_role_policies()
-            .role_name(role_name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListRolePolicies", e))
-    };
-    let (role, attached, inline_names) = tokio::join!(get_role, attached, inline_names);
-    let role = match role {
-        Ok(output) => output,
-        Err(error) if error.has_code(&NOT_FOUND) => {
-            return Ok(vec![
-                subject
-                    .finding(Source::Iam, Check::Exists)
-                    .values("exists", "deleted")
-                    .severity(Severity::High)
-                    .hint(Remedy::Recreate, RECREATE_HINT),
-            ]);
-        }
-        Err(error) => return Err(error),
-    };
-    let attached = attached?;
-    let inline_names = inline_names?;
-
-    let documents = join_all(inline_names.iter().map(|name| async move {
-        let output = iam
-            .get_role_policy()
-            .role_name(role_name)
-            .policy_name(name)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("GetRolePolicy", e))?;
-        Ok::<_, AwsError>((name.clone(), policy::decode(output.policy_document())))
-    }))
-    .await
-    .into_iter()
-    .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let attached: BTreeSet<String> = attached?.into_iter().collect();
+    let documents: BTreeMap<String, Result<Value, String>> = inline?
+        .into_iter()
+        .map(|(name, document)| (name, policy::decode(&document)))
+        .collect();
 
     let mut findings = Vec::new();
     if let Some(trust) = &expected.trust_policy {
         let want = resolver.resolve(trust);
-        let have = policy::decode(
-            role.role()
-                .and_then(|r| r.assume_role_policy_document())
-                .unwrap_or_default(),
-        );
+        let have = policy::decode(role.assume_role_policy_document().unwrap_or_default());
         findings.extend(trust_finding(subject, role_name, &want, &have));
     }
-    let attached: BTreeSet<String> = attached
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect();
     findings.extend(managed_findings(
         subject, role_name, expected, resolver, &attached,
     ));

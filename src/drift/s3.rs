@@ -8,7 +8,7 @@ use aws_sdk_s3::types::BucketVersioningStatus;
 use super::detection::RECREATE_HINT;
 use super::expected::{BucketExpectation, PublicAccessBlock};
 use super::finding::{Check, DriftFinding, Remedy, Severity, Source, Subject};
-use crate::cloud::AwsError;
+use crate::cloud::{AwsError, s3};
 
 const NO_BUCKET: [&str; 1] = ["NoSuchBucket"];
 const NO_ENCRYPTION: [&str; 1] = ["ServerSideEncryptionConfigurationNotFoundError"];
@@ -28,36 +28,24 @@ fn restore_hint(what: &str, command: &str) -> String {
 
 /// `expected_key`: the KMS key the template names, resolved to its id or ARN.
 pub async fn check_bucket(
-    s3: &Client,
+    client: &Client,
     subject: &Subject,
     expected: &BucketExpectation,
     expected_key: Option<&str>,
 ) -> Result<Vec<DriftFinding>, AwsError> {
     let bucket = subject.physical_id.as_deref().unwrap_or_default();
-    let versioning = async {
-        s3.get_bucket_versioning()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("GetBucketVersioning", e))
-    };
+    let versioning = s3::versioning(client, bucket);
     let encryption = async {
         if expected.encryption.is_none() {
             return Ok(None);
         }
-        match s3.get_bucket_encryption().bucket(bucket).send().await {
-            Ok(output) => Ok(Some(output)),
-            Err(e) => Err(AwsError::from_sdk("GetBucketEncryption", e)),
-        }
+        s3::encryption(client, bucket).await.map(Some)
     };
     let public_access = async {
         if expected.public_access_block.is_none() {
             return Ok(None);
         }
-        match s3.get_public_access_block().bucket(bucket).send().await {
-            Ok(output) => Ok(Some(output)),
-            Err(e) => Err(AwsError::from_sdk("GetPublicAccessBlock", e)),
-        }
+        s3::public_access_block(client, bucket).await.map(Some)
     };
     let (versioning, encryption, public_access) =
         tokio::join!(versioning, encryption, public_access);

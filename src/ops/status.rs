@@ -2,14 +2,13 @@
 //! status with its current instance count against its autoscaling bounds.
 //! Endpoints are found through the serving stack's physical resource ids.
 
-use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use serde::Serialize;
 
 use crate::output::{self, Printer, Report};
 
 use super::OpsError;
 use crate::cloud::sagemaker::{self, PendingDeployment};
-use crate::cloud::{AwsError, Cfn, Clients, alarms};
+use crate::cloud::{Cfn, Clients, alarms};
 use crate::config::Env;
 use crate::config::env::Endpoint;
 use crate::stacks::{self, Layer};
@@ -220,17 +219,12 @@ async fn scalable_target(
     variant: &str,
 ) -> Result<Option<Scaling>, OpsError> {
     let resource_id = crate::template::ids::variant_resource_id(endpoint, variant);
-    let described = clients
-        .autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Sagemaker)
-        .scalable_dimension(ScalableDimension::SageMakerVariantDesiredInstanceCount)
-        .resource_ids(&resource_id)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeScalableTargets", e))?;
-    Ok(described
-        .scalable_targets()
+    let targets = crate::cloud::autoscaling::scalable_targets(
+        &clients.autoscaling,
+        &crate::cloud::autoscaling::Scaled::variant_instances(&resource_id),
+    )
+    .await?;
+    Ok(targets
         .iter()
         .find(|t| t.resource_id() == resource_id)
         .map(|t| Scaling::Registered {
