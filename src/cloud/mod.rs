@@ -12,6 +12,7 @@ pub mod counter;
 pub mod error;
 pub mod guard;
 pub mod iam;
+pub mod pipeline;
 pub mod poll;
 pub mod pricing;
 pub mod reach;

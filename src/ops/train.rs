@@ -8,7 +8,7 @@ use aws_sdk_sagemaker::Client;
 
 use super::OpsError;
 use super::run::{RunStatus, TrainReport, TrainingJobFacts, TuningFacts};
-use crate::cloud::AwsError;
+use crate::cloud;
 use crate::cloud::cfn::DeployedStack;
 use crate::cloud::poll::{self, Poll, Waited};
 use crate::config::env::TrainingJob;
@@ -60,17 +60,9 @@ pub async fn start(
     job: &str,
     token: &str,
 ) -> Result<String, OpsError> {
-    let started = sagemaker
-        .start_pipeline_execution()
-        .pipeline_name(pipeline)
-        .client_request_token(token)
-        .pipeline_execution_description(format!("mlinfra train {job}"))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("StartPipelineExecution", e))?;
-    started
-        .pipeline_execution_arn()
-        .map(str::to_string)
+    let description = format!("mlinfra train {job}");
+    cloud::pipeline::start_execution(sagemaker, pipeline, &description, token)
+        .await?
         .ok_or(OpsError::Incomplete {
             operation: "StartPipelineExecution",
             field: "PipelineExecutionArn",
@@ -108,37 +100,16 @@ async fn execution_status(
     sagemaker: &Client,
     arn: &str,
 ) -> Result<(String, Option<String>), OpsError> {
-    let described = sagemaker
-        .describe_pipeline_execution()
-        .pipeline_execution_arn(arn)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribePipelineExecution", e))?;
-    let status = described
-        .pipeline_execution_status()
-        .map(|s| s.as_str().to_string())
-        .ok_or(OpsError::Incomplete {
-            operation: "DescribePipelineExecution",
-            field: "PipelineExecutionStatus",
-        })?;
-    let reason = described
-        .failure_reason()
-        .filter(|r| !r.is_empty())
-        .map(str::to_string);
+    let (status, reason) = cloud::pipeline::execution_status(sagemaker, arn).await?;
+    let status = status.ok_or(OpsError::Incomplete {
+        operation: "DescribePipelineExecution",
+        field: "PipelineExecutionStatus",
+    })?;
     Ok((status, reason))
 }
 
 pub async fn train_step(sagemaker: &Client, arn: &str) -> Result<Option<StepState>, OpsError> {
-    let steps = sagemaker
-        .list_pipeline_execution_steps()
-        .pipeline_execution_arn(arn)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Vec<_>>()
-        .await;
-    for step in steps {
-        let step = step.map_err(|e| AwsError::from_sdk("ListPipelineExecutionSteps", e))?;
+    for step in cloud::pipeline::execution_steps(sagemaker, arn).await? {
         if step.step_name() != Some(TRAIN_STEP) && step.step_name() != Some(TUNE_STEP) {
             continue;
         }
@@ -170,12 +141,7 @@ pub async fn train_step(sagemaker: &Client, arn: &str) -> Result<Option<StepStat
 
 /// DescribeTrainingJob, reduced to what the report shows.
 pub async fn training_job(sagemaker: &Client, name: &str) -> Result<TrainingJobFacts, OpsError> {
-    let job = sagemaker
-        .describe_training_job()
-        .training_job_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeTrainingJob", e))?;
+    let job = cloud::pipeline::training_job(sagemaker, name).await?;
     let seconds = |value: Option<i32>| value.and_then(|v| u32::try_from(v).ok());
     Ok(TrainingJobFacts {
         name: job.training_job_name().unwrap_or(name).to_string(),
@@ -196,12 +162,7 @@ pub async fn training_job(sagemaker: &Client, name: &str) -> Result<TrainingJobF
 
 /// DescribeHyperParameterTuningJob: the tuning job's best training job so far.
 pub async fn tuning_job(sagemaker: &Client, name: &str) -> Result<TuningFacts, OpsError> {
-    let tuning = sagemaker
-        .describe_hyper_parameter_tuning_job()
-        .hyper_parameter_tuning_job_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeHyperParameterTuningJob", e))?;
+    let tuning = cloud::pipeline::tuning_job(sagemaker, name).await?;
     let best = tuning.best_training_job();
     let objective = best.and_then(|b| b.final_hyper_parameter_tuning_job_objective_metric());
     Ok(TuningFacts {
