@@ -33,7 +33,10 @@ fn every_aws_request_is_sent_from_cloud() {
             outside.push(format!("{}: {sends}", file.display()));
         }
     }
-    assert!(outside.is_empty(), "AWS requests sent outside src/cloud/: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "AWS requests sent outside src/cloud/: {outside:?}"
+    );
     // The scan reads the sources it means to: cloud/ sends them all.
     assert!(inside > 20, "{inside} sends found in src/cloud/");
 }
