@@ -6,9 +6,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag, TemplateStage};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetType, StackDriftDetectionStatus, StackResourceDrift,
+    StackResourceDriftStatus, Tag, TemplateStage,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::date_time::Format;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::error::AwsError;
 use super::poll::{self, Poll, Waited};
@@ -182,6 +189,50 @@ impl EventInfo {
     }
 }
 
+/// Attempts for DetectStackDrift (the first one included).
+const DETECT_ATTEMPTS: u32 = 3;
+
+/// Error codes with which an endpoint says it does not know the operation.
+const NOT_IMPLEMENTED_CODES: [&str; 5] = [
+    "NotImplemented",
+    "InvalidAction",
+    "UnknownOperation",
+    "UnknownOperationException",
+    "UnsupportedOperation",
+];
+
+/// Why drift detection did not start.
+#[derive(Debug)]
+pub enum DriftStart {
+    /// The endpoint has no drift detection (an emulator, say).
+    Unsupported(String),
+    Failed(AwsError),
+}
+
+/// Whether a failed DetectStackDrift means "this endpoint has no drift
+/// detection": a not-implemented error code, HTTP 501, or HTTP 500 with no AWS
+/// error in the body (AWS itself always names its 500s, e.g. `InternalFailure`).
+fn detection_unsupported<E: ProvideErrorMetadata>(
+    error: &SdkError<E, HttpResponse>,
+) -> Option<String> {
+    if let Some(code) = error.code()
+        && NOT_IMPLEMENTED_CODES.contains(&code)
+    {
+        return Some(format!(
+            "the endpoint does not implement DetectStackDrift ({code})"
+        ));
+    }
+    let status = error.raw_response()?.status().as_u16();
+    match (status, error.code()) {
+        (501, _) => Some("the endpoint does not implement DetectStackDrift (HTTP 501)".into()),
+        (500, None) => Some(
+            "the endpoint does not implement DetectStackDrift (HTTP 500 without an AWS error code)"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Cfn {
     client: Client,
@@ -205,9 +256,68 @@ impl Cfn {
         self.poll
     }
 
-    /// The SDK client, for the drift detection calls only `drift` makes.
-    pub fn sdk(&self) -> &Client {
-        &self.client
+    /// Starts CloudFormation's drift detection of a stack; its detection id.
+    /// Few attempts: an endpoint that cannot answer should not hold the
+    /// report up, and a failed start is reported, not hidden.
+    pub async fn start_drift_detection(&self, stack: &str) -> Result<String, DriftStart> {
+        let started = self
+            .client
+            .detect_stack_drift()
+            .stack_name(stack)
+            .customize()
+            .config_override(
+                aws_sdk_cloudformation::config::Builder::default()
+                    .retry_config(RetryConfig::standard().with_max_attempts(DETECT_ATTEMPTS)),
+            )
+            .send()
+            .await;
+        match started {
+            Ok(output) => Ok(output
+                .stack_drift_detection_id()
+                .unwrap_or_default()
+                .to_string()),
+            Err(error) => Err(match detection_unsupported(&error) {
+                Some(reason) => DriftStart::Unsupported(reason),
+                None => DriftStart::Failed(AwsError::from_sdk("DetectStackDrift", error)),
+            }),
+        }
+    }
+
+    /// A drift detection's status and, when it failed, why.
+    pub async fn drift_detection_status(
+        &self,
+        detection_id: &str,
+    ) -> Result<(Option<StackDriftDetectionStatus>, Option<String>), AwsError> {
+        let status = self
+            .client
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(detection_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeStackDriftDetectionStatus", e))?;
+        let reason = status.detection_status_reason().map(str::to_string);
+        Ok((status.detection_status().cloned(), reason))
+    }
+
+    /// Every resource drift of the stack except IN_SYNC, every page.
+    pub async fn resource_drifts(&self, stack: &str) -> Result<Vec<StackResourceDrift>, AwsError> {
+        let pages = self
+            .client
+            .describe_stack_resource_drifts()
+            .stack_name(stack)
+            .stack_resource_drift_status_filters(StackResourceDriftStatus::Modified)
+            .stack_resource_drift_status_filters(StackResourceDriftStatus::Deleted)
+            .stack_resource_drift_status_filters(StackResourceDriftStatus::NotChecked)
+            .stack_resource_drift_status_filters(StackResourceDriftStatus::UnknownValue)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeStackResourceDrifts", e))?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|page| page.stack_resource_drifts.unwrap_or_default())
+            .collect())
     }
 
     /// `None` when no such stack exists (deleted stacks are not found by name).

@@ -2,60 +2,21 @@
 //! its status, read every resource drift. MODIFIED and DELETED resources become
 //! findings; NOT_CHECKED ones are listed, since silence is not "in sync".
 
-use aws_config::retry::RetryConfig;
-use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     DifferenceType, StackDriftDetectionStatus, StackResourceDrift, StackResourceDriftStatus,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::finding::{
     Check, Detection, DriftFinding, NotChecked, Remedy, Severity, Source, StackDetection, Subject,
 };
 use crate::cloud::AwsError;
+use crate::cloud::cfn::{Cfn, DriftStart};
 use crate::cloud::poll::{self, Poll, Waited};
-
-/// Error codes with which an endpoint says it does not know the operation.
-const NOT_IMPLEMENTED_CODES: [&str; 5] = [
-    "NotImplemented",
-    "InvalidAction",
-    "UnknownOperation",
-    "UnknownOperationException",
-    "UnsupportedOperation",
-];
-
-/// Whether a failed DetectStackDrift means "this endpoint has no drift
-/// detection": a not-implemented error code, HTTP 501, or HTTP 500 with no AWS
-/// error in the body (AWS itself always names its 500s, e.g. `InternalFailure`).
-fn unsupported<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Option<String> {
-    if let Some(code) = error.code()
-        && NOT_IMPLEMENTED_CODES.contains(&code)
-    {
-        return Some(format!(
-            "the endpoint does not implement DetectStackDrift ({code})"
-        ));
-    }
-    let status = error.raw_response()?.status().as_u16();
-    match (status, error.code()) {
-        (501, _) => Some("the endpoint does not implement DetectStackDrift (HTTP 501)".into()),
-        (500, None) => Some(
-            "the endpoint does not implement DetectStackDrift (HTTP 500 without an AWS error code)"
-                .into(),
-        ),
-        _ => None,
-    }
-}
-
-/// Few attempts for DetectStackDrift: an endpoint that cannot answer it
-/// should not hold the report up, and a failed start is reported, not hidden.
-const DETECT_ATTEMPTS: u32 = 3;
 
 /// Runs drift detection on one deployed stack. Never fails: what went wrong
 /// is part of the result, and the deep checks go on regardless.
 pub async fn detect(
-    cfn: &Client,
+    cfn: &Cfn,
     stack: &str,
     env_name: &str,
     poll: &Poll,
@@ -65,27 +26,17 @@ pub async fn detect(
         detection,
         not_checked,
     };
-    let started = cfn
-        .detect_stack_drift()
-        .stack_name(stack)
-        .customize()
-        .config_override(
-            aws_sdk_cloudformation::config::Builder::default()
-                .retry_config(RetryConfig::standard().with_max_attempts(DETECT_ATTEMPTS)),
-        )
-        .send()
-        .await;
-    let detection_id = match started {
-        Ok(output) => output
-            .stack_drift_detection_id()
-            .unwrap_or_default()
-            .to_string(),
-        Err(error) => {
-            let detection = match unsupported(&error) {
-                Some(reason) => Detection::Unsupported { reason },
-                None => Detection::Error {
-                    message: AwsError::from_sdk("DetectStackDrift", error).to_string(),
-                },
+    let detection_id = match cfn.start_drift_detection(stack).await {
+        Ok(id) => id,
+        Err(DriftStart::Unsupported(reason)) => {
+            return (
+                result(Detection::Unsupported { reason }, Vec::new()),
+                Vec::new(),
+            );
+        }
+        Err(DriftStart::Failed(error)) => {
+            let detection = Detection::Error {
+                message: error.to_string(),
             };
             return (result(detection, Vec::new()), Vec::new());
         }
@@ -106,7 +57,7 @@ pub async fn detect(
 
     // Read even after DETECTION_FAILED: CloudFormation keeps the results of
     // the resources it could check.
-    match resource_drifts(cfn, stack).await {
+    match cfn.resource_drifts(stack).await {
         Ok(drifts) => {
             let (not_checked, findings) = interpret(stack, env_name, &drifts);
             (result(detection, not_checked), findings)
@@ -123,21 +74,13 @@ pub async fn detect(
     }
 }
 
-async fn wait(cfn: &Client, detection_id: &str, poll: &Poll) -> Result<Detection, AwsError> {
+async fn wait(cfn: &Cfn, detection_id: &str, poll: &Poll) -> Result<Detection, AwsError> {
     let waited = poll::until(poll, || async {
-        let status = cfn
-            .describe_stack_drift_detection_status()
-            .stack_drift_detection_id(detection_id)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeStackDriftDetectionStatus", e))?;
-        Ok(match status.detection_status() {
+        let (status, reason) = cfn.drift_detection_status(detection_id).await?;
+        Ok(match status {
             Some(StackDriftDetectionStatus::DetectionComplete) => Some(Detection::Complete),
             Some(StackDriftDetectionStatus::DetectionFailed) => Some(Detection::Failed {
-                reason: status
-                    .detection_status_reason()
-                    .unwrap_or("no reason given")
-                    .to_string(),
+                reason: reason.unwrap_or_else(|| "no reason given".to_string()),
             }),
             _ => None,
         })
@@ -149,26 +92,6 @@ async fn wait(cfn: &Client, detection_id: &str, poll: &Poll) -> Result<Detection
             after: poll.timeout,
         },
     })
-}
-
-/// Every drift except IN_SYNC, every page.
-async fn resource_drifts(cfn: &Client, stack: &str) -> Result<Vec<StackResourceDrift>, AwsError> {
-    let pages = cfn
-        .describe_stack_resource_drifts()
-        .stack_name(stack)
-        .stack_resource_drift_status_filters(StackResourceDriftStatus::Modified)
-        .stack_resource_drift_status_filters(StackResourceDriftStatus::Deleted)
-        .stack_resource_drift_status_filters(StackResourceDriftStatus::NotChecked)
-        .stack_resource_drift_status_filters(StackResourceDriftStatus::UnknownValue)
-        .into_paginator()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeStackResourceDrifts", e))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|page| page.stack_resource_drifts.unwrap_or_default())
-        .collect())
 }
 
 /// Properties whose drift weakens security or data protection.

@@ -142,7 +142,7 @@ pub async fn run(
     let detections = join_all(
         deployed
             .iter()
-            .map(|(_, stack)| detection::detect(clients.cfn.sdk(), stack.name(), &env.name, poll)),
+            .map(|(_, stack)| detection::detect(&clients.cfn, stack.name(), &env.name, poll)),
     );
     let (detections, results) = tokio::join!(detections, join_all(tasks));
 

@@ -26,7 +26,7 @@ use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
-use mlinfra::cloud::Poll;
+use mlinfra::cloud::{Cfn, Poll};
 use mlinfra::drift::detection;
 use mlinfra::drift::{
     Check, CheckError, Detection, DriftFinding, DriftReport, NotChecked, Remedy, RunStats,
@@ -879,7 +879,7 @@ async fn modified_and_deleted_resources_are_findings_and_not_checked_ones_are_li
         [&detect, &polls, &first_page, &second_page]
     );
 
-    let (detection, findings) = detection::detect(&client, STACK, "prod", &poll()).await;
+    let (detection, findings) = detection::detect(&Cfn::new(client), STACK, "prod", &poll()).await;
 
     assert_eq!(detection.detection, Detection::Complete);
     assert_eq!(
@@ -967,7 +967,7 @@ async fn a_failed_detection_keeps_its_partial_results_and_makes_the_run_incomple
         [&detect, &polls, &drifts]
     );
 
-    let (detection, findings) = detection::detect(&client, STACK, "prod", &poll()).await;
+    let (detection, findings) = detection::detect(&Cfn::new(client), STACK, "prod", &poll()).await;
 
     assert_eq!(
         detection.detection,
@@ -1004,7 +1004,7 @@ async fn a_detection_that_does_not_finish_times_out_without_reading_results() {
     );
 
     let started = tokio::time::Instant::now();
-    let (detection, findings) = detection::detect(&client, STACK, "prod", &poll()).await;
+    let (detection, findings) = detection::detect(&Cfn::new(client), STACK, "prod", &poll()).await;
 
     assert_eq!(
         detection.detection,
@@ -1042,7 +1042,7 @@ async fn an_endpoint_without_drift_detection_is_reported_as_such_not_as_an_error
         )
     });
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&html]);
-    let (detection, _) = detection::detect(&client, STACK, "prod", &poll()).await;
+    let (detection, _) = detection::detect(&Cfn::new(client), STACK, "prod", &poll()).await;
     assert!(
         matches!(&detection.detection, Detection::Unsupported { reason } if reason.contains("HTTP 500")),
         "{detection:?}"
@@ -1063,7 +1063,7 @@ async fn an_endpoint_without_drift_detection_is_reported_as_such_not_as_an_error
         RuleMode::MatchAny,
         [&invalid_action]
     );
-    let (detection, _) = detection::detect(&client, STACK, "prod", &poll()).await;
+    let (detection, _) = detection::detect(&Cfn::new(client), STACK, "prod", &poll()).await;
     assert!(
         matches!(&detection.detection, Detection::Unsupported { reason } if reason.contains("InvalidAction")),
         "{detection:?}"
@@ -1078,7 +1078,7 @@ async fn an_endpoint_without_drift_detection_is_reported_as_such_not_as_an_error
         )
     });
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&internal]);
-    let (detection, _) = detection::detect(&client, STACK, "prod", &poll()).await;
+    let (detection, _) = detection::detect(&Cfn::new(client), STACK, "prod", &poll()).await;
     assert!(
         matches!(&detection.detection, Detection::Error { message } if message.contains("InternalFailure")),
         "{detection:?}"

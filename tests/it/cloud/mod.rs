@@ -4,6 +4,8 @@
 
 mod support;
 
+mod door;
+
 mod emulator;
 
 mod faults;
