@@ -3,6 +3,7 @@
 pub mod env;
 pub mod error;
 pub mod fleet;
+pub mod images;
 pub mod instances;
 pub mod load;
 pub mod locate;

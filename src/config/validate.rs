@@ -636,7 +636,8 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         network,
         fleet,
     };
-    let global = fleet::global_name_problems(&env);
+    let mut global = fleet::global_name_problems(&env);
+    global.extend(fleet::image_problems(&env));
     if !global.is_empty() {
         let key = env_path.key("targets").key("regions");
         let at = Locator::new(&loaded.files).locate(&key);

@@ -400,7 +400,9 @@ pub(super) fn validate_stacks(
         c.fail(
             &targets.key("accounts").index(i),
             format!(
-                "the {layer} StackSet creates names global to an account (IAM roles, the dashboard)                  that the environment's own stacks hold in account {} already, and a fleet of one                  region does not append the region to them: target other accounts, or more regions",
+                "the {layer} StackSet creates names global to an account (IAM roles, the dashboard) \
+                 that the environment's own stacks hold in account {} already, and a fleet of one \
+                 region does not append the region to them: target other accounts, or more regions",
                 own.0
             ),
         );
@@ -453,4 +455,78 @@ pub(super) fn global_name_problems(env: &Env) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Images of the shared training and serving stacks, whose templates name
+/// them with `${AWS::Region}` in place of the environment's region. AWS's
+/// framework images sit in another account in some regions, and Model
+/// Monitor's analyzer in another account in every region: in those target
+/// regions the StackSet would name an image that does not exist.
+pub(super) fn image_problems(env: &Env) -> Vec<String> {
+    let Some(fleet) = &env.fleet else {
+        return Vec::new();
+    };
+    let elsewhere: Vec<&String> = fleet.regions.iter().filter(|r| **r != env.region).collect();
+    if elsewhere.is_empty() {
+        return Vec::new();
+    }
+    let mut images: Vec<(String, &ImageUri)> = Vec::new();
+    if fleet.stacks.contains(&Layer::Training) {
+        images.extend(
+            env.training
+                .iter()
+                .map(|job| (format!("training job {:?}", job.name), &job.image)),
+        );
+    }
+    let mut problems = Vec::new();
+    if fleet.stacks.contains(&Layer::Serving) {
+        for endpoint in &env.endpoints {
+            for variant in endpoint.variants.iter().chain(&endpoint.shadow_variants) {
+                images.push((
+                    format!("endpoint {:?} variant {:?}", endpoint.name, variant.name),
+                    &variant.image,
+                ));
+            }
+            if endpoint.monitor.is_some() {
+                problems.push(format!(
+                    "endpoint {:?} has a monitor: Model Monitor's analyzer image is served from a \
+                     different account in every region, so the serving StackSet cannot name it for \
+                     {}; deploy serving per account, or drop those regions",
+                    endpoint.name,
+                    join(&elsewhere)
+                ));
+            }
+        }
+    }
+    for (what, image) in images {
+        if !crate::config::images::is_framework_account(&image.registry_account) {
+            continue;
+        }
+        let missing: Vec<String> = elsewhere
+            .iter()
+            .filter(|r| {
+                crate::config::images::framework_account(r) != Some(image.registry_account.as_str())
+            })
+            .map(|r| r.to_string())
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{what} runs AWS's image {:?} from account {}; AWS serves its framework images \
+                 from other accounts in {}, so the StackSet would name an image that does not \
+                 exist there: copy the image to a repository of your own, or drop those regions",
+                image.uri,
+                image.registry_account,
+                missing.join(", ")
+            ));
+        }
+    }
+    problems
+}
+
+fn join(regions: &[&String]) -> String {
+    regions
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
