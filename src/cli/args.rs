@@ -178,9 +178,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     /// Import this resource of the data stack: LOGICAL_ID=PHYSICAL_ID (a key
     /// by its key id; buckets are found by their derived names). Repeatable.
     #[arg(long, value_name = "LOGICAL_ID=PHYSICAL_ID")]
@@ -196,9 +195,8 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct TrafficArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     /// The endpoint (an `[endpoints.<name>]` table of the environment).
     pub endpoint: String,
     /// New weight of a production variant (repeatable); the others keep theirs.
@@ -218,9 +216,8 @@ pub struct TrafficArgs {
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     /// Delete without asking (required when standard input is not a terminal).
     #[arg(long)]
     pub yes: bool,
@@ -298,18 +295,16 @@ pub enum PolicyRole {
 
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     #[arg(long, value_enum, default_value_t = PolicyRole::Deploy)]
     pub role: PolicyRole,
 }
 
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     /// Create or update the stack `{project}-{env}-bootstrap` instead of printing it.
     #[arg(long)]
     pub deploy: bool,
@@ -379,9 +374,8 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     /// The training job (a `[training.<job>]` table of the environment).
     pub job: String,
     /// Follow the execution until it ends and report the training job.
@@ -395,9 +389,8 @@ pub struct TrainArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
@@ -406,9 +399,8 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// How long to wait for CloudFormation drift detection of each stack.
@@ -449,9 +441,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     /// Only this stack of the environment.
     #[arg(long, value_enum)]
     pub stack: Option<Layer>,
@@ -463,9 +454,8 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Environment name (a file in environments/ without .toml).
-    #[arg(long, short)]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvName,
     /// Execute exactly the change sets of this plan (from `plan --out`); refused when stale.
     #[arg(long, value_name = "PLAN_JSON")]
     pub plan: Option<PathBuf>,
@@ -495,6 +485,29 @@ pub struct ApplyArgs {
     pub remove_protection: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// `--env NAME`: the one environment a command works on. It reads as the
+/// name itself (`&args.env` is a `&str`, and it prints as the name).
+#[derive(Debug, Clone, Args)]
+pub struct EnvName {
+    /// Environment name (a file in environments/ without .toml).
+    #[arg(id = "env", long = "env", short = 'e', value_name = "ENV")]
+    name: String,
+}
+
+impl std::ops::Deref for EnvName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Display for EnvName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
 }
 
 #[derive(Debug, Args)]
