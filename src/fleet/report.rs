@@ -147,16 +147,6 @@ fn change_word(change: SlotChange) -> &'static str {
     }
 }
 
-fn symbol(change: &ResourceChange) -> &'static str {
-    use crate::plan::ChangeAction;
-    match change.action {
-        ChangeAction::Add | ChangeAction::Import => "+",
-        ChangeAction::Remove => "-",
-        _ if change.replaces() => "-/+",
-        _ => "~",
-    }
-}
-
 impl FleetPlan {
     pub fn has_changes(&self) -> bool {
         self.stack_sets.iter().any(StackSetPlan::has_changes)
@@ -189,7 +179,7 @@ impl FleetPlan {
                     let _ = writeln!(
                         out,
                         "{:>5} {}  {}  {}",
-                        symbol(change),
+                        change.symbol(),
                         change.logical_id,
                         change.resource_type,
                         crate::report::change_detail(change)
@@ -223,7 +213,7 @@ impl FleetPlan {
                     let _ = writeln!(
                         out,
                         "| {} | {} | {} | {} |",
-                        symbol(change),
+                        change.symbol(),
                         text::code(&change.logical_id),
                         text::code(&change.resource_type),
                         text::escape(&crate::report::change_detail(change))

@@ -148,6 +148,16 @@ impl ResourceChange {
             Some(Replacement::True | Replacement::Conditional)
         )
     }
+
+    /// The mark a report puts before the resource: `+`, `-`, `-/+` (replaced) or `~`.
+    pub fn symbol(&self) -> &'static str {
+        match self.action {
+            ChangeAction::Add | ChangeAction::Import => "+",
+            ChangeAction::Remove => "-",
+            _ if self.replaces() => "-/+",
+            _ => "~",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,15 +64,6 @@ fn verb(action: StackAction) -> &'static str {
     }
 }
 
-fn symbol(change: &ResourceChange) -> &'static str {
-    match change.action {
-        ChangeAction::Add | ChangeAction::Import => "+",
-        ChangeAction::Remove => "-",
-        _ if change.replaces() => "-/+",
-        _ => "~",
-    }
-}
-
 /// What a modification does, in words: replacement and why, changed properties.
 pub fn change_detail(change: &ResourceChange) -> String {
     let mut parts = Vec::new();
@@ -186,7 +177,7 @@ pub fn human(plan: &Plan) -> String {
         for change in &stack.changes {
             let line = format!(
                 "{:>5} {:width$}  {:type_width$}  {}",
-                symbol(change),
+                change.symbol(),
                 change.logical_id,
                 change.resource_type,
                 change_detail(change)
@@ -424,7 +415,7 @@ pub fn markdown(plan: &Plan) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} |",
-                    text::code(symbol(change)),
+                    text::code(change.symbol()),
                     text::code(&change.logical_id),
                     text::code(&change.resource_type),
                     text::escape(&change_detail(change))

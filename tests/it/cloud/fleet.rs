@@ -24,6 +24,7 @@ use mlinfra::config::fleet::{Amount, Fleet, Permissions, Preferences, Targets};
 use super::support::{
     Calls, example, mocked, moto_cfn, moto_clients, project_with, quick_poll, quiet,
 };
+use crate::common;
 use crate::common::moto::Moto;
 
 const STACK_SET: &str = "dogbreed-dev-bootstrap";
@@ -36,24 +37,7 @@ fn targets(accounts: &str, regions: &str) -> String {
 }
 
 async fn instances(cfn: &CfnClient) -> Vec<(String, String)> {
-    let listed = cfn
-        .list_stack_instances()
-        .stack_set_name(STACK_SET)
-        .send()
-        .await
-        .unwrap();
-    let mut pairs: Vec<(String, String)> = listed
-        .summaries()
-        .iter()
-        .map(|s| {
-            (
-                s.account().unwrap().to_string(),
-                s.region().unwrap().to_string(),
-            )
-        })
-        .collect();
-    pairs.sort();
-    pairs
+    instances_of(cfn, STACK_SET).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,12 +68,12 @@ async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
         .cli(project.path())
         .args(["plan", "--env", "dev"])
         .run();
-    let stdout = String::from_utf8_lossy(&planned.stdout).into_owned();
+    let stdout = common::stdout(&planned);
     assert_eq!(
         planned.status.code(),
         Some(2),
         "{}",
-        String::from_utf8_lossy(&planned.stderr)
+        common::stderr(&planned)
     );
     assert!(
         stdout.contains(
@@ -106,12 +90,12 @@ async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
         .cli(project.path())
         .args(["apply", "--env", "dev", "--yes"])
         .run();
-    let stdout = String::from_utf8_lossy(&applied.stdout).into_owned();
+    let stdout = common::stdout(&applied);
     assert_eq!(
         applied.status.code(),
         Some(0),
         "{}",
-        String::from_utf8_lossy(&applied.stderr)
+        common::stderr(&applied)
     );
     // One operation for the whole fleet, and every instance's result.
     for account in ["111111111111", "222222222222"] {
@@ -146,7 +130,7 @@ async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
         .cli(project.path())
         .args(["plan", "--env", "dev"])
         .run();
-    let stdout = String::from_utf8_lossy(&again.stdout).into_owned();
+    let stdout = common::stdout(&again);
     assert!(
         stdout.contains(
             "(SELF_MANAGED, template unchanged): 0 to add, 0 to update, 0 to remove, 4 unchanged"
@@ -175,7 +159,7 @@ async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
         .cli(project.path())
         .args(["plan", "--env", "dev"])
         .run();
-    let stdout = String::from_utf8_lossy(&planned.stdout).into_owned();
+    let stdout = common::stdout(&planned);
     assert!(
         stdout.contains(
             "(SELF_MANAGED, template changes): 1 to add, 2 to update, 2 to remove, 0 unchanged"
@@ -195,12 +179,12 @@ async fn a_fleet_plans_per_target_and_applies_through_stackset_operations() {
         .cli(project.path())
         .args(["apply", "--env", "dev", "--yes"])
         .run();
-    let stdout = String::from_utf8_lossy(&applied.stdout).into_owned();
+    let stdout = common::stdout(&applied);
     assert_eq!(
         applied.status.code(),
         Some(0),
         "{}",
-        String::from_utf8_lossy(&applied.stderr)
+        common::stderr(&applied)
     );
     assert!(
         stdout.contains("dogbreed-dev-bootstrap update (operation"),
@@ -253,7 +237,7 @@ fn targets_are_validated_with_cloudformation_rules_before_anything_is_sent() {
         ])
         .args(["validate", "--env", "dev"])
         .run();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stderr = common::stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     for expected in [
         "`organizational_units` (service-managed), not both",
@@ -274,7 +258,7 @@ fn targets_are_validated_with_cloudformation_rules_before_anything_is_sent() {
         .args([std::ffi::OsStr::new("--project"), strict.path().as_os_str()])
         .args(["validate", "--env", "dev"])
         .run();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stderr = common::stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("5 is more than failure_tolerance_count + 1 = 2"),
@@ -295,7 +279,7 @@ fn targets_are_validated_with_cloudformation_rules_before_anything_is_sent() {
         ])
         .args(["validate", "--env", "dev"])
         .run();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stderr = common::stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("env.targets.stacks[2]: training job \"dogbreed\" runs a code package"),
@@ -423,10 +407,7 @@ async fn stackset_drift_is_detected_and_reported_per_instance() {
 }
 
 fn text(output: &std::process::Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    (common::stdout(output), common::stderr(output))
 }
 
 /// The fleet is part of the environment's plan: one JSON document, one
