@@ -20,32 +20,13 @@ use mlinfra::config::{self, Env};
 use mlinfra::project::Project;
 use mlinfra::render::{self, Engine, RenderedStack};
 
-use super::support::{captured, moto_cfn, project_with, quick_poll, quiet};
+use super::support::{
+    FEATURES, ZONES, captured, dev_project, moto_cfn, project_with, quick_poll, quiet,
+};
 use crate::common::moto::{Moto, REGION};
 use crate::common::proxy::{Fault, Proxy, Rule};
 
 const DATA: &str = "dogbreed-dev-data";
-const FEATURES: &str = r#"zones = ["raw", "curated", "models", "features"]"#;
-const ZONES: &str = r#"zones = ["raw", "curated", "models"]"#;
-
-/// The example project with `dev` protected as prod is, with or without
-/// the `features` zone (its bucket is what an allowed removal takes away).
-fn dev_project(protected: bool, features: bool) -> tempfile::TempDir {
-    let dir = project_with("", |base| {
-        if features {
-            base.replace(ZONES, FEATURES)
-        } else {
-            base
-        }
-    });
-    let dev = dir.path().join("environments/dev.toml");
-    let text = std::fs::read_to_string(&dev).unwrap().replace(
-        "termination_protection = false",
-        &format!("termination_protection = {protected}"),
-    );
-    std::fs::write(dev, text).unwrap();
-    dir
-}
 
 struct Run {
     code: i32,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::support::{Calls, moto_cfn, moto_clients, project_with};
+use super::support::{Calls, dev_project, moto_cfn, moto_clients};
 use crate::common::moto::Moto;
 
 const STACKS: [&str; 4] = [
@@ -15,8 +15,6 @@ const STACKS: [&str; 4] = [
     "dogbreed-dev-training",
     "dogbreed-dev-serving",
 ];
-const ZONES: &str = r#"zones = ["raw", "curated", "models"]"#;
-const FEATURES: &str = r#"zones = ["raw", "curated", "models", "features"]"#;
 
 struct Run {
     code: i32,
@@ -40,24 +38,6 @@ fn assert_exit(run: &Run, code: i32, what: &str) {
         "{what}: exit {}\n--- stdout\n{}\n--- stderr\n{}",
         run.code, run.stdout, run.stderr
     );
-}
-
-/// The example project, with dev protected as prod is, or with a fourth zone.
-fn dev_project(protected: bool, features: bool) -> tempfile::TempDir {
-    let dir = project_with("", |base| {
-        if features {
-            base.replace(ZONES, FEATURES)
-        } else {
-            base
-        }
-    });
-    let dev = dir.path().join("environments/dev.toml");
-    let text = std::fs::read_to_string(&dev).unwrap().replace(
-        "termination_protection = false",
-        &format!("termination_protection = {protected}"),
-    );
-    std::fs::write(dev, text).unwrap();
-    dir
 }
 
 async fn status(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Option<String> {

@@ -145,3 +145,25 @@ pub fn project_with(dev_extra: &str, base_edit: impl Fn(String) -> String) -> te
     }
     dir
 }
+
+pub const ZONES: &str = r#"zones = ["raw", "curated", "models"]"#;
+pub const FEATURES: &str = r#"zones = ["raw", "curated", "models", "features"]"#;
+
+/// The example project with `dev` protected as prod is, with or without
+/// the `features` zone (its bucket is what an allowed removal takes away).
+pub fn dev_project(protected: bool, features: bool) -> tempfile::TempDir {
+    let dir = project_with("", |base| {
+        if features {
+            base.replace(ZONES, FEATURES)
+        } else {
+            base
+        }
+    });
+    let dev = dir.path().join("environments/dev.toml");
+    let text = std::fs::read_to_string(&dev).unwrap().replace(
+        "termination_protection = false",
+        &format!("termination_protection = {protected}"),
+    );
+    std::fs::write(dev, text).unwrap();
+    dir
+}
