@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_cloudformation::Client as CfnClient;
 use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
 use aws_sdk_cloudformation::operation::describe_stack_resource_drifts::DescribeStackResourceDriftsOutput;
@@ -43,17 +43,6 @@ use moto::Moto;
 /// only with `MOTO_IAM_LOAD_MANAGED_POLICIES`.
 fn start_moto() -> Moto {
     Moto::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
-}
-
-async fn sdk(moto: &Moto) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(moto::REGION))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await
 }
 
 /// Runs `mlinfra` on `project` against the server, with test credentials only.
@@ -247,7 +236,7 @@ async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
     let moto = start_moto();
     let project = common::repo_root();
     deploy(&moto, &project, "dev");
-    let sdk = sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
 
     // Credentials of another account are refused before anything is read.
     let other = mlinfra(&moto, &project, &["drift", "--env", "prod"]);
@@ -361,7 +350,7 @@ async fn prod_shaped_drift_checks_autoscaling_against_the_configuration() {
     let moto = start_moto();
     let project = project_in_moto_account();
     deploy(&moto, project.path(), "prod");
-    let sdk = sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
 
     // staging was never deployed: each of its stacks is missing, which is drift.
     let (code, staging) = drift_json(&moto, project.path(), "staging");
@@ -476,7 +465,7 @@ async fn a_cpu_policy_re_pointed_or_unable_to_scale_in_is_drift() {
         policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"].as_f64(),
         Some(240.0)
     );
-    let sdk = sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
 
     let (code, report) = drift_json(&moto, project.path(), "prod");
     assert_eq!(code, 0, "{report:#}");
@@ -605,7 +594,7 @@ async fn the_demo_dev_apply_has_no_drift_then_an_attached_administrator_access_i
     assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
 
     // What the deep checks read is really there, as the template has it.
-    let sdk = sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let cfn = CfnClient::new(&sdk);
     let (data_ids, _) = deployed(&cfn, "dogbreed-dev-data").await;
     let s3 = s3_client(&sdk);
@@ -684,7 +673,7 @@ async fn a_fresh_prod_shaped_apply_has_no_drift_then_a_raised_scaling_maximum_is
     // Scaling registered the target the template declares.
     let rendered = render_env(project.path(), "prod");
     let name = rendered_property(&rendered, "serving", "DogbreedEndpoint", "EndpointName");
-    let sdk = sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let cfn = CfnClient::new(&sdk);
     let (serving_ids, _) = deployed(&cfn, "dogbreed-prod-serving").await;
     assert_eq!(
@@ -759,7 +748,7 @@ async fn an_applied_instance_type_change_leaves_no_drift() {
     let (code, report) = drift_json(&moto, project.path(), "dev");
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
-    let sdk = sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let (serving_ids, outputs) = deployed(&CfnClient::new(&sdk), "dogbreed-dev-serving").await;
     let endpoint = aws_sdk_sagemaker::Client::new(&sdk)
         .describe_endpoint()

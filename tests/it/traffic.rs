@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::process::Output;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use serde_json::Value;
 
 use crate::common;
-use crate::common::moto::{self, Moto};
+use crate::common::moto::Moto;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -50,15 +50,9 @@ fn ab_project(extra: &str) -> tempfile::TempDir {
 }
 
 fn sdk(moto: &Moto) -> SdkConfig {
-    tokio::runtime::Runtime::new().unwrap().block_on(
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(moto::REGION))
-            .endpoint_url(&moto.endpoint)
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load(),
-    )
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(moto.sdk_config())
 }
 
 fn run(moto: &Moto, project: &Path, args: &[&str]) -> Output {

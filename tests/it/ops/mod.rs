@@ -486,15 +486,9 @@ async fn a_run_that_outlasts_the_wait_times_out_and_keeps_running() {
 // Against moto
 
 fn sdk(moto: &Moto) -> SdkConfig {
-    tokio::runtime::Runtime::new().unwrap().block_on(
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(moto::REGION))
-            .endpoint_url(&moto.endpoint)
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load(),
-    )
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(moto.sdk_config())
 }
 
 fn mlinfra(moto: &Moto, args: &[&str]) -> Output {
