@@ -1,6 +1,7 @@
 //! What every command shares, resolved once from the global flags before any
 //! command runs: the project and the printer.
 
+use crate::config::each::{Chosen, Stop};
 use crate::config::{self, Env};
 use crate::error::{Error, Result};
 use crate::output::{Printer, Verbosity};
@@ -56,6 +57,27 @@ impl Session {
             (None, false) => return Err(Error::Usage("choose --env NAME or --all".into())),
         };
         Ok(loader.envs(&names)?)
+    }
+
+    /// The chosen environments, each validated and given to `work` on a
+    /// worker thread, and `work`'s results given to `consume` a batch at a
+    /// time in name order: memory holds a batch, not the project.
+    /// Configuration errors of every environment come first (see `config::each`).
+    pub fn each_environment<T: Send>(
+        &self,
+        selection: &Selection,
+        work: impl Fn(&Env) -> Result<T> + Sync,
+        consume: impl FnMut(Vec<T>) -> Result<()>,
+    ) -> Result<()> {
+        let chosen = match (&selection.env, selection.all) {
+            (Some(name), _) => Chosen::One(name),
+            (None, true) => Chosen::Deployable,
+            (None, false) => return Err(Error::Usage("choose --env NAME or --all".into())),
+        };
+        config::each::each_env(&self.project, chosen, work, consume).map_err(|stop| match stop {
+            Stop::Config(errors) => Error::Config(errors),
+            Stop::Work(error) => error,
+        })
     }
 
     pub fn all_environments(&self) -> Result<Vec<Env>> {

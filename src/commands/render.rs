@@ -7,23 +7,85 @@ use crate::cli::args::RenderArgs;
 use crate::config::Env;
 use crate::error::Result;
 use crate::exit::Exit;
+use crate::render::write::{EnvFiles, JsonObject, Tree};
 use crate::render::{self, Engine};
 
 pub fn run(session: &Session, args: &RenderArgs) -> Result<Exit> {
-    let envs = session.environments(&args.selection)?;
     let engine = Engine::new(&session.project)?;
     if let Some(dir) = &args.check {
+        let envs = session.environments(&args.selection)?;
         return check(session, &engine, &envs, args, dir);
     }
-    render::write::render_selected(
-        &engine,
-        &envs,
-        args.stack,
-        args.out.as_deref(),
-        &session.printer,
-    )?;
-    crate::exit::leave_to_exit(envs);
+    match &args.out {
+        Some(dir) => to_tree(session, &engine, args, dir)?,
+        None => to_stdout(session, &engine, args)?,
+    }
     Ok(Exit::Clean)
+}
+
+/// `render --out DIR`: each environment's files staged as it renders, all
+/// renamed into place once every environment has validated and rendered.
+fn to_tree(session: &Session, engine: &Engine, args: &RenderArgs, dir: &Path) -> Result<()> {
+    let mut tree = Tree::new(dir)?;
+    let rendered = session.each_environment(
+        &args.selection,
+        |env| {
+            let templates = render::render_env_text(engine, env, args.stack)?;
+            Ok(EnvFiles::new(dir, &env.name, templates))
+        },
+        |batch| batch.into_iter().try_for_each(|files| tree.stage(files)),
+    );
+    if rendered.is_err() {
+        tree.abandon();
+        return rendered;
+    }
+    let count = tree.commit()?;
+    session
+        .printer
+        .notice(&format!("wrote {count} templates under {}", dir.display()));
+    Ok(())
+}
+
+/// `render` to stdout: the template itself when there is one, otherwise a
+/// JSON object of stack name → template in deploy order. Every environment
+/// is validated before the first byte is written, then each is rendered
+/// and written in turn.
+fn to_stdout(session: &Session, engine: &Engine, args: &RenderArgs) -> Result<()> {
+    let selected = |env: &Env| {
+        crate::stacks::stacks(env)
+            .iter()
+            .filter(|spec| args.stack.is_none_or(|layer| spec.layer == layer))
+            .count()
+    };
+    let mut count = 0;
+    session.each_environment(
+        &args.selection,
+        |env| Ok(selected(env)),
+        |batch| {
+            count += batch.iter().sum::<usize>();
+            Ok(())
+        },
+    )?;
+    let mut object = JsonObject::default();
+    let mut chunk = String::new();
+    session.each_environment(
+        &args.selection,
+        |env| Ok(render::render_env_text(engine, env, args.stack)?),
+        |batch| {
+            chunk.clear();
+            for templates in batch {
+                match templates.as_slice() {
+                    [(_, text)] if count == 1 => chunk.push_str(text),
+                    _ => object.members(&templates, &mut chunk),
+                }
+            }
+            session.out(&chunk)
+        },
+    )?;
+    if count == 1 {
+        return Ok(());
+    }
+    session.out(object.end())
 }
 
 /// `render --check DIR`, as `cargo fmt --check`: which committed templates

@@ -75,7 +75,31 @@ fn problems(errors: &ConfigErrors) -> Vec<Problem> {
 }
 
 pub fn run(session: &Session, args: &ValidateArgs) -> Result<Exit> {
-    let envs = match session.environments(&args.selection) {
+    // A project's own templates are its code and may be broken, so they are
+    // rendered for every environment; the built-in ones are not rendered.
+    let overrides = Engine::for_overrides(&session.project)?;
+    // Only a line per environment is kept: the environments themselves are
+    // dropped as soon as they are summed up.
+    let mut environments = Vec::new();
+    let checked = session.each_environment(
+        &args.selection,
+        |env| {
+            if let Some(engine) = &overrides {
+                render::render_env_text(engine, env, None)?;
+            }
+            Ok(Valid {
+                name: env.name.clone(),
+                account_id: env.account_id.clone(),
+                region: env.region.clone(),
+                summary: summary(env),
+            })
+        },
+        |batch| {
+            environments.extend(batch);
+            Ok(())
+        },
+    );
+    match checked {
         Err(Error::Config(errors)) if args.format == Format::Json => {
             let report = Validation {
                 format_version: FORMAT_VERSION,
@@ -86,29 +110,6 @@ pub fn run(session: &Session, args: &ValidateArgs) -> Result<Exit> {
             return Ok(session.printer.print(&report, args.format)?);
         }
         other => other?,
-    };
-    // A project's own templates are its code and may be broken, so they are
-    // rendered for every environment; the built-in ones are not rendered.
-    let overrides = Engine::for_overrides(&session.project)?;
-    let mut environments = Vec::new();
-    for env in &envs {
-        if let Some(engine) = &overrides {
-            render::render_env_text(engine, env, None)?;
-        }
-        if args.format == Format::Human {
-            session.out(&format!("{}\n", summary(env)))?;
-        } else {
-            environments.push(Valid {
-                name: env.name.clone(),
-                account_id: env.account_id.clone(),
-                region: env.region.clone(),
-                summary: summary(env),
-            });
-        }
-    }
-    crate::exit::leave_to_exit(envs);
-    if args.format == Format::Human {
-        return Ok(Exit::Clean);
     }
     let report = Validation {
         format_version: FORMAT_VERSION,

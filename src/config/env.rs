@@ -41,6 +41,10 @@ pub struct Env {
     /// Absent from plan files of environments without one, so their digests stay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<super::fleet::Fleet>,
+    /// The execution role's inline policies, built once: validation sizes
+    /// them, the IAM template inserts them. Derived, so never serialised.
+    #[serde(skip)]
+    pub(super) execution_policies: std::sync::OnceLock<Vec<super::policies::InlinePolicy>>,
 }
 
 /// The roles through which an environment is deployed.
@@ -428,6 +432,12 @@ impl Env {
     /// `{project}-{env}`: the prefix of every stack and resource name.
     pub fn prefix(&self) -> String {
         self.names().prefix()
+    }
+
+    /// The execution role's inline policies (see `policies`).
+    pub fn execution_policies(&self) -> &[super::policies::InlinePolicy] {
+        self.execution_policies
+            .get_or_init(|| super::policies::execution_role_policies(self))
     }
 
     pub fn execution_role_name(&self) -> String {

@@ -3,7 +3,7 @@
 //! them: tables merge key by key, any other value in the derived file wins.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -45,7 +45,7 @@ enum LayerError {
 /// and parsed once, not once per environment.
 pub struct Loader<'p> {
     project: &'p Project,
-    layers: HashMap<String, Rc<Layer>>,
+    layers: HashMap<String, Arc<Layer>>,
     /// Source directories packaged once however many environments name them.
     pub(super) packager: crate::code::Packager<'p>,
 }
@@ -64,9 +64,9 @@ impl<'p> Loader<'p> {
     }
 
     /// Only files that load are kept: an error is reported where it is met.
-    fn layer(&mut self, name: &str) -> Result<Rc<Layer>, LayerError> {
+    fn layer(&mut self, name: &str) -> Result<Arc<Layer>, LayerError> {
         if let Some(layer) = self.layers.get(name) {
-            return Ok(Rc::clone(layer));
+            return Ok(Arc::clone(layer));
         }
         let file = self
             .project
@@ -74,9 +74,27 @@ impl<'p> Loader<'p> {
             .map_err(LayerError::Read)?;
         let (table, raw) = parse_layer(&file)?;
         tracing::debug!(file = %file.display_path.display(), bytes = file.text.len(), "parsed environment file");
-        let layer = Rc::new(Layer { file, table, raw });
-        self.layers.insert(name.to_string(), Rc::clone(&layer));
+        let layer = Arc::new(Layer { file, table, raw });
+        self.layers.insert(name.to_string(), Arc::clone(&layer));
         Ok(layer)
+    }
+
+    /// Whether `name`'s own file marks it abstract (a base for `extends`).
+    /// The file is parsed once: loading the environment reuses it.
+    pub(super) fn is_abstract(&mut self, name: &str) -> bool {
+        match self.layer(name) {
+            Ok(layer) => layer.raw.is_abstract == Some(true),
+            Err(LayerError::Invalid {
+                table: Some(table), ..
+            }) => table.get("abstract").and_then(toml::Value::as_bool) == Some(true),
+            Err(_) => false,
+        }
+    }
+
+    /// Drops a parsed file that no environment loaded so far extends: an
+    /// environment's own file is not read again, a base's is.
+    pub(super) fn forget(&mut self, name: &str) {
+        self.layers.remove(name);
     }
 
     /// The deployable environments (abstract bases left out), sorted.
@@ -132,7 +150,7 @@ impl<'p> Loader<'p> {
     /// Reads an environment and the chain of files it `extends`, and merges them.
     #[tracing::instrument(level = "debug", name = "load", skip(self))]
     pub fn load(&mut self, name: &str) -> Result<Loaded, ConfigErrors> {
-        let mut layers: Vec<Rc<Layer>> = Vec::new();
+        let mut layers: Vec<Arc<Layer>> = Vec::new();
         let mut chain: Vec<String> = Vec::new();
         let mut next = Some(name.to_string());
 

@@ -1,5 +1,6 @@
 //! Environment configuration: load (files, `extends`), validate, and the typed `Env`.
 
+pub mod each;
 pub mod env;
 pub mod error;
 pub mod fleet;

@@ -635,6 +635,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         prices: raw.prices.clone(),
         network,
         fleet,
+        execution_policies: Default::default(),
     };
     let mut global = fleet::global_name_problems(&env);
     global.extend(fleet::image_problems(&env));
@@ -648,7 +649,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
                 .collect(),
         ));
     }
-    let size = policies::inline_policy_size(&env, &policies::execution_role_policies(&env));
+    let size = policies::inline_policy_size(&env, env.execution_policies());
     if size > policies::ROLE_INLINE_POLICY_LIMIT {
         // The locations of jobs and endpoints are what make the documents grow.
         let key = if raw.training.is_empty() {

@@ -18,7 +18,7 @@ use crate::template::iam::{Condition, Statement};
 const HANDLER_PERMISSIONS: &str = include_str!("../../data/cfn-handler-permissions.json");
 
 /// IAM's limit for the inline policies of one role, in characters.
-pub const ROLE_INLINE_POLICY_LIMIT: usize = 10_240;
+pub use crate::config::policies::ROLE_INLINE_POLICY_LIMIT;
 
 /// A policy document (`Version` 2012-10-17).
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::serving;
 use crate::config::env::{Alarm, Endpoint, Invoker, TrafficControl, TrainingJob, Variant, Zone};
 use crate::config::names;
-use crate::config::policies::{self, InlinePolicy};
+use crate::config::policies::InlinePolicy;
 use crate::config::serving_policies;
 
 use super::dashboard;
@@ -136,7 +136,7 @@ pub struct RenderModel<'a> {
     /// environments' in the same account: by the tags every step carries.
     pub job_scope: JobScope,
     /// The execution role's inline policies, whole (validation has sized them).
-    pub execution_policies: Vec<InlinePolicy>,
+    pub execution_policies: &'a [InlinePolicy],
     pub data: DataModel<'a>,
     pub pipelines: Vec<PipelineModel<'a>>,
     pub endpoints: Vec<EndpointModel<'a>>,
@@ -433,7 +433,7 @@ impl<'a> EnvModel<'a> {
                 env.region, env.account_id
             ),
             job_scope: JobScope::of(env),
-            execution_policies: policies::execution_role_policies(env),
+            execution_policies: env.execution_policies(),
             data: data_model(env),
             pipelines,
             endpoints,

@@ -214,25 +214,29 @@ impl<'a> Parser<'a> {
         self.at += 1;
         let mut escapes = Escapes::None;
         loop {
-            match *self.bytes.get(self.at)? {
-                b'"' => break,
-                b'\\' => {
-                    // serde_json writes these characters this way; any other
-                    // escape (`\/`, `\u0041`, an invalid one) is respelt,
-                    // or refused, by serde_json when decoding.
-                    let usual = matches!(
-                        self.bytes.get(self.at + 1),
-                        Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f')
-                    );
-                    escapes = match (escapes, usual) {
-                        (Escapes::Other, _) | (_, false) => Escapes::Other,
-                        _ => Escapes::AsSerdeJson,
-                    };
-                    self.at += 2;
-                }
-                0x00..=0x1f => return None,
-                _ => self.at += 1,
+            // Most of a template's bytes are inside strings: jump to the next
+            // quote or backslash, then make sure no control byte was jumped.
+            let rest = self.bytes.get(self.at..)?;
+            let plain = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest[..plain].iter().any(|b| *b < 0x20) {
+                return None;
             }
+            self.at += plain;
+            if self.bytes[self.at] == b'"' {
+                break;
+            }
+            // A backslash. serde_json writes these characters this way; any
+            // other escape (`\/`, `\u0041`, an invalid one) is respelt, or
+            // refused, by serde_json when decoding.
+            let usual = matches!(
+                self.bytes.get(self.at + 1),
+                Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f')
+            );
+            escapes = match (escapes, usual) {
+                (Escapes::Other, _) | (_, false) => Escapes::Other,
+                _ => Escapes::AsSerdeJson,
+            };
+            self.at += 2;
         }
         self.at += 1;
         Some((self.text.get(start..self.at)?, escapes))

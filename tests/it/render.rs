@@ -883,3 +883,130 @@ fn the_serving_role_reads_models_and_writes_only_captured_data_and_its_logs() {
     // The training role is another role.
     assert_ne!(env.names().serving_role(), env.execution_role_name());
 }
+
+/// Seventy environments extending the example's base: more than one batch
+/// of environments (64) and more than one worker thread.
+fn many_environments(broken: Option<usize>) -> tempfile::TempDir {
+    let mut files = vec![("environments/base.toml".to_string(), example_file("base"))];
+    for i in 0..70 {
+        let region = if Some(i) == broken {
+            "mars-north-1"
+        } else {
+            "us-east-1"
+        };
+        files.push((
+            format!("environments/e{i:02}.toml"),
+            format!(
+                "extends = \"base\"\n\n[env]\naccount_id = \"{:012}\"\nregion = \"{region}\"\n",
+                100_000_000_000u64 + i as u64
+            ),
+        ));
+    }
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    project_with(&borrowed)
+}
+
+#[test]
+fn many_environments_stream_in_name_order_and_a_late_error_writes_nothing() {
+    let project = many_environments(None);
+    let cli = || {
+        common::Cli::new().args([
+            std::ffi::OsStr::new("--project"),
+            project.path().as_os_str(),
+        ])
+    };
+    let out = tempfile::tempdir().unwrap();
+    let tree = out.path().join("nested/rendered");
+    let written = cli()
+        .args(["render", "--all", "--out"])
+        .args([tree.as_os_str()])
+        .run();
+    assert_eq!(
+        written.status.code(),
+        Some(0),
+        "{}",
+        common::transcript(&written)
+    );
+    let envs: Vec<String> = {
+        let mut names: Vec<String> = std::fs::read_dir(&tree)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(envs.len(), 70, "{envs:?}");
+    // stdout holds the same templates, in name order, as one JSON object.
+    let printed = cli().args(["render", "--all"]).run();
+    assert_eq!(
+        printed.status.code(),
+        Some(0),
+        "{}",
+        common::transcript(&printed)
+    );
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&printed.stdout).expect("one JSON object");
+    assert_eq!(object.len(), 4 * 70);
+    let stacks: Vec<&String> = object.keys().collect();
+    assert!(stacks[0].contains("-e00-"), "{stacks:?}");
+    assert!(stacks[4 * 70 - 1].contains("-e69-"), "{stacks:?}");
+    let validated = cli().args(["validate", "--all"]).run();
+    let lines: Vec<String> = common::stdout(&validated)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 70);
+    assert!(lines[0].starts_with("e00: valid") && lines[69].starts_with("e69: valid"));
+
+    // The last environment, in the second batch, is broken: the first
+    // batch was staged by then, and nothing of it is left.
+    let project = many_environments(Some(69));
+    let cli = || {
+        common::Cli::new().args([
+            std::ffi::OsStr::new("--project"),
+            project.path().as_os_str(),
+        ])
+    };
+    let fresh = out.path().join("fresh/rendered");
+    let failed = cli()
+        .args(["render", "--all", "--out"])
+        .args([fresh.as_os_str()])
+        .run();
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&failed)
+    );
+    assert!(
+        common::stderr(&failed).contains("e69.toml"),
+        "{}",
+        common::stderr(&failed)
+    );
+    assert!(
+        !out.path().join("fresh").exists(),
+        "the folders it made are gone"
+    );
+    let before = std::fs::read_dir(tree.join("e00")).unwrap().count();
+    let over = cli()
+        .args(["render", "--all", "--out"])
+        .args([tree.as_os_str()])
+        .run();
+    assert_eq!(over.status.code(), Some(1));
+    let left: Vec<_> = std::fs::read_dir(tree.join("e00"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), before, "no temporary file is left: {left:?}");
+    let printed = cli().args(["render", "--all"]).run();
+    assert_eq!(printed.status.code(), Some(1));
+    assert!(
+        printed.stdout.is_empty(),
+        "nothing is printed before every environment is valid"
+    );
+}
