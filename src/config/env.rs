@@ -44,7 +44,31 @@ pub struct Env {
     /// The execution role's inline policies, built once: validation sizes
     /// them, the IAM template inserts them. Derived, so never serialised.
     #[serde(skip)]
-    pub(super) execution_policies: std::sync::OnceLock<Vec<super::policies::InlinePolicy>>,
+    pub(super) execution_policies: Derived<Vec<super::policies::InlinePolicy>>,
+}
+
+/// A value derived from the rest of the environment on first use: not part
+/// of what the environment is, so two environments are equal whatever their
+/// derived values hold.
+#[derive(Clone, Default)]
+pub struct Derived<T>(std::sync::OnceLock<T>);
+
+impl<T> Derived<T> {
+    fn get_or_init(&self, derive: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(derive)
+    }
+}
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Derived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(derived)")
+    }
 }
 
 /// The roles through which an environment is deployed.

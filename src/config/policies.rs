@@ -4,6 +4,8 @@
 //! that validation can size them against IAM's limit before anything is
 //! rendered or deployed, and the template inserts exactly what was sized.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -21,8 +23,77 @@ pub const ROLE_INLINE_POLICY_LIMIT: usize = 10_240;
 #[serde(rename_all = "PascalCase")]
 pub struct InlinePolicy {
     pub policy_name: String,
-    /// May hold `Fn::ImportValue` for the data key's ARN.
-    pub policy_document: Value,
+    pub policy_document: Document,
+}
+
+/// A policy document as mlinfra writes one: typed, so that building and
+/// sizing the documents of every environment costs no map of strings.
+/// Serialised, it is IAM's JSON.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Document {
+    pub version: &'static str,
+    pub statement: Vec<Grant>,
+}
+
+/// One `Allow` statement of a generated document.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Grant {
+    pub sid: Cow<'static, str>,
+    pub effect: &'static str,
+    pub action: Vec<&'static str>,
+    pub resource: Resource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Value>,
+}
+
+/// What a grant applies to.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Resource {
+    One(String),
+    Many(Vec<String>),
+    /// An ARN exported by another stack: the data key's.
+    Imported(Import),
+}
+
+/// `{"Fn::ImportValue": export}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Import {
+    #[serde(rename = "Fn::ImportValue")]
+    pub export: String,
+}
+
+impl Grant {
+    pub(super) fn allow(
+        sid: impl Into<Cow<'static, str>>,
+        action: &[&'static str],
+        resource: Resource,
+    ) -> Self {
+        Self {
+            sid: sid.into(),
+            effect: "Allow",
+            action: action.to_vec(),
+            resource,
+            condition: None,
+        }
+    }
+
+    /// Narrowed by `condition` (operator → key → values).
+    pub(super) fn when(mut self, condition: Value) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+}
+
+impl Resource {
+    /// The data key, imported from the data stack.
+    pub(super) fn data_key(env: &Env) -> Self {
+        Resource::Imported(Import {
+            export: env.names().key_arn_export(),
+        })
+    }
 }
 
 /// `s3:prefix` values a role may list in one bucket.
@@ -69,13 +140,15 @@ fn code_location(job: &str, source: &CodeSource) -> (S3Location, bool) {
 }
 
 /// A policy document of `statements`.
-pub(super) fn document(statements: Vec<Value>) -> Value {
-    json!({ "Version": "2012-10-17", "Statement": statements })
+pub(super) fn document(statement: Vec<Grant>) -> Document {
+    Document {
+        version: "2012-10-17",
+        statement,
+    }
 }
 
 /// The execution role's inline policies: `data-lake-access` and `images-and-logs`.
 pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
-    let names = env.names();
     // (location, whether it is a prefix)
     let mut reads: Vec<(S3Location, bool)> = Vec::new();
     let mut writes: Vec<&S3Location> = Vec::new();
@@ -121,86 +194,59 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
             .map(|j| j.image.repository_arn())
             .collect(),
     );
-    let key_arn = json!({ "Fn::ImportValue": names.key_arn_export() });
-
     let mut data = Vec::new();
     if !read_object_arns.is_empty() {
-        data.push(json!({
-            "Sid": "ReadTrainingInputsCodeAndCheckpoints",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": read_object_arns,
-        }));
+        data.push(Grant::allow(
+            "ReadTrainingInputsCodeAndCheckpoints",
+            &["s3:GetObject"],
+            Resource::Many(read_object_arns),
+        ));
     }
     if !write_object_arns.is_empty() {
-        data.push(json!({
-            "Sid": "WriteOutputsAndCheckpoints",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": write_object_arns,
-        }));
+        data.push(Grant::allow(
+            "WriteOutputsAndCheckpoints",
+            &["s3:PutObject", "s3:AbortMultipartUpload"],
+            Resource::Many(write_object_arns),
+        ));
     }
-    for (i, bucket) in buckets.iter().enumerate() {
-        data.push(json!({
-            "Sid": format!("ListPrefixes{}", i + 1),
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": bucket.bucket_arn,
-            "Condition": { "StringLike": { "s3:prefix": bucket.list_prefixes } },
-        }));
+    for (i, bucket) in buckets.into_iter().enumerate() {
+        data.push(
+            Grant::allow(
+                format!("ListPrefixes{}", i + 1),
+                &["s3:ListBucket"],
+                Resource::One(bucket.bucket_arn),
+            )
+            .when(json!({ "StringLike": { "s3:prefix": bucket.list_prefixes } })),
+        );
     }
-    data.push(json!({
-        "Sid": "UseDataKeyThroughS3AndSageMaker",
-        "Effect": "Allow",
-        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-        "Resource": key_arn,
-        "Condition": {
-            "StringEquals": {
-                "kms:ViaService": [names.service_endpoint("s3"), names.service_endpoint("sagemaker")]
-            }
-        },
-    }));
-    data.push(json!({
-        "Sid": "EncryptVolumesWithDataKey",
-        "Effect": "Allow",
-        "Action": ["kms:CreateGrant"],
-        "Resource": key_arn,
-        "Condition": { "Bool": { "kms:GrantIsForAWSResource": "true" } },
-    }));
+    data.push(key_through_s3_and_sagemaker(
+        env,
+        "UseDataKeyThroughS3AndSageMaker",
+        &[
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+        ],
+    ));
+    data.push(volume_grants(env));
 
     let mut images = Vec::new();
     if !ecr_repository_arns.is_empty() {
-        images.push(json!({
-            "Sid": "PullConfiguredImages",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": ecr_repository_arns,
-        }));
+        images.push(pull(ecr_repository_arns));
     }
     images.extend([
-        json!({
-            "Sid": "EcrLoginHasNoResourceLevelPermissions",
-            "Effect": "Allow",
-            "Action": ["ecr:GetAuthorizationToken"],
-            "Resource": "*",
-        }),
-        json!({
-            "Sid": "PublishSageMakerMetricsOnly",
-            "Effect": "Allow",
-            "Action": ["cloudwatch:PutMetricData"],
-            "Resource": "*",
-            "Condition": { "StringLike": { "cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"] } },
-        }),
+        ecr_login(),
+        metrics(&["/aws/sagemaker/*", "aws/sagemaker/*"]),
     ]);
 
     let log_groups = log_group_arns(env);
     if !log_groups.is_empty() {
-        images.push(json!({
-            "Sid": "WriteThisEnvironmentsSageMakerLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            "Resource": log_groups,
-        }));
+        images.push(Grant::allow(
+            "WriteThisEnvironmentsSageMakerLogs",
+            &WRITE_LOGS,
+            Resource::Many(log_groups),
+        ));
     }
 
     let mut policies = vec![
@@ -254,7 +300,7 @@ fn log_group_arns(env: &Env) -> Vec<String> {
 /// account attach it, and delete both afterwards. Interfaces do not exist
 /// before, so they are named by pattern and narrowed by their subnet; the
 /// `Describe*` calls have no resource-level permissions at all.
-fn network_interface_statements(env: &Env, network: &Network) -> Vec<Value> {
+fn network_interface_statements(env: &Env, network: &Network) -> Vec<Grant> {
     let (region, account) = (env.region.as_str(), env.account_id.as_str());
     let interfaces = format!("arn:aws:ec2:{region}:{account}:network-interface/*");
     let subnets = network.subnet_arns(region, account);
@@ -262,37 +308,98 @@ fn network_interface_statements(env: &Env, network: &Network) -> Vec<Value> {
     created.extend(subnets.iter().cloned());
     created.extend(network.security_group_arns(region, account));
     vec![
-        json!({
-            "Sid": "CreateInterfacesInConfiguredSubnets",
-            "Effect": "Allow",
-            "Action": ["ec2:CreateNetworkInterface"],
-            "Resource": created,
-        }),
-        json!({
-            "Sid": "ManageInterfacesOfConfiguredSubnets",
-            "Effect": "Allow",
-            "Action": [
+        Grant::allow(
+            "CreateInterfacesInConfiguredSubnets",
+            &["ec2:CreateNetworkInterface"],
+            Resource::Many(created),
+        ),
+        Grant::allow(
+            "ManageInterfacesOfConfiguredSubnets",
+            &[
                 "ec2:CreateNetworkInterfacePermission",
                 "ec2:DeleteNetworkInterface",
-                "ec2:DeleteNetworkInterfacePermission"
+                "ec2:DeleteNetworkInterfacePermission",
             ],
-            "Resource": interfaces,
-            "Condition": { "ArnEquals": { "ec2:Subnet": subnets } },
-        }),
-        json!({
-            "Sid": "DescribeNetworkHasNoResourceLevelPermissions",
-            "Effect": "Allow",
-            "Action": [
+            Resource::One(interfaces),
+        )
+        .when(json!({ "ArnEquals": { "ec2:Subnet": subnets } })),
+        Grant::allow(
+            "DescribeNetworkHasNoResourceLevelPermissions",
+            &[
                 "ec2:DescribeDhcpOptions",
                 "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSubnets",
-                "ec2:DescribeVpcs"
+                "ec2:DescribeVpcs",
             ],
-            "Resource": "*",
-            "Condition": { "StringEquals": { "aws:RequestedRegion": region } },
-        }),
+            Resource::One("*".into()),
+        )
+        .when(json!({ "StringEquals": { "aws:RequestedRegion": region } })),
     ]
+}
+
+/// What writing one's own log groups takes.
+pub(super) const WRITE_LOGS: [&str; 4] = [
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+];
+
+/// The data key, used only through S3 and SageMaker.
+pub(super) fn key_through_s3_and_sagemaker(
+    env: &Env,
+    sid: &'static str,
+    actions: &[&'static str],
+) -> Grant {
+    let names = env.names();
+    Grant::allow(sid, actions, Resource::data_key(env)).when(json!({
+        "StringEquals": {
+            "kms:ViaService": [names.service_endpoint("s3"), names.service_endpoint("sagemaker")]
+        }
+    }))
+}
+
+/// Grants of the data key to the AWS services that encrypt job volumes.
+pub(super) fn volume_grants(env: &Env) -> Grant {
+    Grant::allow(
+        "EncryptVolumesWithDataKey",
+        &["kms:CreateGrant"],
+        Resource::data_key(env),
+    )
+    .when(json!({ "Bool": { "kms:GrantIsForAWSResource": "true" } }))
+}
+
+/// `ecr:GetAuthorizationToken` has no resource-level permissions.
+pub(super) fn ecr_login() -> Grant {
+    Grant::allow(
+        "EcrLoginHasNoResourceLevelPermissions",
+        &["ecr:GetAuthorizationToken"],
+        Resource::One("*".into()),
+    )
+}
+
+/// Pulling the images of `repositories`.
+pub(super) fn pull(repositories: Vec<String>) -> Grant {
+    Grant::allow(
+        "PullConfiguredImages",
+        &[
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+        ],
+        Resource::Many(repositories),
+    )
+}
+
+/// Metrics, only into SageMaker's `namespaces`.
+pub(super) fn metrics(namespaces: &[&str]) -> Grant {
+    Grant::allow(
+        "PublishSageMakerMetricsOnly",
+        &["cloudwatch:PutMetricData"],
+        Resource::One("*".into()),
+    )
+    .when(json!({ "StringLike": { "cloudwatch:namespace": namespaces } }))
 }
 
 /// The size IAM counts for a role's inline policies: their documents as
@@ -306,48 +413,28 @@ pub fn inline_policy_size(env: &Env, policies: &[InlinePolicy]) -> usize {
         env.account_id,
         "0".repeat(36)
     );
-    // Counted as it is written: validation sizes every environment's role,
-    // and a copy of each document per environment is what made that slow.
+    let written = non_whitespace_chars(policies.iter().map(|p| &p.policy_document));
+    // Each import is sent as the quoted ARN it resolves to, in place of
+    // the `Fn::ImportValue` object.
+    let imports = policies
+        .iter()
+        .flat_map(|p| &p.policy_document.statement)
+        .filter_map(|grant| match &grant.resource {
+            Resource::Imported(import) => Some(import),
+            _ => None,
+        });
+    imports.fold(written, |size, import| {
+        size - non_whitespace_chars([import]) + non_whitespace_chars([&key_arn])
+    })
+}
+
+/// The characters of `values` as compact JSON, whitespace left out.
+fn non_whitespace_chars<T: Serialize>(values: impl IntoIterator<Item = T>) -> usize {
     let mut counter = NonWhitespace::default();
-    for policy in policies {
-        let document = ImportsResolved {
-            value: &policy.policy_document,
-            key_arn: &key_arn,
-        };
-        serde_json::to_writer(&mut counter, &document).expect("a JSON value always serialises");
+    for value in values {
+        serde_json::to_writer(&mut counter, &value).expect("a policy always serialises");
     }
     counter.chars
-}
-
-/// A document as CloudFormation sends it: each `Fn::ImportValue` written as
-/// the ARN it resolves to.
-struct ImportsResolved<'a> {
-    value: &'a Value,
-    key_arn: &'a str,
-}
-
-impl Serialize for ImportsResolved<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let inner = |value| ImportsResolved {
-            value,
-            key_arn: self.key_arn,
-        };
-        match self.value {
-            Value::Object(map) if map.contains_key("Fn::ImportValue") => {
-                serializer.serialize_str(self.key_arn)
-            }
-            Value::Object(map) => {
-                let mut out = serializer.serialize_map(Some(map.len()))?;
-                for (key, value) in map {
-                    out.serialize_entry(key, &inner(value))?;
-                }
-                out.end()
-            }
-            Value::Array(items) => serializer.collect_seq(items.iter().map(inner)),
-            other => other.serialize(serializer),
-        }
-    }
 }
 
 /// Counts the characters written, whitespace left out (IAM's count).
@@ -381,23 +468,40 @@ mod tests {
     #[test]
     fn the_size_counts_the_resolved_document_without_whitespace() {
         let (env, _) = crate::render::example("dev");
-        let policy = InlinePolicy {
-            policy_name: "p".into(),
-            policy_document: json!({
-                "Sid": "a b",
-                "Resource": [{"Fn::ImportValue": "x"}, "é"],
-            }),
-        };
         let key_arn = format!(
             "arn:aws:kms:{}:{}:key/{}",
             env.region,
             env.account_id,
             "0".repeat(36)
         );
-        let expected = format!("{{\"Sid\":\"ab\",\"Resource\":[\"{key_arn}\",\"é\"]}}");
-        assert_eq!(
-            inline_policy_size(&env, &[policy]),
-            expected.chars().count()
-        );
+        let policy = InlinePolicy {
+            policy_name: "p".into(),
+            policy_document: document(vec![
+                Grant::allow("a b", &["kms:Decrypt"], Resource::data_key(&env)),
+                Grant::allow("é", &["s3:GetObject"], Resource::One("x y".into()))
+                    .when(json!({ "Bool": { "k": "true" } })),
+                volume_grants(&env),
+            ]),
+        };
+        // What CloudFormation sends: each import replaced by the ARN.
+        fn resolve(value: &mut Value, key_arn: &str) {
+            match value {
+                Value::Object(map) if map.contains_key("Fn::ImportValue") => {
+                    *value = Value::String(key_arn.to_string())
+                }
+                Value::Object(map) => map.values_mut().for_each(|v| resolve(v, key_arn)),
+                Value::Array(items) => items.iter_mut().for_each(|v| resolve(v, key_arn)),
+                _ => {}
+            }
+        }
+        let mut sent = serde_json::to_value(&policy.policy_document).unwrap();
+        resolve(&mut sent, &key_arn);
+        let expected = sent
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .count();
+        assert!(sent.to_string().contains(&key_arn));
+        assert_eq!(inline_policy_size(&env, &[policy]), expected);
     }
 }

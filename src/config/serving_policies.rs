@@ -5,14 +5,17 @@
 //! capture out of model zones). The monitoring role reads captured data and
 //! baselines and writes only its reports.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::env::{Env, S3Location};
 use super::names;
-use super::policies::{InlinePolicy, document, object_arn, sorted};
+use super::policies::{
+    Grant, InlinePolicy, Resource, WRITE_LOGS, document, ecr_login, key_through_s3_and_sagemaker,
+    metrics, object_arn, pull, sorted, volume_grants,
+};
 
 /// `s3:ListBucket` per bucket, limited to the prefixes read.
-fn list_prefixes(locations: &[&S3Location]) -> Vec<Value> {
+fn list_prefixes(locations: &[&S3Location]) -> Vec<Grant> {
     let buckets = sorted(locations.iter().map(|l| l.bucket.clone()).collect());
     buckets
         .iter()
@@ -25,61 +28,17 @@ fn list_prefixes(locations: &[&S3Location]) -> Vec<Value> {
                     .map(|l| format!("{}*", l.key))
                     .collect(),
             );
-            json!({
-                "Sid": format!("ListPrefixes{}", i + 1),
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": names::bucket_arn(bucket),
-                "Condition": { "StringLike": { "s3:prefix": prefixes } },
-            })
+            Grant::allow(
+                format!("ListPrefixes{}", i + 1),
+                &["s3:ListBucket"],
+                Resource::One(names::bucket_arn(bucket)),
+            )
+            .when(json!({ "StringLike": { "s3:prefix": prefixes } }))
         })
         .collect()
 }
 
-fn key_use(env: &Env, sid: &str, actions: &[&str]) -> Value {
-    let names = env.names();
-    json!({
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": actions,
-        "Resource": { "Fn::ImportValue": names.key_arn_export() },
-        "Condition": {
-            "StringEquals": {
-                "kms:ViaService": [names.service_endpoint("s3"), names.service_endpoint("sagemaker")]
-            }
-        },
-    })
-}
-
-fn volume_grants(env: &Env) -> Value {
-    json!({
-        "Sid": "EncryptVolumesWithDataKey",
-        "Effect": "Allow",
-        "Action": ["kms:CreateGrant"],
-        "Resource": { "Fn::ImportValue": env.names().key_arn_export() },
-        "Condition": { "Bool": { "kms:GrantIsForAWSResource": "true" } },
-    })
-}
-
-fn ecr_login() -> Value {
-    json!({
-        "Sid": "EcrLoginHasNoResourceLevelPermissions",
-        "Effect": "Allow",
-        "Action": ["ecr:GetAuthorizationToken"],
-        "Resource": "*",
-    })
-}
-
-fn pull(repositories: Vec<String>) -> Value {
-    json!({
-        "Sid": "PullConfiguredImages",
-        "Effect": "Allow",
-        "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        "Resource": repositories,
-    })
-}
-
-fn log_groups(env: &Env, groups: &[String]) -> Value {
+fn log_groups(env: &Env, groups: &[String]) -> Grant {
     let arns: Vec<String> = groups
         .iter()
         .flat_map(|group| {
@@ -90,22 +49,7 @@ fn log_groups(env: &Env, groups: &[String]) -> Value {
             [arn.clone(), format!("{arn}:log-stream:*")]
         })
         .collect();
-    json!({
-        "Sid": "WriteOwnLogGroups",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-        "Resource": arns,
-    })
-}
-
-fn metrics(namespaces: &[&str]) -> Value {
-    json!({
-        "Sid": "PublishSageMakerMetricsOnly",
-        "Effect": "Allow",
-        "Action": ["cloudwatch:PutMetricData"],
-        "Resource": "*",
-        "Condition": { "StringLike": { "cloudwatch:namespace": namespaces } },
-    })
+    Grant::allow("WriteOwnLogGroups", &WRITE_LOGS, Resource::Many(arns))
 }
 
 /// The serving role's inline policies: `models-and-capture` and `images-and-logs`.
@@ -121,20 +65,20 @@ pub fn serving_role_policies(env: &Env) -> Vec<InlinePolicy> {
         .iter()
         .filter_map(|e| e.data_capture.as_ref().map(|d| &d.destination))
         .collect();
-    let mut data = vec![json!({
-        "Sid": "ReadServedModels",
-        "Effect": "Allow",
-        "Action": ["s3:GetObject"],
-        "Resource": models,
-    })];
+    let mut data = vec![Grant::allow(
+        "ReadServedModels",
+        &["s3:GetObject"],
+        Resource::Many(models),
+    )];
     if !captures.is_empty() {
-        data.push(json!({
-            "Sid": "WriteCapturedDataOnly",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject"],
-            "Resource": sorted(captures.iter().map(|l| object_arn(l, true)).collect()),
-        }));
-        data.push(key_use(
+        data.push(Grant::allow(
+            "WriteCapturedDataOnly",
+            &["s3:PutObject"],
+            Resource::Many(sorted(
+                captures.iter().map(|l| object_arn(l, true)).collect(),
+            )),
+        ));
+        data.push(key_through_s3_and_sagemaker(
             env,
             "ReadModelsAndEncryptCapturedData",
             &[
@@ -145,7 +89,7 @@ pub fn serving_role_policies(env: &Env) -> Vec<InlinePolicy> {
             ],
         ));
     } else {
-        data.push(key_use(
+        data.push(key_through_s3_and_sagemaker(
             env,
             "ReadModelsWithDataKey",
             &["kms:Decrypt", "kms:DescribeKey"],
@@ -207,22 +151,22 @@ pub fn monitor_role_policies(env: &Env) -> Option<Vec<InlinePolicy>> {
             .collect(),
     );
     let mut data = vec![
-        json!({
-            "Sid": "ReadCapturedDataAndBaselines",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": reads,
-        }),
-        json!({
-            "Sid": "WriteMonitoringReports",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": sorted(outputs.iter().map(|l| object_arn(l, true)).collect()),
-        }),
+        Grant::allow(
+            "ReadCapturedDataAndBaselines",
+            &["s3:GetObject"],
+            Resource::Many(reads),
+        ),
+        Grant::allow(
+            "WriteMonitoringReports",
+            &["s3:PutObject", "s3:AbortMultipartUpload"],
+            Resource::Many(sorted(
+                outputs.iter().map(|l| object_arn(l, true)).collect(),
+            )),
+        ),
     ];
     let listed: Vec<&S3Location> = captures.iter().chain(&outputs).copied().collect();
     data.extend(list_prefixes(&listed));
-    data.push(key_use(
+    data.push(key_through_s3_and_sagemaker(
         env,
         "UseDataKeyThroughS3AndSageMaker",
         &[

@@ -823,9 +823,13 @@ fn the_serving_role_reads_models_and_writes_only_captured_data_and_its_logs() {
     let project = Project::Dir(common::repo_root().join("tests/fixtures/check/corners"));
     let env = config::load_env(&project, "serving").unwrap();
     let policies = config::serving_policies::serving_role_policies(&env);
-    let statements: Vec<&serde_json::Value> = policies
+    let documents: Vec<serde_json::Value> = policies
         .iter()
-        .flat_map(|p| p.policy_document["Statement"].as_array().unwrap())
+        .map(|p| serde_json::to_value(&p.policy_document).unwrap())
+        .collect();
+    let statements: Vec<&serde_json::Value> = documents
+        .iter()
+        .flat_map(|d| d["Statement"].as_array().unwrap())
         .collect();
     let resources_of = |action: &str| -> Vec<String> {
         statements

@@ -330,7 +330,8 @@ fn the_pipeline_names_the_package_by_its_hash_and_the_sdks_hyperparameters() {
 fn the_training_role_reads_exactly_the_channels_and_the_jobs_code_and_no_served_model() {
     let env = config::load_env(&Project::Dir(common::repo_root()), "dev").unwrap();
     let policies = config::policies::execution_role_policies(&env);
-    let reads = &policies[0].policy_document["Statement"][0];
+    let document = serde_json::to_value(&policies[0].policy_document).unwrap();
+    let reads = &document["Statement"][0];
     assert_eq!(reads["Sid"], "ReadTrainingInputsCodeAndCheckpoints");
     assert_eq!(
         reads["Resource"],
