@@ -1,7 +1,7 @@
 //! What every command shares, resolved once from the global flags before any
 //! command runs: the project and the printer.
 
-use crate::config::each::{Chosen, Stop};
+use crate::config::each::{Chosen, Stop, Weight};
 use crate::config::{self, Env};
 use crate::error::{Error, Result};
 use crate::output::{Printer, Verbosity};
@@ -66,6 +66,7 @@ impl Session {
     pub fn each_environment<T: Send>(
         &self,
         selection: &Selection,
+        weight: Weight,
         work: impl Fn(&Env) -> Result<T> + Sync,
         consume: impl FnMut(Vec<T>) -> Result<()>,
     ) -> Result<()> {
@@ -74,9 +75,11 @@ impl Session {
             (None, true) => Chosen::Deployable,
             (None, false) => return Err(Error::Usage("choose --env NAME or --all".into())),
         };
-        config::each::each_env(&self.project, chosen, work, consume).map_err(|stop| match stop {
-            Stop::Config(errors) => Error::Config(errors),
-            Stop::Work(error) => error,
+        config::each::each_env(&self.project, chosen, weight, work, consume).map_err(|stop| {
+            match stop {
+                Stop::Config(errors) => Error::Config(errors),
+                Stop::Work(error) => error,
+            }
         })
     }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use crate::cli::Session;
 use crate::cli::args::RenderArgs;
 use crate::config::Env;
+use crate::config::each::Weight;
 use crate::error::Result;
 use crate::exit::Exit;
 use crate::render::write::{EnvFiles, JsonObject, Tree};
@@ -29,6 +30,7 @@ fn to_tree(session: &Session, engine: &Engine, args: &RenderArgs, dir: &Path) ->
     let mut tree = Tree::new(dir)?;
     let rendered = session.each_environment(
         &args.selection,
+        Weight::Render,
         |env| {
             let templates = render::render_env_text(engine, env, args.stack)?;
             Ok(EnvFiles::new(dir, &env.name, templates))
@@ -60,6 +62,7 @@ fn to_stdout(session: &Session, engine: &Engine, args: &RenderArgs) -> Result<()
     let mut count = 0;
     session.each_environment(
         &args.selection,
+        Weight::Validate,
         |env| Ok(selected(env)),
         |batch| {
             count += batch.iter().sum::<usize>();
@@ -70,6 +73,7 @@ fn to_stdout(session: &Session, engine: &Engine, args: &RenderArgs) -> Result<()
     let mut chunk = String::new();
     session.each_environment(
         &args.selection,
+        Weight::Render,
         |env| Ok(render::render_env_text(engine, env, args.stack)?),
         |batch| {
             chunk.clear();

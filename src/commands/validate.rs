@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::cli::Session;
 use crate::cli::args::ValidateArgs;
+use crate::config::each::Weight;
 use crate::config::{ConfigErrors, Env};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
@@ -81,8 +82,13 @@ pub fn run(session: &Session, args: &ValidateArgs) -> Result<Exit> {
     // Only a line per environment is kept: the environments themselves are
     // dropped as soon as they are summed up.
     let mut environments = Vec::new();
+    let weight = match overrides {
+        Some(_) => Weight::Render,
+        None => Weight::Validate,
+    };
     let checked = session.each_environment(
         &args.selection,
+        weight,
         |env| {
             if let Some(engine) = &overrides {
                 render::render_env_text(engine, env, None)?;

@@ -12,8 +12,26 @@ use crate::project::Project;
 /// memory does not grow with the project.
 const BATCH: usize = 64;
 
-/// Environments per thread below which a thread costs more than it saves.
-const MIN_ENVS_PER_THREAD: usize = 8;
+/// How much work each environment is, which decides how many threads pay:
+/// a thread starts with its own loader, so it parses the shared bases and
+/// builds the code packages again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// Validation alone: a thread pays only for hundreds of environments.
+    Validate,
+    /// Validation and rendering.
+    Render,
+}
+
+impl Weight {
+    /// Environments per thread below which a thread costs more than it saves.
+    fn min_per_thread(self) -> usize {
+        match self {
+            Weight::Validate => 256,
+            Weight::Render => 8,
+        }
+    }
+}
 
 /// Which environments: one by name (an abstract base is refused), or every
 /// deployable one (abstract bases are passed over).
@@ -46,6 +64,7 @@ enum Outcome<T, E> {
 pub fn each_env<T, E>(
     project: &Project,
     chosen: Chosen<'_>,
+    weight: Weight,
     work: impl Fn(&Env) -> Result<T, E> + Sync,
     mut consume: impl FnMut(Vec<T>) -> Result<(), E>,
 ) -> Result<(), Stop<E>>
@@ -63,9 +82,7 @@ where
     };
     let skip_abstract = matches!(chosen, Chosen::Deployable);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores
-        .min(names.len().min(BATCH) / MIN_ENVS_PER_THREAD)
-        .max(1);
+    let threads = cores.min(names.len() / weight.min_per_thread()).max(1);
     // One loader per thread, kept from batch to batch: a shared base is
     // parsed once per thread, and each package built once per thread.
     let mut loaders: Vec<Loader<'_>> = (0..threads).map(|_| Loader::new(project)).collect();

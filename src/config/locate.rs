@@ -15,7 +15,8 @@ use crate::project::{SourceFile, line_column};
 /// One step of a key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
-    Key(String),
+    // Shared, not copied: a path is cloned for every key below it.
+    Key(std::sync::Arc<str>),
     Index(usize),
 }
 
@@ -30,7 +31,7 @@ impl KeyPath {
 
     pub fn key(&self, key: &str) -> Self {
         let mut next = self.clone();
-        next.0.push(Segment::Key(key.to_string()));
+        next.0.push(Segment::Key(key.into()));
         next
     }
 
@@ -237,7 +238,10 @@ fn find(table: &Spanned<DeTable<'_>>, path: &[Segment]) -> Option<Range<usize>> 
     let Segment::Key(name) = first else {
         return None;
     };
-    let (key, value) = table.get_ref().iter().find(|(k, _)| k.get_ref() == name)?;
+    let (key, value) = table
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == name.as_ref())?;
     if rest.is_empty() {
         return Some(written(key, value));
     }
@@ -260,7 +264,9 @@ fn find_value(value: &Spanned<DeValue<'_>>, path: &[Segment]) -> Option<Range<us
     match (first, value.get_ref()) {
         (Segment::Index(i), DeValue::Array(items)) => find_value(items.get(*i)?, rest),
         (Segment::Key(name), DeValue::Table(table)) => {
-            let (key, inner) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+            let (key, inner) = table
+                .iter()
+                .find(|(k, _)| k.get_ref().as_ref() == name.as_ref())?;
             if rest.is_empty() {
                 Some(written(key, inner))
             } else {
