@@ -27,19 +27,20 @@ pub fn run(session: &Session, args: &RenderArgs) -> Result<Exit> {
 /// `render --out DIR`: each environment's files staged as it renders, all
 /// renamed into place once every environment has validated and rendered.
 fn to_tree(session: &Session, engine: &Engine, args: &RenderArgs, dir: &Path) -> Result<()> {
-    let mut tree = Tree::new(dir)?;
+    let tree = Tree::new(dir)?;
+    // Each environment's files are written by the thread that rendered it.
     let rendered = session.each_environment(
         &args.selection,
         Weight::Render,
         |env| {
             let templates = render::render_env_text(engine, env, args.stack)?;
-            Ok(EnvFiles::new(dir, &env.name, templates))
+            tree.stage(EnvFiles::new(dir, &env.name, templates))
         },
-        |batch| batch.into_iter().try_for_each(|files| tree.stage(files)),
+        |_| Ok(()),
     );
-    if rendered.is_err() {
+    if let Err(error) = rendered {
         tree.abandon();
-        return rendered;
+        return Err(error);
     }
     let count = tree.commit()?;
     session

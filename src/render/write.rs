@@ -3,6 +3,8 @@
 //! are rendered, so that memory does not grow with the project.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::stacks::StackSpec;
@@ -35,63 +37,53 @@ impl EnvFiles {
 }
 
 /// A tree of templates written in two steps: each file to a temporary file
-/// beside its target as its environment is rendered, then, once every
-/// environment has rendered and every file is written, each renamed into
-/// place. Abandoning it before the renames removes the temporary files and
-/// the folders it made, and leaves the tree as it was; a reader never sees
-/// a half-written template. Nothing is written through a symbolic link (the
-/// folder, an environment's folder, or a template).
+/// beside its target as its environment is rendered (on whichever thread
+/// rendered it), then, once every environment has rendered and every file
+/// is written, each renamed into place. Abandoning it before the renames
+/// removes the temporary files and the folders it made, and leaves the tree
+/// as it was; a reader never sees a half-written template. Nothing is
+/// written through a symbolic link (the folder, an environment's folder, or
+/// a template).
 pub struct Tree {
     dir: PathBuf,
-    /// (temporary file, target), in the order written.
-    staged: Vec<(PathBuf, PathBuf)>,
+    /// (temporary file, target), as written.
+    staged: Mutex<Vec<(PathBuf, PathBuf)>>,
     /// Folders this tree created, outermost first.
-    made: Vec<PathBuf>,
-    opened: bool,
-    templates: usize,
+    made: Mutex<Vec<PathBuf>>,
+    templates: AtomicUsize,
 }
 
 impl Tree {
-    pub fn new(dir: &Path) -> Result<Self> {
-        refuse_link(dir)?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            staged: Vec::new(),
-            made: Vec::new(),
-            opened: false,
-            templates: 0,
-        })
-    }
-
     /// Creates `dir` and the folders above it that are missing, remembering
     /// which, so that abandoning the tree removes them again.
-    fn open(&mut self) -> Result<()> {
-        if self.opened {
-            return Ok(());
-        }
+    pub fn new(dir: &Path) -> Result<Self> {
+        refuse_link(dir)?;
         let mut missing = Vec::new();
-        let mut at = Some(self.dir.as_path());
+        let mut at = Some(dir);
         while let Some(folder) = at.filter(|f| !f.as_os_str().is_empty() && !f.exists()) {
             missing.push(folder.to_path_buf());
             at = folder.parent();
         }
-        std::fs::create_dir_all(&self.dir).map_err(write_error(&self.dir))?;
-        self.made.extend(missing.into_iter().rev());
-        self.opened = true;
-        Ok(())
+        std::fs::create_dir_all(dir).map_err(write_error(dir))?;
+        missing.reverse();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            staged: Mutex::new(Vec::new()),
+            made: Mutex::new(missing),
+            templates: AtomicUsize::new(0),
+        })
     }
 
     /// Writes an environment's files to their temporary files.
-    pub fn stage(&mut self, env: EnvFiles) -> Result<()> {
+    pub fn stage(&self, env: EnvFiles) -> Result<()> {
         if env.files.is_empty() {
             return Ok(());
         }
-        self.open()?;
         // Each environment's folder is made once, not once per file.
         let folder = self.dir.join(&env.env);
         refuse_link(&folder)?;
         match std::fs::create_dir(&folder) {
-            Ok(()) => self.made.push(folder.clone()),
+            Ok(()) => lock(&self.made).push(folder.clone()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(write_error(&folder)(e)),
         }
@@ -99,32 +91,39 @@ impl Tree {
             refuse_link(&path)?;
             let name = path.file_name().expect("a file name").to_string_lossy();
             let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+            // Recorded before it is written: abandoning removes a file
+            // that a failed write left half made.
+            lock(&self.staged).push((temporary.clone(), path));
             std::fs::write(&temporary, content).map_err(write_error(&temporary))?;
-            self.staged.push((temporary, path));
         }
-        self.templates += env.templates;
+        self.templates.fetch_add(env.templates, Ordering::Relaxed);
         Ok(())
     }
 
     /// Renames every staged file into place; the number of templates
     /// (readable companions are not counted).
-    pub fn commit(mut self) -> Result<usize> {
-        self.open()?;
-        for (temporary, path) in &self.staged {
+    pub fn commit(self) -> Result<usize> {
+        for (temporary, path) in lock(&self.staged).iter() {
             std::fs::rename(temporary, path).map_err(write_error(path))?;
         }
-        Ok(self.templates)
+        Ok(self.templates.into_inner())
     }
 
     /// Removes the temporary files and the folders this tree made.
     pub fn abandon(self) {
-        for (temporary, _) in &self.staged {
+        for (temporary, _) in lock(&self.staged).iter() {
             let _ = std::fs::remove_file(temporary);
         }
-        for folder in self.made.iter().rev() {
+        for folder in lock(&self.made).iter().rev() {
             let _ = std::fs::remove_dir(folder);
         }
     }
+}
+
+/// A lock whose holder cannot have left the list half changed.
+fn lock<T>(list: &Mutex<Vec<T>>) -> std::sync::MutexGuard<'_, Vec<T>> {
+    list.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn refuse_link(path: &Path) -> Result<()> {

@@ -61,8 +61,9 @@ impl Canonical {
 pub struct Document<'a>(Parsed<'a>);
 
 enum Parsed<'a> {
-    /// The common case: scalars borrowed from the input, objects sorted.
-    Fast(Node<'a>),
+    /// The common case: tokens borrowed from the input, in input order;
+    /// each object is sorted as it is written.
+    Fast(Vec<Token<'a>>),
     /// Escapes or numbers in an unusual spelling: serde_json's own value, sorted.
     Slow(serde_json::Value),
 }
@@ -70,8 +71,8 @@ enum Parsed<'a> {
 impl<'a> Document<'a> {
     /// Parses JSON `input`; an error is serde_json's, with its line and column.
     pub fn parse(input: &'a str) -> Result<Self, serde_json::Error> {
-        if let Some(node) = fast(input) {
-            return Ok(Document(Parsed::Fast(node)));
+        if let Some(tokens) = fast(input) {
+            return Ok(Document(Parsed::Fast(tokens)));
         }
         let mut value: serde_json::Value = serde_json::from_str(input)?;
         sort_keys(&mut value);
@@ -81,10 +82,13 @@ impl<'a> Document<'a> {
     /// An object whose `key` holds an object.
     pub fn has_object(&self, key: &str) -> bool {
         match &self.0 {
-            Parsed::Fast(Node::Object(members)) => members
-                .iter()
-                .any(|(k, v)| k.name == key && matches!(v, Node::Object(_))),
-            Parsed::Fast(_) => false,
+            Parsed::Fast(tokens) => {
+                let mut members = Vec::new();
+                sorted_members(tokens, 0, &mut members);
+                members.iter().any(|&k| {
+                    name(tokens, k) == key && matches!(tokens[k + 1], Token::Object { .. })
+                })
+            }
             Parsed::Slow(value) => value.get(key).is_some_and(|v| v.is_object()),
         }
     }
@@ -92,9 +96,9 @@ impl<'a> Document<'a> {
     /// The canonical text: sorted keys, 2-space indent, trailing newline.
     pub fn text(&self) -> String {
         match &self.0 {
-            Parsed::Fast(node) => {
+            Parsed::Fast(tokens) => {
                 let mut out = String::with_capacity(4096);
-                write(node, 0, &mut out);
+                write(tokens, 0, 0, &mut out, &mut Vec::new());
                 out.push('\n');
                 out
             }
@@ -105,7 +109,7 @@ impl<'a> Document<'a> {
     /// The same document as a `serde_json::Value` with keys in canonical order.
     pub fn into_value(self) -> serde_json::Value {
         match self.0 {
-            Parsed::Fast(node) => node.into_value(),
+            Parsed::Fast(tokens) => to_value(&tokens, 0, &mut Vec::new()),
             Parsed::Slow(value) => value,
         }
     }
@@ -118,23 +122,75 @@ pub fn pretty(value: &serde_json::Value) -> String {
     text
 }
 
-fn fast(input: &str) -> Option<Node<'_>> {
+fn fast(input: &str) -> Option<Vec<Token<'_>>> {
     let mut parser = Parser {
         bytes: input.as_bytes(),
         text: input,
         at: 0,
         depth: 0,
+        // About one token per dozen bytes of a rendered template.
+        tokens: Vec::with_capacity(input.len() / 12),
     };
-    let node = parser.value()?;
+    parser.value()?;
     parser.skip_space();
-    (parser.at == parser.bytes.len()).then_some(node)
+    (parser.at == parser.bytes.len()).then_some(parser.tokens)
 }
 
-/// A parsed value whose scalars are already canonical text.
-enum Node<'a> {
+/// One token of a parsed document, in input order, so that parsing makes no
+/// allocation per value. A container's `end` is the index of the token
+/// after its last one: a value is skipped in one step.
+enum Token<'a> {
     Scalar(Text<'a>),
-    Array(Vec<Node<'a>>),
-    Object(Vec<(Key<'a>, Node<'a>)>),
+    Array {
+        end: usize,
+    },
+    Object {
+        end: usize,
+    },
+    /// An object member's key; its value is the next token.
+    Key(Key<'a>),
+}
+
+/// The index of the token after the value that starts at `i`.
+fn after(tokens: &[Token<'_>], i: usize) -> usize {
+    match tokens[i] {
+        Token::Array { end } | Token::Object { end } => end,
+        _ => i + 1,
+    }
+}
+
+/// The decoded name of the key token at `i`.
+fn name<'t>(tokens: &'t [Token<'_>], i: usize) -> &'t str {
+    match &tokens[i] {
+        Token::Key(key) => &key.name,
+        _ => unreachable!("members are listed by their key tokens"),
+    }
+}
+
+/// Appends the key tokens of the object at `i` to `out`, sorted by name; of
+/// repeated keys only the last is kept, as in a `serde_json::Value`.
+fn sorted_members(tokens: &[Token<'_>], i: usize, out: &mut Vec<usize>) {
+    let Token::Object { end } = tokens[i] else {
+        return;
+    };
+    let start = out.len();
+    let mut at = i + 1;
+    while at < end {
+        out.push(at);
+        at = after(tokens, at + 1);
+    }
+    // Stable: of equal keys, the last written stays last.
+    out[start..].sort_by(|&a, &b| name(tokens, a).cmp(name(tokens, b)));
+    let mut kept = start;
+    for read in start..out.len() {
+        let later_twin =
+            read + 1 < out.len() && name(tokens, out[read]) == name(tokens, out[read + 1]);
+        if !later_twin {
+            out[kept] = out[read];
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
 }
 
 enum Text<'a> {
@@ -171,6 +227,7 @@ struct Parser<'a> {
     text: &'a str,
     at: usize,
     depth: usize,
+    tokens: Vec<Token<'a>>,
 }
 
 impl<'a> Parser<'a> {
@@ -180,17 +237,22 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self) -> Option<Node<'a>> {
+    fn scalar(&mut self, text: Text<'a>) -> Option<()> {
+        self.tokens.push(Token::Scalar(text));
+        Some(())
+    }
+
+    fn value(&mut self) -> Option<()> {
         self.skip_space();
         match *self.bytes.get(self.at)? {
             b'{' => self.object(),
             b'[' => self.array(),
             b'"' => {
                 let (raw, escapes) = self.string()?;
-                Some(Node::Scalar(match escapes {
+                self.scalar(match escapes {
                     Escapes::Other => Text::Owned(reencode(raw)?),
                     Escapes::None | Escapes::AsSerdeJson => Text::Slice(raw),
-                }))
+                })
             }
             b't' => self.literal("true"),
             b'f' => self.literal("false"),
@@ -199,13 +261,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn literal(&mut self, word: &'static str) -> Option<Node<'a>> {
+    fn literal(&mut self, word: &'static str) -> Option<()> {
         let end = self.at + word.len();
         if self.bytes.get(self.at..end)? != word.as_bytes() {
             return None;
         }
         self.at = end;
-        Some(Node::Scalar(Text::Slice(word)))
+        self.scalar(Text::Slice(word))
     }
 
     /// A string token, quotes included, and what escapes it holds.
@@ -244,7 +306,7 @@ impl<'a> Parser<'a> {
 
     /// Integers serde_json prints as written are copied; any other number
     /// (fraction, exponent, `-0`, beyond 64 bits) is respelt by serde_json.
-    fn number(&mut self) -> Option<Node<'a>> {
+    fn number(&mut self) -> Option<()> {
         let start = self.at;
         while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(self.at) {
             self.at += 1;
@@ -257,10 +319,10 @@ impl<'a> Parser<'a> {
             && (digits == "0" || !digits.starts_with('0'))
             && raw != "-0";
         if plain {
-            return Some(Node::Scalar(Text::Slice(raw)));
+            return self.scalar(Text::Slice(raw));
         }
         let number: serde_json::Number = serde_json::from_str(raw).ok()?;
-        Some(Node::Scalar(Text::Owned(number.to_string())))
+        self.scalar(Text::Owned(number.to_string()))
     }
 
     fn enter(&mut self) -> Option<()> {
@@ -268,18 +330,38 @@ impl<'a> Parser<'a> {
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
-    fn array(&mut self) -> Option<Node<'a>> {
+    /// Opens a container: its token's `end` is set when it closes.
+    fn open(&mut self, object: bool) -> Option<usize> {
         self.enter()?;
         self.at += 1;
-        let mut items = Vec::new();
+        let at = self.tokens.len();
+        self.tokens.push(if object {
+            Token::Object { end: 0 }
+        } else {
+            Token::Array { end: 0 }
+        });
+        Some(at)
+    }
+
+    fn close(&mut self, open: usize) -> Option<()> {
+        self.at += 1;
+        self.depth -= 1;
+        let end = self.tokens.len();
+        match &mut self.tokens[open] {
+            Token::Array { end: e } | Token::Object { end: e } => *e = end,
+            _ => unreachable!("`open` is a container"),
+        }
+        Some(())
+    }
+
+    fn array(&mut self) -> Option<()> {
+        let open = self.open(false)?;
         self.skip_space();
         if self.bytes.get(self.at) == Some(&b']') {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(Node::Array(items));
+            return self.close(open);
         }
         loop {
-            items.push(self.value()?);
+            self.value()?;
             self.skip_space();
             match *self.bytes.get(self.at)? {
                 b',' => self.at += 1,
@@ -287,20 +369,14 @@ impl<'a> Parser<'a> {
                 _ => return None,
             }
         }
-        self.at += 1;
-        self.depth -= 1;
-        Some(Node::Array(items))
+        self.close(open)
     }
 
-    fn object(&mut self) -> Option<Node<'a>> {
-        self.enter()?;
-        self.at += 1;
-        let mut members: Vec<(Key<'a>, Node<'a>)> = Vec::new();
+    fn object(&mut self) -> Option<()> {
+        let open = self.open(true)?;
         self.skip_space();
         if self.bytes.get(self.at) == Some(&b'}') {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(Node::Object(members));
+            return self.close(open);
         }
         loop {
             self.skip_space();
@@ -321,13 +397,13 @@ impl<'a> Parser<'a> {
                     encoded: Text::Slice(raw),
                 }
             };
+            self.tokens.push(Token::Key(key));
             self.skip_space();
             if self.bytes.get(self.at) != Some(&b':') {
                 return None;
             }
             self.at += 1;
-            let value = self.value()?;
-            members.push((key, value));
+            self.value()?;
             self.skip_space();
             match *self.bytes.get(self.at)? {
                 b',' => self.at += 1,
@@ -335,19 +411,7 @@ impl<'a> Parser<'a> {
                 _ => return None,
             }
         }
-        self.at += 1;
-        self.depth -= 1;
-        // A repeated key keeps its last value, as in a `serde_json::Value`;
-        // the sort is stable, so the last of equal keys is the one to keep.
-        members.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-        let mut unique: Vec<(Key<'a>, Node<'a>)> = Vec::with_capacity(members.len());
-        for member in members {
-            match unique.last_mut() {
-                Some(last) if last.0.name == member.0.name => *last = member,
-                _ => unique.push(member),
-            }
-        }
-        Some(Node::Object(unique))
+        self.close(open)
     }
 }
 
@@ -365,66 +429,91 @@ fn indent(out: &mut String, level: usize) {
     }
 }
 
-/// serde_json's `PrettyFormatter` layout: empty containers stay on one line.
-fn write(node: &Node<'_>, level: usize, out: &mut String) {
-    match node {
-        Node::Scalar(text) => out.push_str(text.as_str()),
-        Node::Array(items) => {
-            if items.is_empty() {
+/// serde_json's `PrettyFormatter` layout of the value at `i`: empty
+/// containers stay on one line. `members` is scratch space shared by every
+/// level, so that writing allocates nothing per object.
+fn write(tokens: &[Token<'_>], i: usize, level: usize, out: &mut String, members: &mut Vec<usize>) {
+    match &tokens[i] {
+        Token::Scalar(text) => out.push_str(text.as_str()),
+        Token::Array { end } => {
+            if *end == i + 1 {
                 out.push_str("[]");
                 return;
             }
             out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
+            let mut at = i + 1;
+            while at < *end {
+                if at > i + 1 {
                     out.push(',');
                 }
                 indent(out, level + 1);
-                write(item, level + 1, out);
+                write(tokens, at, level + 1, out, members);
+                at = after(tokens, at);
             }
             indent(out, level);
             out.push(']');
         }
-        Node::Object(members) => {
-            if members.is_empty() {
+        Token::Object { .. } => {
+            let start = members.len();
+            sorted_members(tokens, i, members);
+            if members.len() == start {
                 out.push_str("{}");
                 return;
             }
             out.push('{');
-            for (i, (key, value)) in members.iter().enumerate() {
-                if i > 0 {
+            for m in start..members.len() {
+                let key = members[m];
+                if m > start {
                     out.push(',');
                 }
                 indent(out, level + 1);
-                out.push_str(key.encoded.as_str());
+                if let Token::Key(k) = &tokens[key] {
+                    out.push_str(k.encoded.as_str());
+                }
                 out.push_str(": ");
-                write(value, level + 1, out);
+                write(tokens, key + 1, level + 1, out, members);
             }
+            members.truncate(start);
             indent(out, level);
             out.push('}');
         }
+        Token::Key(_) => unreachable!("a key is written with its object"),
     }
 }
 
-impl Node<'_> {
-    fn into_value(self) -> serde_json::Value {
-        use serde_json::Value;
-        match self {
-            Node::Scalar(text) => match text.as_str().as_bytes()[0] {
-                b'"' => Value::String(unquote(text.as_str())),
-                b't' => Value::Bool(true),
-                b'f' => Value::Bool(false),
-                b'n' => Value::Null,
-                _ => serde_json::from_str(text.as_str()).expect("a number serde_json has spelt"),
-            },
-            Node::Array(items) => Value::Array(items.into_iter().map(Node::into_value).collect()),
-            Node::Object(members) => Value::Object(
-                members
-                    .into_iter()
-                    .map(|(key, value)| (key.name.into_owned(), value.into_value()))
-                    .collect(),
-            ),
+/// The value at `i`, objects in canonical order.
+fn to_value(tokens: &[Token<'_>], i: usize, members: &mut Vec<usize>) -> serde_json::Value {
+    use serde_json::Value;
+    match &tokens[i] {
+        Token::Scalar(text) => match text.as_str().as_bytes()[0] {
+            b'"' => Value::String(unquote(text.as_str())),
+            b't' => Value::Bool(true),
+            b'f' => Value::Bool(false),
+            b'n' => Value::Null,
+            _ => serde_json::from_str(text.as_str()).expect("a number serde_json has spelt"),
+        },
+        Token::Array { end } => {
+            let mut items = Vec::new();
+            let mut at = i + 1;
+            while at < *end {
+                items.push(to_value(tokens, at, members));
+                at = after(tokens, at);
+            }
+            Value::Array(items)
         }
+        Token::Object { .. } => {
+            let start = members.len();
+            sorted_members(tokens, i, members);
+            let mut map = serde_json::Map::new();
+            for m in start..members.len() {
+                let key = members[m];
+                let value = to_value(tokens, key + 1, members);
+                map.insert(name(tokens, key).to_string(), value);
+            }
+            members.truncate(start);
+            Value::Object(map)
+        }
+        Token::Key(_) => unreachable!("a key is read with its object"),
     }
 }
 
@@ -436,7 +525,6 @@ fn unquote(token: &str) -> String {
         token[1..token.len() - 1].to_string()
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::Document;
@@ -458,6 +546,14 @@ mod tests {
         assert_eq!(document.text(), through_value(input));
         let value: serde_json::Value = serde_json::from_str(&through_value(input)).unwrap();
         assert_eq!(document.into_value(), value);
+    }
+
+    #[test]
+    fn of_repeated_keys_the_last_decides_whether_a_section_is_an_object() {
+        let last_is_object = Document::parse(r#"{"Resources": [], "Resources": {}}"#).unwrap();
+        assert!(last_is_object.has_object("Resources"));
+        let last_is_list = Document::parse(r#"{"Resources": {}, "Resources": []}"#).unwrap();
+        assert!(!last_is_list.has_object("Resources"));
     }
 
     #[test]
