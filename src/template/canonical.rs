@@ -85,9 +85,9 @@ impl<'a> Document<'a> {
             Parsed::Fast(tokens) => {
                 let mut members = Vec::new();
                 sorted_members(tokens, 0, &mut members);
-                members.iter().any(|&k| {
-                    name(tokens, k) == key && matches!(tokens[k + 1], Token::Object { .. })
-                })
+                members
+                    .iter()
+                    .any(|&(name, k)| name == key && matches!(tokens[k + 1], Token::Object { .. }))
             }
             Parsed::Slow(value) => value.get(key).is_some_and(|v| v.is_object()),
         }
@@ -167,24 +167,24 @@ fn name<'t>(tokens: &'t [Token<'_>], i: usize) -> &'t str {
     }
 }
 
-/// Appends the key tokens of the object at `i` to `out`, sorted by name; of
-/// repeated keys only the last is kept, as in a `serde_json::Value`.
-fn sorted_members(tokens: &[Token<'_>], i: usize, out: &mut Vec<usize>) {
+/// Appends the members of the object at `i` to `out` as (name, key token),
+/// sorted by name; of repeated keys only the last is kept, as in a
+/// `serde_json::Value`.
+fn sorted_members<'t>(tokens: &'t [Token<'_>], i: usize, out: &mut Vec<(&'t str, usize)>) {
     let Token::Object { end } = tokens[i] else {
         return;
     };
     let start = out.len();
     let mut at = i + 1;
     while at < end {
-        out.push(at);
+        out.push((name(tokens, at), at));
         at = after(tokens, at + 1);
     }
     // Stable: of equal keys, the last written stays last.
-    out[start..].sort_by(|&a, &b| name(tokens, a).cmp(name(tokens, b)));
+    out[start..].sort_by(|a, b| a.0.cmp(b.0));
     let mut kept = start;
     for read in start..out.len() {
-        let later_twin =
-            read + 1 < out.len() && name(tokens, out[read]) == name(tokens, out[read + 1]);
+        let later_twin = read + 1 < out.len() && out[read].0 == out[read + 1].0;
         if !later_twin {
             out[kept] = out[read];
             kept += 1;
@@ -221,6 +221,20 @@ struct Key<'a> {
     /// The key as written in the output, quotes included.
     encoded: Text<'a>,
 }
+
+/// The bytes that end a run of plain string content: a quote, a backslash,
+/// or a control byte.
+static STRING_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        stops[byte] = true;
+        byte += 1;
+    }
+    stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops
+};
 
 struct Parser<'a> {
     bytes: &'a [u8],
@@ -276,29 +290,27 @@ impl<'a> Parser<'a> {
         self.at += 1;
         let mut escapes = Escapes::None;
         loop {
-            // Most of a template's bytes are inside strings: jump to the next
-            // quote or backslash, then make sure no control byte was jumped.
             let rest = self.bytes.get(self.at..)?;
-            let plain = memchr::memchr2(b'"', b'\\', rest)?;
-            if rest[..plain].iter().any(|b| *b < 0x20) {
-                return None;
+            self.at += rest.iter().position(|b| STRING_STOPS[usize::from(*b)])?;
+            match self.bytes[self.at] {
+                b'"' => break,
+                // A backslash. serde_json writes these characters this way;
+                // any other escape (`\/`, `\u0041`, an invalid one) is
+                // respelt, or refused, by serde_json when decoding.
+                b'\\' => {
+                    let usual = matches!(
+                        self.bytes.get(self.at + 1),
+                        Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f')
+                    );
+                    escapes = match (escapes, usual) {
+                        (Escapes::Other, _) | (_, false) => Escapes::Other,
+                        _ => Escapes::AsSerdeJson,
+                    };
+                    self.at += 2;
+                }
+                // A raw control byte: JSON refuses it.
+                _ => return None,
             }
-            self.at += plain;
-            if self.bytes[self.at] == b'"' {
-                break;
-            }
-            // A backslash. serde_json writes these characters this way; any
-            // other escape (`\/`, `\u0041`, an invalid one) is respelt, or
-            // refused, by serde_json when decoding.
-            let usual = matches!(
-                self.bytes.get(self.at + 1),
-                Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f')
-            );
-            escapes = match (escapes, usual) {
-                (Escapes::Other, _) | (_, false) => Escapes::Other,
-                _ => Escapes::AsSerdeJson,
-            };
-            self.at += 2;
         }
         self.at += 1;
         Some((self.text.get(start..self.at)?, escapes))
@@ -432,7 +444,13 @@ fn indent(out: &mut String, level: usize) {
 /// serde_json's `PrettyFormatter` layout of the value at `i`: empty
 /// containers stay on one line. `members` is scratch space shared by every
 /// level, so that writing allocates nothing per object.
-fn write(tokens: &[Token<'_>], i: usize, level: usize, out: &mut String, members: &mut Vec<usize>) {
+fn write<'t>(
+    tokens: &'t [Token<'_>],
+    i: usize,
+    level: usize,
+    out: &mut String,
+    members: &mut Vec<(&'t str, usize)>,
+) {
     match &tokens[i] {
         Token::Scalar(text) => out.push_str(text.as_str()),
         Token::Array { end } => {
@@ -462,7 +480,7 @@ fn write(tokens: &[Token<'_>], i: usize, level: usize, out: &mut String, members
             }
             out.push('{');
             for m in start..members.len() {
-                let key = members[m];
+                let (_, key) = members[m];
                 if m > start {
                     out.push(',');
                 }
@@ -482,7 +500,11 @@ fn write(tokens: &[Token<'_>], i: usize, level: usize, out: &mut String, members
 }
 
 /// The value at `i`, objects in canonical order.
-fn to_value(tokens: &[Token<'_>], i: usize, members: &mut Vec<usize>) -> serde_json::Value {
+fn to_value<'t>(
+    tokens: &'t [Token<'_>],
+    i: usize,
+    members: &mut Vec<(&'t str, usize)>,
+) -> serde_json::Value {
     use serde_json::Value;
     match &tokens[i] {
         Token::Scalar(text) => match text.as_str().as_bytes()[0] {
@@ -506,9 +528,9 @@ fn to_value(tokens: &[Token<'_>], i: usize, members: &mut Vec<usize>) -> serde_j
             sorted_members(tokens, i, members);
             let mut map = serde_json::Map::new();
             for m in start..members.len() {
-                let key = members[m];
+                let (name, key) = members[m];
                 let value = to_value(tokens, key + 1, members);
-                map.insert(name(tokens, key).to_string(), value);
+                map.insert(name.to_string(), value);
             }
             members.truncate(start);
             Value::Object(map)
