@@ -1,43 +1,47 @@
 //! Environments loaded, validated and handed on one at a time, on every
-//! core, a batch at a time: a command over a thousand environments holds a
-//! batch of them, not the project. Every environment is still validated
-//! before the caller's work goes further than the batch it is in, and every
-//! configuration error of every environment is reported together.
+//! core: a command over a thousand environments holds a window of them, not
+//! the project. Every configuration error of every environment is reported
+//! together, and before any other.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
 
 use super::error::{ConfigError, ConfigErrors};
 use super::{Env, Loader};
 use crate::project::Project;
 
-/// Environments per batch: enough to keep every core busy, few enough that
-/// memory does not grow with the project.
+/// Results handed to the caller at a time, and environments that may be
+/// ahead of the oldest one not yet handed over: enough to keep every core
+/// busy, few enough that memory does not grow with the project.
 const BATCH: usize = 64;
-
-/// How much work each environment is, which decides how many threads pay:
-/// a thread starts with its own loader, so it parses the shared bases and
-/// builds the code packages again.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Weight {
-    /// Validation alone: a thread pays only for hundreds of environments.
-    Validate,
-    /// Validation and rendering.
-    Render,
-}
-
-impl Weight {
-    /// Environments per thread below which a thread costs more than it saves.
-    fn min_per_thread(self) -> usize {
-        match self {
-            Weight::Validate => 256,
-            Weight::Render => 8,
-        }
-    }
-}
 
 /// Which environments: one by name (an abstract base is refused), or every
 /// deployable one (abstract bases are passed over).
 pub enum Chosen<'a> {
     One(&'a str),
     Deployable,
+}
+
+/// How much work each environment is, which decides how many threads pay.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// Validation alone.
+    Validate,
+    /// Validation and rendering.
+    Render,
+}
+
+impl Weight {
+    /// Environments per thread below which a thread costs more than it
+    /// saves: a thread starts with its own loader, so it parses the shared
+    /// bases and builds the code packages again, and warms its own memory.
+    fn min_per_thread(self) -> usize {
+        match self {
+            Weight::Validate => 32,
+            Weight::Render => 8,
+        }
+    }
 }
 
 /// Why a pass over the environments stopped.
@@ -49,24 +53,25 @@ pub enum Stop<E> {
     Work(E),
 }
 
-/// What one environment came to on its thread.
+/// What one environment came to.
 enum Outcome<T, E> {
-    Abstract,
+    /// An abstract base, or an environment read only for its errors.
+    Skipped,
     Invalid(ConfigErrors),
     Done(Result<T, E>),
 }
 
 /// Loads and validates the chosen environments, runs `work` on each valid
-/// one on a worker thread, and gives `consume` each batch's results in name
-/// order. Once any environment is invalid or any work fails, `work` and
-/// `consume` are no longer called: the rest are only validated, so that
-/// every configuration error is reported together, before any other.
+/// one on a worker thread, and gives `consume` the results in name order, a
+/// batch at a time. Once any environment is invalid or any work fails,
+/// `work` and `consume` are no longer called: the rest are only validated,
+/// so that every configuration error is reported together, before any other.
 pub fn each_env<T, E>(
     project: &Project,
     chosen: Chosen<'_>,
     weight: Weight,
     work: impl Fn(&Env) -> Result<T, E> + Sync,
-    mut consume: impl FnMut(Vec<T>) -> Result<(), E>,
+    consume: impl FnMut(Vec<T>) -> Result<(), E>,
 ) -> Result<(), Stop<E>>
 where
     T: Send,
@@ -81,81 +86,174 @@ where
         })?,
     };
     let skip_abstract = matches!(chosen, Chosen::Deployable);
+    let one = |loader: &mut Loader<'_>, name: &str, wanted: bool| -> Outcome<T, E> {
+        if skip_abstract && loader.is_abstract(name) {
+            return Outcome::Skipped;
+        }
+        let loaded = loader.env(name);
+        loader.forget(name);
+        match loaded {
+            Err(invalid) => Outcome::Invalid(invalid),
+            Ok(_) if !wanted => Outcome::Skipped,
+            Ok(env) => Outcome::Done(work(&env)),
+        }
+    };
+    let mut sink = Sink {
+        errors: Vec::new(),
+        failed: None,
+        batch: Vec::with_capacity(BATCH),
+        consume,
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(names.len() / weight.min_per_thread()).max(1);
-    // One loader per thread, kept from batch to batch: a shared base is
-    // parsed once per thread, and each package built once per thread.
-    let mut loaders: Vec<Loader<'_>> = (0..threads).map(|_| Loader::new(project)).collect();
-    let mut errors: Vec<ConfigError> = Vec::new();
-    let mut failed: Option<E> = None;
-    for batch in names.chunks(BATCH) {
-        let valid_so_far = errors.is_empty() && failed.is_none();
-        let one = |loader: &mut Loader<'_>, name: &String| -> Outcome<T, E> {
-            if skip_abstract && loader.is_abstract(name) {
-                return Outcome::Abstract;
-            }
-            let loaded = loader.env(name);
-            loader.forget(name);
-            match loaded {
-                Err(invalid) => Outcome::Invalid(invalid),
-                Ok(_) if !valid_so_far => Outcome::Abstract,
-                Ok(env) => Outcome::Done(work(&env)),
-            }
-        };
-        let outcomes: Vec<Outcome<T, E>> = if threads == 1 {
-            batch
-                .iter()
-                .map(|name| one(&mut loaders[0], name))
-                .collect()
-        } else {
-            let part = batch.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let running: Vec<_> = loaders
-                    .iter_mut()
-                    .zip(batch.chunks(part))
-                    .map(|(loader, names)| {
-                        let one = &one;
-                        scope
-                            .spawn(move || names.iter().map(|n| one(loader, n)).collect::<Vec<_>>())
-                    })
-                    .collect();
-                running
-                    .into_iter()
-                    .flat_map(|thread| thread.join().expect("a validation thread panicked"))
-                    .collect()
-            })
-        };
-        let mut results = Vec::with_capacity(outcomes.len());
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Abstract => {}
-                // A mistake in a shared base is one mistake, however many
-                // environments extend it.
-                Outcome::Invalid(invalid) => {
-                    for error in invalid.0 {
-                        if !errors.contains(&error) {
-                            errors.push(error);
-                        }
+    if threads == 1 {
+        let mut loader = Loader::new(project);
+        for name in &names {
+            let outcome = one(&mut loader, name, sink.wanted());
+            sink.take(outcome);
+        }
+        return sink.finish();
+    }
+
+    // Every thread takes the next name as it frees up, each with its own
+    // loader for the whole pass; results are handed on in name order by
+    // this thread, which works too and never sleeps while there is work. A
+    // helper waits while it is a window ahead of the oldest result not yet
+    // handed on, which bounds what is held.
+    let next = AtomicUsize::new(0);
+    let stopped = AtomicBool::new(false);
+    let handed = (Mutex::new(0usize), Condvar::new());
+    std::thread::scope(|scope| {
+        let (results, received) = mpsc::channel();
+        for _ in 1..threads {
+            let results = results.clone();
+            let (names, one, next, stopped, handed) = (&names, &one, &next, &stopped, &handed);
+            scope.spawn(move || {
+                let mut loader = Loader::new(project);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(name) = names.get(i) else { break };
+                    let (count, turn) = handed;
+                    drop(
+                        turn.wait_while(count.lock().unwrap_or_else(|e| e.into_inner()), |h| {
+                            i >= *h + BATCH
+                        })
+                        .unwrap_or_else(|e| e.into_inner()),
+                    );
+                    let outcome = one(&mut loader, name, !stopped.load(Ordering::Relaxed));
+                    if results.send((i, outcome)).is_err() {
+                        break;
                     }
                 }
-                Outcome::Done(Ok(result)) => results.push(result),
-                Outcome::Done(Err(error)) => {
-                    failed.get_or_insert(error);
+            });
+        }
+        drop(results);
+        let mut order = InOrder {
+            early: BTreeMap::new(),
+            oldest: 0,
+        };
+        let mut hand_on = |order: &mut InOrder<Outcome<T, E>>, i: usize, outcome| {
+            order.early.insert(i, outcome);
+            let before = order.oldest;
+            while let Some(outcome) = order.early.remove(&order.oldest) {
+                sink.take(outcome);
+                if !sink.wanted() {
+                    stopped.store(true, Ordering::Relaxed);
+                }
+                order.oldest += 1;
+            }
+            if order.oldest != before {
+                let (count, turn) = &handed;
+                *count.lock().unwrap_or_else(|e| e.into_inner()) = order.oldest;
+                turn.notify_all();
+            }
+        };
+        let mut loader = Loader::new(project);
+        loop {
+            while let Ok((i, outcome)) = received.try_recv() {
+                hand_on(&mut order, i, outcome);
+            }
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(name) = names.get(i) else { break };
+            // Too far ahead: the helpers' results come first.
+            while i >= order.oldest + BATCH {
+                let (j, outcome) = received.recv().expect("a helper holds the oldest result");
+                hand_on(&mut order, j, outcome);
+            }
+            let outcome = one(&mut loader, name, !stopped.load(Ordering::Relaxed));
+            hand_on(&mut order, i, outcome);
+        }
+        for (i, outcome) in received {
+            hand_on(&mut order, i, outcome);
+        }
+    });
+    sink.finish()
+}
+
+/// Results that came back before an older one.
+struct InOrder<O> {
+    early: BTreeMap<usize, O>,
+    oldest: usize,
+}
+
+/// Where outcomes go, in name order.
+struct Sink<T, E, C> {
+    errors: Vec<ConfigError>,
+    failed: Option<E>,
+    batch: Vec<T>,
+    consume: C,
+}
+
+impl<T, E, C: FnMut(Vec<T>) -> Result<(), E>> Sink<T, E, C> {
+    /// Whether work is still wanted: nothing is invalid and nothing failed.
+    fn wanted(&self) -> bool {
+        self.errors.is_empty() && self.failed.is_none()
+    }
+
+    fn take(&mut self, outcome: Outcome<T, E>) {
+        match outcome {
+            Outcome::Skipped => {}
+            // A mistake in a shared base is one mistake, however many
+            // environments extend it.
+            Outcome::Invalid(invalid) => {
+                for error in invalid.0 {
+                    if !self.errors.contains(&error) {
+                        self.errors.push(error);
+                    }
                 }
             }
-        }
-        if errors.is_empty()
-            && failed.is_none()
-            && let Err(error) = consume(results)
-        {
-            failed = Some(error);
+            Outcome::Done(Ok(result)) if self.wanted() => {
+                self.batch.push(result);
+                if self.batch.len() == BATCH {
+                    self.flush();
+                }
+            }
+            Outcome::Done(Ok(_)) => {}
+            Outcome::Done(Err(error)) => {
+                self.failed.get_or_insert(error);
+            }
         }
     }
-    // The configuration is judged first: a broken environment is the
-    // cause to report, whatever the work met before it was read.
-    match (errors.is_empty(), failed) {
-        (false, _) => Err(Stop::Config(ConfigErrors(errors))),
-        (true, Some(error)) => Err(Stop::Work(error)),
-        (true, None) => Ok(()),
+
+    fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        if self.wanted()
+            && let Err(error) = (self.consume)(batch)
+        {
+            self.failed = Some(error);
+        }
+    }
+
+    /// The configuration is judged first: a broken environment is the cause
+    /// to report, whatever the work met before it was read.
+    fn finish(mut self) -> Result<(), Stop<E>> {
+        if !self.batch.is_empty() {
+            self.flush();
+        }
+        match (self.errors.is_empty(), self.failed) {
+            (false, _) => Err(Stop::Config(ConfigErrors(self.errors))),
+            (true, Some(error)) => Err(Stop::Work(error)),
+            (true, None) => Ok(()),
+        }
     }
 }
