@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::{Error, Result};
 use crate::stacks::StackSpec;
 
+/// Renames below which a second thread costs more than it saves.
+const MANY_RENAMES: usize = 64;
+
 /// An environment's rendered files: each template and its readable
 /// companions, under `{dir}/{env}/`.
 pub struct EnvFiles {
@@ -82,13 +85,20 @@ impl Tree {
         // Each environment's folder is made once, not once per file.
         let folder = self.dir.join(&env.env);
         refuse_link(&folder)?;
-        match std::fs::create_dir(&folder) {
-            Ok(()) => lock(&self.made).push(folder.clone()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // A folder made just now holds no link; one that was there is
+        // checked for links to the files about to be replaced.
+        let fresh = match std::fs::create_dir(&folder) {
+            Ok(()) => {
+                lock(&self.made).push(folder.clone());
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(write_error(&folder)(e)),
-        }
+        };
         for (path, content) in env.files {
-            refuse_link(&path)?;
+            if !fresh {
+                refuse_link(&path)?;
+            }
             let name = path.file_name().expect("a file name").to_string_lossy();
             let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
             // Recorded before it is written: abandoning removes a file
@@ -103,9 +113,27 @@ impl Tree {
     /// Renames every staged file into place; the number of templates
     /// (readable companions are not counted).
     pub fn commit(self) -> Result<usize> {
-        for (temporary, path) in lock(&self.staged).iter() {
-            std::fs::rename(temporary, path).map_err(write_error(path))?;
+        let staged = lock(&self.staged);
+        let rename_all = |part: &[(PathBuf, PathBuf)]| -> Result<()> {
+            part.iter().try_for_each(|(temporary, path)| {
+                std::fs::rename(temporary, path).map_err(write_error(path))
+            })
+        };
+        // Renames are independent of each other: for a large tree, half go
+        // on another thread.
+        if staged.len() < MANY_RENAMES {
+            rename_all(&staged)?;
+            drop(staged);
+            return Ok(self.templates.into_inner());
         }
+        let (first, second) = staged.split_at(staged.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| rename_all(second));
+            let mine = rename_all(first);
+            let theirs = other.join().expect("a rename thread panicked");
+            mine.and(theirs)
+        })?;
+        drop(staged);
         Ok(self.templates.into_inner())
     }
 

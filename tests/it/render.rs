@@ -1007,6 +1007,49 @@ fn many_environments_stream_in_name_order_and_a_late_error_writes_nothing() {
         .map(|e| e.file_name())
         .collect();
     assert_eq!(left.len(), before, "no temporary file is left: {left:?}");
+    // A template of a tree already there that is a link is not written
+    // through (nor replaced).
+    let project = many_environments(None);
+    let cli_ok = || {
+        common::Cli::new().args([
+            std::ffi::OsStr::new("--project"),
+            project.path().as_os_str(),
+        ])
+    };
+    let mut templates: Vec<_> = std::fs::read_dir(tree.join("e00"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    templates.sort();
+    let elsewhere = out.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, "kept").unwrap();
+    std::fs::remove_file(&templates[0]).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &templates[0]).unwrap();
+    let linked = cli_ok()
+        .args(["render", "--all", "--out"])
+        .args([tree.as_os_str()])
+        .run();
+    assert_eq!(
+        linked.status.code(),
+        Some(1),
+        "{}",
+        common::transcript(&linked)
+    );
+    assert!(
+        common::stderr(&linked).contains("is a symbolic link"),
+        "{}",
+        common::stderr(&linked)
+    );
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "kept");
+    assert!(
+        std::fs::symlink_metadata(&templates[0])
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
     let printed = cli().args(["render", "--all"]).run();
     assert_eq!(printed.status.code(), Some(1));
     assert!(
