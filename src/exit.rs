@@ -26,11 +26,3 @@ impl Exit {
         self as u8
     }
 }
-
-/// Hands a large value to the process's end instead of freeing it: a
-/// command about to exit would otherwise spend more time returning a
-/// hundred environments' allocations than validating them. Only for values
-/// whose drop does nothing but free memory.
-pub fn leave_to_exit<T>(value: T) {
-    std::mem::forget(value);
-}

@@ -14,8 +14,7 @@ use crate::render::{self, Engine};
 pub fn run(session: &Session, args: &RenderArgs) -> Result<Exit> {
     let engine = Engine::new(&session.project)?;
     if let Some(dir) = &args.check {
-        let envs = session.environments(&args.selection)?;
-        return check(session, &engine, &envs, args, dir);
+        return check(session, &engine, args, dir);
     }
     match &args.out {
         Some(dir) => to_tree(session, &engine, args, dir)?,
@@ -95,29 +94,34 @@ fn to_stdout(session: &Session, engine: &Engine, args: &RenderArgs) -> Result<()
 
 /// `render --check DIR`, as `cargo fmt --check`: which committed templates
 /// differ from what the configuration renders now.
-fn check(
-    session: &Session,
-    engine: &Engine,
-    envs: &[Env],
-    args: &RenderArgs,
-    dir: &Path,
-) -> Result<Exit> {
+fn check(session: &Session, engine: &Engine, args: &RenderArgs, dir: &Path) -> Result<Exit> {
     let mut stale = Vec::new();
     let mut checked = 0;
-    for env in envs {
-        for (spec, text) in render::render_env_text(engine, env, args.stack)? {
-            let path = render::engine::output_path(dir, &env.name, &spec.name);
-            let readable = render::readable::companions(dir, &env.name, &spec.name, &text);
-            for (path, text) in std::iter::once((path, text)).chain(readable) {
-                checked += 1;
-                match std::fs::read_to_string(&path) {
-                    Ok(committed) if committed == text => {}
-                    Ok(_) => stale.push(format!("{}: out of date", path.display())),
-                    Err(_) => stale.push(format!("{}: missing", path.display())),
-                }
+    // The files `render --out` would write, each compared with the one there.
+    session.each_environment(
+        &args.selection,
+        Weight::Render,
+        |env| {
+            let templates = render::render_env_text(engine, env, args.stack)?;
+            let files = EnvFiles::new(dir, &env.name, templates).files;
+            let differ = files
+                .iter()
+                .filter_map(|(path, text)| match std::fs::read_to_string(path) {
+                    Ok(committed) if committed == *text => None,
+                    Ok(_) => Some(format!("{}: out of date", path.display())),
+                    Err(_) => Some(format!("{}: missing", path.display())),
+                })
+                .collect::<Vec<_>>();
+            Ok((files.len(), differ))
+        },
+        |batch| {
+            for (count, differ) in batch {
+                checked += count;
+                stale.extend(differ);
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
     if stale.is_empty() {
         session.printer.notice(&format!(
             "{checked} files under {} are up to date",

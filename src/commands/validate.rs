@@ -82,9 +82,10 @@ pub fn run(session: &Session, args: &ValidateArgs) -> Result<Exit> {
     // Only a line per environment is kept: the environments themselves are
     // dropped as soon as they are summed up.
     let mut environments = Vec::new();
-    let weight = match overrides {
-        Some(_) => Weight::Render,
-        None => Weight::Validate,
+    let weight = if overrides.is_some() {
+        Weight::Render
+    } else {
+        Weight::Validate
     };
     let checked = session.each_environment(
         &args.selection,

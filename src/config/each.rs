@@ -106,20 +106,12 @@ where
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(names.len() / weight.min_per_thread()).max(1);
-    if threads == 1 {
-        let mut loader = Loader::new(project);
-        for name in &names {
-            let outcome = one(&mut loader, name, sink.wanted());
-            sink.take(outcome);
-        }
-        return sink.finish();
-    }
-
     // Every thread takes the next name as it frees up, each with its own
     // loader for the whole pass; results are handed on in name order by
     // this thread, which works too and never sleeps while there is work. A
     // helper waits while it is a window ahead of the oldest result not yet
-    // handed on, which bounds what is held.
+    // handed on, which bounds what is held. With one thread, this one does
+    // everything in order and nothing waits.
     let next = AtomicUsize::new(0);
     let stopped = AtomicBool::new(false);
     let handed = (Mutex::new(0usize), Condvar::new());

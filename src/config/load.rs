@@ -80,19 +80,29 @@ impl<'p> Loader<'p> {
     }
 
     /// Whether `name`'s own file marks it abstract (a base for `extends`).
-    /// The file is parsed once: loading the environment reuses it.
-    pub(super) fn is_abstract(&mut self, name: &str) -> bool {
+    /// Only the file's own flag decides. A file that is TOML but not a valid
+    /// layer counts as deployable: loading it then reports its errors with
+    /// every other environment's. The file is parsed once: loading the
+    /// environment reuses it.
+    fn own_abstract_flag(&mut self, name: &str) -> Result<bool, LayerError> {
         match self.layer(name) {
-            Ok(layer) => layer.raw.is_abstract == Some(true),
+            Ok(layer) => Ok(layer.raw.is_abstract == Some(true)),
             Err(LayerError::Invalid {
                 table: Some(table), ..
-            }) => table.get("abstract").and_then(toml::Value::as_bool) == Some(true),
-            Err(_) => false,
+            }) => Ok(table.get("abstract").and_then(toml::Value::as_bool) == Some(true)),
+            Err(other) => Err(other),
         }
     }
 
-    /// Drops a parsed file that no environment loaded so far extends: an
-    /// environment's own file is not read again, a base's is.
+    /// Whether `name` is an abstract base; a file that cannot be read is
+    /// not, so that loading it reports why.
+    pub(super) fn is_abstract(&mut self, name: &str) -> bool {
+        self.own_abstract_flag(name).unwrap_or(false)
+    }
+
+    /// Drops an environment's own parsed file once it is loaded: only the
+    /// bases it extends are worth keeping. A file that is also a base is
+    /// parsed again when an environment extends it.
     pub(super) fn forget(&mut self, name: &str) {
         self.layers.remove(name);
     }
@@ -105,23 +115,14 @@ impl<'p> Loader<'p> {
             .map_err(|e| ConfigErrors::one(ConfigError::without_position(e.to_string())))?;
         let mut deployable = Vec::new();
         for name in names {
-            // Only the file's own `abstract` flag decides. A file that is
-            // TOML but not a valid layer is listed; loading it then reports
-            // its errors together with every other environment's.
-            let is_abstract = match self.layer(&name) {
-                Ok(layer) => layer.raw.is_abstract == Some(true),
+            let is_abstract = match self.own_abstract_flag(&name) {
+                Ok(flag) => flag,
                 Err(LayerError::Read(e)) => {
                     return Err(ConfigErrors::one(ConfigError::without_position(
                         e.to_string(),
                     )));
                 }
-                Err(LayerError::Invalid {
-                    table: Some(table), ..
-                }) => table.get("abstract").and_then(toml::Value::as_bool) == Some(true),
-                Err(LayerError::Invalid {
-                    errors,
-                    table: None,
-                }) => return Err(errors),
+                Err(LayerError::Invalid { errors, .. }) => return Err(errors),
             };
             if !is_abstract {
                 deployable.push(name);

@@ -96,12 +96,6 @@ impl Resource {
     }
 }
 
-/// `s3:prefix` values a role may list in one bucket.
-struct BucketAccess {
-    bucket_arn: String,
-    list_prefixes: Vec<String>,
-}
-
 /// An object ARN of `location`, or of everything under it with `wildcard`.
 pub(super) fn object_arn(location: &S3Location, wildcard: bool) -> String {
     let star = if wildcard { "*" } else { "" };
@@ -170,24 +164,6 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
     );
     let write_object_arns = sorted(writes.iter().map(|l| object_arn(l, true)).collect());
 
-    let mut buckets: Vec<BucketAccess> = Vec::new();
-    for location in reads.iter().map(|(l, _)| l).chain(writes.iter().copied()) {
-        let arn = names::bucket_arn(&location.bucket);
-        let prefix = format!("{}*", location.key);
-        match buckets.iter_mut().find(|b| b.bucket_arn == arn) {
-            Some(b) => b.list_prefixes.push(prefix),
-            None => buckets.push(BucketAccess {
-                bucket_arn: arn,
-                list_prefixes: vec![prefix],
-            }),
-        }
-    }
-    for bucket in &mut buckets {
-        bucket.list_prefixes.sort();
-        bucket.list_prefixes.dedup();
-    }
-    buckets.sort_by(|a, b| a.bucket_arn.cmp(&b.bucket_arn));
-
     let ecr_repository_arns = sorted(
         env.training
             .iter()
@@ -209,25 +185,12 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
             Resource::Many(write_object_arns),
         ));
     }
-    for (i, bucket) in buckets.into_iter().enumerate() {
-        data.push(
-            Grant::allow(
-                format!("ListPrefixes{}", i + 1),
-                &["s3:ListBucket"],
-                Resource::One(bucket.bucket_arn),
-            )
-            .when(json!({ "StringLike": { "s3:prefix": bucket.list_prefixes } })),
-        );
-    }
+    let listed: Vec<&S3Location> = reads.iter().map(|(l, _)| l).chain(writes).collect();
+    data.extend(list_prefixes(&listed));
     data.push(key_through_s3_and_sagemaker(
         env,
         "UseDataKeyThroughS3AndSageMaker",
-        &[
-            "kms:Decrypt",
-            "kms:DescribeKey",
-            "kms:Encrypt",
-            "kms:GenerateDataKey",
-        ],
+        &DATA_KEY_READ_WRITE,
     ));
     data.push(volume_grants(env));
 
@@ -338,6 +301,39 @@ fn network_interface_statements(env: &Env, network: &Network) -> Vec<Grant> {
     ]
 }
 
+/// `s3:ListBucket` per bucket, limited to the prefixes under `locations`.
+pub(super) fn list_prefixes(locations: &[&S3Location]) -> Vec<Grant> {
+    let buckets = sorted(locations.iter().map(|l| l.bucket.clone()).collect());
+    buckets
+        .iter()
+        .enumerate()
+        .map(|(i, bucket)| {
+            let prefixes = sorted(
+                locations
+                    .iter()
+                    .filter(|l| &l.bucket == bucket)
+                    .map(|l| format!("{}*", l.key))
+                    .collect(),
+            );
+            Grant::allow(
+                format!("ListPrefixes{}", i + 1),
+                &["s3:ListBucket"],
+                Resource::One(names::bucket_arn(bucket)),
+            )
+            .when(json!({ "StringLike": { "s3:prefix": prefixes } }))
+        })
+        .collect()
+}
+
+/// Reading and writing through the data key: what a role that both reads
+/// and writes encrypted objects needs of it.
+pub(super) const DATA_KEY_READ_WRITE: [&str; 4] = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+];
+
 /// What writing one's own log groups takes.
 pub(super) const WRITE_LOGS: [&str; 4] = [
     "logs:CreateLogGroup",
@@ -423,8 +419,9 @@ pub fn inline_policy_size(env: &Env, policies: &[InlinePolicy]) -> usize {
             Resource::Imported(import) => Some(import),
             _ => None,
         });
+    let resolved = non_whitespace_chars([&key_arn]);
     imports.fold(written, |size, import| {
-        size - non_whitespace_chars([import]) + non_whitespace_chars([&key_arn])
+        size - non_whitespace_chars([import]) + resolved
     })
 }
 

@@ -5,38 +5,11 @@
 //! capture out of model zones). The monitoring role reads captured data and
 //! baselines and writes only its reports.
 
-use serde_json::json;
-
 use super::env::{Env, S3Location};
-use super::names;
 use super::policies::{
-    Grant, InlinePolicy, Resource, WRITE_LOGS, document, ecr_login, key_through_s3_and_sagemaker,
-    metrics, object_arn, pull, sorted, volume_grants,
+    DATA_KEY_READ_WRITE, Grant, InlinePolicy, Resource, WRITE_LOGS, document, ecr_login,
+    key_through_s3_and_sagemaker, list_prefixes, metrics, object_arn, pull, sorted, volume_grants,
 };
-
-/// `s3:ListBucket` per bucket, limited to the prefixes read.
-fn list_prefixes(locations: &[&S3Location]) -> Vec<Grant> {
-    let buckets = sorted(locations.iter().map(|l| l.bucket.clone()).collect());
-    buckets
-        .iter()
-        .enumerate()
-        .map(|(i, bucket)| {
-            let prefixes = sorted(
-                locations
-                    .iter()
-                    .filter(|l| &l.bucket == bucket)
-                    .map(|l| format!("{}*", l.key))
-                    .collect(),
-            );
-            Grant::allow(
-                format!("ListPrefixes{}", i + 1),
-                &["s3:ListBucket"],
-                Resource::One(names::bucket_arn(bucket)),
-            )
-            .when(json!({ "StringLike": { "s3:prefix": prefixes } }))
-        })
-        .collect()
-}
 
 fn log_groups(env: &Env, groups: &[String]) -> Grant {
     let arns: Vec<String> = groups
@@ -81,12 +54,7 @@ pub fn serving_role_policies(env: &Env) -> Vec<InlinePolicy> {
         data.push(key_through_s3_and_sagemaker(
             env,
             "ReadModelsAndEncryptCapturedData",
-            &[
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:Encrypt",
-                "kms:GenerateDataKey",
-            ],
+            &DATA_KEY_READ_WRITE,
         ));
     } else {
         data.push(key_through_s3_and_sagemaker(
@@ -169,12 +137,7 @@ pub fn monitor_role_policies(env: &Env) -> Option<Vec<InlinePolicy>> {
     data.push(key_through_s3_and_sagemaker(
         env,
         "UseDataKeyThroughS3AndSageMaker",
-        &[
-            "kms:Decrypt",
-            "kms:DescribeKey",
-            "kms:Encrypt",
-            "kms:GenerateDataKey",
-        ],
+        &DATA_KEY_READ_WRITE,
     ));
     data.push(volume_grants(env));
     let repositories = sorted(

@@ -913,39 +913,49 @@ fn many_environments(broken: Option<usize>) -> tempfile::TempDir {
     project_with(&borrowed)
 }
 
+/// `mlinfra --project DIR ARGS…`, run.
+fn run_in(project: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    common::Cli::new()
+        .args([std::ffi::OsStr::new("--project"), project.as_os_str()])
+        .args(args)
+        .run()
+}
+
+/// `render --all --out TREE` in `project`.
+fn render_tree(project: &Path, tree: &Path) -> std::process::Output {
+    let args = ["render", "--all", "--out"].map(std::ffi::OsStr::new);
+    run_in(project, &[&args[..], &[tree.as_os_str()]].concat())
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
-fn many_environments_stream_in_name_order_and_a_late_error_writes_nothing() {
+fn many_environments_are_written_and_printed_in_name_order() {
     let project = many_environments(None);
-    let cli = || {
-        common::Cli::new().args([
-            std::ffi::OsStr::new("--project"),
-            project.path().as_os_str(),
-        ])
-    };
     let out = tempfile::tempdir().unwrap();
-    let tree = out.path().join("nested/rendered");
-    let written = cli()
-        .args(["render", "--all", "--out"])
-        .args([tree.as_os_str()])
-        .run();
+    let tree = out.path().join("rendered");
+    let written = render_tree(project.path(), &tree);
     assert_eq!(
         written.status.code(),
         Some(0),
         "{}",
         common::transcript(&written)
     );
-    let envs: Vec<String> = {
-        let mut names: Vec<String> = std::fs::read_dir(&tree)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
-    assert_eq!(envs.len(), 70, "{envs:?}");
+    assert_eq!(names_in(&tree).len(), 70);
     // stdout holds the same templates, in name order, as one JSON object.
-    let printed = cli().args(["render", "--all"]).run();
+    let printed = run_in(
+        project.path(),
+        &["render", "--all"].map(std::ffi::OsStr::new),
+    );
     assert_eq!(
         printed.status.code(),
         Some(0),
@@ -954,32 +964,30 @@ fn many_environments_stream_in_name_order_and_a_late_error_writes_nothing() {
     );
     let object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&printed.stdout).expect("one JSON object");
-    assert_eq!(object.len(), 4 * 70);
     let stacks: Vec<&String> = object.keys().collect();
+    assert_eq!(stacks.len(), 4 * 70);
     assert!(stacks[0].contains("-e00-"), "{stacks:?}");
     assert!(stacks[4 * 70 - 1].contains("-e69-"), "{stacks:?}");
-    let validated = cli().args(["validate", "--all"]).run();
+    let validated = run_in(
+        project.path(),
+        &["validate", "--all"].map(std::ffi::OsStr::new),
+    );
     let lines: Vec<String> = common::stdout(&validated)
         .lines()
         .map(str::to_string)
         .collect();
     assert_eq!(lines.len(), 70);
     assert!(lines[0].starts_with("e00: valid") && lines[69].starts_with("e69: valid"));
+}
 
-    // The last environment, in the second batch, is broken: the first
-    // batch was staged by then, and nothing of it is left.
+/// The last environment, in the second window, is broken: by then the
+/// first window's files were staged, and nothing of them is left.
+#[test]
+fn a_late_broken_environment_writes_and_prints_nothing() {
     let project = many_environments(Some(69));
-    let cli = || {
-        common::Cli::new().args([
-            std::ffi::OsStr::new("--project"),
-            project.path().as_os_str(),
-        ])
-    };
+    let out = tempfile::tempdir().unwrap();
     let fresh = out.path().join("fresh/rendered");
-    let failed = cli()
-        .args(["render", "--all", "--out"])
-        .args([fresh.as_os_str()])
-        .run();
+    let failed = render_tree(project.path(), &fresh);
     assert_eq!(
         failed.status.code(),
         Some(1),
@@ -995,42 +1003,48 @@ fn many_environments_stream_in_name_order_and_a_late_error_writes_nothing() {
         !out.path().join("fresh").exists(),
         "the folders it made are gone"
     );
-    let before = std::fs::read_dir(tree.join("e00")).unwrap().count();
-    let over = cli()
-        .args(["render", "--all", "--out"])
-        .args([tree.as_os_str()])
-        .run();
-    assert_eq!(over.status.code(), Some(1));
-    let left: Vec<_> = std::fs::read_dir(tree.join("e00"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
-    assert_eq!(left.len(), before, "no temporary file is left: {left:?}");
-    // A template of a tree already there that is a link is not written
-    // through (nor replaced).
+
+    let tree = out.path().join("rendered");
+    let valid = many_environments(None);
+    assert_eq!(render_tree(valid.path(), &tree).status.code(), Some(0));
+    let before = names_in(&tree.join("e00"));
+    assert_eq!(render_tree(project.path(), &tree).status.code(), Some(1));
+    assert_eq!(
+        names_in(&tree.join("e00")),
+        before,
+        "no temporary file is left"
+    );
+
+    let printed = run_in(
+        project.path(),
+        &["render", "--all"].map(std::ffi::OsStr::new),
+    );
+    assert_eq!(printed.status.code(), Some(1));
+    assert!(
+        printed.stdout.is_empty(),
+        "nothing is printed before every environment is valid"
+    );
+}
+
+/// A template of a tree already there that is a link is neither written
+/// through nor replaced.
+#[test]
+fn a_linked_template_in_an_existing_tree_is_refused() {
     let project = many_environments(None);
-    let cli_ok = || {
-        common::Cli::new().args([
-            std::ffi::OsStr::new("--project"),
-            project.path().as_os_str(),
-        ])
-    };
-    let mut templates: Vec<_> = std::fs::read_dir(tree.join("e00"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    templates.sort();
+    let out = tempfile::tempdir().unwrap();
+    let tree = out.path().join("rendered");
+    assert_eq!(render_tree(project.path(), &tree).status.code(), Some(0));
+    let template = tree.join("e00").join(
+        names_in(&tree.join("e00"))
+            .into_iter()
+            .find(|n| n.ends_with(".json"))
+            .unwrap(),
+    );
     let elsewhere = out.path().join("elsewhere.json");
     std::fs::write(&elsewhere, "kept").unwrap();
-    std::fs::remove_file(&templates[0]).unwrap();
-    std::os::unix::fs::symlink(&elsewhere, &templates[0]).unwrap();
-    let linked = cli_ok()
-        .args(["render", "--all", "--out"])
-        .args([tree.as_os_str()])
-        .run();
+    std::fs::remove_file(&template).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &template).unwrap();
+    let linked = render_tree(project.path(), &tree);
     assert_eq!(
         linked.status.code(),
         Some(1),
@@ -1044,16 +1058,9 @@ fn many_environments_stream_in_name_order_and_a_late_error_writes_nothing() {
     );
     assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "kept");
     assert!(
-        std::fs::symlink_metadata(&templates[0])
+        std::fs::symlink_metadata(&template)
             .unwrap()
             .file_type()
             .is_symlink()
-    );
-
-    let printed = cli().args(["render", "--all"]).run();
-    assert_eq!(printed.status.code(), Some(1));
-    assert!(
-        printed.stdout.is_empty(),
-        "nothing is printed before every environment is valid"
     );
 }
