@@ -127,17 +127,31 @@ Fixes (remove each once moto ships it):
     is serialized from the botocore output shape (moto's JSON serializer)
     into CBOR, timestamps as tag 1 epoch seconds; errors as `__type` and
     `Message` with the error's status.
+21. An action moto does not implement (DetectStackDrift, for one) raises
+    NotImplementedError, which the server turns into an HTML page with
+    status 500. Clients take a 500 for a passing failure and retry it (the
+    Rust SDK three times, with back-off) before they give up. AWS answers an
+    action it does not know with the error code `InvalidAction`; here such an
+    action is answered with that code and a message naming moto, serialized
+    by moto as the service's own errors are.
 """
 
-import datetime
-import fnmatch
-import json
-import re
-import struct
-import sys
-import threading
+import gc
 
-import moto
+# Importing moto and its backends allocates millions of objects that live as
+# long as the server; collecting them while they are built costs a third of
+# the start-up. They are frozen out of later collections below.
+gc.disable()
+
+import datetime  # noqa: E402
+import fnmatch  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import struct  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+
+import moto  # noqa: E402
 
 MOTO_VERSION = "5.2.5"
 if moto.__version__ != MOTO_VERSION:
@@ -190,6 +204,7 @@ FIXES = [
     "update-endpoint-weights-partial",
     "cloudwatch-alarm-resource",
     "cloudwatch-rpc-v2-cbor",
+    "unknown-action-error",
 ]
 
 # --- 1. KMS key tags --------------------------------------------------------
@@ -1569,6 +1584,39 @@ CloudWatchResponse._get_action = _cloudwatch_get_action_rpc_v2
 CloudWatchResponse.parse_parameters = _cloudwatch_parse_parameters_rpc_v2
 CloudWatchResponse.determine_response_protocol = _cloudwatch_response_protocol_rpc_v2
 
+# --- 21. Actions moto does not implement ------------------------------------
+
+from moto.core.exceptions import ServiceException  # noqa: E402
+from moto.core.responses import BaseResponse  # noqa: E402
+
+MISSING_ACTION = re.compile(r"^The (\w+) action has not been implemented$")
+
+
+class InvalidAction(ServiceException):
+    code = "InvalidAction"
+
+
+_call_action = BaseResponse.call_action
+
+
+def _call_action_or_invalid(self):
+    try:
+        return _call_action(self)
+    except NotImplementedError as error:
+        if not MISSING_ACTION.match(str(error)):
+            raise
+    action = self._get_action()
+    message = f"The action {action} is not implemented by the emulator (moto {moto.__version__})"
+    # The path call_action takes for any ServiceException a handler raises.
+    error_status, error_headers, error_body = self.serialized(ActionResult(InvalidAction(message)))
+    error_headers["status"] = error_status
+    status, headers, body = self._transform_response(self.response_headers, (error_body, error_headers))
+    headers, body = self._enrich_response(headers, body)
+    return status, headers, body
+
+
+BaseResponse.call_action = _call_action_or_invalid
+
 # --- The launcher's marker ---------------------------------------------------
 
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
@@ -1592,4 +1640,6 @@ def _dispatch_marked(self, environ, start_response):
 werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_marked
 
 if __name__ == "__main__":
+    gc.freeze()
+    gc.enable()
     sys.exit(main())

@@ -31,7 +31,7 @@ pub fn runs_in_builds(os: &str, arch: &str) -> bool {
 /// fixed timestamp: its bytes depend on the binary alone.
 pub fn zip(binary: &[u8]) -> Vec<u8> {
     const DOS_DATE_1980_01_01: u16 = (1 << 5) | 1;
-    let crc = crc32(binary);
+    let crc = crc32fast::hash(binary);
     // Zip's 32-bit sizes; mlinfra is far below 4 GiB.
     let size = u32::try_from(binary.len()).expect("a binary under 4 GiB");
     let name = BINARY_NAME.as_bytes();
@@ -75,38 +75,18 @@ pub fn zip(binary: &[u8]) -> Vec<u8> {
     out
 }
 
-/// CRC-32 (IEEE, reflected) through a table: a binary is tens of
-/// megabytes, eight times the work bit by bit.
-fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut crc = i as u32;
-            let mut bit = 0;
-            while bit < 8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-                bit += 1;
-            }
-            table[i] = crc;
-            i += 1;
-        }
-        table
-    };
-    !data.iter().fold(!0u32, |crc, &byte| {
-        TABLE[usize::from((crc as u8) ^ byte)] ^ (crc >> 8)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(super::crc32(b"123456789"), 0xCBF4_3926);
+    fn the_entry_carries_the_standard_crc32_of_its_bytes() {
+        let zip = super::zip(b"123456789");
+        // Local header's CRC-32 field, then the central directory's copy.
+        assert_eq!(&zip[14..18], &0xCBF4_3926u32.to_le_bytes());
+        let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        assert_eq!(
+            &zip[central + 16..central + 20],
+            &0xCBF4_3926u32.to_le_bytes()
+        );
     }
 
     use super::*;
