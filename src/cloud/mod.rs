@@ -23,7 +23,9 @@ pub mod stackset;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub use cfn::Cfn;
 pub use counter::CallCounter;
@@ -52,6 +54,23 @@ pub struct Connection {
     pub endpoint_url: Option<String>,
 }
 
+/// The HTTPS client of every AWS call: the SDK's own (hyper and rustls),
+/// with ring as rustls' cryptography. One per configuration, as the SDK's
+/// default: a connection pool belongs to the async runtime that opened it.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// The SDK's defaults (`aws_config::defaults`) with mlinfra's HTTPS client:
+/// where every configuration starts, the tests' included.
+pub fn sdk_defaults() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client())
+}
+
 /// The SDK configuration every client of mlinfra is built from: the default
 /// credential chain (of `--profile` when given), the given region, retries
 /// with backoff, and `endpoint_url` (or the SDK's own `AWS_ENDPOINT_URL`) for
@@ -59,7 +78,7 @@ pub struct Connection {
 /// needs path-style addressing, since `127.0.0.1:port` has no per-bucket
 /// host names.
 pub async fn load_config(region: &str, connection: &Connection) -> (SdkConfig, bool) {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = sdk_defaults()
         .region(Region::new(region.to_string()))
         .retry_config(retry_config(Duration::from_secs(1)));
     if let Some(profile) = &connection.profile {

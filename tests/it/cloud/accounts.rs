@@ -192,7 +192,7 @@ async fn bootstrap_creates_both_roles_and_the_environment_deploys_through_them()
         ),
         "{stdout}"
     );
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = mlinfra::cloud::sdk_defaults()
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&moto.endpoint)
         .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(

@@ -152,7 +152,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
     );
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(
-            &aws_config::defaults(aws_config::BehaviorVersion::latest())
+            &mlinfra::cloud::sdk_defaults()
                 .region(aws_config::Region::new(crate::common::moto::REGION))
                 .endpoint_url(&moto.endpoint)
                 .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
@@ -557,7 +557,7 @@ async fn the_account_guard_refuses_another_account_before_any_change() {
     // AWS_REGION, to the pipeline's region): the plan looks in us-east-1,
     // where dev is, and --verbose names the setting passed over.
     let cfn_elsewhere = {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let config = mlinfra::cloud::sdk_defaults()
             .region(aws_config::Region::new("eu-west-1"))
             .endpoint_url(&moto.endpoint)
             .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
@@ -1287,7 +1287,7 @@ async fn the_stack_policy_refuses_replacing_a_bucket_and_the_update_rolls_back()
     // Nothing changed: the bucket keeps its name, the template is the old one.
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(
-            &aws_config::defaults(aws_config::BehaviorVersion::latest())
+            &mlinfra::cloud::sdk_defaults()
                 .region(aws_config::Region::new(crate::common::moto::REGION))
                 .endpoint_url(&moto.endpoint)
                 .credentials_provider(aws_sdk_s3::config::Credentials::new(

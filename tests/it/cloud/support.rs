@@ -74,7 +74,7 @@ pub fn quick_poll() -> Poll {
 
 /// In-process clients for a moto server; CloudFormation calls are counted.
 pub async fn moto_clients(moto: &Moto, calls: &Calls) -> Clients {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = mlinfra::cloud::sdk_defaults()
         .region(Region::new(REGION))
         .endpoint_url(&moto.endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
@@ -92,7 +92,7 @@ pub async fn moto_clients(moto: &Moto, calls: &Calls) -> Clients {
 
 /// The raw CloudFormation client of a moto server, to inspect what a run left.
 pub async fn moto_cfn(moto: &Moto) -> aws_sdk_cloudformation::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = mlinfra::cloud::sdk_defaults()
         .region(Region::new(REGION))
         .endpoint_url(&moto.endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

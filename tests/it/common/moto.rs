@@ -145,7 +145,7 @@ impl Moto {
 
     /// An SDK configuration pointed at this server, with test credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        mlinfra::cloud::sdk_defaults()
             .region(aws_config::Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_sts::config::Credentials::new(
