@@ -7,12 +7,28 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-scripts/python-tools.sh
-export MLINFRA_VENV="$root/.venv"
+
+# The Python tools install while Rust compiles: only the tests need them.
+tools_log="$(mktemp)"
+scripts/python-tools.sh >"$tools_log" 2>&1 &
+tools=$!
+# Whatever stops this script, the install is waited for, never left running.
+trap 'wait "$tools" 2>/dev/null || true; rm -f "$tools_log"' EXIT
+
 cargo fmt --all --check
 # clippy-driver compiles the project's own crates for the test build, so
 # linting costs no second build: `cargo clippy` would check every dependency
-# again in its own profile.
-RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" \
-  CLIPPY_ARGS="-Dwarnings" \
-  cargo test --locked --all-targets "$@"
+# again in its own profile. The build below and the run after it use the same
+# flags, so the run compiles nothing.
+export RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
+export CLIPPY_ARGS="-Dwarnings"
+cargo test --locked --all-targets --no-run
+
+if ! wait "$tools"; then
+  cat "$tools_log" >&2
+  echo "scripts/python-tools.sh failed: the tests need its virtual environment" >&2
+  exit 1
+fi
+cat "$tools_log"
+export MLINFRA_VENV="$root/.venv"
+cargo test --locked --all-targets "$@"
