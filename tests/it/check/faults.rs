@@ -323,6 +323,30 @@ fn circular_extends_is_located_at_the_extends_that_closes_the_loop() {
 }
 
 #[test]
+fn a_file_s_own_fault_comes_first_and_an_overridden_fault_in_a_base_still_counts() {
+    let sandbox = Sandbox::new();
+    // The file's unknown key before its missing parent.
+    sandbox.write("prod", "bogus = 1\nextends = \"missing\"\n");
+    sandbox.fails_cleanly(Some("prod"), "prod.toml:1:1: bogus: ");
+    // `extends` and `abstract` of the wrong type, in the file that has them.
+    sandbox.write("prod", format!("extends = 3\n{VALID}"));
+    sandbox.fails_cleanly(Some("prod"), "prod.toml:1:11: extends: ");
+    sandbox.write("prod", format!("abstract = \"yes\"\n{VALID}"));
+    sandbox.fails_cleanly(Some("prod"), "prod.toml:1:12: abstract: ");
+    // A base's wrong value is its fault even where an environment overrides it.
+    sandbox
+        .write(
+            "base",
+            VALID.replace("region = \"us-east-1\"", "region = 5"),
+        )
+        .write(
+            "prod",
+            "extends = \"base\"\n[env]\nregion = \"us-east-1\"\n",
+        );
+    sandbox.fails_cleanly(Some("prod"), "base.toml:5:10: env.region: ");
+}
+
+#[test]
 fn a_fault_in_a_parent_file_is_reported_in_that_file() {
     let sandbox = Sandbox::new();
     sandbox
