@@ -146,7 +146,9 @@ gc.disable()
 import datetime  # noqa: E402
 import fnmatch  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import re  # noqa: E402
+import signal  # noqa: E402
 import struct  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -1639,7 +1641,91 @@ def _dispatch_marked(self, environ, start_response):
 
 werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_marked
 
+# --- Many servers from one start-up (`--fork-server`) ------------------------
+#
+# A test suite starts dozens of servers, each for one test, and each start
+# imports moto and applies the fixes above: over a second of CPU. With
+# `--fork-server` the launcher does that once and then serves requests on
+# standard input, one per line, answering each with one line:
+#
+#   start PORT SETTINGS LOG
+#                    a new server on 127.0.0.1:PORT with the environment
+#                    settings NAME=VALUE,... (`-` for none; moto reads them
+#                    when a request needs them), stderr to LOG -> its pid
+#   status PID       -> `running` or `exited CODE`
+#   stop PID         kills and reaps it -> `stopped`
+#
+# Each server is a forked copy of this process taken before any request, so
+# it starts with moto's empty state, exactly as a fresh launcher does. When
+# standard input closes, every server still running is stopped.
+
+
+def _serve_forked(port, settings, log):
+    """In the forked child: the server itself, never returning."""
+    code = 1
+    try:
+        if settings != "-":
+            os.environ.update(setting.split("=", 1) for setting in settings.split(","))
+        log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        null_fd = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null_fd, 0)
+        os.dup2(null_fd, 1)
+        os.dup2(log_fd, 2)
+        gc.enable()
+        sys.argv = [LAUNCHER, "-H", "127.0.0.1", "-p", port]
+        main()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _fork_server():
+    children = set()
+
+    def answer(text):
+        sys.stdout.write(f"{text}\n")
+        sys.stdout.flush()
+
+    for line in sys.stdin:
+        # The log's path is the rest of the line, spaces and all.
+        command, *args = line.rstrip("\n").split(" ", 3)
+        if command == "start" and len(args) == 3:
+            sys.stdout.flush()
+            pid = os.fork()
+            if pid == 0:
+                _serve_forked(*args)
+            children.add(pid)
+            answer(pid)
+        elif command == "status" and len(args) == 1:
+            pid = int(args[0])
+            if pid not in children:
+                answer("exited")
+                continue
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+            if reaped == 0:
+                answer("running")
+            else:
+                children.discard(pid)
+                answer(f"exited {os.waitstatus_to_exitcode(status)}")
+        elif command == "stop" and len(args) == 1:
+            pid = int(args[0])
+            if pid in children:
+                children.discard(pid)
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            answer("stopped")
+        else:
+            answer(f"error: unknown request {line.strip()!r}")
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    return 0
+
+
 if __name__ == "__main__":
+    # Whatever lives now is kept for the server's life: out of every collection.
     gc.freeze()
+    if sys.argv[1:] == ["--fork-server"]:
+        sys.exit(_fork_server())
     gc.enable()
     sys.exit(main())

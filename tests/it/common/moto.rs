@@ -9,12 +9,17 @@
 //! fail to deploy with misleading errors ("No export named …") and drift
 //! reports the emulator's gaps. The launcher answers `GET /mlinfra-emulator`
 //! and marks every response with the `x-mlinfra-emulator` header.
+//!
+//! Each server is forked, with moto's empty state, from one launcher per
+//! test binary started with `--fork-server`: the imports and fixes take over
+//! a second of CPU, paid once instead of once per test.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::common::{Cli, repo_root, venv_tool};
@@ -27,7 +32,7 @@ const MARKER_HEADER: &str = "x-mlinfra-emulator";
 pub const REGION: &str = "us-east-1";
 
 pub struct Moto {
-    child: Child,
+    process: Process,
     pub port: u16,
     pub endpoint: String,
     log: PathBuf,
@@ -85,10 +90,15 @@ impl Moto {
     }
 
     /// `env`: extra settings of the server, such as
-    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` for AWS managed policies.
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` for AWS managed policies. The
+    /// server comes from the launcher's fork server: the same launcher,
+    /// started in milliseconds instead of a second of imports.
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
-        let python = venv_tool("python");
-        let moto = Self::spawn(Command::new(python).arg(repo_root().join(LAUNCHER)), env);
+        let dir = tempfile::tempdir().expect("temp dir for the moto log");
+        let log = dir.path().join("moto.log");
+        let port = free_port();
+        let pid = ForkServer::shared().start(port, env, &log);
+        let moto = Self::ready(Process::Forked(pid), port, log, dir);
         if let Err(message) = check_launcher(moto.port) {
             panic!("{message}\n{}", moto.log_text());
         }
@@ -98,10 +108,10 @@ impl Moto {
     /// Plain `moto_server`, without the launcher: only to show that the
     /// harness refuses it.
     pub fn start_stock() -> Self {
-        Self::spawn(&mut Command::new(venv_tool("moto_server")), &[])
+        Self::spawn(&mut Command::new(venv_tool("moto_server")))
     }
 
-    fn spawn(command: &mut Command, env: &[(&str, &str)]) -> Self {
+    fn spawn(command: &mut Command) -> Self {
         // Fails loudly when the venv is missing.
         venv_tool("moto_server");
         let dir = tempfile::tempdir().expect("temp dir for the moto log");
@@ -110,14 +120,18 @@ impl Moto {
         let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACCOUNT_ID", ACCOUNT)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("moto log file"))
             .spawn()
             .expect("start moto_server from the venv");
+        Self::ready(Process::Own(child), port, log, dir)
+    }
+
+    /// Waits until the server on `port` answers; fails when it exits first.
+    fn ready(process: Process, port: u16, log: PathBuf, dir: tempfile::TempDir) -> Self {
         let mut moto = Moto {
-            child,
+            process,
             port,
             endpoint: format!("http://127.0.0.1:{port}"),
             log,
@@ -128,9 +142,9 @@ impl Moto {
             if let Some((200, _)) = http(port, "GET", "/moto-api/") {
                 return moto;
             }
-            if let Ok(Some(status)) = moto.child.try_wait() {
+            if let Some(status) = moto.process.exited() {
                 panic!(
-                    "moto_server exited with {status} before answering:\n{}",
+                    "moto_server exited ({status}) before answering:\n{}",
                     moto.log_text()
                 );
             }
@@ -191,7 +205,105 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.process {
+            Process::Own(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Process::Forked(pid) => ForkServer::shared().stop(*pid),
+        }
+    }
+}
+
+/// A server process: started for the test alone, or by the fork server.
+enum Process {
+    Own(Child),
+    Forked(u32),
+}
+
+impl Process {
+    /// How it ended, once it has.
+    fn exited(&mut self) -> Option<String> {
+        match self {
+            Process::Own(child) => child.try_wait().ok().flatten().map(|s| s.to_string()),
+            Process::Forked(pid) => {
+                let status = ForkServer::shared().ask(&format!("status {pid}"));
+                status.starts_with("exited").then_some(status)
+            }
+        }
+    }
+}
+
+/// The launcher run once per test binary with `--fork-server`: it imports
+/// moto and applies its fixes once, then forks a fresh server per test
+/// (see the launcher). It stops every server it started when this process
+/// exits and its standard input closes.
+struct ForkServer {
+    requests: ChildStdin,
+    answers: BufReader<ChildStdout>,
+    _process: Child,
+}
+
+impl ForkServer {
+    fn shared() -> std::sync::MutexGuard<'static, ForkServer> {
+        static SHARED: OnceLock<Mutex<ForkServer>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Mutex::new(ForkServer::spawn()))
+            .lock()
+            // A test that panicked mid-request leaves nothing half-sent.
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn spawn() -> Self {
+        venv_tool("moto_server");
+        let mut process = Command::new(venv_tool("python"))
+            .arg(repo_root().join(LAUNCHER))
+            .arg("--fork-server")
+            .env("MOTO_ACCOUNT_ID", ACCOUNT)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the launcher's fork server from the venv");
+        ForkServer {
+            requests: process.stdin.take().expect("piped stdin"),
+            answers: BufReader::new(process.stdout.take().expect("piped stdout")),
+            _process: process,
+        }
+    }
+
+    /// The answer to one request; `None` when the fork server is gone.
+    fn try_ask(&mut self, request: &str) -> Option<String> {
+        writeln!(self.requests, "{request}").ok()?;
+        let mut answer = String::new();
+        match self.answers.read_line(&mut answer) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(answer.trim_end().to_string()),
+        }
+    }
+
+    fn ask(&mut self, request: &str) -> String {
+        self.try_ask(request)
+            .unwrap_or_else(|| panic!("the fork server exited before answering {request:?}"))
+    }
+
+    fn start(&mut self, port: u16, env: &[(&str, &str)], log: &Path) -> u32 {
+        let settings = if env.is_empty() {
+            "-".to_string()
+        } else {
+            env.iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let answer = self.ask(&format!("start {port} {settings} {}", log.display()));
+        answer
+            .parse()
+            .unwrap_or_else(|_| panic!("the fork server did not start a server: {answer}"))
+    }
+
+    /// Stops a server; quietly, since it runs while a failed test unwinds.
+    fn stop(&mut self, pid: u32) {
+        let _ = self.try_ask(&format!("stop {pid}"));
     }
 }
