@@ -51,10 +51,9 @@ impl Session {
     pub fn environments(&self, selection: &Selection) -> Result<Vec<Env>> {
         // One loader: files shared by several environments are parsed once.
         let mut loader = config::Loader::new(&self.project);
-        let names = match (&selection.env, selection.all) {
-            (Some(name), _) => vec![name.clone()],
-            (None, true) => loader.deployable()?,
-            (None, false) => return Err(Error::Usage("choose --env NAME or --all".into())),
+        let names = match chosen(selection)? {
+            Chosen::One(name) => vec![name.to_string()],
+            Chosen::Deployable => loader.deployable()?,
         };
         Ok(loader.envs(&names)?)
     }
@@ -70,17 +69,12 @@ impl Session {
         work: impl Fn(&Env) -> Result<T> + Sync,
         consume: impl FnMut(Vec<T>) -> Result<()>,
     ) -> Result<()> {
-        let chosen = match (&selection.env, selection.all) {
-            (Some(name), _) => Chosen::One(name),
-            (None, true) => Chosen::Deployable,
-            (None, false) => return Err(Error::Usage("choose --env NAME or --all".into())),
-        };
-        config::each::each_env(&self.project, chosen, weight, work, consume).map_err(|stop| {
-            match stop {
+        config::each::each_env(&self.project, chosen(selection)?, weight, work, consume).map_err(
+            |stop| match stop {
                 Stop::Config(errors) => Error::Config(errors),
                 Stop::Work(error) => error,
-            }
-        })
+            },
+        )
     }
 
     pub fn all_environments(&self) -> Result<Vec<Env>> {
@@ -149,4 +143,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Which environments `--env NAME` or `--all` chose.
+fn chosen(selection: &Selection) -> Result<Chosen<'_>> {
+    match (&selection.env, selection.all) {
+        (Some(name), _) => Ok(Chosen::One(name)),
+        (None, true) => Ok(Chosen::Deployable),
+        (None, false) => Err(Error::Usage("choose --env NAME or --all".into())),
+    }
 }

@@ -79,11 +79,9 @@ where
 {
     let names = match chosen {
         Chosen::One(name) => vec![name.to_string()],
-        Chosen::Deployable => project.environment_names().map_err(|e| {
-            Stop::Config(ConfigErrors::one(ConfigError::without_position(
-                e.to_string(),
-            )))
-        })?,
+        Chosen::Deployable => project
+            .environment_names()
+            .map_err(|e| Stop::Config(e.into()))?,
     };
     let skip_abstract = matches!(chosen, Chosen::Deployable);
     let one = |loader: &mut Loader<'_>, name: &str, wanted: bool| -> Outcome<T, E> {

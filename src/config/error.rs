@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::locate::{KeyPath, Location};
-use crate::project::SourceFile;
+use crate::project::{SourceError, SourceFile};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -70,6 +70,13 @@ impl ConfigErrors {
 
     pub fn first(&self) -> &ConfigError {
         &self.0[0]
+    }
+}
+
+/// A file or folder that cannot be read or listed: an error with no position.
+impl From<SourceError> for ConfigErrors {
+    fn from(error: SourceError) -> Self {
+        Self::one(ConfigError::without_position(error.to_string()))
     }
 }
 

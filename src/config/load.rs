@@ -112,16 +112,12 @@ impl<'p> Loader<'p> {
         let names = self
             .project
             .environment_names()
-            .map_err(|e| ConfigErrors::one(ConfigError::without_position(e.to_string())))?;
+            .map_err(ConfigErrors::from)?;
         let mut deployable = Vec::new();
         for name in names {
             let is_abstract = match self.own_abstract_flag(&name) {
                 Ok(flag) => flag,
-                Err(LayerError::Read(e)) => {
-                    return Err(ConfigErrors::one(ConfigError::without_position(
-                        e.to_string(),
-                    )));
-                }
+                Err(LayerError::Read(e)) => return Err(e.into()),
                 Err(LayerError::Invalid { errors, .. }) => return Err(errors),
             };
             if !is_abstract {

@@ -186,13 +186,7 @@ pub fn execution_role_policies(env: &Env) -> Vec<InlinePolicy> {
         ));
     }
     let listed: Vec<&S3Location> = reads.iter().map(|(l, _)| l).chain(writes).collect();
-    data.extend(list_prefixes(&listed));
-    data.push(key_through_s3_and_sagemaker(
-        env,
-        "UseDataKeyThroughS3AndSageMaker",
-        &DATA_KEY_READ_WRITE,
-    ));
-    data.push(volume_grants(env));
+    data.extend(data_key_read_write(env, &listed));
 
     let mut images = Vec::new();
     if !ecr_repository_arns.is_empty() {
@@ -364,6 +358,20 @@ pub(super) fn volume_grants(env: &Env) -> Grant {
         Resource::data_key(env),
     )
     .when(json!({ "Bool": { "kms:GrantIsForAWSResource": "true" } }))
+}
+
+/// What a role that reads and writes objects under `locations` needs beside
+/// its object grants: listing their prefixes, the data key through S3 and
+/// SageMaker, and grants of the key to encrypt job volumes.
+pub(super) fn data_key_read_write(env: &Env, locations: &[&S3Location]) -> Vec<Grant> {
+    let mut grants = list_prefixes(locations);
+    grants.push(key_through_s3_and_sagemaker(
+        env,
+        "UseDataKeyThroughS3AndSageMaker",
+        &DATA_KEY_READ_WRITE,
+    ));
+    grants.push(volume_grants(env));
+    grants
 }
 
 /// `ecr:GetAuthorizationToken` has no resource-level permissions.

@@ -7,8 +7,8 @@
 
 use super::env::{Env, S3Location};
 use super::policies::{
-    DATA_KEY_READ_WRITE, Grant, InlinePolicy, Resource, WRITE_LOGS, document, ecr_login,
-    key_through_s3_and_sagemaker, list_prefixes, metrics, object_arn, pull, sorted, volume_grants,
+    DATA_KEY_READ_WRITE, Grant, InlinePolicy, Resource, WRITE_LOGS, data_key_read_write, document,
+    ecr_login, key_through_s3_and_sagemaker, metrics, object_arn, pull, sorted, volume_grants,
 };
 
 fn log_groups(env: &Env, groups: &[String]) -> Grant {
@@ -133,13 +133,7 @@ pub fn monitor_role_policies(env: &Env) -> Option<Vec<InlinePolicy>> {
         ),
     ];
     let listed: Vec<&S3Location> = captures.iter().chain(&outputs).copied().collect();
-    data.extend(list_prefixes(&listed));
-    data.push(key_through_s3_and_sagemaker(
-        env,
-        "UseDataKeyThroughS3AndSageMaker",
-        &DATA_KEY_READ_WRITE,
-    ));
-    data.push(volume_grants(env));
+    data.extend(data_key_read_write(env, &listed));
     let repositories = sorted(
         monitored
             .iter()

@@ -113,7 +113,10 @@ impl Tree {
     /// Renames every staged file into place; the number of templates
     /// (readable companions are not counted).
     pub fn commit(self) -> Result<usize> {
-        let staged = lock(&self.staged);
+        let staged = self
+            .staged
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let rename_all = |part: &[(PathBuf, PathBuf)]| -> Result<()> {
             part.iter().try_for_each(|(temporary, path)| {
                 std::fs::rename(temporary, path).map_err(write_error(path))
@@ -123,17 +126,15 @@ impl Tree {
         // on another thread.
         if staged.len() < MANY_RENAMES {
             rename_all(&staged)?;
-            drop(staged);
-            return Ok(self.templates.into_inner());
+        } else {
+            let (first, second) = staged.split_at(staged.len() / 2);
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| rename_all(second));
+                let mine = rename_all(first);
+                let theirs = other.join().expect("a rename thread panicked");
+                mine.and(theirs)
+            })?;
         }
-        let (first, second) = staged.split_at(staged.len() / 2);
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| rename_all(second));
-            let mine = rename_all(first);
-            let theirs = other.join().expect("a rename thread panicked");
-            mine.and(theirs)
-        })?;
-        drop(staged);
         Ok(self.templates.into_inner())
     }
 

@@ -343,6 +343,16 @@ async fn dev_drift_reports_each_change_made_behind_the_tools_back() {
         human.contains("not available: the endpoint does not implement DetectStackDrift"),
         "{human}"
     );
+    // The emulator says at once that it lacks drift detection: no call is retried.
+    let (calls, requests) = human
+        .lines()
+        .find_map(|line| {
+            let (calls, rest) = line.split_once(" AWS calls (")?;
+            let (requests, _) = rest.split_once(" requests)")?;
+            Some((calls.trim().to_string(), requests.to_string()))
+        })
+        .expect("the report counts its AWS calls");
+    assert_eq!(calls, requests, "{human}");
 }
 
 #[tokio::test]

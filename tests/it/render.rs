@@ -944,24 +944,14 @@ fn many_environments_are_written_and_printed_in_name_order() {
     let out = tempfile::tempdir().unwrap();
     let tree = out.path().join("rendered");
     let written = render_tree(project.path(), &tree);
-    assert_eq!(
-        written.status.code(),
-        Some(0),
-        "{}",
-        common::transcript(&written)
-    );
+    common::assert_exit_code(&written, 0);
     assert_eq!(names_in(&tree).len(), 70);
     // stdout holds the same templates, in name order, as one JSON object.
     let printed = run_in(
         project.path(),
         &["render", "--all"].map(std::ffi::OsStr::new),
     );
-    assert_eq!(
-        printed.status.code(),
-        Some(0),
-        "{}",
-        common::transcript(&printed)
-    );
+    common::assert_exit_code(&printed, 0);
     let object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&printed.stdout).expect("one JSON object");
     let stacks: Vec<&String> = object.keys().collect();
@@ -988,17 +978,8 @@ fn a_late_broken_environment_writes_and_prints_nothing() {
     let out = tempfile::tempdir().unwrap();
     let fresh = out.path().join("fresh/rendered");
     let failed = render_tree(project.path(), &fresh);
-    assert_eq!(
-        failed.status.code(),
-        Some(1),
-        "{}",
-        common::transcript(&failed)
-    );
-    assert!(
-        common::stderr(&failed).contains("e69.toml"),
-        "{}",
-        common::stderr(&failed)
-    );
+    common::assert_exit_code(&failed, 1);
+    common::assert_stderr_has(&failed, "e69.toml");
     assert!(
         !out.path().join("fresh").exists(),
         "the folders it made are gone"
@@ -1045,17 +1026,8 @@ fn a_linked_template_in_an_existing_tree_is_refused() {
     std::fs::remove_file(&template).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &template).unwrap();
     let linked = render_tree(project.path(), &tree);
-    assert_eq!(
-        linked.status.code(),
-        Some(1),
-        "{}",
-        common::transcript(&linked)
-    );
-    assert!(
-        common::stderr(&linked).contains("is a symbolic link"),
-        "{}",
-        common::stderr(&linked)
-    );
+    common::assert_exit_code(&linked, 1);
+    common::assert_stderr_has(&linked, "is a symbolic link");
     assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "kept");
     assert!(
         std::fs::symlink_metadata(&template)

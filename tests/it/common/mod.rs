@@ -133,6 +133,19 @@ pub fn transcript(output: &std::process::Output) -> String {
     )
 }
 
+/// Fails unless the run exited with `code`, showing everything it printed.
+#[track_caller]
+pub fn assert_exit_code(output: &std::process::Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{}", transcript(output));
+}
+
+/// Fails unless stderr holds `part`, showing stderr.
+#[track_caller]
+pub fn assert_stderr_has(output: &std::process::Output, part: &str) {
+    let text = stderr(output);
+    assert!(text.contains(part), "{part:?} not in stderr:\n{text}");
+}
+
 /// What a reader sees of Markdown: its text and code spans, in order, as a
 /// CommonMark parser (with GitHub's tables and strikethrough) reads them, and
 /// how many emphasised runs it found.
