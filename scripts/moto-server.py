@@ -1641,6 +1641,76 @@ def _dispatch_marked(self, environ, start_response):
 
 werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_marked
 
+# --- Less work per request (moto's answers are the same) --------------------
+#
+# Profiled under the test suite, most of the emulator's CPU went to three
+# things that change no answer:
+#
+# - moto reads every template with PyYAML's pure-Python loader (several times
+#   per stack and change set), and falls back to JSON only when that fails.
+#   mlinfra's templates are JSON: here a template that parses as JSON is read
+#   by the JSON parser, and anything else by moto's YAML path as before.
+# - To match a request's host, moto lists its own package folder and stats
+#   each of its ~200 entries, on every request. The list cannot change while
+#   the server runs: it is listed once.
+# - botocore's service models (the SageMaker one alone is megabytes of JSON)
+#   and its endpoint data are loaded on a service's first request and cached
+#   per process, so every forked server loaded them again. The fork server
+#   loads them for the services mlinfra calls before it forks (see below).
+
+
+class _JsonFirstYaml:
+    """moto's `yaml` module as moto's CloudFormation sees it, but `load`
+    tries JSON first: JSON is YAML, and the C JSON parser is ~100× faster."""
+
+    def __init__(self, yaml_module):
+        self._yaml = yaml_module
+
+    def load(self, stream, Loader):  # noqa: N803 (PyYAML's own name)
+        if isinstance(stream, (str, bytes)) and stream.lstrip()[:1] in ("{", b"{"):
+            try:
+                return json.loads(stream)
+            except ValueError:
+                pass
+        return self._yaml.load(stream, Loader=Loader)
+
+    def __getattr__(self, name):
+        return getattr(self._yaml, name)
+
+
+cfn.yaml = _JsonFirstYaml(cfn.yaml)
+cfn_responses.yaml = _JsonFirstYaml(cfn_responses.yaml)
+
+from moto import backends as moto_backends  # noqa: E402
+
+_MOTO_MODULES = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _MOTO_MODULES
+
+# The botocore models of what mlinfra calls (`cloud/`), loaded before forking.
+PRELOADED_SERVICE_MODELS = (
+    "application-autoscaling",
+    "cloudformation",
+    "cloudwatch",
+    "iam",
+    "s3",
+    "sagemaker",
+    "sts",
+)
+
+
+def _preload_service_models():
+    from moto.core.base_backend import AccountSpecificBackend
+    from moto.core.utils import get_service_model
+
+    # Each service's backend also asks botocore's endpoint data for its
+    # regions, through one session per process.
+    session = AccountSpecificBackend.get_session()
+    for service in PRELOADED_SERVICE_MODELS:
+        get_service_model(service)
+        for partition in session.get_available_partitions():
+            session.get_available_regions(service, partition_name=partition)
+
+
 # --- Many servers from one start-up (`--fork-server`) ------------------------
 #
 # A test suite starts dozens of servers, each for one test, and each start
@@ -1724,8 +1794,10 @@ def _fork_server():
 
 if __name__ == "__main__":
     # Whatever lives now is kept for the server's life: out of every collection.
-    gc.freeze()
     if sys.argv[1:] == ["--fork-server"]:
+        _preload_service_models()
+        gc.freeze()
         sys.exit(_fork_server())
+    gc.freeze()
     gc.enable()
     sys.exit(main())

@@ -31,4 +31,7 @@ if ! wait "$tools"; then
 fi
 cat "$tools_log"
 export MLINFRA_VENV="$root/.venv"
+# The emulator and linter tests spend a share of their time waiting on the
+# processes they start: one test thread more than cores keeps the cores busy.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-$(($(nproc) + 1))}"
 cargo test --locked --all-targets "$@"

@@ -80,12 +80,9 @@ fn the_handler_permission_table_is_current_with_the_installed_schemas() {
 
 #[test]
 fn policy_sentry_confirms_the_generated_policies_grant_on_star_only_what_cannot_be_scoped() {
-    for action in mlinfra::delivery::policy::UNSCOPED {
-        assert_eq!(
-            crate::common::linters::resource_arn_format(action),
-            "*",
-            "{action} has resource-level permissions"
-        );
+    let formats = crate::common::linters::resource_arn_formats(mlinfra::delivery::policy::UNSCOPED);
+    for (action, format) in &formats {
+        assert_eq!(format, "*", "{action} has resource-level permissions");
     }
 }
 

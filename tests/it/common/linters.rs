@@ -1,5 +1,6 @@
 //! The two template linters the suite holds every rendered shape to.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
@@ -55,29 +56,40 @@ pub fn checkov_without_failures(dir: &Path) -> (Value, Option<i32>) {
     (report, out.status.code())
 }
 
-/// policy_sentry's `resource_arn_format` of an IAM action: `*` when the
-/// action has no resource-level permissions.
-pub fn resource_arn_format(action: &str) -> String {
-    let (service, name) = action.split_once(':').expect("service:Action");
-    let out = Command::new(venv_tool("policy_sentry"))
-        .args([
-            "query",
-            "action-table",
-            "--service",
-            service,
-            "--name",
-            name,
-        ])
+/// policy_sentry's `resource_arn_format` of each IAM action (`*` when the
+/// action has no resource-level permissions; empty when policy_sentry does
+/// not know the action). One process for all of them: each start of
+/// policy_sentry costs half a second of imports. The query is the one
+/// `policy_sentry query action-table --service S --name A` prints.
+pub fn resource_arn_formats(actions: &[&str]) -> BTreeMap<String, String> {
+    const QUERY: &str = "\
+import json, sys
+from policy_sentry.querying.actions import get_action_data
+formats = {}
+for action in sys.argv[1:]:
+    service, name = action.split(':', 1)
+    rows = (get_action_data(service, name) or {}).get(service) or [{}]
+    formats[action] = rows[0].get('resource_arn_format') or ''
+print(json.dumps(formats))
+";
+    // Fails loudly when the venv lacks policy_sentry, as its command would.
+    venv_tool("policy_sentry");
+    let out = Command::new(venv_tool("python"))
+        .args(["-c", QUERY])
+        .args(actions)
         .output()
-        .expect("policy_sentry runs");
+        .expect("policy_sentry's query runs");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let table: Value = serde_json::from_slice(&out.stdout).expect("policy_sentry prints JSON");
-    table[service][0]["resource_arn_format"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    let formats: BTreeMap<String, String> =
+        serde_json::from_slice(&out.stdout).expect("the query prints a JSON object");
+    assert_eq!(
+        formats.len(),
+        actions.len(),
+        "an answer per action: {formats:?}"
+    );
+    formats
 }
