@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::StackCheck;
 use super::rule::RuleId;
-use crate::config::rules::has_instance_storage;
+use crate::config::instances::has_instance_storage;
 use crate::template::Resource;
 use crate::template::ids::{PipelineDefinition, pipeline_definition};
 use crate::template::value::{is_true, one_or_many};

@@ -1,8 +1,6 @@
 //! AWS naming rules and catalogues: each check returns what is wrong, in words
 //! a user can act on, or `None`.
 
-use aws_sdk_sagemaker::types::{ProductionVariantInstanceType, TrainingInstanceType};
-
 /// Commercial-partition regions (`arn:aws:`); other partitions are not supported.
 pub const REGIONS: &[&str] = &[
     "af-south-1",
@@ -40,49 +38,6 @@ pub const REGIONS: &[&str] = &[
     "us-west-1",
     "us-west-2",
 ];
-
-const GPU_FAMILIES: &[&str] = &["g4dn", "g5", "g6", "g6e", "g7", "g7e"];
-
-/// `ml.g4dn.xlarge` → `g4dn`.
-pub fn instance_family(instance_type: &str) -> &str {
-    instance_type.split('.').nth(1).unwrap_or("")
-}
-
-/// GPU families: g4dn, g5, g6, g6e, g7, g7e and the p2–p6 lines.
-pub fn is_gpu_instance(instance_type: &str) -> bool {
-    let family = instance_family(instance_type);
-    GPU_FAMILIES.contains(&family)
-        || (family.starts_with('p') && family[1..].starts_with(|c: char| c.is_ascii_digit()))
-}
-
-pub fn is_training_instance(instance_type: &str) -> bool {
-    TrainingInstanceType::values().contains(&instance_type)
-}
-
-/// Every SageMaker training instance type, as the SDK lists them.
-pub fn training_instances() -> impl Iterator<Item = &'static str> {
-    TrainingInstanceType::values().iter().copied()
-}
-
-/// Every SageMaker endpoint instance type, as the SDK lists them.
-pub fn serving_instances() -> impl Iterator<Item = &'static str> {
-    ProductionVariantInstanceType::values().iter().copied()
-}
-
-pub fn is_serving_instance(instance_type: &str) -> bool {
-    ProductionVariantInstanceType::values().contains(&instance_type)
-}
-
-/// Training instance types close to a mistyped one, to suggest in the error.
-pub fn similar_training_instances(instance_type: &str) -> Vec<&'static str> {
-    let family = instance_family(instance_type);
-    TrainingInstanceType::values()
-        .iter()
-        .copied()
-        .filter(|t| !family.is_empty() && instance_family(t) == family)
-        .take(6)
-        .collect()
-}
 
 /// S3 general purpose bucket naming rules.
 pub fn bucket_name_problem(name: &str) -> Option<String> {
@@ -350,43 +305,9 @@ pub fn is_service_principal(principal: &str) -> bool {
         })
 }
 
-/// Instance types with local NVMe storage, on which SageMaker rejects a volume
-/// KMS key (the storage is hardware-encrypted instead).
-pub fn has_instance_storage(instance_type: &str) -> bool {
-    super::instances::local_storage(instance_type).is_local()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gpu_families_are_recognised() {
-        for t in [
-            "ml.g4dn.xlarge",
-            "ml.g5.2xlarge",
-            "ml.p3.2xlarge",
-            "ml.p4d.24xlarge",
-            "ml.g6e.xlarge",
-        ] {
-            assert!(is_gpu_instance(t), "{t}");
-        }
-        for t in [
-            "ml.m5.large",
-            "ml.c5.xlarge",
-            "ml.trn1.2xlarge",
-            "ml.inf2.xlarge",
-        ] {
-            assert!(!is_gpu_instance(t), "{t}");
-        }
-    }
-
-    #[test]
-    fn the_sdk_catalogue_knows_common_types() {
-        assert!(is_training_instance("ml.g4dn.xlarge"));
-        assert!(!is_training_instance("ml.g4dn.huge"));
-        assert!(is_serving_instance("ml.m5.large"));
-    }
 
     #[test]
     fn bucket_rules() {

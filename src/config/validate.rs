@@ -575,7 +575,8 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
 
     for (instance_type, price) in &raw.prices {
         let path = root.key("prices").key(instance_type);
-        if !rules::is_training_instance(instance_type) && !rules::is_serving_instance(instance_type)
+        if !instances::is_training_instance(instance_type)
+            && !instances::is_serving_instance(instance_type)
         {
             c.fail(
                 &path,
@@ -846,17 +847,17 @@ fn validate_training(
         .unwrap_or_default();
     if raw.instance_type.is_some() {
         let itp = path.key("instance_type");
-        if !rules::is_training_instance(&instance_type) {
-            let hint = match suggest::closest(&instance_type, rules::training_instances()) {
+        if !instances::is_training_instance(&instance_type) {
+            let hint = match suggest::closest(&instance_type, instances::training_instances()) {
                 Some(near) => format!("; did you mean `{near}`?"),
                 None => {
-                    let similar = rules::similar_training_instances(&instance_type);
+                    let similar = instances::similar_training_instances(&instance_type);
                     if similar.is_empty() {
                         String::new()
                     } else {
                         format!(
                             " (the {} family has: {})",
-                            rules::instance_family(&instance_type),
+                            instances::instance_family(&instance_type),
                             similar.join(", ")
                         )
                     }
@@ -866,7 +867,7 @@ fn validate_training(
                 &itp,
                 format!("{instance_type:?} is not a SageMaker training instance type{hint}"),
             );
-        } else if gpu && !rules::is_gpu_instance(&instance_type) {
+        } else if gpu && !instances::is_gpu_instance(&instance_type) {
             c.fail(&itp, format!("{instance_type:?} has no GPU but the job needs one (GPU families: g4dn, g5, g6, g6e, g7, g7e, p2–p6; set gpu = false for a CPU job)"));
         }
     }

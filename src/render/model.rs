@@ -15,7 +15,7 @@ use crate::config::policies::InlinePolicy;
 use crate::config::serving_policies;
 
 use super::dashboard;
-use crate::config::rules;
+use crate::config::instances;
 use crate::stacks::{Layer, StackSpec};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -289,7 +289,7 @@ fn endpoint_model<'a>(env: &Env, endpoint: &'a Endpoint) -> EndpointModel<'a> {
             .then(|| serving::variants(&endpoint.shadow_variants)),
         volume_kms: endpoint
             .all_variants()
-            .all(|v| v.serverless.is_none() && !rules::has_instance_storage(&v.instance_type)),
+            .all(|v| v.serverless.is_none() && !instances::has_instance_storage(&v.instance_type)),
         excluded_retained,
         serverless: endpoint.variants.iter().any(|v| v.serverless.is_some()),
         deployment_config: endpoint.deployment.as_ref().map(serving::deployment_config),

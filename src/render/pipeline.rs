@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Env;
 use crate::config::env::TrainingJob;
-use crate::config::rules;
+use crate::config::instances;
 use crate::config::training::{CODE_CHANNEL, Channel, Compression, InputMode, RangeKind, Tuning};
 
 /// Placeholder substituted by `Fn::Sub` in the training template.
@@ -110,7 +110,7 @@ fn job_arguments(env: &Env, job: &TrainingJob) -> Map<String, Value> {
         "InstanceCount": job.instance_count,
         "VolumeSizeInGB": job.volume_gb,
     });
-    if !rules::has_instance_storage(&job.instance_type) {
+    if !instances::has_instance_storage(&job.instance_type) {
         resources["VolumeKmsKeyId"] = json!(KEY_ARN_VARIABLE);
     }
     let mut stopping = json!({ "MaxRuntimeInSeconds": job.max_runtime_seconds });

@@ -309,12 +309,12 @@ fn validate_variant(
     } else {
         c.required(&instance_type, &type_path).unwrap_or_default()
     };
-    if type_given && !rules::is_serving_instance(&instance_type) {
+    if type_given && !instances::is_serving_instance(&instance_type) {
         c.fail(
             &type_path,
             format!(
                 "{instance_type:?} is not a SageMaker endpoint instance type{}",
-                super::suggest::did_you_mean(&instance_type, rules::serving_instances())
+                super::suggest::did_you_mean(&instance_type, instances::serving_instances())
             ),
         );
     }

@@ -404,7 +404,7 @@ pub(super) fn validate_monitor(
         .clone()
         .unwrap_or_else(|| MONITOR_INSTANCE_TYPE.to_string());
     if instances::lookup(&instance_type).is_none()
-        || !MONITOR_FAMILIES.contains(&rules::instance_family(&instance_type))
+        || !MONITOR_FAMILIES.contains(&instances::instance_family(&instance_type))
     {
         c.fail(
             &path.key("instance_type"),
