@@ -3,12 +3,12 @@
 //! CloudFormation handler permissions current with the installed schemas;
 //! the actions granted on `*` confirmed unscopable by policy_sentry.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::linters::{assert_cfn_lint_clean, checkov_without_failures};
+use crate::common::linters::{assert_cfn_lint_clean, template_set};
 use crate::common::{Cli, repo_root, snapshot_settings, venv_tool};
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
@@ -24,14 +24,23 @@ fn bootstrap(env: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn write_all(dir: &Path) -> Vec<String> {
+/// The bootstrap stack of every example environment (the linters'
+/// `bootstrap` set).
+pub fn write_bootstraps(dir: &Path) -> Vec<PathBuf> {
     ENVS.iter()
         .map(|env| {
             let path = dir.join(format!("dogbreed-{env}-bootstrap.json"));
             std::fs::write(&path, bootstrap(env)).unwrap();
-            path.display().to_string()
+            path
         })
         .collect()
+}
+
+/// The delivery stack (the linters' `delivery` set).
+pub fn write_delivery_stack(dir: &Path) -> Vec<PathBuf> {
+    let path = dir.join("dogbreed-delivery.json");
+    std::fs::write(&path, delivery()).unwrap();
+    vec![path]
 }
 
 #[test]
@@ -45,21 +54,20 @@ fn bootstrap_templates_are_snapshotted() {
 
 #[test]
 fn cfn_lint_finds_nothing_in_the_bootstrap_templates() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = write_all(dir.path());
-    assert_cfn_lint_clean(&files);
+    let set = template_set("bootstrap");
+    assert_eq!(set.files.len(), ENVS.len());
+    set.assert_cfn_lint_clean();
 }
 
 #[test]
 fn checkov_fails_no_check_in_the_bootstrap_templates() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = write_all(dir.path());
-    let (report, _) = checkov_without_failures(dir.path());
-    let summary = &report["summary"];
-    assert_eq!(summary["parsing_errors"], 0, "{summary}");
+    let set = template_set("bootstrap");
+    let checkov = set.checkov_without_failures();
+    assert_eq!(checkov.parsing_errors, Vec::<Value>::new());
     assert!(
-        summary["passed"].as_u64().unwrap_or(0) > files.len() as u64,
-        "{summary}"
+        checkov.passed.len() > set.files.len(),
+        "{} passed",
+        checkov.passed.len()
     );
 }
 
@@ -191,12 +199,9 @@ fn the_delivery_stack_is_snapshotted_and_promotes_with_approvals_before_protecte
 
 #[test]
 fn cfn_lint_and_checkov_pass_the_delivery_stack() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("dogbreed-delivery.json");
-    std::fs::write(&path, delivery()).unwrap();
-    assert_cfn_lint_clean(&[&path]);
-    let (report, _) = checkov_without_failures(dir.path());
-    assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 5);
+    let set = template_set("delivery");
+    set.assert_cfn_lint_clean();
+    assert!(set.checkov_without_failures().passed.len() > 5);
 }
 
 /// The data and IAM stacks of prod as StackSet templates of a fleet over two

