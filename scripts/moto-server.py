@@ -1659,6 +1659,10 @@ werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_marked
 #   loads them for the services mlinfra calls before it forks (see below).
 
 
+# A template that opens as a JSON object, found without copying the template.
+JSON_OBJECT_START = re.compile(r"\s*\{")
+
+
 class _JsonFirstYaml:
     """moto's `yaml` module as moto's CloudFormation sees it, but `load`
     tries JSON first: JSON is YAML, and the C JSON parser is ~100× faster."""
@@ -1667,7 +1671,7 @@ class _JsonFirstYaml:
         self._yaml = yaml_module
 
     def load(self, stream, Loader):  # noqa: N803 (PyYAML's own name)
-        if isinstance(stream, (str, bytes)) and stream.lstrip()[:1] in ("{", b"{"):
+        if isinstance(stream, str) and JSON_OBJECT_START.match(stream):
             try:
                 return json.loads(stream)
             except ValueError:

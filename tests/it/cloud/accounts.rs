@@ -192,15 +192,7 @@ async fn bootstrap_creates_both_roles_and_the_environment_deploys_through_them()
         ),
         "{stdout}"
     );
-    let config = mlinfra::cloud::sdk_defaults()
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
-        .load()
-        .await;
-    let iam = aws_sdk_iam::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_loader("us-east-1").load().await);
     let policy = iam
         .get_role_policy()
         .role_name("dogbreed-dev-cloudformation")

@@ -150,20 +150,7 @@ async fn dev_is_created_then_unchanged_then_changed_through_the_cli() {
         "iam starts after data: {}",
         applied.stderr
     );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(
-            &mlinfra::cloud::sdk_defaults()
-                .region(aws_config::Region::new(crate::common::moto::REGION))
-                .endpoint_url(&moto.endpoint)
-                .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-                    "testing", "testing", None, None, "moto",
-                ))
-                .load()
-                .await,
-        )
-        .force_path_style(true)
-        .build(),
-    );
+    let s3 = moto.s3().await;
     let buckets = s3.list_buckets().send().await.unwrap();
     let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
     assert!(
@@ -556,17 +543,8 @@ async fn the_account_guard_refuses_another_account_before_any_change() {
     // The environment's region wins over the caller's (CodeBuild always sets
     // AWS_REGION, to the pipeline's region): the plan looks in us-east-1,
     // where dev is, and --verbose names the setting passed over.
-    let cfn_elsewhere = {
-        let config = mlinfra::cloud::sdk_defaults()
-            .region(aws_config::Region::new("eu-west-1"))
-            .endpoint_url(&moto.endpoint)
-            .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
-            .load()
-            .await;
-        aws_sdk_cloudformation::Client::new(&config)
-    };
+    let cfn_elsewhere =
+        { aws_sdk_cloudformation::Client::new(&moto.sdk_loader("eu-west-1").load().await) };
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.json");
     let output = moto
@@ -1285,20 +1263,7 @@ async fn the_stack_policy_refuses_replacing_a_bucket_and_the_update_rolls_back()
         "{failed:?}"
     );
     // Nothing changed: the bucket keeps its name, the template is the old one.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(
-            &mlinfra::cloud::sdk_defaults()
-                .region(aws_config::Region::new(crate::common::moto::REGION))
-                .endpoint_url(&moto.endpoint)
-                .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "testing", "testing", None, None, "moto",
-                ))
-                .load()
-                .await,
-        )
-        .force_path_style(true)
-        .build(),
-    );
+    let s3 = moto.s3().await;
     let buckets: Vec<String> = s3
         .list_buckets()
         .send()
@@ -1379,6 +1344,31 @@ fn a_stock_moto_server_is_refused_with_a_message_naming_the_launcher() {
 
     let launcher = Moto::start();
     assert_eq!(crate::common::moto::check_launcher(launcher.port), Ok(()));
+}
+
+#[test]
+fn the_launcher_refuses_a_moto_version_other_than_the_one_it_patches() {
+    // The same launcher, run by an interpreter whose moto claims another
+    // version: it stops before serving, naming both versions. (The port is
+    // invalid, so a launcher without the check ends with a usage error.)
+    let script = format!(
+        "import moto, runpy, sys\n\
+         moto.__version__ = '0.0.1'\n\
+         sys.argv = ['{launcher}', '-p', 'no-port']\n\
+         runpy.run_path('{launcher}', run_name='__main__')\n",
+        launcher = crate::common::moto::LAUNCHER
+    );
+    let output = std::process::Command::new(crate::common::venv_tool("python"))
+        .current_dir(crate::common::repo_root())
+        .args(["-c", &script])
+        .output()
+        .expect("python runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("patches moto 5.2.5, found moto 0.0.1"),
+        "{stderr}"
+    );
 }
 
 /// Runs `apply --plan` on `document` (written to a file beside `dir`).

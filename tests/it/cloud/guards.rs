@@ -12,8 +12,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aws_config::Region;
-use aws_sdk_cloudformation::config::Credentials;
 use mlinfra::apply::{self, ApplyError, ApplyOptions, protect};
 use mlinfra::cloud::{Cfn, Clients, retry_config};
 use mlinfra::config::{self, Env};
@@ -78,10 +76,7 @@ fn env_of(project: &Path) -> (Env, Vec<RenderedStack>) {
 
 /// In-process clients through `endpoint`, with quick retries and polling.
 async fn clients_at(endpoint: &str) -> Clients {
-    let config = mlinfra::cloud::sdk_defaults()
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+    let config = crate::common::moto::sdk_loader(endpoint, REGION)
         .retry_config(retry_config(Duration::from_millis(5)))
         .load()
         .await;

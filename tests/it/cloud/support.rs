@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_cloudformation::config::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -74,10 +73,8 @@ pub fn quick_poll() -> Poll {
 
 /// In-process clients for a moto server; CloudFormation calls are counted.
 pub async fn moto_clients(moto: &Moto, calls: &Calls) -> Clients {
-    let config = mlinfra::cloud::sdk_defaults()
-        .region(Region::new(REGION))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+    let config = moto
+        .sdk_loader(REGION)
         .retry_config(retry_config(Duration::from_millis(10)))
         .load()
         .await;
@@ -92,13 +89,7 @@ pub async fn moto_clients(moto: &Moto, calls: &Calls) -> Clients {
 
 /// The raw CloudFormation client of a moto server, to inspect what a run left.
 pub async fn moto_cfn(moto: &Moto) -> aws_sdk_cloudformation::Client {
-    let config = mlinfra::cloud::sdk_defaults()
-        .region(Region::new(REGION))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await;
-    aws_sdk_cloudformation::Client::new(&config)
+    aws_sdk_cloudformation::Client::new(&moto.sdk_config().await)
 }
 
 /// Clients around a mocked CloudFormation client; no other client is called.

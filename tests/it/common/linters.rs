@@ -5,7 +5,7 @@
 //! for its findings, so the two run side by side on the test threads. Each
 //! set's test reads and asserts only its own findings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,14 +132,12 @@ pub struct Checkov {
 impl Checkov {
     /// The resources checkov looked at: a scan that parsed nothing has none.
     pub fn resource_count(&self) -> usize {
-        let mut resources: Vec<(&Value, &Value)> = [&self.passed, &self.failed, &self.skipped]
+        [&self.passed, &self.failed, &self.skipped]
             .into_iter()
             .flatten()
-            .map(|check| (&check["file_path"], &check["resource"]))
-            .collect();
-        resources.sort_by_key(|(file, resource)| (file.to_string(), resource.to_string()));
-        resources.dedup();
-        resources.len()
+            .map(|check| (check["file_path"].as_str(), check["resource"].as_str()))
+            .collect::<BTreeSet<_>>()
+            .len()
     }
 }
 

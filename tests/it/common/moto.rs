@@ -63,6 +63,17 @@ fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     Some((status, response))
 }
 
+/// The SDK's loader for an emulator (or a proxy in front of one) at
+/// `endpoint`, in `region`, with test credentials.
+pub fn sdk_loader(endpoint: &str, region: &str) -> aws_config::ConfigLoader {
+    mlinfra::cloud::sdk_defaults()
+        .region(aws_config::Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+}
+
 /// Whether the server on `port` is the project's launcher: its marker
 /// endpoint answers and names it, with the marker header. The error says
 /// what to run instead.
@@ -159,14 +170,22 @@ impl Moto {
 
     /// An SDK configuration pointed at this server, with test credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        mlinfra::cloud::sdk_defaults()
-            .region(aws_config::Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await
+        self.sdk_loader(REGION).load().await
+    }
+
+    /// The SDK's loader for this server in `region`, with test credentials,
+    /// for a test to add its own settings before loading.
+    pub fn sdk_loader(&self, region: &str) -> aws_config::ConfigLoader {
+        sdk_loader(&self.endpoint, region)
+    }
+
+    /// An S3 client of this server: path-style, since `127.0.0.1:port` has
+    /// no per-bucket host names.
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
     }
 
     pub fn log_text(&self) -> String {
