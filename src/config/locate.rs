@@ -6,6 +6,7 @@ use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -15,14 +16,23 @@ use crate::project::{SourceFile, line_column};
 /// One step of a key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
-    // Shared, not copied: a path is cloned for every key below it.
-    Key(std::sync::Arc<str>),
+    Key(Arc<str>),
     Index(usize),
 }
 
 /// `invokers[0].endpoints[1]`, built one segment at a time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyPath(Vec<Segment>);
+///
+/// Validation derives a path for every key it checks and needs one only
+/// when a check fails, so extending a path must be cheap: each path shares
+/// its parent and adds one node, instead of copying every segment above it.
+#[derive(Clone, Default)]
+pub struct KeyPath(Option<Arc<Node>>);
+
+struct Node {
+    parent: KeyPath,
+    segment: Segment,
+    depth: usize,
+}
 
 impl KeyPath {
     pub fn root() -> Self {
@@ -30,28 +40,69 @@ impl KeyPath {
     }
 
     pub fn key(&self, key: &str) -> Self {
-        let mut next = self.clone();
-        next.0.push(Segment::Key(key.into()));
-        next
+        self.then(Segment::Key(key.into()))
     }
 
     pub fn index(&self, index: usize) -> Self {
-        let mut next = self.clone();
-        next.0.push(Segment::Index(index));
-        next
+        self.then(Segment::Index(index))
     }
 
-    pub fn segments(&self) -> &[Segment] {
-        &self.0
+    fn then(&self, segment: Segment) -> Self {
+        Self(Some(Arc::new(Node {
+            parent: self.clone(),
+            segment,
+            depth: self.len() + 1,
+        })))
+    }
+
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |node| node.depth)
+    }
+
+    /// The segments from the top level down.
+    pub fn segments(&self) -> Vec<Segment> {
+        let mut segments = Vec::with_capacity(self.len());
+        let mut at = &self.0;
+        while let Some(node) = at {
+            segments.push(node.segment.clone());
+            at = &node.parent.0;
+        }
+        segments.reverse();
+        segments
+    }
+}
+
+impl PartialEq for KeyPath {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (&self.0, &other.0);
+        loop {
+            match (a, b) {
+                (None, None) => return true,
+                (Some(x), Some(y)) if Arc::ptr_eq(x, y) => return true,
+                (Some(x), Some(y)) if x.depth == y.depth && x.segment == y.segment => {
+                    (a, b) = (&x.parent.0, &y.parent.0);
+                }
+                _ => return false,
+            }
+        }
+    }
+}
+
+impl Eq for KeyPath {}
+
+impl fmt::Debug for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("KeyPath").field(&self.segments()).finish()
     }
 }
 
 impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
+        let segments = self.segments();
+        if segments.is_empty() {
             return f.write_str("(top level)");
         }
-        for (i, segment) in self.0.iter().enumerate() {
+        for (i, segment) in segments.iter().enumerate() {
             match segment {
                 Segment::Key(key) => {
                     if i > 0 {
@@ -194,9 +245,10 @@ impl<'a> Locator<'a> {
     /// (the base that defines the endpoint, not the file that overrides one
     /// of its values): that is where the missing key belongs.
     pub fn locate(&self, path: &KeyPath) -> Location {
-        let full = path.segments().len();
+        let segments = path.segments();
+        let full = segments.len();
         for depth in (0..=full).rev() {
-            let prefix = &path.segments()[..depth];
+            let prefix = &segments[..depth];
             let layers: Vec<_> = if depth == full {
                 self.layers.iter().collect()
             } else {

@@ -7,6 +7,7 @@
 //! validation claims every derived name through [`Scope`] and reports each
 //! collision at both places.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -75,14 +76,19 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The form in which two names are the same to AWS.
-    pub fn normalise(self, name: &str) -> String {
+    /// The form in which two names are the same to AWS; borrowed when the
+    /// name already is in that form, as nearly every name is.
+    pub fn normalise(self, name: &str) -> Cow<'_, str> {
         match self {
             Scope::Resource(_) | Scope::Output(_) | Scope::Export | Scope::Alarm => {
-                name.to_string()
+                Cow::Borrowed(name)
             }
             Scope::Bucket | Scope::Role | Scope::Pipeline | Scope::Endpoint => {
-                name.to_ascii_lowercase()
+                if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(name.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(name)
+                }
             }
         }
     }

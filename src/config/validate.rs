@@ -1,6 +1,7 @@
 //! Semantic checks on the merged configuration, turning it into an `Env`.
 //! Every problem is collected (not just the first) and located in its file.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -71,7 +72,8 @@ struct Collision {
 #[derive(Debug, Clone)]
 struct Claim {
     scope: Scope,
-    name: String,
+    /// mlinfra's own names are borrowed: every environment reserves them.
+    name: Cow<'static, str>,
     claimant: Claimant,
 }
 
@@ -79,7 +81,7 @@ impl Checker<'_> {
     fn claim(&mut self, scope: Scope, name: &str, owner: &Owner) {
         self.claims.push(Claim {
             scope,
-            name: name.to_string(),
+            name: Cow::Owned(name.to_string()),
             claimant: Claimant::Entry(owner.clone()),
         });
     }
@@ -90,10 +92,10 @@ impl Checker<'_> {
         }
     }
 
-    fn reserve(&mut self, scope: Scope, name: String, what: &'static str) {
+    fn reserve(&mut self, scope: Scope, name: impl Into<Cow<'static, str>>, what: &'static str) {
         self.claims.push(Claim {
             scope,
-            name,
+            name: name.into(),
             claimant: Claimant::Reserved(what),
         });
     }
@@ -103,16 +105,25 @@ impl Checker<'_> {
     /// an entry deriving one of mlinfra's own names would replace it. Each
     /// colliding pair is reported once at each of its two places.
     fn check_collisions(&mut self) {
-        let mut groups: BTreeMap<(Scope, String), Vec<usize>> = BTreeMap::new();
-        for (i, claim) in self.claims.iter().enumerate() {
-            groups
-                .entry((claim.scope, claim.scope.normalise(&claim.name)))
-                .or_default()
-                .push(i);
-        }
+        // Claims sorted by name, then grouped: runs of one name are the
+        // collisions. Every environment has dozens of claims and almost never
+        // a collision, so this allocates once.
+        let mut sorted: Vec<(Scope, Cow<'_, str>, usize)> = self
+            .claims
+            .iter()
+            .enumerate()
+            .map(|(i, claim)| (claim.scope, claim.scope.normalise(&claim.name), i))
+            .collect();
+        sorted.sort_unstable();
+        let groups: Vec<Vec<usize>> = sorted
+            .chunk_by(|a, b| (a.0, &a.1) == (b.0, &b.1))
+            .filter(|run| run.len() > 1)
+            .map(|run| run.iter().map(|&(_, _, i)| i).collect())
+            .collect();
+        drop(sorted);
         // (entry, other) → the names they share, in claim order.
         let mut pairs: Vec<Collision> = Vec::new();
-        for indices in groups.values() {
+        for indices in &groups {
             for &i in indices {
                 let Claimant::Entry(owner) = &self.claims[i].claimant else {
                     continue;
@@ -487,7 +498,7 @@ pub fn validate(loaded: &Loaded, packager: &mut Packager) -> Result<Env, ConfigE
         region: &region,
     };
     for (scope, name, what) in names::reserved_logical_ids() {
-        c.reserve(scope, name.to_string(), what);
+        c.reserve(scope, name, what);
     }
     c.reserve(Scope::Bucket, names.log_bucket(), "the access-log bucket");
     c.reserve(
