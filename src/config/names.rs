@@ -503,18 +503,37 @@ pub struct Names<'a> {
     pub region: &'a str,
 }
 
+/// `{project}-{env}` as part of a longer name.
+struct Prefix<'a>(&'a str, &'a str);
+
+impl fmt::Display for Prefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.0, self.1)
+    }
+}
+
 impl Names<'_> {
     /// `{project}-{env}`: the prefix of every stack and resource name.
     pub fn prefix(&self) -> String {
-        format!("{}-{}", self.project, self.env)
+        self.prefix_in_place().to_string()
+    }
+
+    /// The prefix written straight into the name that starts with it.
+    fn prefix_in_place(&self) -> Prefix<'_> {
+        Prefix(self.project, self.env)
     }
 
     pub fn stack(&self, layer: Layer) -> String {
-        format!("{}-{layer}", self.prefix())
+        format!("{}-{layer}", self.prefix_in_place())
     }
 
     pub fn zone_bucket(&self, zone: &str) -> String {
-        format!("{}-{zone}-{}-{}", self.prefix(), self.account, self.region)
+        format!(
+            "{}-{zone}-{}-{}",
+            self.prefix_in_place(),
+            self.account,
+            self.region
+        )
     }
 
     /// The access-log bucket: what a zone named `access-logs` would be called.
@@ -523,49 +542,49 @@ impl Names<'_> {
     }
 
     pub fn key_alias(&self) -> String {
-        format!("alias/{}-data", self.prefix())
+        format!("alias/{}-data", self.prefix_in_place())
     }
 
     pub fn execution_role(&self) -> String {
-        format!("{}-sagemaker-execution", self.prefix())
+        format!("{}-sagemaker-execution", self.prefix_in_place())
     }
 
     /// The role of the environment's SageMaker models: reads models, never writes them.
     pub fn serving_role(&self) -> String {
-        format!("{}-sagemaker-serving", self.prefix())
+        format!("{}-sagemaker-serving", self.prefix_in_place())
     }
 
     /// The role of the data-quality monitoring jobs.
     pub fn monitor_role(&self) -> String {
-        format!("{}-sagemaker-monitor", self.prefix())
+        format!("{}-sagemaker-monitor", self.prefix_in_place())
     }
 
     /// The CloudWatch dashboard of the environment's endpoints.
     pub fn dashboard(&self) -> String {
-        format!("{}-serving", self.prefix())
+        format!("{}-serving", self.prefix_in_place())
     }
 
     pub fn pipeline_role(&self) -> String {
-        format!("{}-training-pipeline", self.prefix())
+        format!("{}-training-pipeline", self.prefix_in_place())
     }
 
     /// The role builds assume to deploy this environment (`mlinfra bootstrap`).
     pub fn deploy_role(&self) -> String {
-        format!("{}-deploy", self.prefix())
+        format!("{}-deploy", self.prefix_in_place())
     }
 
     /// CloudFormation's execution role for this environment's stacks (`mlinfra bootstrap`).
     pub fn cloudformation_role(&self) -> String {
-        format!("{}-cloudformation", self.prefix())
+        format!("{}-cloudformation", self.prefix_in_place())
     }
 
     /// The stack holding those two roles.
     pub fn bootstrap_stack(&self) -> String {
-        format!("{}-bootstrap", self.prefix())
+        format!("{}-bootstrap", self.prefix_in_place())
     }
 
     pub fn invoker_role(&self, invoker: &str) -> String {
-        format!("{}-invoke-{invoker}", self.prefix())
+        format!("{}-invoke-{invoker}", self.prefix_in_place())
     }
 
     pub fn role_arn(&self, role: &str) -> String {
@@ -577,11 +596,11 @@ impl Names<'_> {
     }
 
     pub fn pipeline(&self, job: &str) -> String {
-        format!("{}-{job}", self.prefix())
+        format!("{}-{job}", self.prefix_in_place())
     }
 
     pub fn endpoint(&self, endpoint: &str) -> String {
-        format!("{}-{endpoint}", self.prefix())
+        format!("{}-{endpoint}", self.prefix_in_place())
     }
 
     pub fn endpoint_arn(&self, endpoint_name: &str) -> String {
@@ -609,7 +628,7 @@ impl Names<'_> {
 
     /// The SNS topic the serving alarms notify.
     pub fn alarm_topic(&self) -> String {
-        format!("{}-serving-alarms", self.prefix())
+        format!("{}-serving-alarms", self.prefix_in_place())
     }
 
     pub fn key_arn_export(&self) -> String {
