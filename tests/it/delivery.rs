@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::linters::{assert_cfn_lint_clean, template_set};
+use crate::common::linters::template_set;
 use crate::common::{Cli, repo_root, snapshot_settings, venv_tool};
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
@@ -207,7 +207,7 @@ fn cfn_lint_and_checkov_pass_the_delivery_stack() {
 /// The data and IAM stacks of prod as StackSet templates of a fleet over two
 /// regions: no account id or region of prod's own, role names carrying the
 /// region wherever they are named, buckets and keys still retained; and
-/// cfn-lint accepts them as they are.
+/// cfn-lint and checkov accept them as they are.
 fn shared_fleet_templates() -> Vec<mlinfra::fleet::FleetTemplate> {
     use mlinfra::config::fleet::{Fleet, Permissions, Preferences, Targets};
     use mlinfra::project::Project;
@@ -233,20 +233,28 @@ fn shared_fleet_templates() -> Vec<mlinfra::fleet::FleetTemplate> {
     mlinfra::fleet::render(&env, &fleet, &rendered).unwrap()
 }
 
+/// The StackSet templates of prod's fleet (the linters' `stacksets` set).
+pub fn write_stacksets(dir: &Path) -> Vec<PathBuf> {
+    shared_fleet_templates()
+        .iter()
+        .filter(|t| t.layer.is_some())
+        .map(|t| {
+            let path = dir.join(format!("{}.json", t.stack_set));
+            std::fs::write(&path, &t.template.text).unwrap();
+            path
+        })
+        .collect()
+}
+
 #[test]
-fn shared_stackset_templates_are_snapshotted_and_lint_clean() {
+fn shared_stackset_templates_are_snapshotted_and_pass_cfn_lint_and_checkov() {
     let templates = shared_fleet_templates();
     assert_eq!(templates.len(), 3, "bootstrap, data, iam");
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
     for t in templates.iter().filter(|t| t.layer.is_some()) {
         let layer = t.layer.unwrap();
         snapshot_settings().bind(|| {
             insta::assert_snapshot!(format!("fleet__prod_{layer}"), t.template.text);
         });
-        let path = dir.path().join(format!("{}.json", t.stack_set));
-        std::fs::write(&path, &t.template.text).unwrap();
-        files.push(path.display().to_string());
     }
     for t in &templates {
         let body = serde_json::json!([t.template.value["Resources"], t.template.value["Outputs"]]);
@@ -256,5 +264,8 @@ fn shared_stackset_templates_are_snapshotted_and_lint_clean() {
         }
         assert!(!body.contains("\"us-east-1"), "{}: {body}", t.stack_set);
     }
-    assert_cfn_lint_clean(&files);
+    let set = template_set("stacksets");
+    assert_eq!(set.files.len(), 2, "data and iam");
+    set.assert_cfn_lint_clean();
+    assert!(set.checkov_without_failures().passed.len() > set.files.len());
 }

@@ -543,23 +543,6 @@ fn user_text_inside_the_pipeline_definition_stays_literal_under_fn_sub() {
     assert_eq!(args["ResourceConfig"]["InstanceType"], "ml.g4dn.xlarge");
 }
 
-/// Renders every environment of the example to files (the linters' `examples` set).
-pub fn render_all_to(out: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let project = example();
-    let engine = Engine::new(&project).unwrap();
-    for name in config::deployable_environments(&project).unwrap() {
-        let env = config::load_env(&project, &name).unwrap();
-        for stack in render::render_env(&engine, &env).unwrap() {
-            let path = render::engine::output_path(out, &name, &stack.spec.name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &stack.template.text).unwrap();
-            files.push(path);
-        }
-    }
-    files
-}
-
 #[test]
 fn cfn_lint_finds_nothing_in_any_rendered_template() {
     let set = template_set("examples");

