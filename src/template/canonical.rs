@@ -222,6 +222,34 @@ struct Key<'a> {
     encoded: Text<'a>,
 }
 
+/// Where the run of plain string content at the start of `bytes` ends: at
+/// the first quote, backslash or control byte. Eight bytes are tested at a
+/// time: most strings of a template (ARNs, names, whole escaped pipeline
+/// definitions) run for dozens of bytes.
+fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // A byte of `word` is below `n` (at most 0x80): its borrow sets the high
+    // bit. Borrows can also flag bytes after a real hit, never before one,
+    // so the lowest flag is exact.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
+    let equal = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        let stops = below(word, b' ') | equal(word, b'"') | equal(word, b'\\');
+        if stops != 0 {
+            return Some(at + stops.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter()
+        .position(|b| STRING_STOPS[usize::from(*b)])
+        .map(|i| at + i)
+}
+
 /// The bytes that end a run of plain string content: a quote, a backslash,
 /// or a control byte.
 static STRING_STOPS: [bool; 256] = {
@@ -291,7 +319,7 @@ impl<'a> Parser<'a> {
         let mut escapes = Escapes::None;
         loop {
             let rest = self.bytes.get(self.at..)?;
-            self.at += rest.iter().position(|b| STRING_STOPS[usize::from(*b)])?;
+            self.at += string_stop(rest)?;
             match self.bytes[self.at] {
                 b'"' => break,
                 // A backslash. serde_json writes these characters this way;
@@ -435,9 +463,16 @@ fn reencode(raw: &str) -> Option<String> {
 }
 
 fn indent(out: &mut String, level: usize) {
-    out.push('\n');
-    for _ in 0..level {
-        out.push_str("  ");
+    // A new line and the indentation in one copy, at any usual depth.
+    const LINE: &str = concat!("\n", "                                        ");
+    match LINE.get(..1 + 2 * level) {
+        Some(line) => out.push_str(line),
+        None => {
+            out.push('\n');
+            for _ in 0..level {
+                out.push_str("  ");
+            }
+        }
     }
 }
 
@@ -568,6 +603,35 @@ mod tests {
         assert_eq!(document.text(), through_value(input));
         let value: serde_json::Value = serde_json::from_str(&through_value(input)).unwrap();
         assert_eq!(document.into_value(), value);
+    }
+
+    /// The eight-at-a-time scan stops exactly where a byte-by-byte scan
+    /// does: at every length and position, after bytes next to the stops in
+    /// value (a borrow from one must not flag another), and not at all in a
+    /// run with no stop.
+    #[test]
+    fn a_string_run_ends_where_a_byte_by_byte_scan_ends() {
+        let stop = |b: &u8| *b < b' ' || *b == b'"' || *b == b'\\';
+        let neighbours = [b' ', b'!', b'#', b'[', b']', b'a', 0x7f, 0x80, 0xc3, 0xff];
+        let stops = [b'"', b'\\', 0x00, 0x01, b'\t', b'\n', 0x1f];
+        for len in 0..=26 {
+            for &filler in &neighbours {
+                let plain = vec![filler; len];
+                assert_eq!(super::string_stop(&plain), None, "{plain:?}");
+                for at in 0..len {
+                    for &byte in &stops {
+                        let mut run = plain.clone();
+                        run[at] = byte;
+                        // A second stop after the first must not move it.
+                        if at + 1 < len {
+                            run[at + 1] = 0x00;
+                        }
+                        let expected = run.iter().position(stop);
+                        assert_eq!(super::string_stop(&run), expected, "{run:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
