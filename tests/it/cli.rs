@@ -764,3 +764,19 @@ fn render_out_writes_all_or_nothing_and_never_through_a_link() {
     );
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
+
+/// On Linux the binary is linked at a fixed address (`build.rs`): an ELF
+/// executable, not a position-independent one (a shared object to the
+/// loader), whose pointers the loader would rewrite at every start.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_binary_is_linked_at_a_fixed_address() {
+    let bytes = std::fs::read(common::mlinfra_bin()).expect("the binary reads");
+    assert_eq!(&bytes[..4], b"\x7fELF", "not an ELF file");
+    // e_type, after the 16 bytes of e_ident: 2 is ET_EXEC, 3 is ET_DYN (PIE).
+    let kind = u16::from_le_bytes([bytes[16], bytes[17]]);
+    assert_eq!(
+        kind, 2,
+        "ELF type {kind}: the binary is position-independent"
+    );
+}
