@@ -8,7 +8,7 @@ use crate::config::Env;
 use crate::config::each::Weight;
 use crate::error::Result;
 use crate::exit::Exit;
-use crate::render::write::{EnvFiles, JsonObject, Tree};
+use crate::render::write::{JsonObject, Tree};
 use crate::render::{self, Engine};
 
 pub fn run(session: &Session, args: &RenderArgs) -> Result<Exit> {
@@ -31,10 +31,7 @@ fn to_tree(session: &Session, engine: &Engine, args: &RenderArgs, dir: &Path) ->
     let rendered = session.each_environment(
         &args.selection,
         Weight::Render,
-        |env| {
-            let templates = render::render_env_text(engine, env, args.stack)?;
-            tree.stage(EnvFiles::new(dir, &env.name, templates))
-        },
+        |env| tree.stage(render::render_env_files(engine, env, args.stack, dir)?),
         |_| Ok(()),
     );
     if let Err(error) = rendered {
@@ -102,8 +99,7 @@ fn check(session: &Session, engine: &Engine, args: &RenderArgs, dir: &Path) -> R
         &args.selection,
         Weight::Render,
         |env| {
-            let templates = render::render_env_text(engine, env, args.stack)?;
-            let files = EnvFiles::new(dir, &env.name, templates).files;
+            let files = render::render_env_files(engine, env, args.stack, dir)?.files;
             let differ = files
                 .iter()
                 .filter_map(|(path, text)| match std::fs::read_to_string(path) {

@@ -145,8 +145,19 @@ impl Engine {
         layer: Layer,
         context: &tera::Context,
     ) -> Result<String, TemplateError> {
+        self.render_document(layer, context, |document| document.text())
+    }
+
+    /// Renders one stack's template and reads what `read` needs of it, from
+    /// the one parse of its output.
+    pub fn render_document<T>(
+        &self,
+        layer: Layer,
+        context: &tera::Context,
+        read: impl FnOnce(&Document<'_>) -> T,
+    ) -> Result<T, TemplateError> {
         let text = self.render_raw(layer, context)?;
-        Ok(self.document(layer, &text)?.text())
+        Ok(read(&self.document(layer, &text)?))
     }
 
     fn render_raw(&self, layer: Layer, context: &tera::Context) -> Result<String, TemplateError> {

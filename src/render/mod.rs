@@ -43,6 +43,29 @@ pub fn render_env_text(
     })
 }
 
+/// An environment's files under `dir`: each stack's template and, beside
+/// it, its readable companions, read from the same parse of the template.
+pub fn render_env_files(
+    engine: &Engine,
+    env: &Env,
+    only: Option<Layer>,
+    dir: &std::path::Path,
+) -> Result<write::EnvFiles, TemplateError> {
+    let stacks = each_stack(engine, env, only, |spec, context| {
+        engine.render_document(spec.layer, context, |document| {
+            let template = engine::output_path(dir, &env.name, &spec.name);
+            let mut files = vec![(template, document.text())];
+            files.extend(readable::companions(dir, &env.name, &spec.name, document));
+            files
+        })
+    })?;
+    Ok(write::EnvFiles {
+        env: env.name.clone(),
+        templates: stacks.len(),
+        files: stacks.into_iter().flatten().collect(),
+    })
+}
+
 fn each_stack<T>(
     engine: &Engine,
     env: &Env,

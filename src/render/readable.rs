@@ -5,30 +5,37 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use crate::template::{Template, ids};
+use crate::template::canonical::Document;
+use crate::template::{Resource, ids};
 
 /// How the name of a readable companion ends: readers of a rendered tree
 /// (`check --templates`) leave these files alone.
 pub const SUFFIX: &str = ".pipeline.json";
 
-/// The readable companions of a canonical template: (file path, text). A
-/// template that is not JSON, or a definition that is not inline, has none.
-pub fn companions(out: &Path, env: &str, stack: &str, text: &str) -> Vec<(PathBuf, String)> {
-    if !text.contains("AWS::SageMaker::Pipeline") {
-        return Vec::new();
-    }
-    let Ok(template) = serde_json::from_str::<Value>(text) else {
-        return Vec::new();
-    };
-    Template::new(&template)
-        .of_type("AWS::SageMaker::Pipeline")
-        .filter_map(|pipeline| {
+const PIPELINE: &str = "AWS::SageMaker::Pipeline";
+
+/// The readable companions of a rendered template: (file path, text). Only
+/// the pipelines are read out of the document; a definition that is not
+/// inline JSON has none.
+pub fn companions(
+    out: &Path,
+    env: &str,
+    stack: &str,
+    template: &Document<'_>,
+) -> Vec<(PathBuf, String)> {
+    template
+        .resources_of_type(PIPELINE)
+        .into_iter()
+        .filter_map(|(logical_id, body)| {
+            let pipeline = Resource {
+                logical_id: &logical_id,
+                kind: PIPELINE,
+                body: &body,
+            };
             let definition = ids::pipeline_definition(&pipeline).ok()?;
             let mut pretty = serde_json::to_string_pretty(&definition.document).ok()?;
             pretty.push('\n');
-            let name = format!("{stack}.{}{SUFFIX}", pipeline.logical_id);
+            let name = format!("{stack}.{logical_id}{SUFFIX}");
             Some((out.join(env).join(name), pretty))
         })
         .collect()
@@ -47,11 +54,12 @@ mod tests {
             "Train": {"Type": "AWS::SageMaker::Pipeline", "Properties": {"PipelineDefinition": {
                 "PipelineDefinitionBody": {"Fn::Sub": [document.to_string(), {"KeyArn": "k"}]}}}},
             "Bucket": {"Type": "AWS::S3::Bucket"}}});
+        let text = template.to_string();
         let files = companions(
             Path::new("out"),
             "dev",
             "p-dev-training",
-            &template.to_string(),
+            &Document::parse(&text).unwrap(),
         );
         assert_eq!(files.len(), 1);
         assert_eq!(
@@ -62,6 +70,7 @@ mod tests {
             files[0].1,
             format!("{}\n", serde_json::to_string_pretty(&document).unwrap())
         );
-        assert!(companions(Path::new("out"), "dev", "s", "{}").is_empty());
+        let empty = Document::parse("{}").unwrap();
+        assert!(companions(Path::new("out"), "dev", "s", &empty).is_empty());
     }
 }

@@ -12,48 +12,58 @@ use crate::stacks::StackSpec;
 /// Renames below which a second thread costs more than it saves.
 const MANY_RENAMES: usize = 64;
 
-/// An environment's rendered files: each template and its readable
-/// companions, under `{dir}/{env}/`.
+/// An environment's rendered files, all under `{dir}/{env}/`: each template
+/// and its readable companions (`render_env_files`).
 pub struct EnvFiles {
     pub env: String,
     pub files: Vec<(PathBuf, String)>,
     pub templates: usize,
 }
 
-impl EnvFiles {
-    /// `{dir}/{env}/{stack}.json` for each template, and beside it each
-    /// pipeline definition as a readable companion.
-    pub fn new(dir: &Path, env: &str, templates: Vec<(StackSpec, String)>) -> Self {
-        let count = templates.len();
-        let mut files = Vec::with_capacity(count + 1);
-        for (spec, text) in templates {
-            let readable = super::readable::companions(dir, env, &spec.name, &text);
-            files.push((super::engine::output_path(dir, env, &spec.name), text));
-            files.extend(readable);
-        }
-        Self {
-            env: env.to_string(),
-            files,
-            templates: count,
-        }
-    }
-}
-
-/// A tree of templates written in two steps: each file to a temporary file
-/// beside its target as its environment is rendered (on whichever thread
-/// rendered it), then, once every environment has rendered and every file
-/// is written, each renamed into place. Abandoning it before the renames
-/// removes the temporary files and the folders it made, and leaves the tree
-/// as it was; a reader never sees a half-written template. Nothing is
-/// written through a symbolic link (the folder, an environment's folder, or
-/// a template).
+/// A tree of templates written in two steps: each environment's files under
+/// temporary names as it is rendered (on whichever thread rendered it),
+/// then, once every environment has rendered and every file is written, put
+/// in place by renames. An environment folder that is not there yet is
+/// written whole under a temporary name and renamed in one step; into one
+/// that is there, each file is written beside its target and renamed over
+/// it. Abandoning the tree before the renames removes everything it wrote
+/// and the folders it made, and leaves the tree as it was; a reader never
+/// sees a half-written template. Nothing is written through a symbolic link
+/// (the folder, an environment's folder, or a template).
 pub struct Tree {
     dir: PathBuf,
-    /// (temporary file, target), as written.
-    staged: Mutex<Vec<(PathBuf, PathBuf)>>,
-    /// Folders this tree created, outermost first.
-    made: Mutex<Vec<PathBuf>>,
+    staged: Mutex<Vec<Staged>>,
+    /// Folders above the environments' that this tree created, outermost first.
+    made: Vec<PathBuf>,
     templates: AtomicUsize,
+}
+
+/// What `commit` renames into place.
+enum Staged {
+    /// A file written beside its target in an environment folder that was there.
+    File { temporary: PathBuf, target: PathBuf },
+    /// A new environment folder, written whole under a temporary name.
+    Folder { temporary: PathBuf, target: PathBuf },
+}
+
+impl Staged {
+    fn rename(&self) -> Result<()> {
+        let (Staged::File { temporary, target } | Staged::Folder { temporary, target }) = self;
+        std::fs::rename(temporary, target).map_err(write_error(target))
+    }
+
+    fn remove(&self) {
+        match self {
+            Staged::File { temporary, .. } => {
+                let _ = std::fs::remove_file(temporary);
+            }
+            // Made by this tree, under a name of its own: it holds only
+            // what this tree wrote (and removing it follows no link).
+            Staged::Folder { temporary, .. } => {
+                let _ = std::fs::remove_dir_all(temporary);
+            }
+        }
+    }
 }
 
 impl Tree {
@@ -72,56 +82,63 @@ impl Tree {
         Ok(Self {
             dir: dir.to_path_buf(),
             staged: Mutex::new(Vec::new()),
-            made: Mutex::new(missing),
+            made: missing,
             templates: AtomicUsize::new(0),
         })
     }
 
-    /// Writes an environment's files to their temporary files.
+    /// Writes an environment's files under their temporary names.
     pub fn stage(&self, env: EnvFiles) -> Result<()> {
         if env.files.is_empty() {
             return Ok(());
         }
-        // Each environment's folder is made once, not once per file.
         let folder = self.dir.join(&env.env);
-        refuse_link(&folder)?;
-        // A folder made just now holds no link; one that was there is
-        // checked for links to the files about to be replaced.
-        let fresh = match std::fs::create_dir(&folder) {
-            Ok(()) => {
-                lock(&self.made).push(folder.clone());
-                true
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        let fresh = match std::fs::symlink_metadata(&folder) {
+            Ok(meta) if meta.file_type().is_symlink() => return Err(link_error(&folder)),
+            Ok(_) => false,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
             Err(e) => return Err(write_error(&folder)(e)),
         };
-        for (path, content) in env.files {
-            if !fresh {
-                refuse_link(&path)?;
+        let pid = std::process::id();
+        if fresh {
+            let temporary = self.dir.join(format!(".{}.{pid}.tmp", env.env));
+            std::fs::create_dir(&temporary).map_err(write_error(&temporary))?;
+            // Recorded before anything is written into it: abandoning
+            // removes a folder that a failed write left half filled.
+            lock(&self.staged).push(Staged::Folder {
+                temporary: temporary.clone(),
+                target: folder,
+            });
+            for (path, content) in env.files {
+                let file = temporary.join(path.file_name().expect("a file name"));
+                std::fs::write(&file, content).map_err(write_error(&file))?;
             }
-            let name = path.file_name().expect("a file name").to_string_lossy();
-            let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
-            // Recorded before it is written: abandoning removes a file
-            // that a failed write left half made.
-            lock(&self.staged).push((temporary.clone(), path));
-            std::fs::write(&temporary, content).map_err(write_error(&temporary))?;
+        } else {
+            for (path, content) in env.files {
+                refuse_link(&path)?;
+                let name = path.file_name().expect("a file name").to_string_lossy();
+                let temporary = folder.join(format!(".{name}.{pid}.tmp"));
+                // Recorded before it is written: abandoning removes a file
+                // that a failed write left half made.
+                lock(&self.staged).push(Staged::File {
+                    temporary: temporary.clone(),
+                    target: path,
+                });
+                std::fs::write(&temporary, content).map_err(write_error(&temporary))?;
+            }
         }
         self.templates.fetch_add(env.templates, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Renames every staged file into place; the number of templates
+    /// Renames everything staged into place; the number of templates
     /// (readable companions are not counted).
     pub fn commit(self) -> Result<usize> {
         let staged = self
             .staged
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let rename_all = |part: &[(PathBuf, PathBuf)]| -> Result<()> {
-            part.iter().try_for_each(|(temporary, path)| {
-                std::fs::rename(temporary, path).map_err(write_error(path))
-            })
-        };
+        let rename_all = |part: &[Staged]| part.iter().try_for_each(Staged::rename);
         // Renames are independent of each other: for a large tree, half go
         // on another thread.
         if staged.len() < MANY_RENAMES {
@@ -138,12 +155,10 @@ impl Tree {
         Ok(self.templates.into_inner())
     }
 
-    /// Removes the temporary files and the folders this tree made.
+    /// Removes what this tree wrote and the folders it made.
     pub fn abandon(self) {
-        for (temporary, _) in lock(&self.staged).iter() {
-            let _ = std::fs::remove_file(temporary);
-        }
-        for folder in lock(&self.made).iter().rev() {
+        lock(&self.staged).iter().for_each(Staged::remove);
+        for folder in self.made.iter().rev() {
             let _ = std::fs::remove_dir(folder);
         }
     }
@@ -157,11 +172,15 @@ fn lock<T>(list: &Mutex<Vec<T>>) -> std::sync::MutexGuard<'_, Vec<T>> {
 
 fn refuse_link(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(write_error(path)(std::io::Error::other(
-            "is a symbolic link; render --out does not write through links",
-        ))),
+        Ok(meta) if meta.file_type().is_symlink() => Err(link_error(path)),
         _ => Ok(()),
     }
+}
+
+fn link_error(path: &Path) -> Error {
+    write_error(path)(std::io::Error::other(
+        "is a symbolic link; render --out does not write through links",
+    ))
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -207,5 +226,88 @@ fn nest(text: &str, out: &mut String) {
     for line in lines {
         out.push_str("\n  ");
         out.push_str(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &Path, env: &str, names: &[&str]) -> EnvFiles {
+        EnvFiles {
+            env: env.to_string(),
+            files: names
+                .iter()
+                .map(|n| (dir.join(env).join(n), format!("{env}/{n}")))
+                .collect(),
+            templates: names.len(),
+        }
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A new environment folder appears whole, in one rename; in a folder
+    /// that was there, each file replaces its target and nothing else moves.
+    #[test]
+    fn a_new_folder_appears_whole_and_an_old_one_keeps_its_other_files() {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("rendered");
+        std::fs::create_dir_all(dir.join("old")).unwrap();
+        std::fs::write(dir.join("old/a.json"), "stale").unwrap();
+        std::fs::write(dir.join("old/kept.json"), "kept").unwrap();
+
+        let tree = Tree::new(&dir).unwrap();
+        tree.stage(files(&dir, "new", &["a.json", "b.json"]))
+            .unwrap();
+        tree.stage(files(&dir, "old", &["a.json"])).unwrap();
+        assert!(
+            !dir.join("new").exists(),
+            "nothing is in place before the commit"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("old/a.json")).unwrap(),
+            "stale"
+        );
+        assert_eq!(tree.commit().unwrap(), 3);
+
+        assert_eq!(listing(&dir), ["new", "old"], "no temporary name is left");
+        assert_eq!(listing(&dir.join("new")), ["a.json", "b.json"]);
+        assert_eq!(listing(&dir.join("old")), ["a.json", "kept.json"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("new/b.json")).unwrap(),
+            "new/b.json"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("old/a.json")).unwrap(),
+            "old/a.json"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("old/kept.json")).unwrap(),
+            "kept"
+        );
+    }
+
+    /// Abandoned, the tree is as it was: staged folders and files are gone,
+    /// and so are the folders it made above them.
+    #[test]
+    fn an_abandoned_tree_leaves_nothing_behind() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::create_dir(out.path().join("old")).unwrap();
+        let dir = out.path().to_path_buf();
+        let deeper = out.path().join("made/here");
+        for (root, env) in [(&dir, "old"), (&dir, "new"), (&deeper, "new")] {
+            let tree = Tree::new(root).unwrap();
+            tree.stage(files(root, env, &["a.json"])).unwrap();
+            tree.abandon();
+        }
+        assert_eq!(listing(out.path()), ["old"]);
+        assert!(listing(&out.path().join("old")).is_empty());
     }
 }

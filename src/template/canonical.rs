@@ -106,6 +106,40 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// The entries of `Resources` whose `Type` is `kind`, in canonical
+    /// order, each as (logical id, body): a reader of a few resources gets
+    /// them without the rest of the document being built.
+    pub fn resources_of_type(&self, kind: &str) -> Vec<(String, serde_json::Value)> {
+        let wanted = serde_json::Value::from(kind);
+        match &self.0 {
+            Parsed::Fast(tokens) => {
+                let Some(resources) = member(tokens, 0, "Resources") else {
+                    return Vec::new();
+                };
+                let mut members = Vec::new();
+                sorted_members(tokens, resources, &mut members);
+                let mut scratch = Vec::new();
+                let mut found = Vec::new();
+                for &(id, key) in &members {
+                    let of_kind = member(tokens, key + 1, "Type")
+                        .is_some_and(|t| to_value(tokens, t, &mut scratch) == wanted);
+                    if of_kind {
+                        found.push((id.to_string(), to_value(tokens, key + 1, &mut scratch)));
+                    }
+                }
+                found
+            }
+            Parsed::Slow(value) => value
+                .get("Resources")
+                .and_then(serde_json::Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(_, body)| body.get("Type") == Some(&wanted))
+                .map(|(id, body)| (id.clone(), body.clone()))
+                .collect(),
+        }
+    }
+
     /// The same document as a `serde_json::Value` with keys in canonical order.
     pub fn into_value(self) -> serde_json::Value {
         match self.0 {
@@ -165,6 +199,23 @@ fn name<'t>(tokens: &'t [Token<'_>], i: usize) -> &'t str {
         Token::Key(key) => &key.name,
         _ => unreachable!("members are listed by their key tokens"),
     }
+}
+
+/// The value token of the member `key` of the object at `i`: the last one
+/// when the key is repeated, as in a `serde_json::Value`.
+fn member(tokens: &[Token<'_>], i: usize, key: &str) -> Option<usize> {
+    let Token::Object { end } = tokens[i] else {
+        return None;
+    };
+    let mut found = None;
+    let mut at = i + 1;
+    while at < end {
+        if name(tokens, at) == key {
+            found = Some(at + 1);
+        }
+        at = after(tokens, at + 1);
+    }
+    found
 }
 
 /// Appends the members of the object at `i` to `out` as (name, key token),
@@ -632,6 +683,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Read from the tokens, the resources of a type are those of the whole
+    /// document's value: repeated ids (the last wins), a type spelt with an
+    /// escape, a type that is not a string, a resource without one.
+    #[test]
+    fn resources_of_a_type_are_those_of_the_whole_value() {
+        let input = r#"{"Resources": {"B": {"Type": "P", "Properties": {"x": [1, {"b": 2, "a": 1}]}},
+            "A": {"Type": "Q"}, "C": {"Type": "\u0050"}, "B": {"Type": "P", "Properties": {}},
+            "D": {"Type": ["P"]}, "E": {"Properties": {}}}}"#;
+        let document = Document::parse(input).unwrap();
+        let ours = document.resources_of_type("P");
+        let value = Document::parse(input).unwrap().into_value();
+        let theirs: Vec<_> = crate::template::Template::new(&value)
+            .of_type("P")
+            .map(|r| (r.logical_id.to_string(), r.body.clone()))
+            .collect();
+        let ids: Vec<&str> = ours.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["B", "C"]);
+        assert_eq!(ours, theirs);
+        assert!(
+            Document::parse("[]")
+                .unwrap()
+                .resources_of_type("P")
+                .is_empty()
+        );
     }
 
     #[test]
