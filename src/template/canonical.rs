@@ -181,9 +181,15 @@ enum Token<'a> {
     Object {
         end: usize,
     },
-    /// An object member's key; its value is the next token.
-    Key(Key<'a>),
+    /// An object member's key without escapes, quotes included: its name
+    /// is what lies between them. Its value is the next token.
+    Key(&'a str),
+    /// A key with escapes, which is rare: boxed, so that every token stays
+    /// three words (the token list is most of what parsing writes).
+    EscapedKey(Box<EscapedKey>),
 }
+
+const _: () = assert!(std::mem::size_of::<Token<'_>>() == 24);
 
 /// The index of the token after the value that starts at `i`.
 fn after(tokens: &[Token<'_>], i: usize) -> usize {
@@ -196,7 +202,8 @@ fn after(tokens: &[Token<'_>], i: usize) -> usize {
 /// The decoded name of the key token at `i`.
 fn name<'t>(tokens: &'t [Token<'_>], i: usize) -> &'t str {
     match &tokens[i] {
-        Token::Key(key) => &key.name,
+        Token::Key(raw) => &raw[1..raw.len() - 1],
+        Token::EscapedKey(key) => &key.name,
         _ => unreachable!("members are listed by their key tokens"),
     }
 }
@@ -246,7 +253,7 @@ fn sorted_members<'t>(tokens: &'t [Token<'_>], i: usize, out: &mut Vec<(&'t str,
 
 enum Text<'a> {
     Slice(&'a str),
-    Owned(String),
+    Owned(Box<str>),
 }
 
 impl Text<'_> {
@@ -266,11 +273,11 @@ enum Escapes {
     Other,
 }
 
-struct Key<'a> {
+struct EscapedKey {
     /// The decoded key, which is what serde_json sorts by.
-    name: std::borrow::Cow<'a, str>,
-    /// The key as written in the output, quotes included.
-    encoded: Text<'a>,
+    name: String,
+    /// The key in serde_json's spelling, quotes included.
+    encoded: String,
 }
 
 /// Where the run of plain string content at the start of `bytes` ends: at
@@ -343,7 +350,7 @@ impl<'a> Parser<'a> {
             b'"' => {
                 let (raw, escapes) = self.string()?;
                 self.scalar(match escapes {
-                    Escapes::Other => Text::Owned(reencode(raw)?),
+                    Escapes::Other => Text::Owned(reencode(raw)?.into()),
                     Escapes::None | Escapes::AsSerdeJson => Text::Slice(raw),
                 })
             }
@@ -413,7 +420,7 @@ impl<'a> Parser<'a> {
             return self.scalar(Text::Slice(raw));
         }
         let number: serde_json::Number = serde_json::from_str(raw).ok()?;
-        self.scalar(Text::Owned(number.to_string()))
+        self.scalar(Text::Owned(number.to_string().into()))
     }
 
     fn enter(&mut self) -> Option<()> {
@@ -478,17 +485,11 @@ impl<'a> Parser<'a> {
             let key = if escapes != Escapes::None {
                 let name: String = serde_json::from_str(raw).ok()?;
                 let encoded = serde_json::to_string(&name).ok()?;
-                Key {
-                    name: name.into(),
-                    encoded: Text::Owned(encoded),
-                }
+                Token::EscapedKey(Box::new(EscapedKey { name, encoded }))
             } else {
-                Key {
-                    name: raw[1..raw.len() - 1].into(),
-                    encoded: Text::Slice(raw),
-                }
+                Token::Key(raw)
             };
-            self.tokens.push(Token::Key(key));
+            self.tokens.push(key);
             self.skip_space();
             if self.bytes.get(self.at) != Some(&b':') {
                 return None;
@@ -571,8 +572,10 @@ fn write<'t>(
                     out.push(',');
                 }
                 indent(out, level + 1);
-                if let Token::Key(k) = &tokens[key] {
-                    out.push_str(k.encoded.as_str());
+                match &tokens[key] {
+                    Token::Key(raw) => out.push_str(raw),
+                    Token::EscapedKey(k) => out.push_str(&k.encoded),
+                    _ => unreachable!("members are listed by their key tokens"),
                 }
                 out.push_str(": ");
                 write(tokens, key + 1, level + 1, out, members);
@@ -581,7 +584,7 @@ fn write<'t>(
             indent(out, level);
             out.push('}');
         }
-        Token::Key(_) => unreachable!("a key is written with its object"),
+        Token::Key(_) | Token::EscapedKey(_) => unreachable!("a key is written with its object"),
     }
 }
 
@@ -621,7 +624,7 @@ fn to_value<'t>(
             members.truncate(start);
             Value::Object(map)
         }
-        Token::Key(_) => unreachable!("a key is read with its object"),
+        Token::Key(_) | Token::EscapedKey(_) => unreachable!("a key is read with its object"),
     }
 }
 
