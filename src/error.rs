@@ -69,6 +69,15 @@ impl Error {
     }
 }
 
+impl From<crate::render::write::WriteError> for Error {
+    fn from(error: crate::render::write::WriteError) -> Self {
+        Error::Write {
+            path: error.path,
+            source: error.source,
+        }
+    }
+}
+
 impl From<crate::output::PrintError> for Error {
     fn from(error: crate::output::PrintError) -> Self {
         match error {

@@ -30,6 +30,7 @@ pub mod render;
 pub mod report;
 pub mod scaffold;
 pub mod stacks;
+pub mod standalone;
 pub mod template;
 
 pub use error::{Error, Result};

@@ -9,7 +9,6 @@ pub mod execute;
 pub mod follow;
 pub mod progress;
 pub mod protect;
-pub mod standalone;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,13 +1,13 @@
 //! `mlinfra bootstrap`: the bootstrap stack of an environment's account,
 //! printed, or deployed with `--deploy` through a change set.
 
-use crate::apply::standalone::{self, Standalone};
 use crate::cli::Session;
 use crate::cli::args::BootstrapArgs;
 use crate::cli::session::runtime;
 use crate::delivery::bootstrap;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
+use crate::standalone::{self, Standalone};
 
 pub fn run(session: &Session, args: &BootstrapArgs) -> Result<Exit> {
     let (env, rendered) = session.prepare(&args.env)?;
@@ -29,14 +29,8 @@ pub fn run(session: &Session, args: &BootstrapArgs) -> Result<Exit> {
         }
         return runtime()?.block_on(async {
             let clients = session.connect(&caller, &args.aws).await?;
-            crate::fleet::plan_and_apply_bootstrap(
-                &clients,
-                &env,
-                fleet,
-                &templates,
-                &session.printer,
-            )
-            .await?;
+            standalone::fleet_bootstrap(&clients, &env, fleet, &templates, &session.printer)
+                .await?;
             Ok(Exit::Clean)
         });
     }

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 
 use sha2::{Digest, Sha256};
 
-use crate::apply::standalone::{self, Standalone};
 use crate::cli::Session;
 use crate::cli::args::PipelineArgs;
 use crate::cli::session::runtime;
@@ -14,6 +13,7 @@ use crate::delivery::pipeline::{self, Delivery, Source};
 use crate::delivery::tools;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
+use crate::standalone::{self, Standalone};
 
 pub fn run(session: &Session, args: &PipelineArgs) -> Result<Exit> {
     let envs = match &args.environments {

@@ -31,7 +31,7 @@ fn to_tree(session: &Session, engine: &Engine, args: &RenderArgs, dir: &Path) ->
     let rendered = session.each_environment(
         &args.selection,
         Weight::Render,
-        |env| tree.stage(render::render_env_files(engine, env, args.stack, dir)?),
+        |env| Ok(tree.stage(render::render_env_files(engine, env, args.stack, dir)?)?),
         |_| Ok(()),
     );
     if let Err(error) = rendered {

@@ -702,32 +702,6 @@ pub fn render(
     Ok(template::templates(env, fleet, rendered)?)
 }
 
-/// Plans, shows, and (where confirmed) applies the bootstrap StackSet alone:
-/// `bootstrap --deploy` of an environment with a fleet.
-pub async fn plan_and_apply_bootstrap(
-    clients: &Clients,
-    env: &Env,
-    fleet: &Fleet,
-    templates: &[FleetTemplate],
-    printer: &Printer,
-) -> Result<Option<FleetApplied>, crate::error::Error> {
-    let bootstrap: Vec<FleetTemplate> = templates
-        .iter()
-        .filter(|t| t.layer.is_none())
-        .cloned()
-        .collect();
-    let mut plan = plan(&clients.stacksets, env, fleet, &bootstrap, &[]).await?;
-    plan.stack_sets.retain(|s| s.layer.is_none());
-    printer.print(&plan, crate::output::Format::Human)?;
-    if !plan.has_changes() {
-        return Ok(None);
-    }
-    let applied = apply(clients, env, fleet, &plan, &bootstrap, printer).await?;
-    printer.print(&applied, crate::output::Format::Human)?;
-    applied.check()?;
-    Ok(Some(applied))
-}
-
 /// A small self-managed fleet for unit tests elsewhere.
 #[cfg(test)]
 pub fn example_fleet() -> Fleet {

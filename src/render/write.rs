@@ -6,8 +6,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::{Error, Result};
 use crate::stacks::StackSpec;
+
+/// A file or folder of the tree that could not be written (the program's
+/// `Error::Write`).
+#[derive(Debug)]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+type Result<T> = std::result::Result<T, WriteError>;
 
 /// Renames below which a second thread costs more than it saves.
 const MANY_RENAMES: usize = 64;
@@ -177,15 +186,15 @@ fn refuse_link(path: &Path) -> Result<()> {
     }
 }
 
-fn link_error(path: &Path) -> Error {
+fn link_error(path: &Path) -> WriteError {
     write_error(path)(std::io::Error::other(
         "is a symbolic link; render --out does not write through links",
     ))
 }
 
-fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError {
     let path = path.to_path_buf();
-    move |source| Error::Write { path, source }
+    move |source| WriteError { path, source }
 }
 
 /// Several templates on stdout as one JSON object, stack name → template in

@@ -1,14 +1,20 @@
-//! One stack outside an environment's layers (the bootstrap stack, the
-//! delivery stack) deployed through the path plan and apply use: a change
-//! set, computed and shown, confirmed, executed and followed by its events.
+//! What is deployed outside an environment's layers, for the commands that
+//! deploy it: one stack (the bootstrap stack, the delivery stack) through
+//! the path plan and apply use — a change set, computed and shown,
+//! confirmed, executed and followed by its events — and a fleet's bootstrap
+//! StackSet. These return the program's own `Error`, so nothing that
+//! `error.rs` names depends on this module.
 
 use std::collections::BTreeMap;
 
-use super::follow::{self, Operation};
-use super::progress::Progress;
-use crate::cloud::Cfn;
+use crate::apply::follow::{self, Operation};
+use crate::apply::progress::Progress;
 use crate::cloud::cfn::{ChangeSetRequest, RawChange, StackOutput, TemplateSource};
+use crate::cloud::{Cfn, Clients};
+use crate::config::Env;
+use crate::config::fleet::Fleet;
 use crate::error::{Error, Result};
+use crate::fleet::{self, FleetApplied, FleetTemplate};
 use crate::output::{Format, Printer, Report, json_text};
 use crate::plan::{PlanError, run_id};
 
@@ -154,4 +160,30 @@ pub async fn deploy(
             .map(|s| s.outputs)
             .unwrap_or_default(),
     ))
+}
+
+/// Plans, shows, and (where confirmed) applies the bootstrap StackSet alone:
+/// `bootstrap --deploy` of an environment with a fleet.
+pub async fn fleet_bootstrap(
+    clients: &Clients,
+    env: &Env,
+    fleet: &Fleet,
+    templates: &[FleetTemplate],
+    printer: &Printer,
+) -> Result<Option<FleetApplied>> {
+    let bootstrap: Vec<FleetTemplate> = templates
+        .iter()
+        .filter(|t| t.layer.is_none())
+        .cloned()
+        .collect();
+    let mut plan = fleet::plan(&clients.stacksets, env, fleet, &bootstrap, &[]).await?;
+    plan.stack_sets.retain(|s| s.layer.is_none());
+    printer.print(&plan, Format::Human)?;
+    if !plan.has_changes() {
+        return Ok(None);
+    }
+    let applied = fleet::apply(clients, env, fleet, &plan, &bootstrap, printer).await?;
+    printer.print(&applied, Format::Human)?;
+    applied.check()?;
+    Ok(Some(applied))
 }
