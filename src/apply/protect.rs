@@ -4,13 +4,28 @@
 //! directions, so a policy left loosened by an interrupted apply, or
 //! protection the configuration turned off, shows up in plan and drift.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cloud::cfn::StackInfo;
 use crate::config::Env;
-use crate::plan::Setting;
 use crate::stacks::Layer;
 use crate::template::catalogue::STATEFUL_TYPES;
+
+/// A protection setting a plan changes, as `apply` makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    /// Termination protection on, after the stack policy protecting buckets and keys.
+    Protection,
+    /// The stack policy put back as the environment requires it (one left
+    /// loosened by an apply that did not finish, or changed by hand).
+    RestorePolicy,
+    /// Protection off, as the configuration now says: the deny policy
+    /// replaced by one allowing every update, termination protection off.
+    /// Needs `--remove-protection`.
+    RemoveProtection,
+}
 
 /// Whether a stack of this layer must carry the policy and termination protection.
 pub fn required(env: &Env, layer: Layer) -> bool {

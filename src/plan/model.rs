@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::template_diff::Statement;
+pub use crate::apply::protect::Setting;
 use crate::exit::Exit;
 use crate::stacks::Layer;
 pub use crate::template::diff::PropertyChange;
@@ -158,20 +159,6 @@ impl ResourceChange {
             _ => "~",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Setting {
-    /// Termination protection on, after the stack policy protecting buckets and keys.
-    Protection,
-    /// The stack policy put back as the environment requires it (one left
-    /// loosened by an apply that did not finish, or changed by hand).
-    RestorePolicy,
-    /// Protection off, as the configuration now says: the deny policy
-    /// replaced by one allowing every update, termination protection off.
-    /// Needs `--remove-protection`.
-    RemoveProtection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
