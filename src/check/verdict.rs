@@ -92,11 +92,6 @@ impl Report {
         }
     }
 
-    /// SARIF 2.1.0, for code-scanning annotations.
-    pub fn sarif(&self) -> String {
-        super::sarif::render(self)
-    }
-
     pub fn json(&self) -> String {
         let findings: Vec<serde_json::Value> = self
             .findings

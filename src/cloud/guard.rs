@@ -37,12 +37,8 @@ pub enum GuardError {
          - in CodeBuild, ECS or EC2: the role of the build, task or instance is used without configuration"
     )]
     NoCredentials { env: String },
-    #[error("cannot reach {url}: {reason}{hint}")]
-    Unreachable {
-        url: String,
-        reason: String,
-        hint: &'static str,
-    },
+    #[error(transparent)]
+    Unreachable(#[from] super::reach::Unreachable),
 }
 
 impl GuardError {
@@ -52,7 +48,7 @@ impl GuardError {
             self,
             GuardError::Identity { .. }
                 | GuardError::NoCredentials { .. }
-                | GuardError::Unreachable { .. }
+                | GuardError::Unreachable(_)
         )
     }
 }

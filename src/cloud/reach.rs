@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use super::guard::GuardError;
-
 /// How long a TCP connection may take to open.
 const CONNECT: Duration = Duration::from_secs(3);
 
@@ -46,11 +44,20 @@ fn authority(url: &str) -> Option<String> {
     })
 }
 
+/// The first endpoint did not answer (a refusal of the guard).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach {url}: {reason}{hint}")]
+pub struct Unreachable {
+    pub url: String,
+    pub reason: String,
+    pub hint: &'static str,
+}
+
 /// Opens one TCP connection to the first endpoint and closes it.
-pub async fn reachable(endpoint_url: Option<&str>, region: &str) -> Result<(), GuardError> {
+pub async fn reachable(endpoint_url: Option<&str>, region: &str) -> Result<(), Unreachable> {
     let url = first_endpoint(endpoint_url, region);
     let Some(address) = authority(&url) else {
-        return Err(GuardError::Unreachable {
+        return Err(Unreachable {
             url,
             reason: "not an http:// or https:// URL with a host".into(),
             hint: "",
@@ -64,12 +71,12 @@ pub async fn reachable(endpoint_url: Option<&str>, region: &str) -> Result<(), G
     };
     match tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(&address)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(GuardError::Unreachable {
+        Ok(Err(e)) => Err(Unreachable {
             url,
             reason: e.to_string(),
             hint,
         }),
-        Err(_) => Err(GuardError::Unreachable {
+        Err(_) => Err(Unreachable {
             url,
             reason: format!("no answer within {} s", CONNECT.as_secs()),
             hint,

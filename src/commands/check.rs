@@ -25,7 +25,8 @@ impl Report for check::Report {
     }
 
     fn sarif(&self) -> Option<String> {
-        Some(check::Report::sarif(self))
+        // SARIF 2.1.0, for code-scanning annotations.
+        Some(check::sarif::render(self))
     }
 }
 

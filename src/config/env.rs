@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::instances;
+pub use super::location::S3Location;
 use super::names::{AlarmKind, EndpointIds, Names, VariantIds, ZoneIds};
 use super::serving::{DataCapture, Monitor, ScheduledAction, Serverless};
 use super::training::{Channel, Metric, TrainingCode, Tuning};
@@ -44,7 +45,7 @@ pub struct Env {
     /// The execution role's inline policies, built once: validation sizes
     /// them, the IAM template inserts them. Derived, so never serialised.
     #[serde(skip)]
-    pub(super) execution_policies: Derived<Vec<super::policies::InlinePolicy>>,
+    pub(super) execution_policies: Derived<Vec<super::policy_document::InlinePolicy>>,
 }
 
 /// A value derived from the rest of the environment on first use: not part
@@ -54,7 +55,7 @@ pub struct Env {
 pub struct Derived<T>(std::sync::OnceLock<T>);
 
 impl<T> Derived<T> {
-    fn get_or_init(&self, derive: impl FnOnce() -> T) -> &T {
+    pub(super) fn get_or_init(&self, derive: impl FnOnce() -> T) -> &T {
         self.0.get_or_init(derive)
     }
 }
@@ -111,20 +112,6 @@ pub struct Zone {
     /// Logical ids in the data stack, e.g. `CuratedBucket`.
     pub ids: ZoneIds,
     pub glacier_after_days: Option<u32>,
-}
-
-/// A location inside the data lake: `curated/dog-images/` → zone `curated`, prefix `dog-images/`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct S3Location {
-    pub zone: String,
-    pub bucket: String,
-    pub key: String,
-}
-
-impl S3Location {
-    pub fn uri(&self) -> String {
-        format!("s3://{}/{}", self.bucket, self.key)
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -456,12 +443,6 @@ impl Env {
     /// `{project}-{env}`: the prefix of every stack and resource name.
     pub fn prefix(&self) -> String {
         self.names().prefix()
-    }
-
-    /// The execution role's inline policies (see `policies`).
-    pub fn execution_policies(&self) -> &[super::policies::InlinePolicy] {
-        self.execution_policies
-            .get_or_init(|| super::policies::execution_role_policies(self))
     }
 
     pub fn execution_role_name(&self) -> String {

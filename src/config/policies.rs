@@ -4,86 +4,24 @@
 //! that validation can size them against IAM's limit before anything is
 //! rendered or deployed, and the template inserts exactly what was sized.
 
-use std::borrow::Cow;
-
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::env::{Env, S3Location};
+use super::env::Env;
+use super::location::S3Location;
 use super::names;
 use super::network::Network;
 use super::training::CodeSource;
 
-/// IAM's limit on the aggregate size of a role's inline policies, in
-/// characters not counting whitespace.
-pub const ROLE_INLINE_POLICY_LIMIT: usize = 10_240;
+pub use super::policy_document::{
+    Document, Grant, Import, InlinePolicy, ROLE_INLINE_POLICY_LIMIT, Resource,
+};
 
-/// One inline policy of a role.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct InlinePolicy {
-    pub policy_name: String,
-    pub policy_document: Document,
-}
-
-/// A policy document as mlinfra writes one: typed, so that building and
-/// sizing the documents of every environment costs no map of strings.
-/// Serialised, it is IAM's JSON.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Document {
-    pub version: &'static str,
-    pub statement: Vec<Grant>,
-}
-
-/// One `Allow` statement of a generated document.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Grant {
-    pub sid: Cow<'static, str>,
-    pub effect: &'static str,
-    pub action: Vec<&'static str>,
-    pub resource: Resource,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition: Option<Value>,
-}
-
-/// What a grant applies to.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum Resource {
-    One(String),
-    Many(Vec<String>),
-    /// An ARN exported by another stack: the data key's.
-    Imported(Import),
-}
-
-/// `{"Fn::ImportValue": export}`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Import {
-    #[serde(rename = "Fn::ImportValue")]
-    pub export: String,
-}
-
-impl Grant {
-    pub(super) fn allow(
-        sid: impl Into<Cow<'static, str>>,
-        action: &[&'static str],
-        resource: Resource,
-    ) -> Self {
-        Self {
-            sid: sid.into(),
-            effect: "Allow",
-            action: action.to_vec(),
-            resource,
-            condition: None,
-        }
-    }
-
-    /// Narrowed by `condition` (operator → key → values).
-    pub(super) fn when(mut self, condition: Value) -> Self {
-        self.condition = Some(condition);
-        self
+impl Env {
+    /// The execution role's inline policies, built once per environment.
+    pub fn execution_policies(&self) -> &[InlinePolicy] {
+        self.execution_policies
+            .get_or_init(|| execution_role_policies(self))
     }
 }
 
@@ -456,6 +394,8 @@ fn non_whitespace_chars<T: Serialize>(values: impl IntoIterator<Item = T>) -> us
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     /// The count is the compact document's characters, whitespace (also

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::env::S3Location;
+use super::location::S3Location;
 
 /// SageMaker Serverless Inference's limits.
 pub const SERVERLESS_MEMORY_MB: [u32; 6] = [1024, 2048, 3072, 4096, 5120, 6144];

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::env::S3Location;
+use super::location::S3Location;
 
 /// Defines `enum` with AWS spellings; `parse` accepts any letter case.
 macro_rules! aws_enum {
