@@ -62,7 +62,7 @@ pub enum FleetError {
     #[error(
         "the template of StackSet {stack_set} is {size} bytes, over CloudFormation's inline limit of {}; \
          set `artifacts_bucket` under [env] so it can be uploaded to S3",
-        crate::plan::MAX_TEMPLATE_BODY
+        crate::plan::submit::MAX_TEMPLATE_BODY
     )]
     NoArtifactsBucket { stack_set: String, size: usize },
 }
@@ -171,7 +171,7 @@ pub async fn plan(
     if env.artifacts_bucket.is_none()
         && let Some(large) = templates
             .iter()
-            .find(|t| t.template.size() > crate::plan::MAX_TEMPLATE_BODY)
+            .find(|t| t.template.size() > crate::plan::submit::MAX_TEMPLATE_BODY)
     {
         return Err(FleetError::NoArtifactsBucket {
             stack_set: large.stack_set.clone(),
@@ -277,9 +277,9 @@ async fn plan_one(
 
 /// What a StackSet's new template does to its instances.
 pub struct Judged {
-    pub changes: Vec<crate::plan::ResourceChange>,
-    pub iam: Vec<crate::plan::IamChange>,
-    pub data_loss: Vec<crate::plan::DataLossRisk>,
+    pub changes: Vec<crate::plan::change::ResourceChange>,
+    pub iam: Vec<crate::plan::change::IamChange>,
+    pub data_loss: Vec<crate::plan::change::DataLossRisk>,
 }
 
 pub fn judge(
@@ -480,12 +480,13 @@ impl Run<'_> {
             env.prefix(),
             env.account_id
         );
-        let source = crate::plan::template_source_of(self.clients, env, name, &template.template)
-            .await?
-            .ok_or_else(|| FleetError::NoArtifactsBucket {
-                stack_set: name.clone(),
-                size: template.template.size(),
-            })?;
+        let source =
+            crate::plan::submit::template_source_of(self.clients, env, name, &template.template)
+                .await?
+                .ok_or_else(|| FleetError::NoArtifactsBucket {
+                    stack_set: name.clone(),
+                    size: template.template.size(),
+                })?;
         let request = StackSetRequest {
             name,
             template: &source,
@@ -617,7 +618,7 @@ pub async fn apply(
         sets: &clients.stacksets,
         fleet,
         printer,
-        run: crate::plan::run_id(),
+        run: crate::plan::submit::run_id(),
         step: 0,
         operations: Vec::new(),
     };
@@ -678,7 +679,7 @@ pub async fn drift(sets: &StackSets, env: &Env, fleet: &Fleet) -> Result<FleetDr
             .detect_drift(
                 &name,
                 fleet,
-                &format!("mlinfra-drift-{}", crate::plan::run_id()),
+                &format!("mlinfra-drift-{}", crate::plan::submit::run_id()),
             )
             .await?;
         let outcome = sets.follow(&name, &id).await?;

@@ -13,7 +13,7 @@ use super::{PermissionModel, Slot, SlotChange};
 use crate::cloud::stackset::{Instance, OperationOutcome};
 use crate::exit::Exit;
 use crate::output::{Printer, Report, versioned_json};
-use crate::plan::{DataLossRisk, IamChange, ResourceChange};
+use crate::plan::change::{DataLossRisk, IamChange, ResourceChange};
 use crate::report::text;
 use crate::stacks::Layer;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::model::{
+use super::change::{
     Basis, ChangeAction, DataLossRisk, IamChange, Replacement, ResourceChange, Risk, Warning,
 };
 use super::template_diff::{self, LocalReplacement};

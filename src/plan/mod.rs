@@ -8,6 +8,7 @@
 //! read page by page, and classified. A new stack whose dependencies are new
 //! too gets its change set at apply time, when their exports exist.
 
+pub mod change;
 pub mod classify;
 pub mod code;
 pub mod document;
@@ -15,16 +16,17 @@ pub mod model;
 pub mod reviewed;
 pub mod serving;
 pub mod state;
+pub mod submit;
 pub mod template_diff;
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::future::{join_all, try_join_all};
 use serde_json::Value;
 
 pub use model::*;
 use state::{Found, StackProblem};
+pub use submit::{MAX_TEMPLATE_BODY, run_id, template_source_of};
 
 use crate::apply::protect;
 use crate::cloud::cfn::{ChangeSetRequest, TemplateSource, WaitError};
@@ -35,9 +37,6 @@ use crate::output::Printer;
 use crate::render::RenderedStack;
 use crate::stacks::Layer;
 use crate::template::Canonical;
-
-/// CloudFormation's limit for an inline `TemplateBody`; larger goes through S3.
-pub const MAX_TEMPLATE_BODY: usize = 51_200;
 
 #[derive(Debug, Default, Clone)]
 pub struct PlanOptions {
@@ -94,15 +93,6 @@ pub fn template_hash(value: &Value) -> String {
     Canonical::new(value.clone()).hash()
 }
 
-/// A name unique to this run, for change sets and client request tokens.
-pub fn run_id() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{:x}{:04x}", nanos / 1_000, std::process::id() & 0xffff)
-}
-
 /// The template as CloudFormation takes it: inline, or uploaded to the
 /// environment's artifacts bucket when it is too large to send inline.
 pub async fn template_source(
@@ -116,29 +106,6 @@ pub async fn template_source(
             stack: stack.spec.name.clone(),
             size: stack.template.size(),
         })
-}
-
-/// [`template_source`] of any template named `name` (a stack or a
-/// StackSet); `None` when it is too large and no artifacts bucket is set.
-pub async fn template_source_of(
-    clients: &Clients,
-    env: &Env,
-    name: &str,
-    template: &Canonical,
-) -> Result<Option<TemplateSource>, AwsError> {
-    if template.size() <= MAX_TEMPLATE_BODY {
-        return Ok(Some(TemplateSource::Body(template.text.clone())));
-    }
-    let Some(bucket) = &env.artifacts_bucket else {
-        return Ok(None);
-    };
-    // Content-addressed by the exact bytes uploaded: a key never changes meaning.
-    let key = format!("mlinfra/{}/{}/{}.json", env.name, name, template.hash());
-    crate::cloud::s3::put_template(&clients.s3, bucket, &key, &template.text).await?;
-    Ok(Some(TemplateSource::Url(format!(
-        "https://{bucket}.s3.{}.amazonaws.com/{key}",
-        env.region
-    ))))
 }
 
 /// Creates a change set for one stack and waits until CloudFormation has
