@@ -10,11 +10,13 @@
 //! - `traffic`: traffic, weight and alarm drift, status with variants and alarms;
 //! - `markdown`: every Markdown report read back by a CommonMark parser;
 //! - `prices`: price tables per region, `prices update`, `--debug`;
-//! - `completion`: shell completion of environment names.
+//! - `completion`: shell completion of environment names;
+//! - `architecture`: the shape of the source (no import cycle).
 
 // Tests report figures (AWS calls, fuzz cases) on stderr for the log.
 #![allow(clippy::print_stderr)]
 
+mod architecture;
 mod check;
 mod cli;
 mod cloud;
