@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::template::Template;
-use crate::template::ids::{pipeline_definition, variant_resource_id};
+use crate::template::ids::{PIPELINE_TYPE, pipeline_definition, variant_resource_id};
 use crate::template::refs::reference;
 use crate::template::value::one_or_many;
 
@@ -95,7 +95,7 @@ pub fn variants(serving: &Value) -> Vec<VariantUnits> {
 /// Training steps of a training template's pipelines.
 pub fn training(template: &Value) -> Vec<TrainingUnits> {
     let mut found = Vec::new();
-    for pipeline in Template::new(template).of_type("AWS::SageMaker::Pipeline") {
+    for pipeline in Template::new(template).of_type(PIPELINE_TYPE) {
         let Ok(definition) = pipeline_definition(&pipeline) else {
             continue;
         };

@@ -12,12 +12,11 @@ use crate::cloud;
 use crate::cloud::cfn::DeployedStack;
 use crate::cloud::poll::{self, Poll, Waited};
 use crate::config::env::TrainingJob;
+use crate::template::ids::PIPELINE_TYPE;
 
 /// The step a pipeline runs (see `render::pipeline`): training, or tuning.
 pub const TRAIN_STEP: &str = crate::render::pipeline::TRAINING_STEP;
 pub const TUNE_STEP: &str = crate::render::pipeline::TUNING_STEP;
-
-const PIPELINE_TYPE: &str = "AWS::SageMaker::Pipeline";
 
 /// The deployed pipeline of `job` in the training stack.
 pub fn pipeline_name(stack: &DeployedStack, job: &TrainingJob) -> Result<String, OpsError> {

@@ -5,14 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::template::Resource;
 use crate::template::canonical::Document;
-use crate::template::{Resource, ids};
+use crate::template::ids::{PIPELINE_TYPE, pipeline_definition};
 
 /// How the name of a readable companion ends: readers of a rendered tree
 /// (`check --templates`) leave these files alone.
 pub const SUFFIX: &str = ".pipeline.json";
-
-const PIPELINE: &str = "AWS::SageMaker::Pipeline";
 
 /// The readable companions of a rendered template: (file path, text). Only
 /// the pipelines are read out of the document; a definition that is not
@@ -24,15 +23,15 @@ pub fn companions(
     template: &Document<'_>,
 ) -> Vec<(PathBuf, String)> {
     template
-        .resources_of_type(PIPELINE)
+        .resources_of_type(PIPELINE_TYPE)
         .into_iter()
         .filter_map(|(logical_id, body)| {
             let pipeline = Resource {
                 logical_id: &logical_id,
-                kind: PIPELINE,
+                kind: PIPELINE_TYPE,
                 body: &body,
             };
-            let definition = ids::pipeline_definition(&pipeline).ok()?;
+            let definition = pipeline_definition(&pipeline).ok()?;
             let mut pretty = serde_json::to_string_pretty(&definition.document).ok()?;
             pretty.push('\n');
             let name = format!("{stack}.{logical_id}{SUFFIX}");

@@ -83,11 +83,7 @@ impl<'a> Document<'a> {
     pub fn has_object(&self, key: &str) -> bool {
         match &self.0 {
             Parsed::Fast(tokens) => {
-                let mut members = Vec::new();
-                sorted_members(tokens, 0, &mut members);
-                members
-                    .iter()
-                    .any(|&(name, k)| name == key && matches!(tokens[k + 1], Token::Object { .. }))
+                member(tokens, 0, key).is_some_and(|v| matches!(tokens[v], Token::Object { .. }))
             }
             Parsed::Slow(value) => value.get(key).is_some_and(|v| v.is_object()),
         }
@@ -110,9 +106,9 @@ impl<'a> Document<'a> {
     /// order, each as (logical id, body): a reader of a few resources gets
     /// them without the rest of the document being built.
     pub fn resources_of_type(&self, kind: &str) -> Vec<(String, serde_json::Value)> {
-        let wanted = serde_json::Value::from(kind);
         match &self.0 {
             Parsed::Fast(tokens) => {
+                let wanted = serde_json::Value::from(kind);
                 let Some(resources) = member(tokens, 0, "Resources") else {
                     return Vec::new();
                 };
@@ -129,13 +125,9 @@ impl<'a> Document<'a> {
                 }
                 found
             }
-            Parsed::Slow(value) => value
-                .get("Resources")
-                .and_then(serde_json::Value::as_object)
-                .into_iter()
-                .flatten()
-                .filter(|(_, body)| body.get("Type") == Some(&wanted))
-                .map(|(id, body)| (id.clone(), body.clone()))
+            Parsed::Slow(value) => super::Template::new(value)
+                .of_type(kind)
+                .map(|r| (r.logical_id.to_string(), r.body.clone()))
                 .collect(),
         }
     }

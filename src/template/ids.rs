@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 
 use super::resource::Resource;
 
+/// The type of the resource whose definition [`pipeline_definition`] reads.
+pub const PIPELINE_TYPE: &str = "AWS::SageMaker::Pipeline";
+
 /// The Application Auto Scaling resource id of a SageMaker endpoint variant:
 /// `endpoint/{EndpointName}/variant/{VariantName}`. The one place it is spelled.
 pub fn variant_resource_id(endpoint_name: &str, variant: &str) -> String {

@@ -51,7 +51,8 @@ fn paths_after(code: &str, prefix: &str) -> Vec<String> {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut paths = Vec::new();
     for (at, _) in code.match_indices(prefix) {
-        if code[..at].ends_with(ident) {
+        // Part of a longer name, or the second `super` of `super::super::`.
+        if code[..at].ends_with(ident) || code[..at].ends_with("::") {
             continue;
         }
         let rest = &code[at + prefix.len()..];
@@ -102,8 +103,14 @@ fn dependencies(modules: &BTreeMap<String, String>) -> BTreeMap<&str, BTreeSet<&
         let parent = &parent[..parent.len() - 1];
         let mut named: Vec<String> = paths_after(code, "crate::");
         for path in paths_after(code, "super::") {
+            // `super::super::x`: one module further up for each `super`.
             let mut absolute: Vec<&str> = parent.to_vec();
-            absolute.extend(path.split("::"));
+            let mut rest = path.as_str();
+            while let Some(further) = rest.strip_prefix("super::") {
+                absolute.pop();
+                rest = further;
+            }
+            absolute.extend(rest.split("::"));
             named.push(absolute.join("::"));
         }
         let edges = graph.entry(name.as_str()).or_default();
@@ -121,60 +128,28 @@ fn dependencies(modules: &BTreeMap<String, String>) -> BTreeMap<&str, BTreeSet<&
     graph
 }
 
-/// The groups of files that reach each other (Tarjan's strongly connected
-/// components), each of more than one file.
+/// The groups of more than one file that reach each other (the graph's
+/// strongly connected components), each sorted.
 fn cycles<'a>(graph: &BTreeMap<&'a str, BTreeSet<&'a str>>) -> Vec<Vec<&'a str>> {
-    struct Search<'g, 'a> {
-        graph: &'g BTreeMap<&'a str, BTreeSet<&'a str>>,
-        index: BTreeMap<&'a str, usize>,
-        low: BTreeMap<&'a str, usize>,
-        stack: Vec<&'a str>,
-        groups: Vec<Vec<&'a str>>,
-    }
-    impl<'a> Search<'_, 'a> {
-        fn visit(&mut self, v: &'a str) {
-            let i = self.index.len();
-            self.index.insert(v, i);
-            self.low.insert(v, i);
-            self.stack.push(v);
-            for &w in self.graph.get(v).into_iter().flatten() {
-                if !self.index.contains_key(w) {
-                    self.visit(w);
-                    let low = self.low[v].min(self.low[w]);
-                    self.low.insert(v, low);
-                } else if self.stack.contains(&w) {
-                    let low = self.low[v].min(self.index[w]);
-                    self.low.insert(v, low);
-                }
-            }
-            if self.low[v] == self.index[v] {
-                let mut group = Vec::new();
-                while let Some(w) = self.stack.pop() {
-                    group.push(w);
-                    if w == v {
-                        break;
-                    }
-                }
-                if group.len() > 1 {
-                    group.sort_unstable();
-                    self.groups.push(group);
-                }
-            }
+    let mut files = petgraph::Graph::<&str, ()>::new();
+    let nodes: BTreeMap<&str, _> = graph
+        .keys()
+        .map(|&name| (name, files.add_node(name)))
+        .collect();
+    for (from, targets) in graph {
+        for to in targets {
+            files.add_edge(nodes[from], nodes[to], ());
         }
     }
-    let mut search = Search {
-        graph,
-        index: BTreeMap::new(),
-        low: BTreeMap::new(),
-        stack: Vec::new(),
-        groups: Vec::new(),
-    };
-    for &v in graph.keys() {
-        if !search.index.contains_key(v) {
-            search.visit(v);
-        }
-    }
-    search.groups
+    petgraph::algo::tarjan_scc(&files)
+        .into_iter()
+        .filter(|group| group.len() > 1)
+        .map(|group| {
+            let mut names: Vec<&str> = group.into_iter().map(|node| files[node]).collect();
+            names.sort_unstable();
+            names
+        })
+        .collect()
 }
 
 #[test]
@@ -186,6 +161,7 @@ fn no_source_file_depends_on_itself_through_others() {
     assert!(graph["error"].contains("plan"));
     assert!(graph["config::policies"].contains("config::env"));
     assert!(graph["plan::classify"].contains("plan::change"));
+    assert!(graph["config::validate::network"].contains("config::locate"));
     let found = cycles(&graph);
     assert!(
         found.is_empty(),
@@ -199,11 +175,14 @@ fn a_cycle_is_found_where_there_is_one() {
         ("a", "use crate::b::Thing;"),
         ("b", "use crate::c::{self, Other};"),
         ("c", "fn f() { super::a::g() }"),
+        ("d::a", ""),
+        ("d::e::f", "use super::super::a::Thing;"),
         ("d", "use crate::a;"),
     ]
     .into_iter()
     .map(|(name, code)| (name.to_string(), code.to_string()))
     .collect();
     let graph = dependencies(&modules);
+    assert_eq!(graph["d::e::f"], BTreeSet::from(["d::a"]), "two levels up");
     assert_eq!(cycles(&graph), [vec!["a", "b", "c"]]);
 }
