@@ -73,11 +73,14 @@ TOML
 }
 
 # measure LABEL RUNS PREPARE COMMAND: hyperfine's median and spread, in ms,
-# printed as one line and kept in $median_ms.
+# printed as one line and kept in $median_ms. With $pin set (e.g. `taskset
+# -c 0`), hyperfine itself runs under it and its commands inherit the one
+# core, so no measurement pays for starting `taskset`.
 measure() {
   local label="$1" runs="$2" prepare="$3" command="$4" json
   json="$(mktemp)"
-  hyperfine --style none --shell=none --warmup 2 --runs "$runs" \
+  # shellcheck disable=SC2086
+  ${pin:-} hyperfine --style none --shell=none --warmup 2 --runs "$runs" \
     ${prepare:+--prepare "$prepare"} --export-json "$json" "$command" >/dev/null
   read -r median_ms min_ms max_ms cpu_ms < <(jq -r \
     '.results[0] | [.median, .min, .max, .user + .system] | map(. * 1000 * 100 | round / 100) | @tsv' "$json")
@@ -85,6 +88,12 @@ measure() {
   # CPU time (user + system, mean) says more than wall time on a busy machine.
   printf '  %-46s median %8.2f ms   (min %.2f, max %.2f, CPU %.2f ms, %d runs)\n' \
     "$label" "$median_ms" "$min_ms" "$max_ms" "$cpu_ms" "$runs"
+}
+
+# one_core: true when the machine has more than one core and taskset can pin
+# a process to one of them.
+one_core() {
+  command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]
 }
 
 # peak_kib COMMAND...: the maximum resident set size of one run, in KiB.

@@ -39,14 +39,22 @@ for n in 1 100 1000; do
   measure "validate --all" "$r" "" "$bin --project $project validate --all"
   measure "render --all --out" "$r" "rm -rf $work/out" "$bin --project $project render --all --out $work/out"
   render_ms=$median_ms
-  if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
-    measure "render --all --out, one core (taskset -c 0)" "$r" "rm -rf $work/out" \
-      "taskset -c 0 $bin --project $project render --all --out $work/out"
-  fi
   measure "write floor: the same files, same bytes" "$r" "rm -rf $work/out" "$work/write_floor unpack $work/pack $work/out"
   floor_ms=$median_ms
+  if one_core; then
+    # Both sides on the same one core: the goal must hold without parallelism.
+    pin="taskset -c 0"
+    measure "render --all --out, one core" "$r" "rm -rf $work/out" "$bin --project $project render --all --out $work/out"
+    render_one_ms=$median_ms
+    measure "write floor, one core" "$r" "rm -rf $work/out" "$work/write_floor unpack $work/pack $work/out"
+    floor_one_ms=$median_ms
+    pin=""
+  fi
   measure "render --all to stdout" "$r" "" "$bin --project $project render --all"
   awk -v a="$render_ms" -v b="$floor_ms" 'BEGIN { printf "  render --out / write floor: %.2f×\n", a / b }'
+  if one_core; then
+    awk -v a="$render_one_ms" -v b="$floor_one_ms" 'BEGIN { printf "  render --out / write floor, one core: %.2f×\n", a / b }'
+  fi
   rm -rf "$work/out"
   echo "  peak memory: render --all --out $(( $(peak_kib "$bin" --project "$project" render --all --out "$work/out") / 1024 )) MiB," \
     "render --all to stdout $(( $(peak_kib "$bin" --project "$project" render --all) / 1024 )) MiB," \
