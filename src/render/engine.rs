@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::native;
 use crate::project::{Project, SourceError};
 use crate::stacks::Layer;
-use crate::template::Canonical;
 use crate::template::canonical::Document;
 
 const BUILT_IN: [(Layer, &str); 4] = [
@@ -59,23 +59,50 @@ fn json_filter(
     tera_contrib::json::json_encode(value, kwargs, state)
 }
 
+/// How one layer's template is rendered.
+enum Source {
+    /// The built-in stack, written straight into canonical text.
+    Native,
+    /// A tera template (a project's override), under this name.
+    Tera(String),
+}
+
 /// The loaded templates of one project, ready to render any number of environments.
 pub struct Engine {
     tera: tera::Tera,
-    names: Vec<(Layer, String)>,
+    sources: Vec<(Layer, Source)>,
 }
 
 impl Engine {
+    /// The project's overrides through tera, every other stack written natively.
     pub fn new(project: &Project) -> Result<Self, TemplateError> {
+        Self::build(project, true)
+    }
+
+    /// Every stack through tera, the built-in templates included: what the
+    /// native writers are compared with.
+    #[cfg(test)]
+    pub fn through_tera(project: &Project) -> Result<Self, TemplateError> {
+        Self::build(project, false)
+    }
+
+    fn build(project: &Project, native: bool) -> Result<Self, TemplateError> {
         let mut tera = tera::Tera::new();
         // Output is JSON, not HTML: escaping is done by the `json` filter, explicitly.
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json", json_filter);
-        let mut names = Vec::new();
+        let mut sources = Vec::new();
         for (layer, built_in) in BUILT_IN {
             let file = layer.template_file();
             let (name, text) = match project.template_override(&file)? {
                 Some(custom) => (custom.display_path.display().to_string(), custom.text),
+                None if native => {
+                    crate::output::detail(&format!(
+                        "template for the {layer} stack: templates/{file} (built-in)"
+                    ));
+                    sources.push((layer, Source::Native));
+                    continue;
+                }
                 None => (format!("templates/{file} (built-in)"), built_in.to_string()),
             };
             crate::output::detail(&format!("template for the {layer} stack: {name}"));
@@ -84,15 +111,15 @@ impl Engine {
                     template: name.clone(),
                     message: e.to_string(),
                 })?;
-            names.push((layer, name));
+            sources.push((layer, Source::Tera(name)));
         }
-        Ok(Self { tera, names })
+        Ok(Self { tera, sources })
     }
 
     /// The engine of a project that overrides a built-in template, or none:
-    /// compiling the built-in templates costs more than validating a
-    /// configuration, and they render every valid one (the suite renders each
-    /// shape), so only a project's own templates need rendering to be checked.
+    /// the built-in stacks render every valid configuration (the suite
+    /// renders each shape), so only a project's own templates need
+    /// rendering to be checked.
     pub fn for_overrides(project: &Project) -> Result<Option<Self>, TemplateError> {
         for (layer, _) in BUILT_IN {
             if project.template_override(&layer.template_file())?.is_some() {
@@ -102,77 +129,54 @@ impl Engine {
         Ok(None)
     }
 
-    fn name(&self, layer: Layer) -> &str {
+    fn source(&self, layer: Layer) -> &Source {
         &self
-            .names
+            .sources
             .iter()
             .find(|(l, _)| *l == layer)
             .expect("every layer has a template")
             .1
     }
 
+    /// Whether rendering this layer needs the tera context.
+    pub fn needs_context(&self, layer: Layer) -> bool {
+        matches!(self.source(layer), Source::Tera(_))
+    }
+
     /// The template context of a model, serialised once to be used for several stacks.
-    pub fn context(
-        &self,
-        layer: Layer,
-        model: &impl Serialize,
-    ) -> Result<tera::Context, TemplateError> {
+    pub fn context(&self, model: &impl Serialize) -> Result<tera::Context, TemplateError> {
         tera::Context::from_serialize(model).map_err(|e| TemplateError::Tera {
-            template: self.name(layer).to_string(),
+            template: "the template context".to_string(),
             message: e.to_string(),
         })
     }
 
-    /// Renders one stack's template into a `Canonical` (text and value).
-    pub fn render_context(
+    /// One stack's canonical text: written natively, or rendered by tera
+    /// (with `context`, which holds the stack's fields) and written canonically.
+    pub fn render(
         &self,
         layer: Layer,
-        context: &tera::Context,
-    ) -> Result<Canonical, TemplateError> {
-        let text = self.render_raw(layer, context)?;
-        let document = self.document(layer, &text)?;
-        let canonical = document.text();
-        Ok(Canonical {
-            value: document.into_value(),
-            text: canonical,
-        })
-    }
-
-    /// Renders one stack's template into its canonical text only: what is
-    /// written to files or stdout needs no `serde_json::Value`.
-    pub fn render_text(
-        &self,
-        layer: Layer,
-        context: &tera::Context,
+        stack: &native::Stack<'_>,
+        context: Option<&tera::Context>,
     ) -> Result<String, TemplateError> {
-        self.render_document(layer, context, |document| document.text())
-    }
-
-    /// Renders one stack's template and reads what `read` needs of it, from
-    /// the one parse of its output.
-    pub fn render_document<T>(
-        &self,
-        layer: Layer,
-        context: &tera::Context,
-        read: impl FnOnce(&Document<'_>) -> T,
-    ) -> Result<T, TemplateError> {
-        let text = self.render_raw(layer, context)?;
-        Ok(read(&self.document(layer, &text)?))
-    }
-
-    fn render_raw(&self, layer: Layer, context: &tera::Context) -> Result<String, TemplateError> {
-        let name = self.name(layer);
-        self.tera
-            .render(name, context)
-            .map_err(|e| TemplateError::Tera {
-                template: name.to_string(),
-                message: e.to_string(),
-            })
+        match self.source(layer) {
+            Source::Native => Ok(native::render(layer, stack)),
+            Source::Tera(name) => {
+                let context = context.expect("a tera layer is given its context");
+                let text = self
+                    .tera
+                    .render(name, context)
+                    .map_err(|e| TemplateError::Tera {
+                        template: name.to_string(),
+                        message: e.to_string(),
+                    })?;
+                Ok(Self::document(name, &text)?.text())
+            }
+        }
     }
 
     /// Checks that tera's output is a JSON template, naming the line it breaks at.
-    fn document<'t>(&self, layer: Layer, text: &'t str) -> Result<Document<'t>, TemplateError> {
-        let name = self.name(layer);
+    fn document<'t>(name: &str, text: &'t str) -> Result<Document<'t>, TemplateError> {
         let document = Document::parse(text).map_err(|e| {
             let excerpt = text
                 .lines()

@@ -2,8 +2,10 @@
 //! synchronous: no AWS types, no I/O beyond reading template overrides.
 
 pub mod dashboard;
+mod emit;
 pub mod engine;
 pub mod model;
+mod native;
 pub mod pipeline;
 pub mod readable;
 pub mod serving;
@@ -12,6 +14,7 @@ pub mod write;
 pub use engine::{Engine, TemplateError};
 
 use crate::template::Canonical;
+use crate::template::canonical::Document;
 
 use crate::config::Env;
 use crate::stacks::{self, Layer, StackSpec};
@@ -24,9 +27,14 @@ pub struct RenderedStack {
 }
 
 pub fn render_env(engine: &Engine, env: &Env) -> Result<Vec<RenderedStack>, TemplateError> {
-    each_stack(engine, env, None, |spec, context| {
-        let template = engine.render_context(spec.layer, context)?;
-        Ok(RenderedStack { spec, template })
+    each_stack(engine, env, None, |spec, text| {
+        let value = Document::parse(&text)
+            .expect("canonical text is JSON")
+            .into_value();
+        Ok(RenderedStack {
+            spec,
+            template: Canonical { value, text },
+        })
     })
 }
 
@@ -37,27 +45,29 @@ pub fn render_env_text(
     env: &Env,
     only: Option<Layer>,
 ) -> Result<Vec<(StackSpec, String)>, TemplateError> {
-    each_stack(engine, env, only, |spec, context| {
-        let text = engine.render_text(spec.layer, context)?;
-        Ok((spec, text))
-    })
+    each_stack(engine, env, only, |spec, text| Ok((spec, text)))
 }
 
 /// An environment's files under `dir`: each stack's template and, beside
-/// it, its readable companions, read from the same parse of the template.
+/// it, its readable companions.
 pub fn render_env_files(
     engine: &Engine,
     env: &Env,
     only: Option<Layer>,
     dir: &std::path::Path,
 ) -> Result<write::EnvFiles, TemplateError> {
-    let stacks = each_stack(engine, env, only, |spec, context| {
-        engine.render_document(spec.layer, context, |document| {
-            let template = engine::output_path(dir, &env.name, &spec.name);
-            let mut files = vec![(template, document.text())];
-            files.extend(readable::companions(dir, &env.name, &spec.name, document));
-            files
-        })
+    let stacks = each_stack(engine, env, only, |spec, text| {
+        // Only a template naming the pipeline type can hold one: the others
+        // are not parsed again.
+        let companions = if text.contains(crate::template::ids::PIPELINE_TYPE) {
+            let document = Document::parse(&text).expect("canonical text is JSON");
+            readable::companions(dir, &env.name, &spec.name, &document)
+        } else {
+            Vec::new()
+        };
+        let mut files = vec![(engine::output_path(dir, &env.name, &spec.name), text)];
+        files.extend(companions);
+        Ok(files)
     })?;
     Ok(write::EnvFiles {
         env: env.name.clone(),
@@ -70,12 +80,13 @@ fn each_stack<T>(
     engine: &Engine,
     env: &Env,
     only: Option<Layer>,
-    mut render: impl FnMut(StackSpec, &tera::Context) -> Result<T, TemplateError>,
+    mut render: impl FnMut(StackSpec, String) -> Result<T, TemplateError>,
 ) -> Result<Vec<T>, TemplateError> {
     let model = model::EnvModel::new(env);
-    // The environment is serialised into the context once; per stack only
-    // the stack's own fields are replaced.
-    let mut context = engine.context(Layer::Data, model.shared())?;
+    // A tera template (a project's override) needs the environment
+    // serialised into its context; that is done once, on the first such
+    // stack, and per stack only the stack's own fields are replaced.
+    let mut context: Option<tera::Context> = None;
     stacks::stacks(env)
         .into_iter()
         .filter(|spec| only.is_none_or(|layer| spec.layer == layer))
@@ -83,10 +94,25 @@ fn each_stack<T>(
             let _span =
                 tracing::debug_span!("render", env = %env.name, stack = %spec.name).entered();
             let fields = model.stack_fields(spec.layer);
-            context.insert("stack", &fields.stack);
-            context.insert("tags", &fields.tags);
-            context.insert("description", &fields.description);
-            let rendered = render(spec, &context);
+            let context = if engine.needs_context(spec.layer) {
+                let context = match &mut context {
+                    Some(context) => context,
+                    None => context.insert(engine.context(model.shared())?),
+                };
+                context.insert("stack", &fields.stack);
+                context.insert("tags", &fields.tags);
+                context.insert("description", &fields.description);
+                Some(&*context)
+            } else {
+                None
+            };
+            let stack = native::Stack {
+                model: model.shared(),
+                fields: &fields,
+            };
+            let rendered = engine
+                .render(spec.layer, &stack, context)
+                .and_then(|text| render(spec, text));
             tracing::debug!(ok = rendered.is_ok(), "rendered stack");
             rendered
         })

@@ -276,7 +276,7 @@ struct EscapedKey {
 /// the first quote, backslash or control byte. Eight bytes are tested at a
 /// time: most strings of a template (ARNs, names, whole escaped pipeline
 /// definitions) run for dozens of bytes.
-fn string_stop(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn string_stop(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     // A byte of `word` is below `n` (at most 0x80): its borrow sets the high
