@@ -14,6 +14,8 @@ use crate::template::canonical::string_stop;
 /// A canonical JSON document being written.
 pub struct Writer {
     out: String,
+    /// serde_json's compact form (no new lines, no spaces) instead of the pretty one.
+    compact: bool,
     /// The open objects and arrays, innermost last.
     frames: Vec<Frame>,
     /// The members of every open object, innermost object's last.
@@ -54,16 +56,30 @@ impl Key {
 }
 
 impl Writer {
-    /// Writes one document whose top level is an object.
+    /// Writes one document whose top level is an object, pretty-printed
+    /// with a trailing new line.
     pub fn document(write: impl FnOnce(&mut Obj<'_>)) -> String {
+        // Sized for the largest built-in stacks, so that few documents grow.
+        let mut text = Self::write(false, 32 * 1024, write);
+        text.push('\n');
+        text
+    }
+
+    /// Writes one document whose top level is an object, compact, as
+    /// `serde_json::to_string` writes a sorted value.
+    pub fn compact(write: impl FnOnce(&mut Obj<'_>)) -> String {
+        Self::write(true, 4 * 1024, write)
+    }
+
+    fn write(compact: bool, capacity: usize, write: impl FnOnce(&mut Obj<'_>)) -> String {
         let mut writer = Writer {
-            out: String::with_capacity(16 * 1024),
-            frames: Vec::new(),
-            members: Vec::new(),
+            out: String::with_capacity(capacity),
+            compact,
+            frames: Vec::with_capacity(16),
+            members: Vec::with_capacity(64),
         };
         writer.object(write);
         debug_assert!(writer.frames.is_empty() && writer.members.is_empty());
-        writer.out.push('\n');
         writer.out
     }
 
@@ -73,6 +89,9 @@ impl Writer {
     }
 
     fn newline(&mut self, depth: usize) {
+        if self.compact {
+            return;
+        }
         // serde_json refuses to nest deeper than 128, which this covers.
         const SPACES: &str = concat!(
             "\n                                                                ",
@@ -121,17 +140,20 @@ impl Writer {
         }
         self.indent();
         let start = self.out.len();
-        let escaped_from = self.out.len() + 1;
-        self.string(key);
-        let key = if self.out.len() - escaped_from - 1 == key.len() {
+        let key = if string_stop(key.as_bytes()).is_none() {
+            // The common case: a key is its own text, quoted.
+            self.out.push('"');
+            self.out.push_str(key);
+            self.out.push_str(if self.compact { "\":" } else { "\": " });
             Key::InOutput {
-                start: escaped_from,
+                start: start + 1,
                 len: key.len(),
             }
         } else {
+            self.string(key);
+            self.out.push_str(if self.compact { ":" } else { ": " });
             Key::Owned(key.into())
         };
-        self.out.push_str(": ");
         self.members.push(Member { key, start, end: 0 });
     }
 
@@ -177,8 +199,10 @@ impl Writer {
             if i > 0 {
                 sorted.push(',');
             }
-            sorted.push('\n');
-            sorted.push_str(&indent);
+            if !self.compact {
+                sorted.push('\n');
+                sorted.push_str(&indent);
+            }
             sorted.push_str(&self.out[member.start..member.end]);
         }
         debug_assert_eq!(sorted.len(), self.out.len() - frame.start);
@@ -267,8 +291,9 @@ impl Obj<'_> {
         self.value(key, &Value::Bool(value))
     }
 
-    pub fn int(&mut self, key: &str, value: impl Into<i64>) -> &mut Self {
-        self.value(key, &Value::from(value.into()))
+    /// An integer (any of Rust's integer types up to 64 bits).
+    pub fn int(&mut self, key: &str, value: impl Into<serde_json::Number>) -> &mut Self {
+        self.value(key, &Value::Number(value.into()))
     }
 
     /// A number as serde_json writes an `f64` (`70.0`, `0.5`).
@@ -397,6 +422,27 @@ mod tests {
             "e": {"n": null, "m": [1, -2, 3.25], "\u{1}k": "v"},
         }));
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn the_compact_form_is_serde_jsons_of_the_sorted_value() {
+        let written = Writer::compact(|o| {
+            o.str("b", "x \" y")
+                .obj("a", |o| {
+                    o.arr("z", |a| {
+                        a.obj(|o| {
+                            o.int("2", 2).int("1", 1);
+                        })
+                        .str("s");
+                    })
+                    .obj("empty", |_| {});
+                })
+                .arr("c", |_| {});
+        });
+        let mut value =
+            json!({"b": "x \" y", "a": {"z": [{"2": 2, "1": 1}, "s"], "empty": {}}, "c": []});
+        crate::template::sort_keys(&mut value);
+        assert_eq!(written, serde_json::to_string(&value).unwrap());
     }
 
     #[test]

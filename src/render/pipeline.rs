@@ -10,6 +10,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::emit::{Arr, Obj, Writer};
+
 use crate::config::Env;
 use crate::config::env::TrainingJob;
 use crate::config::instances;
@@ -30,28 +32,29 @@ fn literal(text: &str) -> String {
     text.replace("${", "${!")
 }
 
-fn channel(channel: &Channel) -> Value {
-    let mut value = json!({
-        "ChannelName": literal(&channel.name),
-        "DataSource": {
-            "S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3Uri": literal(&channel.location.uri()),
-                "S3DataDistributionType": channel.distribution.aws(),
-            }
-        }
-    });
+fn channel(o: &mut Obj<'_>, channel: &Channel) {
+    o.str("ChannelName", &literal(&channel.name));
+    s3_data_source(o, &channel.location.uri(), channel.distribution.aws());
     if let Some(content_type) = &channel.content_type {
-        value["ContentType"] = json!(literal(content_type));
+        o.str("ContentType", &literal(content_type));
     }
     // The job's TrainingInputMode is File; a channel says only where it differs.
     if channel.input_mode != InputMode::File {
-        value["InputMode"] = json!(channel.input_mode.aws());
+        o.str("InputMode", channel.input_mode.aws());
     }
     if channel.compression != Compression::None {
-        value["CompressionType"] = json!(channel.compression.aws());
+        o.str("CompressionType", channel.compression.aws());
     }
-    value
+}
+
+fn s3_data_source(o: &mut Obj<'_>, uri: &str, distribution: &str) {
+    o.obj("DataSource", |o| {
+        o.obj("S3DataSource", |o| {
+            o.str("S3DataType", "S3Prefix")
+                .str("S3Uri", &literal(uri))
+                .str("S3DataDistributionType", distribution);
+        });
+    });
 }
 
 /// The job's hyperparameters with, for framework images, the SageMaker SDK's
@@ -84,164 +87,185 @@ fn hyperparameters(env: &Env, job: &TrainingJob) -> Map<String, Value> {
     map
 }
 
-fn input_data_config(job: &TrainingJob) -> Vec<Value> {
-    let mut channels: Vec<Value> = job.channels.iter().map(channel).collect();
+fn input_data_config(a: &mut Arr<'_>, job: &TrainingJob) {
+    for c in &job.channels {
+        a.obj(|o| channel(o, c));
+    }
     if let Some(code) = &job.code
         && job.network_isolation
     {
-        channels.push(json!({
-            "ChannelName": CODE_CHANNEL,
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": literal(&code.source.uri()),
-                    "S3DataDistributionType": "FullyReplicated",
-                }
-            }
-        }));
+        a.obj(|o| {
+            o.str("ChannelName", CODE_CHANNEL);
+            s3_data_source(o, &code.source.uri(), "FullyReplicated");
+        });
     }
-    channels
 }
 
 /// What a training job and a tuning job's training-job definition share.
-fn job_arguments(env: &Env, job: &TrainingJob) -> Map<String, Value> {
-    let mut resources = json!({
-        "InstanceType": job.instance_type,
-        "InstanceCount": job.instance_count,
-        "VolumeSizeInGB": job.volume_gb,
+fn job_arguments(o: &mut Obj<'_>, env: &Env, job: &TrainingJob) {
+    o.obj("AlgorithmSpecification", |o| {
+        if !job.metrics.is_empty() {
+            o.arr("MetricDefinitions", |a| {
+                for m in &job.metrics {
+                    a.obj(|o| {
+                        o.str("Name", &literal(&m.name))
+                            .str("Regex", &literal(&m.regex));
+                    });
+                }
+            });
+        }
+        o.str("TrainingImage", &literal(&job.image.uri))
+            .str("TrainingInputMode", "File");
+    })
+    .obj("CheckpointConfig", |o| {
+        o.str("S3Uri", &literal(&job.checkpoints.uri()));
+    })
+    .bool(
+        "EnableInterContainerTrafficEncryption",
+        job.instance_count > 1,
+    )
+    .bool("EnableManagedSpotTraining", job.spot.is_some())
+    .bool("EnableNetworkIsolation", job.network_isolation)
+    .arr("InputDataConfig", |a| input_data_config(a, job))
+    .obj("OutputDataConfig", |o| {
+        o.str("KmsKeyId", KEY_ARN_VARIABLE)
+            .str("S3OutputPath", &literal(&job.output.uri()));
+    })
+    .obj("ResourceConfig", |o| {
+        o.int("InstanceCount", job.instance_count)
+            .str("InstanceType", &job.instance_type);
+        if !instances::has_instance_storage(&job.instance_type) {
+            o.str("VolumeKmsKeyId", KEY_ARN_VARIABLE);
+        }
+        o.int("VolumeSizeInGB", job.volume_gb);
+    })
+    .str("RoleArn", &env.execution_role_arn())
+    .obj("StoppingCondition", |o| {
+        o.int("MaxRuntimeInSeconds", job.max_runtime_seconds);
+        if let Some(spot) = &job.spot {
+            o.int("MaxWaitTimeInSeconds", spot.max_wait_seconds);
+        }
     });
-    if !instances::has_instance_storage(&job.instance_type) {
-        resources["VolumeKmsKeyId"] = json!(KEY_ARN_VARIABLE);
-    }
-    let mut stopping = json!({ "MaxRuntimeInSeconds": job.max_runtime_seconds });
-    if let Some(spot) = &job.spot {
-        stopping["MaxWaitTimeInSeconds"] = json!(spot.max_wait_seconds);
-    }
-    let mut algorithm = json!({
-        "TrainingImage": literal(&job.image.uri),
-        "TrainingInputMode": "File",
-    });
-    if !job.metrics.is_empty() {
-        algorithm["MetricDefinitions"] = job
-            .metrics
-            .iter()
-            .map(|m| json!({ "Name": literal(&m.name), "Regex": literal(&m.regex) }))
-            .collect();
-    }
-    let arguments = json!({
-        "AlgorithmSpecification": algorithm,
-        "RoleArn": env.execution_role_arn(),
-        "InputDataConfig": input_data_config(job),
-        "OutputDataConfig": {
-            "S3OutputPath": literal(&job.output.uri()),
-            "KmsKeyId": KEY_ARN_VARIABLE,
-        },
-        "ResourceConfig": resources,
-        "StoppingCondition": stopping,
-        "EnableManagedSpotTraining": job.spot.is_some(),
-        "CheckpointConfig": { "S3Uri": literal(&job.checkpoints.uri()) },
-        "EnableNetworkIsolation": job.network_isolation,
-        "EnableInterContainerTrafficEncryption": job.instance_count > 1,
-    });
-    let mut map = match arguments {
-        Value::Object(map) => map,
-        _ => unreachable!("json! of an object literal"),
-    };
     // Inter-container encryption stays on for distributed jobs in a VPC too:
     // their gradients then cross the subnets (the security groups must let
     // the instances reach each other, docs/configuration.md says how).
     if let Some(network) = &env.network {
-        map.insert("VpcConfig".into(), network.vpc_config());
+        o.value("VpcConfig", &network.vpc_config());
     }
-    map
 }
 
-fn tags(env: &Env, job: &TrainingJob) -> Value {
-    json!([
-        { "Key": "mlinfra:env", "Value": env.name },
-        { "Key": "mlinfra:project", "Value": env.project },
-        { "Key": "mlinfra:training-job", "Value": job.name },
-    ])
-}
-
-fn tuning_arguments(env: &Env, job: &TrainingJob, tuning: &Tuning) -> Value {
-    let mut definition = job_arguments(env, job);
-    // The SDK leaves tuned hyperparameters out of the static ones: the tuner sets them.
-    let mut statics = hyperparameters(env, job);
-    for range in &tuning.ranges {
-        statics.remove(&literal(&range.name));
-    }
-    definition.insert("StaticHyperParameters".into(), Value::Object(statics));
-    let (mut continuous, mut integer, mut categorical) = (Vec::new(), Vec::new(), Vec::new());
-    for range in &tuning.ranges {
-        let name = literal(&range.name);
-        match &range.kind {
-            RangeKind::Continuous { min, max, scaling } => continuous.push(json!({
-                "Name": name, "MinValue": min.to_string(), "MaxValue": max.to_string(), "ScalingType": scaling.aws(),
-            })),
-            RangeKind::Integer { min, max, scaling } => integer.push(json!({
-                "Name": name, "MinValue": min.to_string(), "MaxValue": max.to_string(), "ScalingType": scaling.aws(),
-            })),
-            RangeKind::Categorical { values } => categorical.push(json!({
-                "Name": name, "Values": values.iter().map(|v| literal(v)).collect::<Vec<_>>(),
-            })),
+fn tags(o: &mut Obj<'_>, env: &Env, job: &TrainingJob) {
+    o.arr("Tags", |a| {
+        for (key, value) in [
+            ("mlinfra:env", &env.name),
+            ("mlinfra:project", &env.project),
+            ("mlinfra:training-job", &job.name),
+        ] {
+            a.obj(|o| {
+                o.str("Key", key).str("Value", value);
+            });
         }
-    }
-    let mut ranges = Map::new();
-    for (kind, list) in [
-        ("ContinuousParameterRanges", continuous),
-        ("IntegerParameterRanges", integer),
-        ("CategoricalParameterRanges", categorical),
-    ] {
-        if !list.is_empty() {
-            ranges.insert(kind.into(), Value::Array(list));
-        }
-    }
-    json!({
-        "HyperParameterTuningJobConfig": {
-            "Strategy": tuning.strategy.aws(),
-            "HyperParameterTuningJobObjective": {
-                "Type": tuning.goal.aws(),
-                "MetricName": literal(&tuning.objective_metric),
-            },
-            "ResourceLimits": {
-                "MaxNumberOfTrainingJobs": tuning.max_jobs,
-                "MaxParallelTrainingJobs": tuning.max_parallel_jobs,
-            },
-            "TrainingJobEarlyStoppingType": if tuning.early_stopping { "Auto" } else { "Off" },
-            "ParameterRanges": ranges,
-        },
-        "TrainingJobDefinition": definition,
-        // Tags of a tuning job are added to every training job it starts.
-        "Tags": tags(env, job),
-    })
+    });
 }
 
-pub fn definition(env: &Env, job: &TrainingJob) -> String {
-    let step = match &job.tuning {
-        Some(tuning) => json!({
-            "Name": TUNING_STEP,
-            "Type": "Tuning",
-            "Arguments": tuning_arguments(env, job, tuning),
-        }),
-        None => {
-            let mut arguments = job_arguments(env, job);
-            arguments.insert(
-                "HyperParameters".into(),
-                Value::Object(hyperparameters(env, job)),
-            );
-            arguments.insert("Tags".into(), tags(env, job));
-            json!({ "Name": TRAINING_STEP, "Type": "Training", "Arguments": arguments })
+fn tuning_arguments(o: &mut Obj<'_>, env: &Env, job: &TrainingJob, tuning: &Tuning) {
+    let parameter_ranges = |o: &mut Obj<'_>| {
+        for (kind, wanted) in [
+            ("CategoricalParameterRanges", 0),
+            ("ContinuousParameterRanges", 1),
+            ("IntegerParameterRanges", 2),
+        ] {
+            let of_kind = |range: &&crate::config::training::Range| {
+                let kind = match range.kind {
+                    RangeKind::Categorical { .. } => 0,
+                    RangeKind::Continuous { .. } => 1,
+                    RangeKind::Integer { .. } => 2,
+                };
+                kind == wanted
+            };
+            if !tuning.ranges.iter().any(|r| of_kind(&r)) {
+                continue;
+            }
+            o.arr(kind, |a| {
+                for range in tuning.ranges.iter().filter(of_kind) {
+                    a.obj(|o| {
+                        o.str("Name", &literal(&range.name));
+                        match &range.kind {
+                            RangeKind::Continuous { min, max, scaling } => {
+                                o.str("MinValue", &min.to_string())
+                                    .str("MaxValue", &max.to_string())
+                                    .str("ScalingType", scaling.aws());
+                            }
+                            RangeKind::Integer { min, max, scaling } => {
+                                o.str("MinValue", &min.to_string())
+                                    .str("MaxValue", &max.to_string())
+                                    .str("ScalingType", scaling.aws());
+                            }
+                            RangeKind::Categorical { values } => {
+                                o.arr("Values", |a| {
+                                    for value in values {
+                                        a.str(&literal(value));
+                                    }
+                                });
+                            }
+                        }
+                    });
+                }
+            });
         }
     };
-    let mut document = json!({
-        "Version": "2020-12-01",
-        "Metadata": {},
-        "Parameters": [],
-        "Steps": [step],
+    o.obj("HyperParameterTuningJobConfig", |o| {
+        o.obj("HyperParameterTuningJobObjective", |o| {
+            o.str("MetricName", &literal(&tuning.objective_metric))
+                .str("Type", tuning.goal.aws());
+        })
+        .obj("ParameterRanges", parameter_ranges)
+        .obj("ResourceLimits", |o| {
+            o.int("MaxNumberOfTrainingJobs", tuning.max_jobs)
+                .int("MaxParallelTrainingJobs", tuning.max_parallel_jobs);
+        })
+        .str("Strategy", tuning.strategy.aws())
+        .str(
+            "TrainingJobEarlyStoppingType",
+            if tuning.early_stopping { "Auto" } else { "Off" },
+        );
     });
-    crate::template::sort_keys(&mut document);
-    serde_json::to_string(&document).expect("a JSON value always serialises")
+    // Tags of a tuning job are added to every training job it starts.
+    tags(o, env, job);
+    o.obj("TrainingJobDefinition", |o| {
+        job_arguments(o, env, job);
+        // The SDK leaves tuned hyperparameters out of the static ones: the tuner sets them.
+        let mut statics = hyperparameters(env, job);
+        for range in &tuning.ranges {
+            statics.remove(&literal(&range.name));
+        }
+        o.value("StaticHyperParameters", &Value::Object(statics));
+    });
+}
+
+/// The pipeline definition of a training job: compact JSON with sorted keys.
+pub fn definition(env: &Env, job: &TrainingJob) -> String {
+    Writer::compact(|o| {
+        o.obj("Metadata", |_| {})
+            .arr("Parameters", |_| {})
+            .arr("Steps", |a| {
+                a.obj(|o| {
+                    o.obj("Arguments", |o| match &job.tuning {
+                        Some(tuning) => tuning_arguments(o, env, job, tuning),
+                        None => {
+                            job_arguments(o, env, job);
+                            o.value("HyperParameters", &Value::Object(hyperparameters(env, job)));
+                            tags(o, env, job);
+                        }
+                    });
+                    match &job.tuning {
+                        Some(_) => o.str("Name", TUNING_STEP).str("Type", "Tuning"),
+                        None => o.str("Name", TRAINING_STEP).str("Type", "Training"),
+                    };
+                });
+            })
+            .str("Version", "2020-12-01");
+    })
 }
 
 #[cfg(test)]

@@ -156,14 +156,8 @@ fn variant(stack: &Stack<'_>, item: &EndpointModel<'_>, v: &VariantModel<'_>, o:
                         }
                     }
                     o.bool("DisableScaleIn", false)
-                        .int(
-                            "ScaleInCooldown",
-                            i64::try_from(scaling.scale_in_cooldown_seconds).unwrap_or(i64::MAX),
-                        )
-                        .int(
-                            "ScaleOutCooldown",
-                            i64::try_from(scaling.scale_out_cooldown_seconds).unwrap_or(i64::MAX),
-                        )
+                        .int("ScaleInCooldown", scaling.scale_in_cooldown_seconds)
+                        .int("ScaleOutCooldown", scaling.scale_out_cooldown_seconds)
                         .float("TargetValue", scaling.target_value);
                 });
         })
@@ -200,10 +194,7 @@ fn alarm(stack: &Stack<'_>, item: &EndpointModel<'_>, a: &AlarmModel<'_>, o: &mu
             .arr("OKActions", |a| {
                 a.reference(fixed.alarm_topic);
             })
-            .int(
-                "Period",
-                i64::try_from(alarm.period_seconds).unwrap_or(i64::MAX),
-            );
+            .int("Period", alarm.period_seconds);
             let statistic = if alarm.extended {
                 "ExtendedStatistic"
             } else {
