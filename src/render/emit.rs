@@ -193,6 +193,12 @@ impl Writer {
         let members = &mut self.members[frame.first_member..];
         let out = &self.out;
         members.sort_by(|a, b| a.key.as_str(out).cmp(b.key.as_str(out)));
+        debug_assert!(
+            members
+                .windows(2)
+                .all(|pair| pair[0].key.as_str(out) != pair[1].key.as_str(out)),
+            "an object was given the same key twice"
+        );
         let indent = "  ".repeat(self.frames.len() + 1);
         let mut sorted = String::with_capacity(self.out.len() - frame.start);
         for (i, member) in members.iter().enumerate() {
@@ -464,6 +470,17 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    // The check is a debug assertion: what the writers write is fixed by the
+    // code, and the suite runs it with assertions on.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "the same key twice")]
+    fn a_key_written_twice_is_a_mistake_the_tests_catch() {
+        Writer::document(|o| {
+            o.str("a", "1").str("b", "2").str("a", "3");
+        });
     }
 
     #[test]
