@@ -1,6 +1,8 @@
-//! The template engine: built-in templates (or a project's overrides) rendered
-//! with tera, every value JSON-encoded, and the output checked and written in
-//! canonical form (sorted keys, 2-space indent, trailing newline).
+//! The template engine: each stack is written by its native writer
+//! (`render::native`), or, where a project overrides the stack's template,
+//! rendered with tera, every value JSON-encoded, and the output checked and
+//! written in the same canonical form (sorted keys, 2-space indent, trailing
+//! newline).
 
 use std::path::PathBuf;
 

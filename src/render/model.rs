@@ -1,6 +1,7 @@
-//! What the templates see: the validated `Env` plus the values derived from it
-//! (ARNs, export names, tags, the training pipeline definitions). Templates
-//! only arrange these; they never compute names themselves.
+//! What the stacks are written from: the validated `Env` plus the values
+//! derived from it (ARNs, export names, tags, the training pipeline
+//! definitions). The native writers and the templates only arrange these;
+//! they never compute names themselves.
 
 use serde::Serialize;
 
