@@ -40,17 +40,18 @@ struct Member {
 }
 
 enum Key {
-    /// The key is written without escapes: it is its own text in the output.
-    InOutput { start: usize, len: usize },
+    /// A key written without escapes, `len` bytes just after the member's
+    /// opening quote: it is its own text in the output.
+    Plain { len: usize },
     /// A key that needed escapes: sorted by its unescaped text, as serde_json does.
-    Owned(Box<str>),
+    Escaped(Box<str>),
 }
 
-impl Key {
-    fn as_str<'a>(&'a self, out: &'a str) -> &'a str {
-        match self {
-            Key::InOutput { start, len } => &out[*start..*start + *len],
-            Key::Owned(key) => key,
+impl Member {
+    fn key<'a>(&'a self, out: &'a str) -> &'a str {
+        match &self.key {
+            Key::Plain { len } => &out[self.start + 1..self.start + 1 + len],
+            Key::Escaped(key) => key,
         }
     }
 }
@@ -89,22 +90,8 @@ impl Writer {
     }
 
     fn newline(&mut self, depth: usize) {
-        if self.compact {
-            return;
-        }
-        // serde_json refuses to nest deeper than 128, which this covers.
-        const SPACES: &str = concat!(
-            "\n                                                                ",
-            "                                                                ",
-            "                                                                ",
-            "                                                                "
-        );
-        match SPACES.get(..1 + 2 * depth) {
-            Some(line) => self.out.push_str(line),
-            None => {
-                self.out.push('\n');
-                self.out.push_str(&"  ".repeat(depth));
-            }
+        if !self.compact {
+            push_newline(&mut self.out, depth);
         }
     }
 
@@ -130,11 +117,8 @@ impl Writer {
         if frame.items > 1 {
             self.out.push(',');
             let previous = self.members.last().expect("an earlier member");
-            if previous.key.as_str(&self.out) >= key {
-                debug_assert!(
-                    previous.key.as_str(&self.out) != key,
-                    "key `{key}` written twice"
-                );
+            if previous.key(&self.out) >= key {
+                debug_assert!(previous.key(&self.out) != key, "key `{key}` written twice");
                 frame.sorted = false;
             }
         }
@@ -145,14 +129,11 @@ impl Writer {
             self.out.push('"');
             self.out.push_str(key);
             self.out.push_str(if self.compact { "\":" } else { "\": " });
-            Key::InOutput {
-                start: start + 1,
-                len: key.len(),
-            }
+            Key::Plain { len: key.len() }
         } else {
             self.string(key);
             self.out.push_str(if self.compact { ":" } else { ": " });
-            Key::Owned(key.into())
+            Key::Escaped(key.into())
         };
         self.members.push(Member { key, start, end: 0 });
     }
@@ -192,22 +173,21 @@ impl Writer {
     fn sort_members(&mut self, frame: &Frame) {
         let members = &mut self.members[frame.first_member..];
         let out = &self.out;
-        members.sort_by(|a, b| a.key.as_str(out).cmp(b.key.as_str(out)));
+        members.sort_by(|a, b| a.key(out).cmp(b.key(out)));
         debug_assert!(
             members
                 .windows(2)
-                .all(|pair| pair[0].key.as_str(out) != pair[1].key.as_str(out)),
+                .all(|pair| pair[0].key(out) != pair[1].key(out)),
             "an object was given the same key twice"
         );
-        let indent = "  ".repeat(self.frames.len() + 1);
+        let depth = self.frames.len() + 1;
         let mut sorted = String::with_capacity(self.out.len() - frame.start);
         for (i, member) in members.iter().enumerate() {
             if i > 0 {
                 sorted.push(',');
             }
             if !self.compact {
-                sorted.push('\n');
-                sorted.push_str(&indent);
+                push_newline(&mut sorted, depth);
             }
             sorted.push_str(&self.out[member.start..member.end]);
         }
@@ -282,6 +262,24 @@ impl Writer {
     }
 }
 
+/// A new line and the indentation of `depth` levels, in one copy.
+fn push_newline(out: &mut String, depth: usize) {
+    // serde_json refuses to nest deeper than 128, which this covers.
+    const SPACES: &str = concat!(
+        "\n                                                                ",
+        "                                                                ",
+        "                                                                ",
+        "                                                                "
+    );
+    match SPACES.get(..1 + 2 * depth) {
+        Some(line) => out.push_str(line),
+        None => {
+            out.push('\n');
+            out.push_str(&"  ".repeat(depth));
+        }
+    }
+}
+
 /// The members of an object being written.
 pub struct Obj<'w>(&'w mut Writer);
 
@@ -336,29 +334,6 @@ impl Obj<'_> {
         self.0.end_member();
         self
     }
-
-    /// `"key": {"Ref": id}`.
-    pub fn reference(&mut self, key: &str, logical_id: &str) -> &mut Self {
-        self.obj(key, |o| {
-            o.str("Ref", logical_id);
-        })
-    }
-
-    /// `"key": {"Fn::GetAtt": [id, attribute]}`.
-    pub fn get_att(&mut self, key: &str, logical_id: &str, attribute: &str) -> &mut Self {
-        self.obj(key, |o| {
-            o.arr("Fn::GetAtt", |a| {
-                a.str(logical_id).str(attribute);
-            });
-        })
-    }
-
-    /// `"key": {"Fn::ImportValue": export}`.
-    pub fn import(&mut self, key: &str, export: &str) -> &mut Self {
-        self.obj(key, |o| {
-            o.str("Fn::ImportValue", export);
-        })
-    }
 }
 
 /// The items of an array being written.
@@ -381,13 +356,6 @@ impl Arr<'_> {
         self.0.item();
         self.0.object(write);
         self
-    }
-
-    /// `{"Ref": id}`.
-    pub fn reference(&mut self, logical_id: &str) -> &mut Self {
-        self.obj(|o| {
-            o.str("Ref", logical_id);
-        })
     }
 }
 

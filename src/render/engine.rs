@@ -96,24 +96,26 @@ impl Engine {
         let mut sources = Vec::new();
         for (layer, built_in) in BUILT_IN {
             let file = layer.template_file();
-            let (name, text) = match project.template_override(&file)? {
-                Some(custom) => (custom.display_path.display().to_string(), custom.text),
-                None if native => {
-                    crate::output::detail(&format!(
-                        "template for the {layer} stack: templates/{file} (built-in)"
-                    ));
-                    sources.push((layer, Source::Native));
-                    continue;
-                }
-                None => (format!("templates/{file} (built-in)"), built_in.to_string()),
+            let (name, tera_text) = match project.template_override(&file)? {
+                Some(custom) => (custom.display_path.display().to_string(), Some(custom.text)),
+                None => (
+                    format!("templates/{file} (built-in)"),
+                    (!native).then(|| built_in.to_string()),
+                ),
             };
             crate::output::detail(&format!("template for the {layer} stack: {name}"));
-            tera.add_raw_template(&name, &text)
-                .map_err(|e| TemplateError::Tera {
-                    template: name.clone(),
-                    message: e.to_string(),
-                })?;
-            sources.push((layer, Source::Tera(name)));
+            let source = match tera_text {
+                None => Source::Native,
+                Some(text) => {
+                    tera.add_raw_template(&name, &text)
+                        .map_err(|e| TemplateError::Tera {
+                            template: name.clone(),
+                            message: e.to_string(),
+                        })?;
+                    Source::Tera(name)
+                }
+            };
+            sources.push((layer, source));
         }
         Ok(Self { tera, sources })
     }

@@ -57,14 +57,7 @@ pub fn render_env_files(
     dir: &std::path::Path,
 ) -> Result<write::EnvFiles, TemplateError> {
     let stacks = each_stack(engine, env, only, |spec, text| {
-        // Only a template naming the pipeline type can hold one: the others
-        // are not parsed again.
-        let companions = if text.contains(crate::template::ids::PIPELINE_TYPE) {
-            let document = Document::parse(&text).expect("canonical text is JSON");
-            readable::companions(dir, &env.name, &spec.name, &document)
-        } else {
-            Vec::new()
-        };
+        let companions = readable::companions(dir, &env.name, &spec.name, &text);
         let mut files = vec![(engine::output_path(dir, &env.name, &spec.name), text)];
         files.extend(companions);
         Ok(files)

@@ -15,7 +15,9 @@ use super::emit::{Arr, Obj, Writer};
 use crate::config::Env;
 use crate::config::env::TrainingJob;
 use crate::config::instances;
-use crate::config::training::{CODE_CHANNEL, Channel, Compression, InputMode, RangeKind, Tuning};
+use crate::config::training::{
+    CODE_CHANNEL, Channel, Compression, InputMode, Range, RangeKind, Tuning,
+};
 
 /// Placeholder substituted by `Fn::Sub` in the training template.
 pub const KEY_ARN_VARIABLE: &str = "${KeyArn}";
@@ -168,48 +170,45 @@ fn tags(o: &mut Obj<'_>, env: &Env, job: &TrainingJob) {
     });
 }
 
+fn parameter_range(o: &mut Obj<'_>, range: &Range) {
+    o.str("Name", &literal(&range.name));
+    match &range.kind {
+        RangeKind::Continuous { min, max, scaling } => {
+            o.str("MinValue", &min.to_string())
+                .str("MaxValue", &max.to_string())
+                .str("ScalingType", scaling.aws());
+        }
+        RangeKind::Integer { min, max, scaling } => {
+            o.str("MinValue", &min.to_string())
+                .str("MaxValue", &max.to_string())
+                .str("ScalingType", scaling.aws());
+        }
+        RangeKind::Categorical { values } => {
+            o.arr("Values", |a| {
+                for value in values {
+                    a.str(&literal(value));
+                }
+            });
+        }
+    }
+}
+
 fn tuning_arguments(o: &mut Obj<'_>, env: &Env, job: &TrainingJob, tuning: &Tuning) {
+    // SageMaker takes the ranges grouped by kind, each group in the
+    // configuration's order.
+    let group = |range: &Range| match range.kind {
+        RangeKind::Categorical { .. } => "CategoricalParameterRanges",
+        RangeKind::Continuous { .. } => "ContinuousParameterRanges",
+        RangeKind::Integer { .. } => "IntegerParameterRanges",
+    };
     let parameter_ranges = |o: &mut Obj<'_>| {
-        for (kind, wanted) in [
-            ("CategoricalParameterRanges", 0),
-            ("ContinuousParameterRanges", 1),
-            ("IntegerParameterRanges", 2),
-        ] {
-            let of_kind = |range: &&crate::config::training::Range| {
-                let kind = match range.kind {
-                    RangeKind::Categorical { .. } => 0,
-                    RangeKind::Continuous { .. } => 1,
-                    RangeKind::Integer { .. } => 2,
-                };
-                kind == wanted
-            };
-            if !tuning.ranges.iter().any(|r| of_kind(&r)) {
-                continue;
-            }
-            o.arr(kind, |a| {
-                for range in tuning.ranges.iter().filter(of_kind) {
-                    a.obj(|o| {
-                        o.str("Name", &literal(&range.name));
-                        match &range.kind {
-                            RangeKind::Continuous { min, max, scaling } => {
-                                o.str("MinValue", &min.to_string())
-                                    .str("MaxValue", &max.to_string())
-                                    .str("ScalingType", scaling.aws());
-                            }
-                            RangeKind::Integer { min, max, scaling } => {
-                                o.str("MinValue", &min.to_string())
-                                    .str("MaxValue", &max.to_string())
-                                    .str("ScalingType", scaling.aws());
-                            }
-                            RangeKind::Categorical { values } => {
-                                o.arr("Values", |a| {
-                                    for value in values {
-                                        a.str(&literal(value));
-                                    }
-                                });
-                            }
-                        }
-                    });
+        let mut groups: Vec<&str> = tuning.ranges.iter().map(group).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        for name in groups {
+            o.arr(name, |a| {
+                for range in tuning.ranges.iter().filter(|r| group(r) == name) {
+                    a.obj(|o| parameter_range(o, range));
                 }
             });
         }
@@ -250,18 +249,24 @@ pub fn definition(env: &Env, job: &TrainingJob) -> String {
             .arr("Parameters", |_| {})
             .arr("Steps", |a| {
                 a.obj(|o| {
-                    o.obj("Arguments", |o| match &job.tuning {
-                        Some(tuning) => tuning_arguments(o, env, job, tuning),
-                        None => {
-                            job_arguments(o, env, job);
-                            o.value("HyperParameters", &Value::Object(hyperparameters(env, job)));
-                            tags(o, env, job);
+                    let (name, kind) = match &job.tuning {
+                        Some(tuning) => {
+                            o.obj("Arguments", |o| tuning_arguments(o, env, job, tuning));
+                            (TUNING_STEP, "Tuning")
                         }
-                    });
-                    match &job.tuning {
-                        Some(_) => o.str("Name", TUNING_STEP).str("Type", "Tuning"),
-                        None => o.str("Name", TRAINING_STEP).str("Type", "Training"),
+                        None => {
+                            o.obj("Arguments", |o| {
+                                job_arguments(o, env, job);
+                                o.value(
+                                    "HyperParameters",
+                                    &Value::Object(hyperparameters(env, job)),
+                                );
+                                tags(o, env, job);
+                            });
+                            (TRAINING_STEP, "Training")
+                        }
                     };
+                    o.str("Name", name).str("Type", kind);
                 });
             })
             .str("Version", "2020-12-01");

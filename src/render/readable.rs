@@ -13,15 +13,16 @@ use crate::template::ids::{PIPELINE_TYPE, pipeline_definition};
 /// (`check --templates`) leave these files alone.
 pub const SUFFIX: &str = ".pipeline.json";
 
-/// The readable companions of a rendered template: (file path, text). Only
-/// the pipelines are read out of the document; a definition that is not
-/// inline JSON has none.
-pub fn companions(
-    out: &Path,
-    env: &str,
-    stack: &str,
-    template: &Document<'_>,
-) -> Vec<(PathBuf, String)> {
+/// The readable companions of a canonical template: (file path, text). Only
+/// a template that names the pipeline type is parsed, and only its pipelines
+/// are read out of it; a definition that is not inline JSON has none.
+pub fn companions(out: &Path, env: &str, stack: &str, text: &str) -> Vec<(PathBuf, String)> {
+    if !text.contains(PIPELINE_TYPE) {
+        return Vec::new();
+    }
+    let Ok(template) = Document::parse(text) else {
+        return Vec::new();
+    };
     template
         .resources_of_type(PIPELINE_TYPE)
         .into_iter()
@@ -53,12 +54,11 @@ mod tests {
             "Train": {"Type": "AWS::SageMaker::Pipeline", "Properties": {"PipelineDefinition": {
                 "PipelineDefinitionBody": {"Fn::Sub": [document.to_string(), {"KeyArn": "k"}]}}}},
             "Bucket": {"Type": "AWS::S3::Bucket"}}});
-        let text = template.to_string();
         let files = companions(
             Path::new("out"),
             "dev",
             "p-dev-training",
-            &Document::parse(&text).unwrap(),
+            &template.to_string(),
         );
         assert_eq!(files.len(), 1);
         assert_eq!(
@@ -69,7 +69,6 @@ mod tests {
             files[0].1,
             format!("{}\n", serde_json::to_string_pretty(&document).unwrap())
         );
-        let empty = Document::parse("{}").unwrap();
-        assert!(companions(Path::new("out"), "dev", "s", &empty).is_empty());
+        assert!(companions(Path::new("out"), "dev", "s", "{}").is_empty());
     }
 }

@@ -2,8 +2,7 @@
 //! arranges them. The inline policies come whole from the model (validation
 //! has sized them against IAM's limit).
 
-use super::{Arr, Obj, Stack, StackParts, header};
-use crate::render::model::RoleModel;
+use super::{Arr, Obj, Stack, StackParts, header, inline_policies};
 
 const SERVING_ROLE: &str = "Assumed by this environment's SageMaker models: reads the models it serves, writes only its endpoints' logs and captured data";
 const MONITOR_ROLE: &str = "Assumed by this environment's data-quality monitoring jobs: reads captured data and baselines, writes its reports";
@@ -63,88 +62,98 @@ pub(super) fn write(stack: &Stack<'_>, o: &mut Obj<'_>) {
         }
     });
     o.obj("Resources", |o| {
-        o.obj("ExecutionRole", |o| {
-            o.obj("Properties", |o| {
-                assumed_by(stack, o, "sagemaker.amazonaws.com");
-                o.str(
-                    "Description",
-                    "Assumed by SageMaker training jobs and models of this environment",
-                )
-                .policies("Policies", model.execution_policies)
-                .str("RoleName", &model.execution_role_name)
-                .tags(&stack.fields.tags);
-            })
-            .str("Type", "AWS::IAM::Role");
-        });
-        o.obj("PipelineRole", |o| {
-            o.obj("Properties", |o| {
-                assumed_by(stack, o, "sagemaker.amazonaws.com");
-                o.str(
-                    "Description",
-                    "Assumed by this environment's SageMaker training pipelines",
-                )
-                .arr("Policies", |a| {
-                    a.obj(|o| {
-                        o.policy_document("PolicyDocument", |a| pipeline_statements(stack, a))
-                            .str("PolicyName", "run-training-jobs");
-                    });
-                })
-                .str("RoleName", &model.pipeline_role_name)
-                .tags(&stack.fields.tags);
-            })
-            .str("Type", "AWS::IAM::Role");
-        });
+        let sagemaker = "sagemaker.amazonaws.com";
+        role(
+            stack,
+            o,
+            Role {
+                id: "ExecutionRole",
+                name: &model.execution_role_name,
+                service: sagemaker,
+                description: "Assumed by SageMaker training jobs and models of this environment",
+            },
+            |a| inline_policies(a, model.execution_policies),
+        );
+        role(
+            stack,
+            o,
+            Role {
+                id: "PipelineRole",
+                name: &model.pipeline_role_name,
+                service: sagemaker,
+                description: "Assumed by this environment's SageMaker training pipelines",
+            },
+            |a| {
+                a.obj(|o| {
+                    o.policy_document("PolicyDocument", |a| pipeline_statements(stack, a))
+                        .str("PolicyName", "run-training-jobs");
+                });
+            },
+        );
         let roles = [
             (&model.serving_role, fixed.serving_role, SERVING_ROLE),
             (&model.monitor_role, fixed.monitor_role, MONITOR_ROLE),
         ];
-        for (role, id, what) in roles {
-            if let Some(role) = role {
-                service_role(stack, o, id, what, role);
+        for (model_role, id, description) in roles {
+            if let Some(model_role) = model_role {
+                let about = Role {
+                    id,
+                    name: &model_role.role_name,
+                    service: sagemaker,
+                    description,
+                };
+                role(stack, o, about, |a| {
+                    inline_policies(a, &model_role.policies)
+                });
             }
         }
         for item in &model.invokers {
             let invoker = item.invoker;
-            o.obj(&invoker.logical_id, |o| {
-                o.obj("Properties", |o| {
-                    assumed_by(stack, o, &invoker.service);
-                    o.str(
-                        "Description",
-                        &format!(
-                            "Lets {} invoke: {}",
-                            invoker.service,
-                            invoker.endpoints.join(", ")
-                        ),
-                    )
-                    .arr("Policies", |a| {
+            let description = format!(
+                "Lets {} invoke: {}",
+                invoker.service,
+                invoker.endpoints.join(", ")
+            );
+            let about = Role {
+                id: &invoker.logical_id,
+                name: &invoker.role_name,
+                service: &invoker.service,
+                description: &description,
+            };
+            role(stack, o, about, |a| {
+                a.obj(|o| {
+                    o.policy_document("PolicyDocument", |a| {
                         a.obj(|o| {
-                            o.policy_document("PolicyDocument", |a| {
-                                a.obj(|o| {
-                                    o.strs("Action", &["sagemaker:InvokeEndpoint"])
-                                        .str("Effect", "Allow")
-                                        .strs("Resource", &item.endpoint_arns)
-                                        .str("Sid", "InvokeNamedEndpoints");
-                                });
-                            })
-                            .str("PolicyName", "invoke-endpoints");
+                            o.strs("Action", &["sagemaker:InvokeEndpoint"])
+                                .str("Effect", "Allow")
+                                .strs("Resource", &item.endpoint_arns)
+                                .str("Sid", "InvokeNamedEndpoints");
                         });
                     })
-                    .str("RoleName", &invoker.role_name)
-                    .tags(&stack.fields.tags);
-                })
-                .str("Type", "AWS::IAM::Role");
+                    .str("PolicyName", "invoke-endpoints");
+                });
             });
         }
     });
 }
 
-fn service_role(stack: &Stack<'_>, o: &mut Obj<'_>, id: &str, what: &str, role: &RoleModel) {
-    o.obj(id, |o| {
+/// What sets one role apart from the others.
+struct Role<'a> {
+    id: &'a str,
+    name: &'a str,
+    /// The service principal that may assume it.
+    service: &'a str,
+    description: &'a str,
+}
+
+/// A role of the stack; `policies` writes its inline policies.
+fn role(stack: &Stack<'_>, o: &mut Obj<'_>, role: Role<'_>, policies: impl FnOnce(&mut Arr<'_>)) {
+    o.obj(role.id, |o| {
         o.obj("Properties", |o| {
-            assumed_by(stack, o, "sagemaker.amazonaws.com");
-            o.str("Description", what)
-                .policies("Policies", &role.policies)
-                .str("RoleName", &role.role_name)
+            assumed_by(stack, o, role.service);
+            o.str("Description", role.description)
+                .arr("Policies", policies)
+                .str("RoleName", role.name)
                 .tags(&stack.fields.tags);
         })
         .str("Type", "AWS::IAM::Role");

@@ -35,13 +35,17 @@ pub fn render(layer: Layer, stack: &Stack<'_>) -> String {
 trait StackParts {
     /// `"Tags": [{"Key": …, "Value": …}, …]`.
     fn tags(&mut self, tags: &[Tag]) -> &mut Self;
-    /// `"key": [{"PolicyName": …, "PolicyDocument": …}, …]`: a role's inline policies.
-    fn policies(&mut self, key: &str, policies: &[InlinePolicy]) -> &mut Self;
     /// `"key": {"Statement": [...], "Version": "2012-10-17"}`.
     fn policy_document(&mut self, key: &str, statements: impl FnOnce(&mut Arr<'_>)) -> &mut Self;
     /// `"Condition": {"StringEquals": {"aws:SourceAccount": account}}` and
     /// any further condition operators `more` writes.
     fn source_account(&mut self, account: &str, more: impl FnOnce(&mut Obj<'_>)) -> &mut Self;
+    /// `"key": {"Ref": id}`.
+    fn reference(&mut self, key: &str, logical_id: &str) -> &mut Self;
+    /// `"key": {"Fn::GetAtt": [id, attribute]}`.
+    fn get_att(&mut self, key: &str, logical_id: &str, attribute: &str) -> &mut Self;
+    /// `"key": {"Fn::ImportValue": export}`.
+    fn import(&mut self, key: &str, export: &str) -> &mut Self;
 }
 
 impl StackParts for Obj<'_> {
@@ -50,24 +54,6 @@ impl StackParts for Obj<'_> {
             for tag in tags {
                 a.obj(|o| {
                     o.str("Key", &tag.key).str("Value", &tag.value);
-                });
-            }
-        })
-    }
-
-    fn policies(&mut self, key: &str, policies: &[InlinePolicy]) -> &mut Self {
-        self.arr(key, |a| {
-            for policy in policies {
-                a.obj(|o| {
-                    o.obj("PolicyDocument", |o| {
-                        o.arr("Statement", |a| {
-                            for grant in &policy.policy_document.statement {
-                                a.obj(|o| write_grant(o, grant));
-                            }
-                        })
-                        .str("Version", policy.policy_document.version);
-                    })
-                    .str("PolicyName", &policy.policy_name);
                 });
             }
         })
@@ -87,6 +73,50 @@ impl StackParts for Obj<'_> {
             more(o);
         })
     }
+
+    fn reference(&mut self, key: &str, logical_id: &str) -> &mut Self {
+        self.obj(key, |o| {
+            o.str("Ref", logical_id);
+        })
+    }
+
+    fn get_att(&mut self, key: &str, logical_id: &str, attribute: &str) -> &mut Self {
+        self.obj(key, |o| {
+            o.arr("Fn::GetAtt", |a| {
+                a.str(logical_id).str(attribute);
+            });
+        })
+    }
+
+    fn import(&mut self, key: &str, export: &str) -> &mut Self {
+        self.obj(key, |o| {
+            o.str("Fn::ImportValue", export);
+        })
+    }
+}
+
+/// A role's inline policies, each `{"PolicyName": …, "PolicyDocument": …}`.
+fn inline_policies(a: &mut Arr<'_>, policies: &[InlinePolicy]) {
+    for policy in policies {
+        a.obj(|o| {
+            o.obj("PolicyDocument", |o| {
+                o.arr("Statement", |a| {
+                    for grant in &policy.policy_document.statement {
+                        a.obj(|o| write_grant(o, grant));
+                    }
+                })
+                .str("Version", policy.policy_document.version);
+            })
+            .str("PolicyName", &policy.policy_name);
+        });
+    }
+}
+
+/// `{"Ref": id}` as an item of a list.
+fn reference_item(a: &mut Arr<'_>, logical_id: &str) {
+    a.obj(|o| {
+        o.str("Ref", logical_id);
+    });
 }
 
 /// The two lines every stack starts with.

@@ -7,7 +7,9 @@
 
 use serde_json::Value;
 
-use super::{Obj, Stack, StackParts, checkov_skip, deny_insecure_transport, header};
+use super::{
+    Obj, Stack, StackParts, checkov_skip, deny_insecure_transport, header, reference_item,
+};
 use crate::config::env::ScalingMetric;
 use crate::render::model::{AlarmModel, EndpointModel, VariantModel};
 
@@ -100,10 +102,7 @@ fn variant(stack: &Stack<'_>, item: &EndpointModel<'_>, v: &VariantModel<'_>, o:
                 })
                 .tags(&stack.fields.tags);
             if let Some(network) = &env.network {
-                o.obj("VpcConfig", |o| {
-                    o.strs("SecurityGroupIds", &network.security_groups)
-                        .strs("Subnets", &network.subnets);
-                });
+                o.value("VpcConfig", &network.vpc_config());
             }
         })
         .str("Type", "AWS::SageMaker::Model");
@@ -180,7 +179,7 @@ fn alarm(stack: &Stack<'_>, item: &EndpointModel<'_>, a: &AlarmModel<'_>, o: &mu
     o.obj(&alarm.logical_id, |o| {
         o.obj("Properties", |o| {
             o.arr("AlarmActions", |a| {
-                a.reference(fixed.alarm_topic);
+                reference_item(a, fixed.alarm_topic);
             })
             .str("AlarmDescription", &alarm.description)
             .str("AlarmName", &alarm.alarm_name)
@@ -192,7 +191,7 @@ fn alarm(stack: &Stack<'_>, item: &EndpointModel<'_>, a: &AlarmModel<'_>, o: &mu
             .str("MetricName", alarm.metric)
             .str("Namespace", alarm.namespace)
             .arr("OKActions", |a| {
-                a.reference(fixed.alarm_topic);
+                reference_item(a, fixed.alarm_topic);
             })
             .int("Period", alarm.period_seconds);
             let statistic = if alarm.extended {
@@ -269,22 +268,11 @@ fn monitoring(stack: &Stack<'_>, item: &EndpointModel<'_>, o: &mut Obj<'_>) {
     o.obj(&monitor.job_definition_id, |o| {
         o.str("DependsOn", &ep.ids.endpoint)
             .obj("Properties", |o| {
-                let part = |o: &mut Obj<'_>, key: &str| {
-                    o.value(key, job.get(key).unwrap_or(&Value::Null));
-                };
-                part(o, "DataQualityAppSpecification");
-                if job.get("DataQualityBaselineConfig").is_some_and(truthy) {
-                    part(o, "DataQualityBaselineConfig");
-                }
-                for key in [
-                    "DataQualityJobInput",
-                    "DataQualityJobOutputConfig",
-                    "JobResources",
-                    "NetworkConfig",
-                    "RoleArn",
-                    "StoppingCondition",
-                ] {
-                    part(o, key);
+                // The job definition's properties, as the model built them.
+                if let Value::Object(properties) = job {
+                    for (key, value) in properties {
+                        o.value(key, value);
+                    }
                 }
                 o.tags(&stack.fields.tags);
             })
@@ -309,19 +297,6 @@ fn monitoring(stack: &Stack<'_>, item: &EndpointModel<'_>, o: &mut Obj<'_>) {
             })
             .str("Type", "AWS::SageMaker::MonitoringSchedule");
     });
-}
-
-/// tera's test of a value in `{% if %}`: empty containers, `""`, `0`,
-/// `false` and `null` are false.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(map) => !map.is_empty(),
-    }
 }
 
 fn alarm_topic(stack: &Stack<'_>, o: &mut Obj<'_>) {
@@ -360,7 +335,7 @@ fn alarm_topic(stack: &Stack<'_>, o: &mut Obj<'_>) {
                 });
             })
             .arr("Topics", |a| {
-                a.reference(fixed.alarm_topic);
+                reference_item(a, fixed.alarm_topic);
             });
         })
         .str("Type", "AWS::SNS::TopicPolicy");
